@@ -1,0 +1,56 @@
+/**
+ * Named presets in the spirit of memberlist's DefaultLANConfig / DefaultWANConfig /
+ * DefaultLocalConfig: `lan` is the base; `wan` stretches timeouts for slow links; `local`
+ * shortens them for nodes on one machine (tests, walkthroughs).
+ */
+import type { CaxtonConfig, Preset } from './schema.js'
+
+/** The `lan` preset: every default of the node. `dataDir` is derived from `name` when not set. */
+export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
+  return {
+    preset: 'lan',
+    name: 'node',
+    listen: ['/ip4/127.0.0.1/tcp/7400'],
+    join: [],
+    api: { host: '127.0.0.1', port: 7420, bodyLimitBytes: 16 * 1024 * 1024 },
+    log: { level: 'info' },
+    agents: {
+      maxMemoryPages: 256,
+      mailboxCapacity: 1024,
+      fuelPerMessage: 50_000_000,
+      handlerTimeoutMs: 5000,
+      workers: 1,
+      drainTimeoutMs: 5000
+    },
+    messages: {
+      maxContentBytes: 1024 * 1024,
+      recentLimit: 1000,
+      ackTimeoutMs: 10_000,
+      maxBatch: 256,
+      dedupeWindow: 100_000
+    },
+    routing: { announceIntervalMs: 30_000, dhtLookupTimeoutMs: 5000 }
+  }
+}
+
+export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
+  const base = lanDefaults()
+  switch (preset) {
+    case 'lan':
+      return base
+    case 'wan':
+      return {
+        ...base,
+        preset,
+        messages: { ...base.messages, ackTimeoutMs: 30_000 },
+        routing: { announceIntervalMs: 60_000, dhtLookupTimeoutMs: 15_000 }
+      }
+    case 'local':
+      return {
+        ...base,
+        preset,
+        messages: { ...base.messages, ackTimeoutMs: 5000 },
+        routing: { announceIntervalMs: 10_000, dhtLookupTimeoutMs: 2000 }
+      }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The node's typed configuration: every key, its type, its default and its bounds.
+ * Defaults come from a named preset (`local`, `lan`, `wan`), the way memberlist has
+ * DefaultLANConfig / DefaultWANConfig / DefaultLocalConfig.
+ */
+import { z } from 'zod'
+
+const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/.*)?$/, 'must be a TCP multiaddr like /ip4/127.0.0.1/tcp/7400')
+const joinAddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}\/p2p\/[1-9A-HJ-NP-Za-km-z]{46,}$/, 'must be a multiaddr ending in /p2p/<peerId>, e.g. /ip4/127.0.0.1/tcp/7400/p2p/12D3Koo...')
+const port = z.number().int().min(0).max(65535)
+
+export const PRESETS = ['local', 'lan', 'wan'] as const
+export type Preset = typeof PRESETS[number]
+
+export const configSchema = z.strictObject({
+  /** The preset the defaults were taken from. @default 'lan' */
+  preset: z.enum(PRESETS),
+  /** A human name for the node, shown in logs and `GET /node`. @default 'node' */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
+  /** Folder of the node's LevelDB. @default '.caxton/<name>' */
+  dataDir: z.string().min(1),
+  /** libp2p listen addresses (TCP). @default ['/ip4/127.0.0.1/tcp/7400'] */
+  listen: z.array(multiaddr).min(1),
+  /** Members to join through, each `/ip4/.../tcp/.../p2p/<peerId>`. @default [] */
+  join: z.array(joinAddr),
+  api: z.strictObject({
+    /** REST API bind address. @default '127.0.0.1' */
+    host: z.string().min(1),
+    /** REST API port; 0 picks a free one. @default 7420 */
+    port,
+    /** Largest request body, bytes (a deploy carries a module). @default 16 MiB */
+    bodyLimitBytes: z.number().int().min(1024).max(1 << 30)
+  }),
+  log: z.strictObject({
+    /** @default 'info' */
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+  }),
+  agents: z.strictObject({
+    /** Linear memory cap per agent, 64 KiB pages. @default 256 (16 MiB) */
+    maxMemoryPages: z.number().int().min(1).max(65536),
+    /** Mailbox capacity per agent, messages. @default 1024 */
+    mailboxCapacity: z.number().int().min(1).max(1_000_000),
+    /** Fuel per handled message. @default 50_000_000 */
+    fuelPerMessage: z.number().int().min(1000),
+    /** Wall-clock backstop per handled message, ms. @default 5000 */
+    handlerTimeoutMs: z.number().int().min(10).max(600_000),
+    /** Worker threads agents run on. @default 1 */
+    workers: z.number().int().min(1).max(64),
+    /** How long `stop` waits for mailboxes to drain, ms. @default 5000 */
+    drainTimeoutMs: z.number().int().min(0).max(600_000)
+  }),
+  messages: z.strictObject({
+    /** Largest message content, bytes; must fit in an agent's memory with room to spare. @default 1 MiB */
+    maxContentBytes: z.number().int().min(64).max(256 * 1024 * 1024),
+    /** Messages kept for `GET /messages`. @default 1000 */
+    recentLimit: z.number().int().min(0).max(1_000_000),
+    /** How long a sending node waits for a peer's acknowledgement, ms. @default 10000 (lan) */
+    ackTimeoutMs: z.number().int().min(10).max(600_000),
+    /** Most deliver frames coalesced into one stream write. @default 256 */
+    maxBatch: z.number().int().min(1).max(65536),
+    /** Message ids remembered to drop duplicates. @default 100_000 */
+    dedupeWindow: z.number().int().min(0).max(10_000_000)
+  }),
+  routing: z.strictObject({
+    /** How often this node re-announces its agents on gossipsub, ms (0: only on change). @default 30000 (lan) */
+    announceIntervalMs: z.number().int().min(0),
+    /** Bound on a kad-dht provider lookup for an unknown agent, ms. @default 5000 (lan) */
+    dhtLookupTimeoutMs: z.number().int().min(10).max(600_000)
+  })
+})
+
+export type CaxtonConfig = z.infer<typeof configSchema>
+
+/** Deep-partial config, as a file, the environment or flags provide it. */
+export type ConfigInput = { [K in keyof CaxtonConfig]?: CaxtonConfig[K] extends unknown[] ? CaxtonConfig[K] : CaxtonConfig[K] extends object ? Partial<CaxtonConfig[K]> : CaxtonConfig[K] }

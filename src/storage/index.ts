@@ -1,0 +1,16 @@
+/**
+ * The node's embedded storage: one LevelDB per node, split into sublevels
+ * (`identity`, `agents`, `modules`, `meta`, and those components open by name).
+ *
+ * @example
+ * ```ts
+ * const storage = await openStorage('.caxton/n1')
+ * const { privateKey } = await loadOrCreateIdentity(storage)
+ * const agents = new AgentStore(storage)
+ * await storage.close()
+ * ```
+ */
+export { openStorage, SCHEMA_VERSION, type NodeStorage, type Sublevel } from './storage.js'
+export { loadOrCreateIdentity } from './identity.js'
+export { AgentStore, type StoredAgent } from './agent-store.js'
+export { StorageOpenError, StorageCorruptError } from './errors.js'

@@ -1,0 +1,69 @@
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { PrivateKey } from '@libp2p/interface'
+
+/** The services every Caxton node runs. */
+export interface CaxtonServices {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  [key: string]: unknown
+}
+
+export type CaxtonLibp2p = Libp2p<CaxtonServices>
+
+export interface TransportOptions {
+  privateKey: PrivateKey
+  /** TCP listen multiaddrs, e.g. `/ip4/127.0.0.1/tcp/7400`. */
+  listen: string[]
+  /** Reported to peers by identify. */
+  agentVersion?: string
+}
+
+/** Protocol id of the private kad-dht (DESIGN.md: kad-dht with prefix `/caxton`). */
+export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
+
+/**
+ * Creates (not starts) the node's libp2p peer: TCP, Noise (XX), yamux, identify, ping,
+ * kad-dht in server mode under `/caxton`, gossipsub.
+ *
+ * Choices measured on this stack (shared/notes/libp2p.md):
+ * - `passthroughMapper`: the default mapper strips 127.0.0.1 and private addresses and
+ *   leaves a loopback cluster's routing tables empty.
+ * - The connection monitor does not abort connections on a late ping: under load it
+ *   dropped busy connections; deciding who is dead is membership's job.
+ * - gossipsub may publish with no subscribed peer (a lone node still announces).
+ */
+export async function createTransport (options: TransportOptions): Promise<CaxtonLibp2p> {
+  return await createLibp2p<CaxtonServices>({
+    start: false,
+    privateKey: options.privateKey,
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { abortConnectionOnPingFailure: false },
+    nodeInfo: options.agentVersion != null ? { userAgent: options.agentVersion } : undefined,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        allowQueryWithZeroPeers: true
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false
+      })
+    }
+  })
+}

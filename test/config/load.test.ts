@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, envVarName, loadConfig, parseHostPort, presetDefaults } from '../../src/config/index.js'
+
+function tmpFile (content: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'caxton-config-'))
+  const path = join(dir, 'caxton.json')
+  writeFileSync(path, content)
+  return path
+}
+
+function configError (fn: () => unknown): ConfigError {
+  try {
+    fn()
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`)
+    return err
+  }
+  assert.fail('expected a ConfigError')
+}
+
+describe('config', () => {
+  it('defaults to the lan preset, with the data folder named after the node', () => {
+    const c = loadConfig({ env: {} })
+    assert.equal(c.preset, 'lan')
+    assert.equal(c.dataDir, join('.caxton', 'node'))
+    assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/7400'])
+    assert.deepEqual(c.api, { host: '127.0.0.1', port: 7420, bodyLimitBytes: 16 * 1024 * 1024 })
+    assert.equal(loadConfig({ env: {}, flags: { name: 'n2' } }).dataDir, join('.caxton', 'n2'))
+  })
+
+  it('layers file < environment < flags', () => {
+    const file = tmpFile(JSON.stringify({ name: 'from-file', api: { port: 9001 }, messages: { recentLimit: 5 } }))
+    const env = { CAXTON_API_PORT: '9002', CAXTON_MESSAGES_RECENT_LIMIT: '7' }
+    const c = loadConfig({ file, env, flags: { api: { port: 9003 } } })
+    assert.equal(c.name, 'from-file')
+    assert.equal(c.api.port, 9003)
+    assert.equal(c.api.host, '127.0.0.1')
+    assert.equal(c.messages.recentLimit, 7)
+  })
+
+  it('reads every key from its CAXTON_* variable, lists split on commas', () => {
+    assert.equal(envVarName('agents.maxMemoryPages'), 'CAXTON_AGENTS_MAX_MEMORY_PAGES')
+    const c = loadConfig({
+      env: {
+        CAXTON_LISTEN: '/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2',
+        CAXTON_AGENTS_MAX_MEMORY_PAGES: '512',
+        CAXTON_DATA: '/tmp/x',
+        CAXTON_API: '127.0.0.2:8000'
+      }
+    })
+    assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'])
+    assert.equal(c.agents.maxMemoryPages, 512)
+    assert.equal(c.dataDir, '/tmp/x')
+    assert.deepEqual([c.api.host, c.api.port], ['127.0.0.2', 8000])
+  })
+
+  it('takes defaults from the chosen preset', () => {
+    const c = loadConfig({ env: { CAXTON_PRESET: 'wan' } })
+    assert.equal(c.preset, 'wan')
+    assert.equal(c.messages.ackTimeoutMs, presetDefaults('wan').messages.ackTimeoutMs)
+    assert.notEqual(presetDefaults('wan').messages.ackTimeoutMs, presetDefaults('lan').messages.ackTimeoutMs)
+  })
+
+  it('names the bad key and its source', () => {
+    let e = configError(() => loadConfig({ env: { CAXTON_API_PORT: '70000' } }))
+    assert.equal(e.key, 'api.port')
+    assert.equal(e.source, 'env CAXTON_API_PORT')
+    assert.equal(e.code, 'CONFIG_INVALID')
+
+    e = configError(() => loadConfig({ env: { CAXTON_AGENTS_WORKERS: 'many' } }))
+    assert.equal(e.key, 'agents.workers')
+    assert.match(e.message, /not a number/)
+
+    e = configError(() => loadConfig({ env: {}, flags: { listen: ['tcp://127.0.0.1:1'] } }))
+    assert.equal(e.key, 'listen.0')
+    assert.equal(e.source, 'flag --listen')
+
+    e = configError(() => loadConfig({ env: {}, flags: { join: ['/ip4/127.0.0.1/tcp/7400'] } }))
+    assert.equal(e.key, 'join.0')
+    assert.match(e.message, /\/p2p\/<peerId>/)
+
+    e = configError(() => loadConfig({ env: { CAXTON_PRESET: 'moon' } }))
+    assert.equal(e.key, 'preset')
+  })
+
+  it('rejects unknown keys and malformed files', () => {
+    let e = configError(() => loadConfig({ env: {}, file: tmpFile('{"nmae": "x"}') }))
+    assert.match(e.message, /unknown key nmae/)
+    assert.match(e.source, /^file /)
+    e = configError(() => loadConfig({ env: {}, file: tmpFile('{"api": {"prot": 1}}') }))
+    assert.match(e.message, /prot/)
+    e = configError(() => loadConfig({ env: {}, file: tmpFile('{ not json') }))
+    assert.match(e.message, /not valid JSON/)
+    e = configError(() => loadConfig({ env: {}, file: '/nonexistent/caxton.json' }))
+    assert.match(e.message, /cannot read/)
+  })
+
+  it('refuses a message size that would not fit in an agent\'s memory', () => {
+    const e = configError(() => loadConfig({ env: { CAXTON_AGENTS_MAX_MEMORY_PAGES: '16', CAXTON_MESSAGES_MAX_CONTENT_BYTES: '1048576' } }))
+    assert.equal(e.key, 'messages.maxContentBytes')
+    assert.match(e.message, /16 pages/)
+  })
+
+  it('parses HOST:PORT forms', () => {
+    assert.deepEqual(parseHostPort('127.0.0.1:7420'), { host: '127.0.0.1', port: 7420 })
+    assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 })
+    assert.deepEqual(parseHostPort(':9000'), { host: '127.0.0.1', port: 9000 })
+    assert.deepEqual(parseHostPort('9000'), { host: '127.0.0.1', port: 9000 })
+    assert.throws(() => parseHostPort('localhost:99999'), ConfigError)
+    assert.throws(() => parseHostPort('a:b'), ConfigError)
+  })
+})
