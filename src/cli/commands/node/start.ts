@@ -1,0 +1,104 @@
+/**
+ * `caxton node start`: runs a node in the foreground until SIGINT/SIGTERM.
+ */
+import { Command, Option } from 'commander'
+import { loadConfig, parseHostPort, PRESETS, type ConfigInput } from '../../../config/index.js'
+import { createLogger } from '../../../observability/logger.js'
+import { startNode } from '../../../node/index.js'
+
+export interface NodeStartFlags {
+  config?: string
+  preset?: string
+  name?: string
+  data?: string
+  listen?: string[]
+  api?: string
+  join?: string[]
+  logLevel?: string
+  json?: boolean
+}
+
+/** Where the command writes: stdout for its result, and the signals it stops on. */
+export interface NodeStartIo {
+  stdout: (text: string) => void
+  /** Resolves when the node should stop (a signal, or a test). */
+  untilStopped: () => Promise<string>
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+/** Adds `start` to the `node` noun. */
+export function addStartCommand (node: Command, io?: Partial<NodeStartIo>): void {
+  node.command('start')
+    .description('Start a Caxton node in the foreground (stops cleanly on Ctrl-C / SIGTERM)')
+    .option('--config <file>', 'JSON config file (also CAXTON_CONFIG)')
+    .addOption(new Option('--preset <preset>', 'defaults preset (also CAXTON_PRESET)').choices([...PRESETS]))
+    .option('--name <name>', 'node name, shown in logs and GET /node (default "node")')
+    .option('--data <dir>', 'data folder of the node\'s LevelDB (default .caxton/<name>)')
+    .option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/7400)', collect)
+    .option('--api <host:port>', 'REST API address (default 127.0.0.1:7420)')
+    .option('--join <multiaddr>', 'a member to join through, /ip4/.../tcp/.../p2p/<peerId>; repeatable', collect)
+    .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .option('--json', 'print one JSON line { peerId, multiaddrs, api } on stdout when ready')
+    .addHelpText('after', `
+Every flag is also a config key (file or CAXTON_* environment variable); flags win.
+Examples:
+  $ caxton node start
+  $ caxton node start --name n2 --listen /ip4/127.0.0.1/tcp/7401 --api 127.0.0.1:7421 \\
+      --join /ip4/127.0.0.1/tcp/7400/p2p/12D3KooW...`)
+    .action(async (flags: NodeStartFlags, cmd: Command) => {
+      const global = cmd.optsWithGlobals<{ json?: boolean }>()
+      await runNodeStart({ ...flags, json: flags.json === true || global.json === true }, {
+        stdout: io?.stdout ?? ((t) => { process.stdout.write(t) }),
+        untilStopped: io?.untilStopped ?? untilSignal
+      })
+    })
+}
+
+/** Starts a node from flags + environment + config file, prints where it is, runs until stopped. */
+export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
+  const input: ConfigInput = {}
+  if (flags.preset != null) input.preset = flags.preset as ConfigInput['preset']
+  if (flags.name != null) input.name = flags.name
+  if (flags.data != null) input.dataDir = flags.data
+  if (flags.listen != null && flags.listen.length > 0) input.listen = flags.listen
+  if (flags.join != null && flags.join.length > 0) input.join = flags.join
+  if (flags.api != null) input.api = parseHostPort(flags.api)
+  if (flags.logLevel != null) input.log = { level: flags.logLevel as 'info' }
+  const config = loadConfig({ file: flags.config, flags: input })
+  const logger = createLogger({ level: config.log.level, base: { node: config.name } })
+  const node = await startNode(config, { logger })
+  const info = node.info()
+  if (flags.json === true) {
+    io.stdout(JSON.stringify({ peerId: info.peerId, multiaddrs: info.multiaddrs, api: info.api }) + '\n')
+  } else {
+    io.stdout([
+      `caxton node "${info.name}" is running (caxton ${info.version})`,
+      `  peer id    ${info.peerId}`,
+      ...info.multiaddrs.map((a, i) => `  ${i === 0 ? 'listening' : '         '}  ${a}`),
+      `  REST API   ${info.api}`,
+      `  data       ${config.dataDir}`,
+      '',
+      'Other nodes join with:',
+      `  caxton node start --join ${info.multiaddrs[0]} ...`,
+      'Press Ctrl-C to stop.',
+      ''
+    ].join('\n'))
+  }
+  const signal = await io.untilStopped()
+  logger.info({ signal }, 'stopping')
+  await node.stop()
+  logger.flush()
+}
+
+async function untilSignal (): Promise<string> {
+  return await new Promise(resolve => {
+    const on = (sig: string): void => {
+      process.off('SIGINT', on)
+      process.off('SIGTERM', on)
+      resolve(sig)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
+}

@@ -1,0 +1,31 @@
+import { CaxtonError } from '../../protocols/errors.js'
+
+/** An agent id that is malformed or reserved. */
+export class InvalidAgentIdError extends CaxtonError {
+  readonly agentId: string
+  constructor (agentId: string, reason: string) {
+    super('AGENT_ID_INVALID', `invalid agent id ${JSON.stringify(agentId)}: ${reason}`)
+    this.name = 'InvalidAgentIdError'
+    this.agentId = agentId
+  }
+}
+
+/** The id is taken, on this node or (as far as this node knows) on another. */
+export class AgentIdTakenError extends CaxtonError {
+  readonly agentId: string
+  readonly peer: string
+  constructor (agentId: string, peer: string) {
+    super('AGENT_EXISTS', `agent ${agentId} already runs on node ${peer}; remove it there first or pick another id`)
+    this.name = 'AgentIdTakenError'
+    this.agentId = agentId
+    this.peer = peer
+  }
+}
+
+/** The node is starting or stopping and cannot take the request. */
+export class NotReadyError extends CaxtonError {
+  constructor (what: string) {
+    super('NOT_READY', `the node is not ready: ${what}`)
+    this.name = 'NotReadyError'
+  }
+}
