@@ -165,7 +165,7 @@ export class CaxtonNode implements NodeFacade {
       await this.runtime.stop().catch(err => { this.log.warn({ err }, 'runtime stop failed') })
       this.locator.stop()
       await this.link.stop().catch(err => { this.log.warn({ err }, 'link stop failed') })
-      await this.libp2p.stop().catch(err => { this.log.warn({ err }, 'libp2p stop failed') })
+      await Promise.resolve(this.libp2p.stop()).catch(err => { this.log.warn({ err }, 'libp2p stop failed') })
       await this.storage.close()
       this.log.info('node stopped')
     })()
