@@ -1,0 +1,112 @@
+/**
+ * Starts real `caxton node start` processes for end-to-end tests, from the built CLI
+ * (`dist/`, produced by `npm run build`, which `npm test` runs first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const ROOT = resolve(import.meta.dirname, '..', '..')
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js')
+
+export interface NodeReady {
+  peerId: string
+  multiaddrs: string[]
+  api: string
+}
+
+export interface NodeProcess extends NodeReady {
+  name: string
+  dataDir: string
+  child: ChildProcess
+  /** stderr lines so far (JSON logs), for failure messages. */
+  logs: string[]
+  /** SIGTERM, then wait for the exit (bounded); returns the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+export function assertBuilt (): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does it)`)
+}
+
+export function tempDataDir (name: string): string {
+  return join(mkdtempSync(join(tmpdir(), 'caxton-e2e-')), name)
+}
+
+/** Starts a node on loopback (libp2p and API on free ports) and resolves when it prints its ready line. */
+export async function startNodeProcess (opts: { name: string, dataDir?: string, join?: string[], args?: string[], timeoutMs?: number }): Promise<NodeProcess> {
+  assertBuilt()
+  const dataDir = opts.dataDir ?? tempDataDir(opts.name)
+  const args = [CLI, 'node', 'start', '--json', '--preset', 'local', '--name', opts.name, '--data', dataDir,
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--log-level', 'info',
+    ...(opts.join ?? []).flatMap(a => ['--join', a]), ...(opts.args ?? [])]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const logs: string[] = []
+  createInterface({ input: child.stderr! }).on('line', l => { logs.push(l) })
+  const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
+  const ready = await new Promise<NodeReady>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`node ${opts.name} did not become ready within ${opts.timeoutMs ?? 15000} ms; logs:\n${logs.join('\n')}`))
+    }, opts.timeoutMs ?? 15000)
+    createInterface({ input: child.stdout! }).once('line', line => {
+      clearTimeout(timer)
+      try {
+        resolve(JSON.parse(line) as NodeReady)
+      } catch {
+        reject(new Error(`node ${opts.name} printed a non-JSON ready line: ${line}`))
+      }
+    })
+    void exited.then(code => {
+      clearTimeout(timer)
+      reject(new Error(`node ${opts.name} exited with code ${code} before it was ready; logs:\n${logs.join('\n')}`))
+    })
+  })
+  return {
+    ...ready,
+    name: opts.name,
+    dataDir,
+    child,
+    logs,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode != null || child.signalCode != null) return child.exitCode
+      child.kill(signal)
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      try {
+        return await exited
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+  }
+}
+
+/** Runs the CLI to completion; resolves with its exit code and output. */
+export async function runCli (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  assertBuilt()
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>(resolve => { child.once('exit', c => { resolve(c) }) })
+  return { code, stdout, stderr }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await check()
+      if (v !== undefined) return v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last != null ? `: ${String(last)}` : ''}`)
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}
