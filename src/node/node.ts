@@ -51,7 +51,7 @@ export class CaxtonNode implements NodeFacade {
     private readonly link: FipaLink,
     readonly locator: GossipLocator,
     private readonly agents: AgentStore,
-    private readonly metricsRegistry: Registry,
+    readonly metricsRegistry: Registry,
     private readonly log: Logger,
     private api?: ApiServer
   ) {}
@@ -141,7 +141,8 @@ export class CaxtonNode implements NodeFacade {
           logger: componentLogger(root, 'api'),
           host: config.api.host,
           port: config.api.port,
-          bodyLimitBytes: config.api.bodyLimitBytes
+          bodyLimitBytes: config.api.bodyLimitBytes,
+          metrics
         })
         node.apiUrl = (await node.api.start()).url
       }

@@ -35,8 +35,8 @@ describe('e2e: three nodes, an echo agent, a request across the cluster', functi
     nodes.push(n3)
 
     await waitFor('n1 to see both peers', async () => {
-      const { body } = await api<Array<{ peerId: string }>>(n1.api, '/cluster/peers')
-      const ids = body.map(p => p.peerId)
+      const { body } = await api<{ peers: Array<{ peerId: string }> }>(n1.api, '/cluster/peers')
+      const ids = body.peers.map(p => p.peerId)
       return ids.includes(n2.peerId) && ids.includes(n3.peerId) ? true : undefined
     })
 

@@ -4,7 +4,6 @@
 import { Command, Option } from 'commander'
 import { loadConfig, parseHostPort, PRESETS, type ConfigInput } from '../../../config/index.js'
 import { createLogger } from '../../../observability/logger.js'
-import { startNode } from '../../../node/index.js'
 
 export interface NodeStartFlags {
   config?: string
@@ -67,6 +66,8 @@ export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Pro
   if (flags.logLevel != null) input.log = { level: flags.logLevel as 'info' }
   const config = loadConfig({ file: flags.config, flags: input })
   const logger = createLogger({ level: config.log.level, base: { node: config.name } })
+  // Loaded here, not at the top: every other CLI command would otherwise pay for loading libp2p.
+  const { startNode } = await import('../../../node/index.js')
   const node = await startNode(config, { logger })
   const info = node.info()
   if (flags.json === true) {

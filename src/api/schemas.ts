@@ -1,0 +1,360 @@
+/**
+ * JSON Schemas (draft-07, checked by fastify's ajv) of every route's params, query,
+ * body and 2xx responses. The server's ajv does not coerce types and does not strip
+ * unknown fields, so a wrong type or a misspelt field is a 400 naming it, never
+ * silently "fixed". Query strings are therefore strings: numeric parameters are
+ * `^[0-9]+$` strings, converted and range-checked by the handler.
+ *
+ * Response schemas leave `additionalProperties` open so that a field the node adds
+ * later reaches clients instead of being dropped by the serializer.
+ */
+import { AGENT_ID_PATTERN as AGENT_ID_REGEX } from '../../protocols/fipa/rules.js'
+import { PERFORMATIVES } from '../../protocols/fipa/types.js'
+
+/** Agent ids (the FIPA model's rule), as a JSON Schema pattern. */
+export const AGENT_ID_PATTERN = AGENT_ID_REGEX.source
+
+/** Longest `?wait=`, ms (5 minutes). */
+export const MAX_WAIT_MS = 300_000
+
+/** Most records `GET /messages` returns. */
+export const MAX_MESSAGE_LIMIT = 1000
+export const DEFAULT_MESSAGE_LIMIT = 50
+
+const agentId = {
+  type: 'string',
+  pattern: AGENT_ID_PATTERN,
+  description: 'an agent id: 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit'
+} as const
+
+// In a message draft `null` means absent (SPEC.md §2). Lengths are the router's to check
+// (its limits are configurable); the schema checks shapes.
+const optText = { type: ['string', 'null'] } as const
+const optAgentId = { ...agentId, type: ['string', 'null'] } as const
+const optMillis = { type: ['integer', 'null'], minimum: 0, description: 'ms since the epoch' } as const
+const queryText = { type: 'string', maxLength: 1024 } as const
+
+/** A whole number in a query string (ajv does not coerce here, see above). */
+const queryInteger = (what: string): { type: 'string', pattern: string, description: string } => ({
+  type: 'string',
+  pattern: '^[0-9]{1,15}$',
+  description: `a whole number (${what})`
+})
+
+const content = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'null' },
+    {
+      type: 'object',
+      required: ['base64'],
+      additionalProperties: false,
+      properties: { base64: { type: 'string', contentEncoding: 'base64' } }
+    }
+  ],
+  description: 'a string, or { "base64": "..." } for bytes'
+} as const
+
+const limits = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    maxMemoryPages: { type: 'integer', minimum: 1, maximum: 65536, description: 'cap on linear memory, 64 KiB pages' },
+    mailboxCapacity: { type: 'integer', minimum: 1, description: 'messages queued before the mailbox is full' },
+    fuelPerMessage: { type: 'integer', minimum: 1, description: 'fuel budget of one handle_message call' },
+    handlerTimeoutMs: { type: 'integer', minimum: 1, description: 'wall-clock backstop of one handle_message call, ms' }
+  }
+} as const
+
+const limitsResponse = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    maxMemoryPages: { type: 'integer' },
+    mailboxCapacity: { type: 'integer' },
+    fuelPerMessage: { type: 'integer' },
+    handlerTimeoutMs: { type: 'integer' }
+  }
+} as const
+
+const agentInfo = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['id', 'moduleHash', 'moduleBytes', 'state', 'limits', 'deployedAt', 'stats'],
+  properties: {
+    id: { type: 'string' },
+    moduleHash: { type: 'string' },
+    moduleBytes: { type: 'integer' },
+    state: { type: 'string' },
+    limits: limitsResponse,
+    deployedAt: { type: 'number' },
+    stats: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        received: { type: 'integer' },
+        handled: { type: 'integer' },
+        sent: { type: 'integer' },
+        errors: { type: 'integer' },
+        queued: { type: 'integer' },
+        memoryPages: { type: 'integer' }
+      }
+    },
+    lastError: { type: 'string' }
+  }
+} as const
+
+const aclMessage = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['messageId', 'createdAt', 'performative', 'sender', 'receivers'],
+  properties: {
+    messageId: { type: 'string' },
+    createdAt: { type: 'number' },
+    performative: { type: 'string' },
+    sender: { type: 'string' },
+    receivers: { type: 'array', items: { type: 'string' } },
+    replyTo: { type: 'array', items: { type: 'string' } },
+    content,
+    language: { type: 'string' },
+    encoding: { type: 'string' },
+    ontology: { type: 'string' },
+    protocol: { type: 'string' },
+    conversationId: { type: 'string' },
+    replyWith: { type: 'string' },
+    inReplyTo: { type: 'string' },
+    replyBy: { type: 'number' },
+    traceparent: { type: 'string' },
+    tracestate: { type: 'string' }
+  }
+} as const
+
+const agentParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: agentId }
+} as const
+
+export const deploySchema = {
+  summary: 'Deploy an agent',
+  description: 'Either a JSON body { id, wasm (base64), limits? } or the raw module with ' +
+    'Content-Type: application/wasm and ?id= (limits as query parameters).',
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      id: agentId,
+      maxMemoryPages: queryInteger('64 KiB pages'),
+      mailboxCapacity: queryInteger('messages'),
+      fuelPerMessage: queryInteger('fuel'),
+      handlerTimeoutMs: queryInteger('ms')
+    }
+  },
+  body: {
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          required: ['id', 'wasm'],
+          additionalProperties: false,
+          properties: {
+            id: agentId,
+            wasm: { type: 'string', contentEncoding: 'base64', description: 'the module, base64' },
+            limits
+          }
+        }
+      },
+      // The raw module: checked by the handler (non-empty) and by the runtime (valid WASM).
+      'application/wasm': { schema: {} },
+      'application/octet-stream': { schema: {} }
+    }
+  },
+  response: { 201: agentInfo }
+} as const
+
+export const listAgentsSchema = {
+  summary: "This node's agents",
+  response: {
+    200: { type: 'object', required: ['agents'], properties: { agents: { type: 'array', items: agentInfo } } }
+  }
+} as const
+
+export const getAgentSchema = {
+  summary: 'One agent',
+  params: agentParams,
+  response: { 200: agentInfo }
+} as const
+
+export const removeAgentSchema = {
+  summary: 'Stop and remove an agent',
+  params: agentParams,
+  response: { 204: { type: 'null', description: 'removed' } }
+} as const
+
+export const sendMessageSchema = {
+  summary: 'Send a FIPA-ACL message to an agent',
+  params: agentParams,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { wait: queryInteger(`ms to wait for a reply, 0..${MAX_WAIT_MS}`) }
+  },
+  body: {
+    type: 'object',
+    required: ['performative'],
+    additionalProperties: false,
+    properties: {
+      performative: {
+        // The name itself is the router's to check (it accepts "request", "not_understood").
+        type: 'string',
+        minLength: 1,
+        maxLength: 64,
+        description: `a FIPA performative (${PERFORMATIVES.join(', ')})`
+      },
+      sender: optAgentId,
+      replyTo: { type: ['array', 'null'], items: agentId },
+      content,
+      language: optText,
+      encoding: optText,
+      ontology: optText,
+      protocol: optText,
+      conversationId: optText,
+      replyWith: optText,
+      inReplyTo: optText,
+      replyBy: optMillis,
+      messageId: optText,
+      createdAt: optMillis,
+      traceparent: optText,
+      tracestate: optText
+    }
+  },
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['messageId', 'conversationId', 'sender', 'reply'],
+      properties: { messageId: { type: 'string' }, conversationId: { type: 'string' }, sender: { type: 'string' }, reply: aclMessage }
+    },
+    202: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['messageId', 'conversationId', 'sender'],
+      properties: { messageId: { type: 'string' }, conversationId: { type: 'string' }, sender: { type: 'string' } }
+    }
+  }
+} as const
+
+export const listMessagesSchema = {
+  summary: 'Recent messages, newest first (debugging)',
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      limit: queryInteger(`1..${MAX_MESSAGE_LIMIT}`),
+      agent: agentId,
+      conversationId: queryText
+    }
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['messages'],
+      properties: {
+        messages: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: true,
+            required: ['at', 'direction', 'status', 'message'],
+            properties: {
+              at: { type: 'number' },
+              direction: { type: 'string' },
+              status: { type: 'string' },
+              peer: { type: 'string' },
+              reason: { type: 'string' },
+              message: aclMessage
+            }
+          }
+        }
+      }
+    }
+  }
+} as const
+
+export const healthSchema = {
+  summary: 'Liveness: 200 as long as the process serves HTTP',
+  response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } }
+} as const
+
+const readiness = {
+  type: 'object',
+  required: ['ready', 'checks'],
+  properties: {
+    ready: { type: 'boolean' },
+    checks: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['ok'],
+        properties: { ok: { type: 'boolean' }, detail: { type: 'string' } }
+      }
+    }
+  }
+} as const
+
+export const readySchema = {
+  summary: 'Readiness: 200 when every subsystem is ready, else 503; both with the checks',
+  response: { 200: readiness, 503: readiness }
+} as const
+
+export const nodeSchema = {
+  summary: 'This node',
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['peerId', 'name', 'multiaddrs', 'api', 'version', 'startedAt'],
+      properties: {
+        peerId: { type: 'string' },
+        name: { type: 'string' },
+        multiaddrs: { type: 'array', items: { type: 'string' } },
+        api: { type: 'string' },
+        version: { type: 'string' },
+        startedAt: { type: 'number' }
+      }
+    }
+  }
+} as const
+
+export const peersSchema = {
+  summary: 'Peers this node knows',
+  response: {
+    200: {
+      type: 'object',
+      required: ['peers'],
+      properties: {
+        peers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: true,
+            required: ['peerId', 'multiaddrs', 'connected'],
+            properties: {
+              peerId: { type: 'string' },
+              multiaddrs: { type: 'array', items: { type: 'string' } },
+              connected: { type: 'boolean' },
+              latencyMs: { type: 'number' }
+            }
+          }
+        }
+      }
+    }
+  }
+} as const
+
+export const metricsSchema = {
+  summary: 'Prometheus metrics',
+  response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
+} as const
+

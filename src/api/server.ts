@@ -1,0 +1,201 @@
+/**
+ * The REST API server: fastify, wired to a {@link NodeFacade}.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { componentLogger, silentLogger, type Logger } from '../observability/logger.js'
+import { Counter, Histogram, type Registry } from '../observability/metrics.js'
+import { DEFAULT_ERROR_STATUS, RouteNotFoundError, toHttpError } from './errors.js'
+import type { NodeFacade } from './facade.js'
+import { agentRoutes } from './routes/agents.js'
+import type { RouteDeps } from './routes/common.js'
+import { messageRoutes } from './routes/messages.js'
+import { systemRoutes } from './routes/system.js'
+import { MAX_WAIT_MS } from './schemas.js'
+import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from './version.js'
+
+/** 16 MiB: a raw module up to 16 MiB, or one a little under 12 MiB as base64 JSON (4/3 larger). */
+export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024
+
+/** Content types the server parses; anything else is a 415. */
+export const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/wasm', 'application/octet-stream'] as const
+
+export interface ApiServerOptions {
+  facade: NodeFacade
+  /** The root logger (the server names itself `caxton:api`) or an already named child. @default silent */
+  logger?: Logger
+  /** Interface to listen on, e.g. `127.0.0.1`. */
+  host: string
+  /** TCP port; 0 picks a free one (`start()` reports it). */
+  port: number
+  /** Largest request body, bytes; larger bodies get 413 PAYLOAD_TOO_LARGE. @default 16 MiB */
+  bodyLimitBytes?: number
+  /** Longest `?wait=` on `POST /agents/:id/messages`, ms. @default 300000 */
+  maxWaitMs?: number
+  /** Error code → HTTP status, over {@link DEFAULT_ERROR_STATUS} (for codes a module adds later). */
+  errorStatus?: Record<string, number>
+  /** When given, request counts and durations are registered here (`caxton_api_*`). */
+  metrics?: Registry
+  /** Sent as `X-Caxton-Version`. @default this build's package version */
+  version?: string
+  /**
+   * How long `stop()` lets requests still in flight finish before closing their
+   * connections, ms. @default 5000
+   */
+  closeGraceMs?: number
+}
+
+export interface ApiServer {
+  /**
+   * Listens on `host:port`.
+   * @returns the address actually bound (`port` is the real one when 0 was asked) and its URL
+   * @throws the listen error (e.g. `EADDRINUSE`)
+   */
+  start: () => Promise<{ host: string, port: number, url: string }>
+  /** Stops listening; requests still waiting for a reply are answered 503 NOT_READY. Idempotent. */
+  stop: () => Promise<void>
+  /** The fastify instance (routes are registered; `app.inject()` works without `start()`). */
+  app: FastifyInstance
+}
+
+/** Creates the server; nothing listens until `start()`. */
+export function createApiServer (options: ApiServerOptions): ApiServer {
+  const given = options.logger ?? silentLogger()
+  // Accept the root logger or one already named for this component.
+  const log = given.bindings().component === undefined ? componentLogger(given, 'api') : given
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
+  const version = options.version ?? CAXTON_VERSION
+  const statusByCode = { ...DEFAULT_ERROR_STATUS, ...options.errorStatus }
+  const stopping = new AbortController()
+
+  const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
+    const { status, body, internal } = toHttpError(err, {
+      statusByCode,
+      requestId: String(req.id),
+      bodyLimitBytes,
+      contentType: req.headers['content-type'],
+      acceptedTypes: ACCEPTED_CONTENT_TYPES
+    })
+    if (internal) {
+      req.log.error({ err, method: req.method, url: req.url }, 'request failed')
+    } else {
+      req.log.debug({ code: body.error.code, status, method: req.method, url: req.url }, body.error.message)
+    }
+    void reply.code(status).type('application/json; charset=utf-8').send(body)
+  }
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One debug line per request (below) instead of fastify's two info lines.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: bodyLimitBytes,
+    ajv: {
+      customOptions: {
+        // A wrong type or an unknown field is the client's mistake to hear about.
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: false,
+        // Gives each error its schema's `description`, used for readable messages.
+        verbose: true
+      }
+    },
+    // Errors fastify raises before routing (malformed URL): same JSON shape as the rest.
+    frameworkErrors: (err, req, reply) => { sendError(err, req, reply) }
+  })
+
+  // Only JSON and raw modules: a text/plain body would skip the JSON schemas.
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser(['application/wasm', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => {
+    done(null, body)
+  })
+
+  app.setErrorHandler((err: FastifyError, req, reply) => { sendError(err, req, reply) })
+  app.setNotFoundHandler((req, reply) => {
+    sendError(new RouteNotFoundError(req.method, req.url.split('?')[0]), req, reply)
+  })
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header(VERSION_HEADER, version)
+    // A request that was in flight when stop() began: close its connection with the
+    // response, or close() would wait for the client's keep-alive to expire.
+    if (stopping.signal.aborted) reply.header('connection', 'close')
+    return payload
+  })
+
+  const requests = options.metrics === undefined
+    ? undefined
+    : {
+        count: new Counter({
+          name: 'caxton_api_requests_total',
+          help: 'REST API requests answered, by method, route and status',
+          labelNames: ['method', 'route', 'status'] as const,
+          registers: [options.metrics]
+        }),
+        duration: new Histogram({
+          name: 'caxton_api_request_duration_seconds',
+          help: 'Time to answer a REST API request, seconds',
+          labelNames: ['method', 'route'] as const,
+          buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
+          registers: [options.metrics]
+        })
+      }
+
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern (not the URL) keeps the label set bounded.
+    const route = req.routeOptions.url ?? 'unmatched'
+    requests?.count.inc({ method: req.method, route, status: String(reply.statusCode) })
+    requests?.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000)
+    req.log.debug({
+      method: req.method,
+      url: req.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      cli: req.headers[CLI_VERSION_HEADER]
+    }, 'request')
+  })
+
+  const deps: RouteDeps = { facade: options.facade, maxWaitMs: options.maxWaitMs ?? MAX_WAIT_MS, stopping: stopping.signal }
+  agentRoutes(app, deps)
+  messageRoutes(app, deps)
+  systemRoutes(app, deps)
+
+  // Connections that have not sent a request yet. Node's close() leaves them open until
+  // its headers timeout (a client that aborted a request may leave one behind); stop()
+  // closes them at once.
+  const silent = new Set<Socket>()
+  app.server.on('connection', (socket: Socket) => {
+    silent.add(socket)
+    socket.once('close', () => silent.delete(socket))
+  })
+  app.server.on('request', (req: IncomingMessage) => { silent.delete(req.socket) })
+
+  let started = false
+  let stopped: Promise<void> | undefined
+  return {
+    app,
+    async start () {
+      if (started) throw new Error('the API server was already started')
+      started = true
+      await app.listen({ host: options.host, port: options.port })
+      const address = app.server.address() as AddressInfo
+      const host = address.address
+      const urlHost = host.includes(':') ? `[${host}]` : host
+      log.info({ host, port: address.port }, 'REST API listening')
+      return { host, port: address.port, url: `http://${urlHost}:${address.port}` }
+    },
+    async stop () {
+      stopped ??= (async () => {
+        stopping.abort()
+        const backstop = setTimeout(() => { app.server.closeAllConnections() }, options.closeGraceMs ?? 5000)
+        backstop.unref()
+        const closing = app.close()
+        for (const socket of silent) socket.destroy()
+        await closing
+        clearTimeout(backstop)
+      })()
+      await stopped
+    },
+  }
+}

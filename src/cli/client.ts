@@ -1,0 +1,268 @@
+/**
+ * `CaxtonClient`: a typed HTTP client of the REST API (Node's global `fetch`). The CLI
+ * uses it, and so can tests and scripts: every method returns the API's JSON body as
+ * the server sent it (typed with the shapes in `src/api/types.ts`), and every failure
+ * is an {@link ApiError} carrying the API's error code.
+ */
+import { CaxtonError } from '../../protocols/errors.js'
+import type { AgentId } from '../../protocols/fipa/types.js'
+import type {
+  AgentInfo, AgentLimits, AgentListResponse, ErrorBody, HealthResponse, MessageDraftJson, MessageListResponse,
+  MessageQuery, NodeInfo, PeerListResponse, Readiness, SendResponse
+} from '../api/types.js'
+import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from '../api/version.js'
+
+/** Where the CLI looks for a node when neither `--api` nor `CAXTON_API` says. */
+export const DEFAULT_API_URL = 'http://127.0.0.1:7420'
+
+/** @default request timeout, ms */
+export const DEFAULT_TIMEOUT_MS = 10_000
+
+/**
+ * Extra time a `sendMessage(..., { waitMs })` request gets beyond `waitMs`, so the
+ * node's own REPLY_TIMEOUT (504) arrives before the client gives up. ms.
+ */
+export const WAIT_MARGIN_MS = 5_000
+
+/**
+ * The API answered with an error, or could not be asked. `status` is the HTTP status
+ * (0 when no response came), `code` the API's `error.code` (e.g. `AGENT_NOT_FOUND`),
+ * `details` its `error.details`, `body` the whole error body when there was one.
+ */
+export class ApiError extends CaxtonError {
+  readonly status: number
+  readonly details?: unknown
+  readonly body?: ErrorBody
+
+  constructor (status: number, code: string, message: string, options: { details?: unknown, body?: ErrorBody, cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause })
+    this.name = 'ApiError'
+    this.status = status
+    this.details = options.details
+    this.body = options.body
+  }
+}
+
+/** Nothing answered at `url` (connection refused, DNS failure, reset). status 0, code `API_UNREACHABLE`. */
+export class ApiUnreachableError extends ApiError {
+  readonly url: string
+  /** What the network said, e.g. `connect ECONNREFUSED 127.0.0.1:7420`. */
+  readonly reason: string
+
+  constructor (url: string, cause: unknown) {
+    const reason = reasonOf(cause)
+    super(0, 'API_UNREACHABLE', `cannot reach the Caxton API at ${url} (${reason})`, { cause })
+    this.name = 'ApiUnreachableError'
+    this.url = url
+    this.reason = reason
+  }
+}
+
+/** No response within the timeout. status 0, code `API_TIMEOUT`. */
+export class ApiTimeoutError extends ApiError {
+  readonly url: string
+  /** ms */
+  readonly timeoutMs: number
+
+  constructor (url: string, timeoutMs: number) {
+    super(0, 'API_TIMEOUT', `no answer from the Caxton API at ${url} within ${timeoutMs} ms`)
+    this.name = 'ApiTimeoutError'
+    this.url = url
+    this.timeoutMs = timeoutMs
+  }
+}
+
+export interface CaxtonClientOptions {
+  /** Base URL of a node's REST API. @default 'http://127.0.0.1:7420' */
+  url?: string
+  /** Per-request timeout, ms. @default 10000 */
+  timeoutMs?: number
+  /** Sent as `X-Caxton-CLI-Version`. @default this build's version */
+  clientVersion?: string
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch
+}
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'DELETE'
+  path: string
+  query?: Record<string, string | number | undefined>
+  json?: unknown
+  bytes?: Uint8Array
+  timeoutMs?: number
+  /** Statuses besides 2xx whose body is a normal answer (e.g. 503 for /ready). */
+  accept?: number[]
+}
+
+/**
+ * @example
+ * ```ts
+ * const client = new CaxtonClient({ url: 'http://127.0.0.1:7420' })
+ * await client.deployAgent({ id: 'echo', wasm: await readFile('echo.wasm') })
+ * const { reply } = await client.sendMessage('echo', { performative: 'REQUEST', content: 'hi' }, { waitMs: 2000 })
+ * ```
+ */
+export class CaxtonClient {
+  /** Base URL without a trailing slash. */
+  readonly url: string
+  readonly timeoutMs: number
+  /** `X-Caxton-Version` of the last response, once one arrived. */
+  serverVersion?: string
+  private readonly clientVersion: string
+  private readonly fetchFn: typeof fetch
+
+  constructor (options: CaxtonClientOptions = {}) {
+    this.url = (options.url ?? DEFAULT_API_URL).replace(/\/+$/, '')
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.clientVersion = options.clientVersion ?? CAXTON_VERSION
+    this.fetchFn = options.fetch ?? globalThis.fetch
+  }
+
+  /**
+   * `POST /agents` with the raw module (`application/wasm`).
+   * @throws ApiError MODULE_INVALID (400), AGENT_ID_INVALID (400), AGENT_EXISTS (409), PAYLOAD_TOO_LARGE (413)
+   */
+  async deployAgent (req: { id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits> }): Promise<AgentInfo> {
+    return await this.request<AgentInfo>({
+      method: 'POST',
+      path: '/agents',
+      query: { id: req.id, ...req.limits },
+      bytes: req.wasm
+    })
+  }
+
+  /** `GET /agents`: this node's agents. */
+  async listAgents (): Promise<AgentListResponse> {
+    return await this.request<AgentListResponse>({ method: 'GET', path: '/agents' })
+  }
+
+  /** `GET /agents/:id`. @throws ApiError AGENT_NOT_FOUND (404) */
+  async getAgent (id: AgentId): Promise<AgentInfo> {
+    return await this.request<AgentInfo>({ method: 'GET', path: `/agents/${encodeURIComponent(id)}` })
+  }
+
+  /** `DELETE /agents/:id`. @throws ApiError AGENT_NOT_FOUND (404) */
+  async removeAgent (id: AgentId): Promise<void> {
+    await this.request<undefined>({ method: 'DELETE', path: `/agents/${encodeURIComponent(id)}` })
+  }
+
+  /**
+   * `POST /agents/:id/messages[?wait=]`. With `waitMs`, the request's timeout is at
+   * least `waitMs` + {@link WAIT_MARGIN_MS}.
+   * @throws ApiError ACL_INVALID / PERFORMATIVE_UNKNOWN / REQUEST_INVALID (400),
+   *   AGENT_NOT_FOUND (404), REPLY_TIMEOUT (504)
+   */
+  async sendMessage (to: AgentId, draft: MessageDraftJson, options: { waitMs?: number } = {}): Promise<SendResponse> {
+    const waitMs = options.waitMs
+    return await this.request<SendResponse>({
+      method: 'POST',
+      path: `/agents/${encodeURIComponent(to)}/messages`,
+      query: { wait: waitMs },
+      json: draft,
+      timeoutMs: waitMs === undefined ? undefined : Math.max(this.timeoutMs, waitMs + WAIT_MARGIN_MS)
+    })
+  }
+
+  /** `GET /messages`: recent messages, newest first. */
+  async listMessages (query: MessageQuery = {}): Promise<MessageListResponse> {
+    return await this.request<MessageListResponse>({
+      method: 'GET',
+      path: '/messages',
+      query: { limit: query.limit, agent: query.agent, conversationId: query.conversationId }
+    })
+  }
+
+  /** `GET /health`. */
+  async health (): Promise<HealthResponse> {
+    return await this.request<HealthResponse>({ method: 'GET', path: '/health' })
+  }
+
+  /** `GET /ready`: resolves with the checks whether the node is ready (200) or not (503). */
+  async ready (): Promise<Readiness> {
+    return await this.request<Readiness>({ method: 'GET', path: '/ready', accept: [503] })
+  }
+
+  /** `GET /node`. */
+  async node (): Promise<NodeInfo> {
+    return await this.request<NodeInfo>({ method: 'GET', path: '/node' })
+  }
+
+  /** `GET /cluster/peers`. */
+  async peers (): Promise<PeerListResponse> {
+    return await this.request<PeerListResponse>({ method: 'GET', path: '/cluster/peers' })
+  }
+
+  /** `GET /metrics`: Prometheus text. */
+  async metrics (): Promise<string> {
+    return await this.request<string>({ method: 'GET', path: '/metrics' })
+  }
+
+  private async request<T> (spec: RequestSpec): Promise<T> {
+    const url = new URL(this.url + spec.path)
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value))
+    }
+    const headers: Record<string, string> = { accept: 'application/json', [CLI_VERSION_HEADER]: this.clientVersion }
+    let body: string | Uint8Array<ArrayBuffer> | undefined
+    if (spec.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(spec.json)
+    } else if (spec.bytes !== undefined) {
+      headers['content-type'] = 'application/wasm'
+      // fetch's types want an ArrayBuffer-backed view (not a SharedArrayBuffer one): copy.
+      body = new Uint8Array(spec.bytes)
+    }
+    const timeoutMs = spec.timeoutMs ?? this.timeoutMs
+
+    let res: Response
+    let text: string
+    try {
+      res = await this.fetchFn(url, { method: spec.method, headers, body, signal: AbortSignal.timeout(timeoutMs) })
+      text = await res.text()
+    } catch (err) {
+      if (isTimeout(err)) throw new ApiTimeoutError(this.url, timeoutMs)
+      throw new ApiUnreachableError(this.url, err)
+    }
+    this.serverVersion = res.headers.get(VERSION_HEADER) ?? this.serverVersion
+
+    const isJson = (res.headers.get('content-type') ?? '').includes('application/json')
+    let parsed: unknown = text
+    if (isJson && text !== '') {
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        throw new ApiError(res.status, 'RESPONSE_INVALID', `the API at ${this.url} sent invalid JSON (HTTP ${res.status})`)
+      }
+    }
+    if (res.ok || (spec.accept?.includes(res.status) ?? false)) {
+      return (res.status === 204 ? undefined : parsed) as T
+    }
+    if (isErrorBody(parsed)) {
+      throw new ApiError(res.status, parsed.error.code, parsed.error.message, { details: parsed.error.details, body: parsed })
+    }
+    // Not the API's error shape: a proxy, or not a Caxton node at all.
+    const snippet = typeof parsed === 'string' && parsed.length > 0 ? `: ${parsed.slice(0, 200)}` : ''
+    throw new ApiError(res.status, `HTTP_${res.status}`, `HTTP ${res.status} ${res.statusText} from ${url.origin}${url.pathname}${snippet}`)
+  }
+}
+
+function isErrorBody (value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null) return false
+  const error = (value as { error?: unknown }).error
+  return typeof error === 'object' && error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+}
+
+function isTimeout (err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || (err.cause instanceof Error && err.cause.name === 'TimeoutError'))
+}
+
+/** `fetch failed` says nothing; its cause (`connect ECONNREFUSED ...`, `getaddrinfo ENOTFOUND ...`) does. */
+function reasonOf (err: unknown): string {
+  const cause = err instanceof Error ? err.cause : undefined
+  if (cause instanceof Error && cause.message !== '') return cause.message
+  const code = (cause as { code?: unknown } | undefined)?.code
+  if (typeof code === 'string') return code
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,21 @@
+/**
+ * `caxton agent <verb>`: deploy, list, show and remove the agents of a node.
+ */
+import type { Command } from 'commander'
+import type { CliContext } from '../../context.js'
+import { examples } from '../../output.js'
+import { registerAgentDeploy } from './deploy.js'
+import { registerAgentList } from './list.js'
+import { registerAgentRemove } from './remove.js'
+import { registerAgentShow } from './show.js'
+
+export function registerAgentCommands (program: Command, ctx: CliContext): void {
+  const agent = program
+    .command('agent')
+    .description('deploy and manage the WebAssembly agents of a node')
+    .addHelpText('after', examples(['caxton agent deploy echo.wasm --id echo', 'caxton agent list', 'caxton agent show echo', 'caxton agent remove echo']))
+  registerAgentDeploy(agent, ctx)
+  registerAgentList(agent, ctx)
+  registerAgentShow(agent, ctx)
+  registerAgentRemove(agent, ctx)
+}

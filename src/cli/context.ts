@@ -1,0 +1,144 @@
+/**
+ * What every command receives: the I/O of this run, and a way to get, for the command
+ * being run, its global options, an HTTP client and an output printer.
+ */
+import { readFile } from 'node:fs/promises'
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { CaxtonError } from '../../protocols/errors.js'
+import { CaxtonClient, DEFAULT_API_URL, DEFAULT_TIMEOUT_MS } from './client.js'
+import { Output, type CliIo } from './output.js'
+
+export type { CliIo }
+
+/** The options every command accepts (declared once, on the program). */
+export interface GlobalOptions {
+  /** Base URL of the node's REST API: `--api`, else `CAXTON_API`, else `http://127.0.0.1:7420`. */
+  api: string
+  /** `--json`: print the API's JSON exactly, nothing else on stdout. */
+  json: boolean
+  /** `--timeout`: HTTP request timeout, ms. @default 10000 */
+  timeoutMs: number
+}
+
+/** What a command's action works with. */
+export interface CommandScope {
+  globals: GlobalOptions
+  client: CaxtonClient
+  out: Output
+}
+
+export interface CliContext {
+  io: CliIo
+  /** Global options, client and printer for `command` (the action's last argument). */
+  scope: (command: Command) => CommandScope
+  /** Exit code of the run, 0 unless a command sets it (errors set it through `run`). */
+  exitCode: number
+  /** Reads a local file. @throws CliError FILE_UNREADABLE */
+  readFile: (path: string) => Promise<Uint8Array>
+}
+
+/** Registers a noun (or a top-level command) on the program. */
+export type RegisterCommands = (program: Command, ctx: CliContext) => void
+
+/**
+ * A failure of the CLI itself (not of the API): `error: <message> (<code>)` on stderr
+ * and exit code `exitCode` (2 for usage errors, 1 otherwise).
+ */
+export class CliError extends CaxtonError {
+  readonly exitCode: number
+
+  constructor (code: string, message: string, exitCode = 1, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'CliError'
+    this.exitCode = exitCode
+  }
+}
+
+/** The command line is wrong (exit code 2). */
+export class UsageError extends CliError {
+  constructor (message: string) {
+    super('USAGE', message, 2)
+    this.name = 'UsageError'
+  }
+}
+
+export function createContext (io: CliIo): CliContext {
+  const ctx: CliContext = {
+    io,
+    exitCode: 0,
+    scope (command) {
+      const globals = resolveGlobals(mergedOptions(command), io.env ?? {})
+      return {
+        globals,
+        client: new CaxtonClient({ url: globals.api, timeoutMs: globals.timeoutMs, fetch: io.fetch }),
+        out: new Output(io, globals.json)
+      }
+    },
+    async readFile (path) {
+      try {
+        return await (io.readFile ?? readFile)(path)
+      } catch (err) {
+        const code = (err as { code?: unknown }).code
+        const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message
+        throw new CliError('FILE_UNREADABLE', `cannot read ${path}: ${why}`, 1, { cause: err })
+      }
+    }
+  }
+  return ctx
+}
+
+/**
+ * Adds `--api`, `--json` and `--timeout` to `command`. The program is parsed with
+ * positional options (its own options only before the noun), so each command that
+ * talks to the API declares them too: `caxton agent list --json` and
+ * `caxton --json agent list` both work, and a command that means something else by
+ * `--api` (e.g. `node start --api <host:port>`, the address to serve on) is free to.
+ */
+export function addGlobalOptions (command: Command): Command {
+  return command
+    .addOption(new Option('--api <url>', `REST API of the node (env: CAXTON_API; default: ${DEFAULT_API_URL})`).helpGroup(GLOBAL_OPTIONS_GROUP))
+    .addOption(new Option('--json', "machine output: exactly the API's JSON on stdout").helpGroup(GLOBAL_OPTIONS_GROUP))
+    .addOption(new Option('--timeout <ms>', `HTTP request timeout, ms (default: ${DEFAULT_TIMEOUT_MS})`).argParser(integerIn(1, 3_600_000)).helpGroup(GLOBAL_OPTIONS_GROUP))
+}
+
+/** Help heading of {@link addGlobalOptions}' options (listed after a command's own). */
+export const GLOBAL_OPTIONS_GROUP = 'Global Options:'
+
+/** Options from the program down to `command`, the closer command winning. */
+function mergedOptions (command: Command): Record<string, unknown> {
+  const chain: Command[] = []
+  for (let c: Command | null = command; c !== null; c = c.parent) chain.unshift(c)
+  return Object.assign({}, ...chain.map(c => c.opts()))
+}
+
+function resolveGlobals (opts: Record<string, unknown>, env: Record<string, string | undefined>): GlobalOptions {
+  const raw = typeof opts.api === 'string' ? opts.api : (env.CAXTON_API !== undefined && env.CAXTON_API !== '' ? env.CAXTON_API : DEFAULT_API_URL)
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UsageError(`--api must be a URL like ${DEFAULT_API_URL}, not '${raw}'`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--api must be an http:// or https:// URL, not '${raw}'`)
+  }
+  return {
+    api: raw.replace(/\/+$/, ''),
+    json: opts.json === true,
+    timeoutMs: typeof opts.timeout === 'number' ? opts.timeout : DEFAULT_TIMEOUT_MS
+  }
+}
+
+/**
+ * A commander argument parser for a whole number in `[min, max]`; commander reports the
+ * thrown InvalidArgumentError as a usage error naming the option.
+ */
+export function integerIn (min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`)
+    }
+    return n
+  }
+}
