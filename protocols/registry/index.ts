@@ -1,0 +1,54 @@
+/**
+ * The cluster's agent registry as a pure CRDT: which node hosts each agent, its lifecycle
+ * state and capabilities, replicated by deltas (gossipsub `caxton/registry/1`) and
+ * anti-entropy (`/caxton/registry-sync/1.0.0`). No clock, randomness or I/O: the caller
+ * passes `now` and its node id, persists the returned batches and moves the bytes.
+ * Rules and formats: `SPEC.md` beside this file.
+ *
+ * @example
+ * ```ts
+ * import { Registry, MemoryRegistryStore, encodeGossip, decodeGossip } from '../../protocols/registry/index.js'
+ *
+ * const store = new MemoryRegistryStore()
+ * const reg = Registry.restore({ nodeId: me }, await store.load())
+ *
+ * // a local lifecycle change: persist, then publish the delta
+ * const { delta, batch } = reg.apply({ type: 'put', agentId: 'echo', node: me, state: 'running',
+ *   capabilities: [{ name: 'echo', version: '1.0.0' }] }, Date.now())
+ * await store.write(batch)
+ * if (delta !== undefined) publish(encodeGossip({ type: 'delta', delta }))
+ *
+ * // a delta from a peer
+ * const msg = decodeGossip(bytes)                       // throws RegistryDecodeError only
+ * if (msg.type === 'delta') {
+ *   const { changes, batch } = reg.merge(msg.delta, { now: Date.now(), from: peer })
+ *   await store.write(batch)
+ * }
+ *
+ * reg.findByCapability('echo')                          // RegisteredAgent[]
+ * ```
+ */
+export { Registry, createRegistry, DEFAULT_BUCKET_COUNT, DEFAULT_MAX_CLOCK_DRIFT_MS, DEFAULT_TOMBSTONE_TTL_MS } from './registry.js'
+export type { RegistryOptions, LocalUpdate, MergeUpdate, MergeOptions, GcOptions, GcUpdate } from './registry.js'
+export * from './types.js'
+export {
+  compareClocks, mergeClocks, incrementClock, clockGet, clockLeq, clocksEqual, clockFromRecord, clockToRecord,
+  isCanonicalClock, compareNodeIds, EMPTY_CLOCK
+} from './vector-clock.js'
+export type { ClockOrder } from './vector-clock.js'
+export { HybridLogicalClock, hlcTick, hlcReceive, compareHlc, maxHlc, HLC_ZERO } from './hlc.js'
+export { mergeVersions, comparePriority, precedes, sameVersion, sameVersions, dotOf, seqOf, joinedClock } from './versions.js'
+export { CausalContext } from './context.js'
+export { CapabilityIndex } from './capability-index.js'
+export { bucketOf, differingBuckets, digestsEqual } from './digest.js'
+export {
+  REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL, REGISTRY_WIRE_VERSION,
+  encodeDelta, decodeDelta, encodeDigest, decodeDigest, encodeAck, decodeAck, encodeEntry, decodeEntry,
+  encodeKnowledge, decodeKnowledge, encodeHlc, decodeHlc, encodeGossip, decodeGossip, encodeSyncFrame, decodeSyncFrame,
+  decodeNodeId
+} from './codec.js'
+export type { RegistryGossipMessage, RegistrySyncFrame } from './codec.js'
+export { MemoryRegistryStore, createMemoryRegistryData, checkBatch, combineBatches, isEmptyBatch } from './store.js'
+export type { RegistryStore, MemoryRegistryData } from './store.js'
+export { AGENT_ID_PATTERN, LIMITS } from './validate.js'
+export * from './errors.js'
