@@ -60,10 +60,13 @@ interface Waiter {
   resolve: (reply: AclMessage) => void
 }
 
-/** An API client that sent a message: replies to its id are kept here until it reads them. */
+/** An API client that sent a message: replies to its id are routed here. */
 interface ClientEndpoint {
   lastUsed: number
-  waiters: Waiter[]
+  /** Requests waiting for a reply, by their reply-with; O(1) matching however many are in flight. */
+  waiters: Map<string, Waiter>
+  /** conversation-id → reply-with of the waiter, for replies that set only the conversation. */
+  byConversation: Map<string, string>
 }
 
 type Outcome = 'local' | 'client' | 'remote' | 'failed' | 'rejected' | 'duplicate'
@@ -131,7 +134,9 @@ export class MessageRouter {
     let reply: Promise<AclMessage> | undefined
     if (req.waitMs != null) {
       reply = new Promise<AclMessage>(resolve => {
-        endpoint.waiters.push({ conversationId: message.conversationId as string, replyWith: message.replyWith as string, resolve })
+        const w = { conversationId: message.conversationId as string, replyWith: message.replyWith as string, resolve }
+        endpoint.waiters.set(w.replyWith, w)
+        endpoint.byConversation.set(w.conversationId, w.replyWith)
       })
     }
     this.dispatch(message)
@@ -146,7 +151,8 @@ export class MessageRouter {
       return { ...outcome, reply: await Promise.race([reply, timeout]) }
     } finally {
       clearTimeout(timer)
-      endpoint.waiters = endpoint.waiters.filter(w => w.replyWith !== message.replyWith)
+      endpoint.waiters.delete(message.replyWith as string)
+      endpoint.byConversation.delete(message.conversationId as string)
     }
   }
 
@@ -199,7 +205,7 @@ export class MessageRouter {
   expireClients (): void {
     const cutoff = this.clock() - this.clientTtlMs
     for (const [id, c] of this.clients) {
-      if (c.lastUsed < cutoff && c.waiters.length === 0) this.clients.delete(id)
+      if (c.lastUsed < cutoff && c.waiters.size === 0) this.clients.delete(id)
     }
   }
 
@@ -242,8 +248,15 @@ export class MessageRouter {
       client.lastUsed = this.clock()
       this.record(direction, 'delivered', message, peer)
       this.routed?.inc({ outcome: 'client' })
-      const i = client.waiters.findIndex(w => message.inReplyTo === w.replyWith || message.conversationId === w.conversationId)
-      if (i >= 0) client.waiters.splice(i, 1)[0].resolve(message)
+      const key = (message.inReplyTo != null && client.waiters.has(message.inReplyTo))
+        ? message.inReplyTo
+        : (message.conversationId != null ? client.byConversation.get(message.conversationId) : undefined)
+      const waiter = key != null ? client.waiters.get(key) : undefined
+      if (waiter != null) {
+        client.waiters.delete(waiter.replyWith)
+        client.byConversation.delete(waiter.conversationId)
+        waiter.resolve(message)
+      }
       return { status: 'ok' }
     }
     return undefined
@@ -305,7 +318,7 @@ export class MessageRouter {
   private touchClient (id: AgentId): ClientEndpoint {
     let c = this.clients.get(id)
     if (c == null) {
-      c = { lastUsed: this.clock(), waiters: [] }
+      c = { lastUsed: this.clock(), waiters: new Map(), byConversation: new Map() }
       this.clients.set(id, c)
     } else {
       c.lastUsed = this.clock()

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { ROOT, runCli, startNodeProcess, waitFor, type NodeProcess } from '../helpers/node-process.js'
+import { ROOT, runCli, startNodeProcess, waitFor, type NodeProcess } from '../../sim/cluster/index.js'
 
 const ECHO = join(ROOT, 'dist', 'agents', 'echo.wasm')
 

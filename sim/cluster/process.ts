@@ -1,14 +1,16 @@
 /**
- * Starts real `caxton node start` processes for end-to-end tests, from the built CLI
+ * Launches real `caxton node start` processes (end-to-end tests, benchmarks, chaos runs), from the built CLI
  * (`dist/`, produced by `npm run build`, which `npm test` runs first).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 
-export const ROOT = resolve(import.meta.dirname, '..', '..')
+const up2 = resolve(import.meta.dirname, '..', '..')
+/** The repository root, whether this file runs from `sim/cluster/` (tsx) or `dist/sim/cluster/`. */
+export const ROOT = basename(up2) === 'dist' ? resolve(up2, '..') : up2
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js')
 
 export interface NodeReady {
