@@ -6,7 +6,8 @@
 import { z } from 'zod'
 
 const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/.*)?$/, 'must be a TCP multiaddr like /ip4/127.0.0.1/tcp/7400')
-const joinAddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}\/p2p\/[1-9A-HJ-NP-Za-km-z]{46,}$/, 'must be a multiaddr ending in /p2p/<peerId>, e.g. /ip4/127.0.0.1/tcp/7400/p2p/12D3Koo...')
+// The /p2p/<peerId> part is optional: without it, the Noise handshake tells who answered.
+const joinAddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]{46,})?$/, 'must be a TCP multiaddr, optionally ending in /p2p/<peerId>, e.g. /ip4/127.0.0.1/tcp/7400/p2p/12D3Koo...')
 const port = z.number().int().min(0).max(65535)
 
 export const PRESETS = ['local', 'lan', 'wan'] as const
@@ -21,7 +22,7 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
   /** libp2p listen addresses (TCP). @default ['/ip4/127.0.0.1/tcp/7400'] */
   listen: z.array(multiaddr).min(1),
-  /** Members to join through, each `/ip4/.../tcp/.../p2p/<peerId>`. @default [] */
+  /** Members to join through, each `/ip4/.../tcp/...[/p2p/<peerId>]`. @default [] */
   join: z.array(joinAddr),
   api: z.strictObject({
     /** REST API bind address. @default '127.0.0.1' */
@@ -40,8 +41,8 @@ export const configSchema = z.strictObject({
     maxMemoryPages: z.number().int().min(1).max(65536),
     /** Mailbox capacity per agent, messages. @default 1024 */
     mailboxCapacity: z.number().int().min(1).max(1_000_000),
-    /** Fuel per handled message. @default 50_000_000 */
-    fuelPerMessage: z.number().int().min(1000),
+    /** Fuel per handled message (an i32 in the metered module, so at most 2^31-1). @default 50_000_000 */
+    fuelPerMessage: z.number().int().min(1000).max(2_147_483_647),
     /** Wall-clock backstop per handled message, ms. @default 5000 */
     handlerTimeoutMs: z.number().int().min(10).max(600_000),
     /** Worker threads agents run on. @default 1 */

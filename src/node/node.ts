@@ -79,7 +79,8 @@ export class CaxtonNode implements NodeFacade {
         host: {
           onAgentSend: (agentId, outbound) => { node?.router.sendFromAgent(agentId, outbound) },
           onAgentLog: (agentId, level, text) => { componentLogger(root, 'agent')[level]({ agentId }, text) },
-          onAgentFailed: (agentId, reason) => { log.warn({ agentId, reason }, 'agent stopped by a fault') }
+          onAgentFailed: (agentId, reason) => { log.warn({ agentId, reason }, 'agent stopped by a fault') },
+          onAgentRestarted: (agentId, reason) => { log.warn({ agentId, reason }, 'agent restarted from its module (in-memory state lost)') }
         },
         logger: componentLogger(root, 'runtime'),
         metrics,

@@ -1,0 +1,266 @@
+/**
+ * Entry point of an agent worker (worker_threads): hosts many agents, each its own
+ * WebAssembly instance with its own host-owned linear memory, and runs their messages in
+ * the order the runtime batched them (so order is preserved per agent).
+ *
+ * A fault (trap, out of fuel, abort, stack overflow) ends only the agent that faulted:
+ * its instance is dropped and a `Failed` record says why; the other agents go on. A
+ * handler that never returns is the runtime's to handle: its watchdog terminates this
+ * worker (see `agent-runtime.ts`), reading the slot and call sequence this file publishes
+ * in shared memory before every call.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { SEND_RESULT, WASM_PAGE_BYTES, checkFromAgent } from '../../protocols/agent-abi/index.js'
+import { FUEL_EXPORT } from './fuel.js'
+import { START_EXPORT } from './policy.js'
+import {
+  ByteWriter, FAILURE_KINDS, FRAME_HEADER_BYTES, RecordKind, Watch,
+  type AgentWorkerData, type FailureKind, type LoadRequest, type ToWorker
+} from './worker-protocol.js'
+
+const port = parentPort
+if (port === null) throw new Error('agent-worker.ts must run in a worker thread')
+const watch = new Int32Array((workerData as AgentWorkerData).watch)
+
+/** Results are posted back at the end of each batch, or sooner past these sizes. */
+const FLUSH_RECORDS = 256
+const FLUSH_BYTES = 256 * 1024
+/** Longest `abort` message decoded, UTF-16 code units. */
+const MAX_ABORT_TEXT = 1024
+
+const utf16 = new TextDecoder('utf-16le')
+const out = new ByteWriter(64 * 1024)
+let records = 0
+
+/** `env.abort` was called: AssemblyScript's `abort()`, a failed assertion or a thrown error. */
+class AgentAbort extends Error {}
+
+/** A fault the host detected itself (e.g. `alloc` returned a pointer outside memory). */
+class HostFault extends Error {
+  constructor (readonly kind: FailureKind, message: string) { super(message) }
+}
+
+interface HostedAgent {
+  slot: number
+  id: string
+  memory: WebAssembly.Memory
+  maxPages: number
+  alloc: (size: number) => number
+  handle: (ptr: number, len: number) => number
+  fuel: WebAssembly.Global
+  budget: number
+  /** `env.send` / `env.log` calls during the current message. */
+  sends: number
+  logs: number
+  limits: LoadRequest
+}
+
+const agents = new Map<number, HostedAgent>()
+
+function pages (a: HostedAgent): number {
+  return a.memory.buffer.byteLength / WASM_PAGE_BYTES
+}
+
+function rejectSend (a: HostedAgent, reason: string): void {
+  out.u8(RecordKind.SendRejected); out.u32(a.slot); out.text(reason)
+  records++
+}
+
+function hostImports (a: HostedAgent): WebAssembly.ModuleImports {
+  return {
+    memory: a.memory,
+    send: (ptr: number, len: number): number => {
+      const limits = a.limits
+      if (a.sends >= limits.maxSendsPerMessage) {
+        if (a.sends++ === limits.maxSendsPerMessage) {
+          rejectSend(a, `more than ${limits.maxSendsPerMessage} sends while handling one message; further sends are refused`)
+        }
+        return SEND_RESULT.quotaExceeded
+      }
+      a.sends++
+      ptr >>>= 0
+      len >>>= 0
+      if (len > limits.maxSendBytes) {
+        rejectSend(a, `message of ${len} bytes exceeds the limit of ${limits.maxSendBytes} bytes`)
+        return SEND_RESULT.tooLarge
+      }
+      const buffer = a.memory.buffer
+      if (ptr + len > buffer.byteLength) {
+        rejectSend(a, `send(ptr=${ptr}, len=${len}) is outside linear memory (${buffer.byteLength} bytes)`)
+        return SEND_RESULT.malformed
+      }
+      const bytes = new Uint8Array(buffer, ptr, len)
+      // Checked here to answer the agent synchronously; the main thread decodes the
+      // forwarded bytes (cheaper than cloning a decoded object across threads).
+      const malformed = checkFromAgent(bytes)
+      if (malformed !== undefined) {
+        rejectSend(a, malformed)
+        return SEND_RESULT.malformed
+      }
+      out.u8(RecordKind.Send); out.u32(a.slot); out.u32(len); out.raw(bytes)
+      records++
+      return SEND_RESULT.accepted
+    },
+    log: (level: number, ptr: number, len: number): void => {
+      if (a.logs++ >= a.limits.maxLogsPerMessage) return
+      ptr >>>= 0
+      len = Math.min(len >>> 0, a.limits.maxLogBytes)
+      const buffer = a.memory.buffer
+      out.u8(RecordKind.Log); out.u32(a.slot); out.u8(Math.max(0, Math.min(3, level | 0)))
+      if (ptr + len > buffer.byteLength) {
+        out.text(`(log text at ptr=${ptr}, len=${len} is outside linear memory)`)
+      } else {
+        out.u32(len); out.raw(new Uint8Array(buffer, ptr, len))
+      }
+      records++
+    },
+    abort: (msg: number, file: number, line: number, col: number): never => {
+      const text = readAsString(a, msg) ?? 'abort called'
+      const where = readAsString(a, file)
+      throw new AgentAbort(where === null ? text : `${text} at ${where}:${line >>> 0}:${col >>> 0}`)
+    }
+  }
+}
+
+/**
+ * Reads an AssemblyScript string: UTF-16LE code units at `ptr`, their byte length in the
+ * u32 just before (the object header's `rtSize`). Null when absent or out of bounds.
+ */
+function readAsString (a: HostedAgent, ptr: number): string | null {
+  ptr >>>= 0
+  const buffer = a.memory.buffer
+  if (ptr < 4 || ptr > buffer.byteLength) return null
+  const size = new DataView(buffer).getUint32(ptr - 4, true)
+  const n = Math.min(size, MAX_ABORT_TEXT * 2) & ~1
+  if (ptr + n > buffer.byteLength) return null
+  return utf16.decode(new Uint8Array(buffer, ptr, n))
+}
+
+function classify (a: HostedAgent, err: unknown): { kind: FailureKind, reason: string } {
+  if (err instanceof AgentAbort) return { kind: 'abort', reason: `aborted: ${err.message}` }
+  if (err instanceof HostFault) return { kind: err.kind, reason: err.message }
+  const memory = `linear memory ${pages(a)}/${a.maxPages} pages`
+  if (err instanceof WebAssembly.RuntimeError) {
+    if ((a.fuel.value as number) < 0) {
+      return { kind: 'fuel', reason: `out of fuel: handling one message took more than ${a.budget} fuel (fuelPerMessage)` }
+    }
+    const atCap = pages(a) >= a.maxPages
+    return { kind: atCap ? 'memory' : 'trap', reason: `trap: ${err.message} (${memory}${atCap ? ', at its cap: out of memory?' : ''})` }
+  }
+  if (err instanceof RangeError) return { kind: 'stack', reason: `stack overflow: ${err.message}` }
+  if (err instanceof WebAssembly.LinkError) return { kind: 'host', reason: `cannot link: ${err.message}` }
+  return { kind: 'host', reason: `host error: ${err instanceof Error ? err.message : String(err)}` }
+}
+
+function fail (a: HostedAgent, err: unknown): void {
+  const { kind, reason } = classify(a, err)
+  agents.delete(a.slot)
+  out.u8(RecordKind.Failed); out.u32(a.slot); out.u8(FAILURE_KINDS.indexOf(kind)); out.u32(pages(a)); out.text(reason)
+  records++
+}
+
+function enter (slot: number): void {
+  Atomics.store(watch, Watch.slot, slot)
+  Atomics.add(watch, Watch.sequence, 1)
+}
+
+function leave (): void {
+  Atomics.store(watch, Watch.slot, 0)
+}
+
+function load (req: LoadRequest): void {
+  enter(req.slot)
+  const a = {
+    slot: req.slot,
+    id: req.agentId,
+    maxPages: req.memory.maximum,
+    budget: req.fuelPerMessage,
+    sends: 0,
+    logs: 0,
+    limits: req
+  } as HostedAgent
+  // What the start function sends or logs is kept only if it succeeds.
+  const mark = out.length
+  const markRecords = records
+  try {
+    a.memory = new WebAssembly.Memory({ initial: req.memory.initial, maximum: req.memory.maximum })
+    const instance = new WebAssembly.Instance(req.module, { env: hostImports(a) })
+    const exports = instance.exports
+    a.alloc = exports.alloc as HostedAgent['alloc']
+    a.handle = exports.handle_message as HostedAgent['handle']
+    a.fuel = exports[FUEL_EXPORT] as WebAssembly.Global
+    const start = exports[START_EXPORT]
+    a.fuel.value = a.budget
+    if (typeof start === 'function') (start as () => void)()
+    agents.set(a.slot, a)
+    leave()
+    flush()
+    port?.postMessage({ t: 'loaded', slot: a.slot, memoryPages: pages(a) })
+  } catch (err) {
+    leave()
+    out.length = mark
+    records = markRecords
+    const reason = a.fuel === undefined || a.memory === undefined
+      ? `cannot instantiate: ${err instanceof Error ? err.message : String(err)}`
+      : `start function failed: ${classify(a, err).reason}`
+    port?.postMessage({ t: 'load-failed', slot: a.slot, reason })
+  }
+}
+
+function handleOne (a: HostedAgent, batch: Uint8Array, off: number, len: number): void {
+  enter(a.slot)
+  a.sends = 0
+  a.logs = 0
+  a.fuel.value = a.budget
+  const t0 = performance.now()
+  let status: number
+  try {
+    const ptr = a.alloc(len) >>> 0
+    const buffer = a.memory.buffer
+    if (ptr + len > buffer.byteLength) throw new HostFault('memory', `alloc(${len}) returned ${ptr}, outside linear memory (${buffer.byteLength} bytes)`)
+    new Uint8Array(buffer, ptr, len).set(batch.subarray(off, off + len))
+    status = a.handle(ptr, len)
+  } catch (err) {
+    leave()
+    fail(a, err)
+    return
+  }
+  const ms = performance.now() - t0
+  leave()
+  out.u8(RecordKind.Handled); out.u32(a.slot); out.i32(status | 0); out.f64(ms); out.u32(pages(a))
+  records++
+}
+
+function flush (): void {
+  if (out.length === 0) return
+  const { buf, length } = out.take()
+  records = 0
+  port?.postMessage({ t: 'results', buf, length }, [buf])
+}
+
+function runBatch (buf: ArrayBuffer, length: number): void {
+  const view = new DataView(buf, 0, length)
+  const bytes = new Uint8Array(buf, 0, length)
+  let off = 0
+  while (off + FRAME_HEADER_BYTES <= length) {
+    const slot = view.getUint32(off, true)
+    const len = view.getUint32(off + 4, true)
+    off += FRAME_HEADER_BYTES
+    const a = agents.get(slot)
+    // Messages behind a fault are dropped: the runtime forgets the agent's mailbox when
+    // it reads the `Failed` record.
+    if (a !== undefined) handleOne(a, bytes, off, len)
+    off += len
+    if (records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES) flush()
+  }
+  flush()
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.t) {
+    case 'batch': runBatch(msg.buf, msg.length); break
+    case 'load': load(msg); break
+    case 'unload': agents.delete(msg.slot); break
+  }
+})
+port.postMessage({ t: 'ready' })

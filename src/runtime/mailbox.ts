@@ -1,0 +1,71 @@
+/**
+ * An agent's bounded mailbox: a FIFO of encoded messages, O(1) at both ends, growing by
+ * doubling up to its capacity (so a mailbox of 1M messages costs nothing until used).
+ *
+ * A message stays in the mailbox until the worker reports it handled (`ack`), so that
+ * messages in flight to a worker that is terminated can be posted again to the agent's
+ * new instance. `posted` counts the messages at the head already sent to the worker.
+ */
+export class Mailbox {
+  private buf: Array<Uint8Array | undefined>
+  private mask: number
+  private head = 0
+  /** Messages in the mailbox, posted or not. */
+  size = 0
+  /** Messages at the head already posted to the worker. */
+  posted = 0
+
+  constructor (readonly capacity: number) {
+    const initial = Math.min(16, 1 << Math.ceil(Math.log2(Math.max(1, capacity))))
+    this.buf = new Array(initial)
+    this.mask = initial - 1
+  }
+
+  /** Appends a message; false when the mailbox is full. */
+  push (message: Uint8Array): boolean {
+    if (this.size >= this.capacity) return false
+    if (this.size === this.buf.length) this.grow()
+    this.buf[(this.head + this.size) & this.mask] = message
+    this.size++
+    return true
+  }
+
+  /** Drops the oldest message: the worker has handled it (or failed on it). */
+  ack (): void {
+    if (this.size === 0) return
+    this.buf[this.head] = undefined
+    this.head = (this.head + 1) & this.mask
+    this.size--
+    if (this.posted > 0) this.posted--
+  }
+
+  /** Calls `fn` on each message not yet posted, oldest first, and marks them posted. */
+  takeUnposted (fn: (message: Uint8Array) => void): void {
+    for (let i = this.posted; i < this.size; i++) fn(this.buf[(this.head + i) & this.mask] as Uint8Array)
+    this.posted = this.size
+  }
+
+  /** Marks every message as not posted (they must be posted again, to a new worker). */
+  resetPosted (): void {
+    this.posted = 0
+  }
+
+  /** Empties the mailbox; returns how many messages were dropped. */
+  clear (): number {
+    const dropped = this.size
+    this.buf = new Array(Math.min(16, this.buf.length))
+    this.mask = this.buf.length - 1
+    this.head = 0
+    this.size = 0
+    this.posted = 0
+    return dropped
+  }
+
+  private grow (): void {
+    const next: Array<Uint8Array | undefined> = new Array(this.buf.length * 2)
+    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) & this.mask]
+    this.buf = next
+    this.mask = next.length - 1
+    this.head = 0
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The runtime's Prometheus metrics, registered on the node's registry when one is given.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { AgentState } from './types.js'
+import type { FailureKind } from './worker-protocol.js'
+
+export const AGENT_STATES: readonly AgentState[] = ['loaded', 'running', 'draining', 'stopped', 'failed']
+
+export class RuntimeMetrics {
+  readonly handled: Counter<'result'>
+  readonly failures: Counter<'kind'>
+  readonly duration: Histogram
+  readonly restarts: Counter
+  readonly deploys: Histogram<'result'>
+  readonly sendsRejected: Counter
+
+  constructor (registry: Registry, agentsByState: () => Record<AgentState, number>) {
+    const registers = [registry]
+    this.handled = new Counter({
+      name: 'caxton_runtime_messages_handled_total',
+      help: 'handle_message calls that returned, by result (ok: status 0; error: any other status)',
+      labelNames: ['result'],
+      registers
+    })
+    this.failures = new Counter({
+      name: 'caxton_runtime_message_failures_total',
+      help: 'Messages an agent failed on, by kind (status: non-zero return; trap, fuel, memory, abort, stack, timeout, crash, host: the agent was stopped)',
+      labelNames: ['kind'],
+      registers
+    })
+    this.duration = new Histogram({
+      name: 'caxton_runtime_handler_duration_seconds',
+      help: 'Time in one handle_message call (alloc and copy included), seconds',
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers
+    })
+    this.restarts = new Counter({
+      name: 'caxton_runtime_agent_restarts_total',
+      help: 'Agents restarted from their module (state lost) because their worker was terminated',
+      registers
+    })
+    this.deploys = new Histogram({
+      name: 'caxton_runtime_deploy_duration_seconds',
+      help: 'Time to deploy an agent (policy check, fuel pass, compile, instantiate), seconds, by result',
+      labelNames: ['result'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers
+    })
+    this.sendsRejected = new Counter({
+      name: 'caxton_runtime_sends_rejected_total',
+      help: 'env.send calls refused (malformed, too large, over the per-message quota)',
+      registers
+    })
+    new Gauge({
+      name: 'caxton_runtime_agents',
+      help: 'Agents on this runtime, by lifecycle state',
+      labelNames: ['state'],
+      registers,
+      collect () {
+        const counts = agentsByState()
+        for (const state of AGENT_STATES) this.set({ state }, counts[state])
+      }
+    })
+  }
+
+  failure (kind: FailureKind | 'status'): void {
+    this.failures.inc({ kind })
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The policy worker: checks and instruments modules with binaryen, off the main thread
+ * (binaryen.js costs ~330 ms and ~73 MiB to load; a check costs 0.2-15 ms a module).
+ *
+ * Started by `policy-client.ts` through the bootstrap of `worker-spawn.ts`, which loads
+ * binaryen before any loader hook is registered and with `console.error` captured —
+ * binaryen binds `console.error` when it loads, and its validator prints there — then
+ * imports this module and calls {@link runPolicyWorker}.
+ */
+import { parentPort } from 'node:worker_threads'
+import type { Binaryen } from './binaryen.js'
+import { PolicyViolation, applyPolicy, type PolicyResult } from './policy.js'
+
+export interface PolicyRequest {
+  id: number
+  bytes: Uint8Array
+  instrument: boolean
+}
+
+export type PolicyResponse =
+  | { id: number, ok: true, result: PolicyResult }
+  | { id: number, ok: false, reasons: string[], internal: boolean }
+
+/** Serves policy requests on the worker's parent port until the worker is terminated. */
+export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => string): void {
+  const port = parentPort
+  if (port === null) throw new Error('policy-worker.ts must run in a worker thread')
+  port.on('message', (req: PolicyRequest) => {
+    let response: PolicyResponse
+    let poisoned = false
+    try {
+      const result = applyPolicy(binaryen, req.bytes, {
+        instrument: req.instrument,
+        takeValidatorOutput,
+        now: () => performance.now()
+      })
+      response = { id: req.id, ok: true, result }
+    } catch (err) {
+      if (err instanceof PolicyViolation) {
+        response = { id: req.id, ok: false, reasons: err.reasons, internal: false }
+      } else {
+        // Anything else came from inside binaryen, whose state may now be corrupt: answer,
+        // then exit so that the next request gets a fresh instance.
+        poisoned = true
+        response = { id: req.id, ok: false, reasons: [`policy check crashed: ${err instanceof Error ? err.message : String(err)}`], internal: true }
+      }
+    }
+    const transfer = response.ok && response.result.instrumented !== undefined ? [response.result.instrumented.buffer as ArrayBuffer] : []
+    port.postMessage(response, transfer)
+    if (poisoned) process.exit(1)
+  })
+  port.postMessage({ ready: true })
+}

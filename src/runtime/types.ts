@@ -1,0 +1,118 @@
+/**
+ * The contract between the agent runtime and the rest of the node. The router only
+ * sees {@link AgentRuntime}; the runtime only sees {@link RuntimeHost}.
+ */
+import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+
+/** Per-agent resource limits. Every field has a default (see `DEFAULT_AGENT_LIMITS`). */
+export interface AgentLimits {
+  /** Cap on the agent's linear memory, in 64 KiB WASM pages. @default 256 (16 MiB) */
+  maxMemoryPages: number
+  /** Messages queued for the agent before `deliver` answers `'mailbox-full'`. @default 1024 */
+  mailboxCapacity: number
+  /** Fuel budget for one `handle_message` call (≈ instructions). @default 50_000_000 */
+  fuelPerMessage: number
+  /** Wall-clock backstop for one `handle_message` call, ms; past it the agent is stopped. @default 5000 */
+  handlerTimeoutMs: number
+}
+
+/** Agent lifecycle (Caxton story 001): Unloaded → Loaded → Running → Draining → Stopped; Failed when stopped by a fault. */
+export type AgentState = 'loaded' | 'running' | 'draining' | 'stopped' | 'failed'
+
+export interface AgentStats {
+  /** Messages accepted into the mailbox. */
+  received: number
+  /** `handle_message` calls that returned. */
+  handled: number
+  /** Messages the agent passed to `env.send`. */
+  sent: number
+  /** Messages the agent could not handle (trap, non-zero return). */
+  errors: number
+  /** Messages waiting in the mailbox now. */
+  queued: number
+  /** Current linear memory size, 64 KiB pages. */
+  memoryPages: number
+  /**
+   * Times the agent was restarted from its module, losing its in-memory state, because
+   * another agent on the same worker had to be stopped by terminating that worker.
+   */
+  restarts?: number
+}
+
+export interface AgentInfo {
+  id: AgentId
+  /** sha256 of the module as deployed, hex. */
+  moduleHash: string
+  /** Size of the module as deployed, bytes. */
+  moduleBytes: number
+  state: AgentState
+  limits: AgentLimits
+  /** ms since the epoch. */
+  deployedAt: number
+  stats: AgentStats
+  /** Why the agent is `failed`, when it is. */
+  lastError?: string
+}
+
+/** What `deliver` did with a message. */
+export type DeliverResult = 'queued' | 'mailbox-full' | 'no-such-agent' | 'not-running'
+
+/**
+ * A message an agent asked to send, decoded from the agent ABI but not validated: the
+ * router validates it, stamps it and sets `sender` to the agent's id (agents cannot spoof).
+ * `error` is set instead when the agent's bytes could not be decoded at all.
+ */
+export type AgentOutbound =
+  | { ok: true, draft: Record<string, unknown> }
+  | { ok: false, error: string }
+
+/** What the runtime needs from the node (injected). */
+export interface RuntimeHost {
+  /** An agent called `env.send`. */
+  onAgentSend: (agentId: AgentId, outbound: AgentOutbound) => void
+  /** An agent called `env.log` (text is already decoded). */
+  onAgentLog: (agentId: AgentId, level: 'debug' | 'info' | 'warn' | 'error', text: string) => void
+  /** An agent was stopped by a fault (trap, fuel, memory, timeout); it stays listed as `failed`. */
+  onAgentFailed: (agentId: AgentId, reason: string) => void
+  /**
+   * An agent was restarted from its module, losing its in-memory state, because its
+   * worker had to be terminated (another agent on it ran past `handlerTimeoutMs`, or the
+   * worker crashed). Messages it had not finished are handled again by the new instance.
+   */
+  onAgentRestarted?: (agentId: AgentId, reason: string) => void
+}
+
+/** The agent runtime as the node and router use it. */
+export interface AgentRuntime {
+  start: () => Promise<void>
+  /** Drains every agent's mailbox (bounded by `drainTimeoutMs`), then stops workers. */
+  stop: () => Promise<void>
+  /**
+   * Checks a module against the sandbox policy without deploying it.
+   * @throws InvalidModuleError naming the offending import, feature or limit.
+   */
+  inspect: (wasm: Uint8Array) => Promise<ModuleReport>
+  /**
+   * Validates, instantiates and starts an agent.
+   * @throws InvalidModuleError, AgentExistsError
+   */
+  deploy: (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>) => Promise<AgentInfo>
+  /** Drains and stops an agent. @throws AgentNotFoundError */
+  remove: (id: AgentId) => Promise<void>
+  /** Hands a validated message to a local agent's mailbox. O(1), never blocks. */
+  deliver: (id: AgentId, message: AclMessage) => DeliverResult
+  has: (id: AgentId) => boolean
+  get: (id: AgentId) => AgentInfo | undefined
+  list: () => AgentInfo[]
+}
+
+/** What the policy check found in a module. */
+export interface ModuleReport {
+  /** sha256 of the module, hex. */
+  hash: string
+  bytes: number
+  imports: string[]
+  exports: string[]
+  /** Initial / maximum memory the module declares, pages (before the host caps it). */
+  memory: { initial: number, maximum?: number }
+}

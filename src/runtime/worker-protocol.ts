@@ -1,0 +1,131 @@
+/**
+ * What crosses the MessagePort between the runtime (main thread) and an agent worker.
+ *
+ * Messages travel in batches, one `postMessage` each (per-message ping-pong tops out near
+ * 15k/s; pipelined batches reach ~190k/s): a batch is one transferred ArrayBuffer of
+ * frames `slot u32 | length u32 | bytes`, where `bytes` is a message encoded for the agent
+ * ABI. Results come back the same way, as records (see `RecordKind`), in the order they
+ * happened, so an agent's sends precede the record of the message that caused them.
+ * All integers are little-endian.
+ */
+
+/** Options an agent worker needs to host one agent. */
+export interface LoadRequest {
+  t: 'load'
+  /** The agent's slot: a number unique for the runtime's life (never reused). */
+  slot: number
+  agentId: string
+  module: WebAssembly.Module
+  /** Linear memory the host creates, pages. */
+  memory: { initial: number, maximum: number }
+  fuelPerMessage: number
+  /** Longest message `env.send` accepts, bytes. */
+  maxSendBytes: number
+  /** Most `env.send` calls accepted while handling one message. */
+  maxSendsPerMessage: number
+  /** Most `env.log` calls passed on per message (the rest are dropped). */
+  maxLogsPerMessage: number
+  /** Longest `env.log` text passed on, bytes (longer text is truncated). */
+  maxLogBytes: number
+}
+
+export type ToWorker =
+  | LoadRequest
+  | { t: 'batch', buf: ArrayBuffer, length: number }
+  | { t: 'unload', slot: number }
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'loaded', slot: number, memoryPages: number }
+  | { t: 'load-failed', slot: number, reason: string }
+  | { t: 'results', buf: ArrayBuffer, length: number }
+
+/** Kinds of result records. */
+export const RecordKind = {
+  /** slot u32 | status i32 | duration f64 (ms) | memory pages u32: `handle_message` returned. */
+  Handled: 1,
+  /** slot u32 | length u32 | bytes: `env.send` accepted these bytes (already decoded once). */
+  Send: 2,
+  /** slot u32 | length u32 | UTF-8 reason: `env.send` was refused (malformed, too large, quota). */
+  SendRejected: 3,
+  /** slot u32 | level u8 | length u32 | UTF-8 text: `env.log`. */
+  Log: 4,
+  /** slot u32 | failure kind u8 (index in FAILURE_KINDS) | memory pages u32 | length u32 | UTF-8 reason: the agent faulted and is gone. */
+  Failed: 5
+} as const
+
+/** Why an agent faulted, for metrics. */
+export const FAILURE_KINDS = ['trap', 'fuel', 'abort', 'stack', 'memory', 'host', 'timeout', 'crash'] as const
+export type FailureKind = typeof FAILURE_KINDS[number]
+
+/** Layout of the watchdog's shared words (Int32Array over a SharedArrayBuffer). */
+export const Watch = {
+  /** Slot of the agent running now; 0 when idle. */
+  slot: 0,
+  /** Incremented at every call into an agent. */
+  sequence: 1,
+  length: 2
+} as const
+
+/** What the worker receives in `workerData`. */
+export interface AgentWorkerData {
+  watch: SharedArrayBuffer
+}
+
+/** Bytes before a batch frame's payload. */
+export const FRAME_HEADER_BYTES = 8
+
+/**
+ * A growable little-endian byte writer, handed off as a transferable ArrayBuffer. After
+ * `take()` it allocates again only when written to, at the size last needed.
+ */
+export class ByteWriter {
+  private buf = new ArrayBuffer(0)
+  private bytes = new Uint8Array(0)
+  private view = new DataView(this.buf)
+  private nextSize: number
+  length = 0
+
+  constructor (initialBytes = 16384) {
+    this.nextSize = initialBytes
+  }
+
+  reserve (n: number): void {
+    if (this.length + n <= this.buf.byteLength) return
+    let size = Math.max(this.buf.byteLength * 2, this.nextSize)
+    while (size < this.length + n) size *= 2
+    const next = new ArrayBuffer(size)
+    const bytes = new Uint8Array(next)
+    bytes.set(this.bytes.subarray(0, this.length))
+    this.buf = next
+    this.bytes = bytes
+    this.view = new DataView(next)
+  }
+
+  u8 (v: number): void { this.reserve(1); this.bytes[this.length++] = v }
+  u32 (v: number): void { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4 }
+  i32 (v: number): void { this.reserve(4); this.view.setInt32(this.length, v, true); this.length += 4 }
+  f64 (v: number): void { this.reserve(8); this.view.setFloat64(this.length, v, true); this.length += 8 }
+  raw (b: Uint8Array): void { this.reserve(b.length); this.bytes.set(b, this.length); this.length += b.length }
+
+  /** A `u32` length then the UTF-8 bytes of `s`. */
+  text (s: string): void {
+    this.reserve(4 + s.length * 3)
+    const { written } = encoder.encodeInto(s, this.bytes.subarray(this.length + 4))
+    this.view.setUint32(this.length, written, true)
+    this.length += 4 + written
+  }
+
+  /** Hands the buffer over (to transfer); the writer starts empty. */
+  take (): { buf: ArrayBuffer, length: number } {
+    const out = { buf: this.buf, length: this.length }
+    this.nextSize = Math.max(1024, Math.min(this.buf.byteLength, 1 << 20))
+    this.buf = new ArrayBuffer(0)
+    this.bytes = new Uint8Array(0)
+    this.view = new DataView(this.buf)
+    this.length = 0
+    return out
+  }
+}
+
+const encoder = new TextEncoder()
