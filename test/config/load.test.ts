@@ -78,7 +78,8 @@ describe('config', () => {
     assert.equal(e.key, 'listen.0')
     assert.equal(e.source, 'flag --listen')
 
-    e = configError(() => loadConfig({ env: {}, flags: { join: ['/ip4/127.0.0.1/tcp/7400'] } }))
+    assert.deepEqual(loadConfig({ env: {}, flags: { join: ['/dns4/node1/tcp/7400'] } }).join, ['/dns4/node1/tcp/7400'])
+    e = configError(() => loadConfig({ env: {}, flags: { join: ['/ip4/127.0.0.1/tcp/7400/p2p/notapeer'] } }))
     assert.equal(e.key, 'join.0')
     assert.match(e.message, /\/p2p\/<peerId>/)
 
