@@ -1,15 +1,5 @@
 import { CaxtonError } from '../../protocols/errors.js'
 
-/** An agent id that is malformed or reserved. */
-export class InvalidAgentIdError extends CaxtonError {
-  readonly agentId: string
-  constructor (agentId: string, reason: string) {
-    super('AGENT_ID_INVALID', `invalid agent id ${JSON.stringify(agentId)}: ${reason}`)
-    this.name = 'InvalidAgentIdError'
-    this.agentId = agentId
-  }
-}
-
 /** The id is taken, on this node or (as far as this node knows) on another. */
 export class AgentIdTakenError extends CaxtonError {
   readonly agentId: string

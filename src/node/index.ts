@@ -12,4 +12,4 @@
  * ```
  */
 export { CaxtonNode, startNode, type StartNodeOptions } from './node.js'
-export { InvalidAgentIdError, AgentIdTakenError, NotReadyError } from './errors.js'
+export { AgentIdTakenError, NotReadyError } from './errors.js'

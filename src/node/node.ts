@@ -14,16 +14,15 @@ import type {
 import type { CaxtonConfig } from '../config/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
 import { createMetricsRegistry, Gauge, type Registry } from '../observability/metrics.js'
-import { FipaLink, MessageRouter, SYSTEM_AGENT, AgentNotFoundError } from '../router/index.js'
+import { isAgentId } from '../../protocols/fipa/index.js'
+import { FipaLink, MessageRouter, SYSTEM_AGENT } from '../router/index.js'
 import { GossipLocator } from '../routing/index.js'
-import { createAgentRuntime } from '../runtime/index.js'
+import { AgentNotFoundError, createAgentRuntime, InvalidAgentIdError } from '../runtime/index.js'
 import type { AgentInfo, AgentRuntime } from '../runtime/types.js'
 import { AgentStore, loadOrCreateIdentity, openStorage, type NodeStorage } from '../storage/index.js'
 import { createTransport, type CaxtonLibp2p } from '../transport/index.js'
-import { AgentIdTakenError, InvalidAgentIdError, NotReadyError } from './errors.js'
+import { AgentIdTakenError, NotReadyError } from './errors.js'
 import { CAXTON_VERSION as VERSION } from '../api/index.js'
-
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 export interface StartNodeOptions {
   /** Root logger; components get children named `caxton:<component>`. @default silent */
@@ -221,13 +220,13 @@ export class CaxtonNode implements NodeFacade {
 
   getAgent (id: AgentId): AgentInfo {
     const info = this.runtime.get(id)
-    if (info == null) throw new AgentNotFoundError(id, 'no agent with this id runs on this node')
+    if (info == null) throw new AgentNotFoundError(id, ON_THIS_NODE)
     return info
   }
 
   async removeAgent (id: AgentId): Promise<void> {
     this.assertReady('removing agents')
-    if (!this.runtime.has(id)) throw new AgentNotFoundError(id, 'no agent with this id runs on this node')
+    if (!this.runtime.has(id)) throw new AgentNotFoundError(id, ON_THIS_NODE)
     await this.runtime.remove(id)
     await this.agents.delete(id)
     await this.locator.removed(id)
@@ -290,10 +289,10 @@ export class CaxtonNode implements NodeFacade {
   }
 }
 
+const ON_THIS_NODE = 'on this node'
+
 function checkAgentId (id: string): void {
-  if (typeof id !== 'string' || !AGENT_ID.test(id)) {
-    throw new InvalidAgentIdError(id, 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit')
-  }
+  if (!isAgentId(id)) throw new InvalidAgentIdError(String(id))
   if (id === SYSTEM_AGENT || id.startsWith('client-')) {
     throw new InvalidAgentIdError(id, `"${SYSTEM_AGENT}" and ids starting with "client-" are reserved`)
   }

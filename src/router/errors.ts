@@ -1,15 +1,4 @@
 import { CaxtonError } from '../../protocols/errors.js'
-import type { AgentId } from '../../protocols/fipa/types.js'
-
-/** No node in the cluster is known to host the agent. */
-export class AgentNotFoundError extends CaxtonError {
-  readonly agentId: AgentId
-  constructor (agentId: AgentId, detail = 'no node in the cluster hosts it') {
-    super('AGENT_NOT_FOUND', `agent ${agentId} not found: ${detail}`)
-    this.name = 'AgentNotFoundError'
-    this.agentId = agentId
-  }
-}
 
 /** A message could not be handed to the peer that hosts its receiver. */
 export class DeliveryError extends CaxtonError {

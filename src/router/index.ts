@@ -15,4 +15,6 @@ export type { AgentLocator } from './locator.js'
 export { MessageLog } from './message-log.js'
 export { DedupeWindow } from './dedupe.js'
 export { encodeBatch, createFrameDecoder } from './framing.js'
-export { AgentNotFoundError, DeliveryError, ReplyTimeoutError } from './errors.js'
+export { DeliveryError, ReplyTimeoutError } from './errors.js'
+/** Re-exported: the router throws the runtime's error, with a cluster-wide detail. */
+export { AgentNotFoundError } from '../runtime/errors.js'

@@ -17,7 +17,8 @@ import { silentLogger } from '../observability/logger.js'
 import { Counter, type Registry } from '../observability/metrics.js'
 import type { AgentOutbound, AgentRuntime } from '../runtime/types.js'
 import { DedupeWindow } from './dedupe.js'
-import { AgentNotFoundError, DeliveryError, ReplyTimeoutError } from './errors.js'
+import { AgentNotFoundError } from '../runtime/errors.js'
+import { DeliveryError, ReplyTimeoutError } from './errors.js'
 import type { Ack } from './fipa-link.js'
 import type { AgentLocator } from './locator.js'
 import { MessageLog } from './message-log.js'
@@ -27,6 +28,8 @@ import { MessageLog } from './message-log.js'
  * Agent Management System (FIPA SC00023K §4.2). No agent may be deployed under this id.
  */
 export const SYSTEM_AGENT = 'ams'
+
+const NOT_IN_CLUSTER = 'on any node of the cluster'
 
 /** Delivers a message to a peer and resolves with its ack; throws DeliveryError. */
 export interface RemoteLink {
@@ -128,7 +131,7 @@ export class MessageRouter {
     }
     for (const r of message.receivers) {
       if (this.options.runtime.has(r) || this.clients.has(r)) continue
-      if (await this.options.locator.resolve(r) == null) throw new AgentNotFoundError(r)
+      if (await this.options.locator.resolve(r) == null) throw new AgentNotFoundError(r, NOT_IN_CLUSTER)
     }
     const endpoint = this.touchClient(sender)
     let reply: Promise<AclMessage> | undefined
@@ -222,7 +225,7 @@ export class MessageRouter {
       const before = this.resolving.get(r) ?? Promise.resolve()
       const next = before.then(async () => {
         const found = await this.options.locator.resolve(r, { exclude: this.options.localPeer })
-        if (found == null) this.fail(message, r, new AgentNotFoundError(r).message)
+        if (found == null) this.fail(message, r, new AgentNotFoundError(r, NOT_IN_CLUSTER).message)
         else await this.sendRemote(r, found, message)
       }).catch(err => { this.log.error({ err, receiver: r }, 'routing failed') })
       this.resolving.set(r, next)

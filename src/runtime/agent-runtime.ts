@@ -23,6 +23,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeForAgent } from '../../protocols/agent-abi/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import { isAgentId } from '../../protocols/fipa/rules.js'
 import { silentLogger } from '../observability/logger.js'
 import {
   AgentExistsError, AgentNotFoundError, InvalidAgentIdError, InvalidModuleError, RuntimeNotRunningError
@@ -40,7 +41,6 @@ import {
 } from './worker-protocol.js'
 import { spawnWorker } from './worker-spawn.js'
 
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 /** A worker that crashed this many times within `CRASH_WINDOW_MS` is not replaced again. */
 const MAX_CRASHES = 5
 const CRASH_WINDOW_MS = 10_000
@@ -239,7 +239,7 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   async deploy (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>): Promise<AgentInfo> {
     if (!this.running) throw new RuntimeNotRunningError()
-    if (typeof id !== 'string' || !AGENT_ID.test(id)) throw new InvalidAgentIdError(String(id))
+    if (!isAgentId(id)) throw new InvalidAgentIdError(String(id))
     if (this.agents.has(id)) throw new AgentExistsError(id)
     const resolved = resolveLimits(this.defaults, limits)
     const bytes = asBytes(wasm)

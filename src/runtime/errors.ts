@@ -31,23 +31,23 @@ export class AgentExistsError extends CaxtonError {
   }
 }
 
-/** No agent with this id on this runtime. */
+/** No agent with this id: on this runtime, or (with another `detail`) anywhere in the cluster. */
 export class AgentNotFoundError extends CaxtonError {
   readonly agentId: AgentId
 
-  constructor (agentId: AgentId) {
-    super('AGENT_NOT_FOUND', `no agent ${JSON.stringify(agentId)} on this runtime`)
+  constructor (agentId: AgentId, detail = 'on this runtime') {
+    super('AGENT_NOT_FOUND', `no agent ${JSON.stringify(agentId)} ${detail}`)
     this.name = 'AgentNotFoundError'
     this.agentId = agentId
   }
 }
 
-/** An agent id that is not `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`. */
+/** An agent id that is not `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`, or one that is reserved. */
 export class InvalidAgentIdError extends CaxtonError {
   readonly agentId: string
 
-  constructor (agentId: string) {
-    super('INVALID_AGENT_ID', `invalid agent id ${JSON.stringify(agentId)}: expected 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`)
+  constructor (agentId: string, reason = 'expected 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit') {
+    super('INVALID_AGENT_ID', `invalid agent id ${JSON.stringify(agentId)}: ${reason}`)
     this.name = 'InvalidAgentIdError'
     this.agentId = agentId
   }
