@@ -3,7 +3,6 @@
  * libp2p, the agent runtime, the router, agent resolution and the REST API, and owns
  * their start/stop order.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
@@ -114,7 +113,7 @@ export class CaxtonNode implements NodeFacade {
         localPeer: libp2p.peerId.toString(),
         runtime,
         locator,
-        link: { send: async (peer, message) => await link.send(peerIdFromString(peer), message) },
+        link,
         limits,
         recentLimit: config.messages.recentLimit,
         dedupeWindow: config.messages.dedupeWindow,

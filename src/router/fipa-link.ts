@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { Libp2p, PeerId, Stream, Connection } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeFrame, encodeFrame, FrameDecodeError, type AckStatus, type FipaFrame } from '../../protocols/fipa/index.js'
 import type { AclLimits } from '../../protocols/fipa/index.js'
 import type { AclMessage } from '../../protocols/fipa/types.js'
@@ -51,7 +52,7 @@ class OutboundChannel {
   nextSeq = 0
   flushing = false
 
-  constructor (readonly peer: PeerId) {}
+  constructor (readonly peer: PeerId, readonly key: string) {}
 }
 
 export class FipaLink {
@@ -95,7 +96,7 @@ export class FipaLink {
     this.started = false
     clearInterval(this.sweepTimer)
     await this.options.libp2p.unhandle(FIPA_PROTOCOL)
-    for (const ch of this.channels.values()) this.failChannel(ch, new DeliveryError(ch.peer.toString(), 'closed', 'this node is stopping'))
+    for (const ch of this.channels.values()) this.failChannel(ch, new DeliveryError(ch.key, 'closed', 'this node is stopping'))
     const closing = [...this.channels.values()].map(async ch => await ch.stream?.close().catch(() => {}))
     for (const s of this.inbound) closing.push(s.close().catch(() => {}))
     await Promise.all(closing)
@@ -104,15 +105,17 @@ export class FipaLink {
   }
 
   /**
-   * Sends one message to a peer and resolves with the peer's ack.
+   * Sends one message to a peer (a PeerId or its string form) and resolves with the
+   * peer's ack.
    * @throws DeliveryError (`timeout`, `unreachable`, `closed`) when no ack arrives.
    */
-  async send (peer: PeerId, message: AclMessage): Promise<Ack> {
-    if (!this.started) throw new DeliveryError(peer.toString(), 'closed', 'this node is not running')
-    const key = peer.toString()
+  async send (peer: PeerId | string, message: AclMessage): Promise<Ack> {
+    // Keyed by the string form: parsing or printing a PeerId (base58) per message costs more than the rest of the send.
+    const key = typeof peer === 'string' ? peer : peer.toString()
+    if (!this.started) throw new DeliveryError(key, 'closed', 'this node is not running')
     let ch = this.channels.get(key)
     if (ch == null) {
-      ch = new OutboundChannel(peer)
+      ch = new OutboundChannel(typeof peer === 'string' ? peerIdFromString(peer) : peer, key)
       this.channels.set(key, ch)
     }
     const seq = ch.nextSeq++
@@ -128,7 +131,7 @@ export class FipaLink {
 
   /** Peers with an open outbound stream. */
   connectedPeers (): string[] {
-    return [...this.channels.values()].filter(c => c.stream != null).map(c => c.peer.toString())
+    return [...this.channels.values()].filter(c => c.stream != null).map(c => c.key)
   }
 
   private async flush (ch: OutboundChannel): Promise<void> {
@@ -148,7 +151,7 @@ export class FipaLink {
         }
       }
     } catch (err) {
-      this.failChannel(ch, new DeliveryError(ch.peer.toString(), 'unreachable', (err as Error).message, { cause: err }))
+      this.failChannel(ch, new DeliveryError(ch.key, 'unreachable', (err as Error).message, { cause: err }))
     } finally {
       ch.flushing = false
       if (ch.queue.length > 0 && this.started) {
@@ -166,13 +169,13 @@ export class FipaLink {
         try {
           for (const bytes of decoder.decode(evt.data)) this.onAck(ch, bytes)
         } catch (err) {
-          this.log.warn({ peer: ch.peer.toString(), err: (err as Error).message }, 'corrupt ack stream from peer; closing it')
+          this.log.warn({ peer: ch.key, err: (err as Error).message }, 'corrupt ack stream from peer; closing it')
           stream.abort(err as Error)
         }
       })
       stream.addEventListener('close', () => {
         if (ch.stream === stream) ch.stream = undefined
-        this.failChannel(ch, new DeliveryError(ch.peer.toString(), 'closed', 'the stream to the peer closed before the ack'))
+        this.failChannel(ch, new DeliveryError(ch.key, 'closed', 'the stream to the peer closed before the ack'))
       })
       ch.stream = stream
       return stream
@@ -185,7 +188,7 @@ export class FipaLink {
     try {
       frame = decodeFrame(bytes)
     } catch (err) {
-      this.log.warn({ peer: ch.peer.toString(), err: (err as Error).message }, 'dropping undecodable frame on an outbound stream')
+      this.log.warn({ peer: ch.key, err: (err as Error).message }, 'dropping undecodable frame on an outbound stream')
       return
     }
     if (frame.type !== 'ack') return
@@ -209,7 +212,7 @@ export class FipaLink {
       for (const [seq, p] of ch.pending) {
         if (p.sentAt > deadline) break
         ch.pending.delete(seq)
-        p.reject(new DeliveryError(ch.peer.toString(), 'timeout', `no ack within ${this.options.ackTimeoutMs} ms`))
+        p.reject(new DeliveryError(ch.key, 'timeout', `no ack within ${this.options.ackTimeoutMs} ms`))
       }
     }
   }
