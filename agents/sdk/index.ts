@@ -105,6 +105,9 @@ export function makeReply (to: Message, performative: Performative): Message {
   r.protocol = to.protocol
   r.ontology = to.ontology
   r.language = to.language
+  // The reply belongs to the request's trace; the router gives it a span id of its own.
+  r.traceparent = to.traceparent
+  r.tracestate = to.tracestate
   return r
 }
 

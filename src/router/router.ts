@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
-  draftFromJson, failure, newTraceparent, notUnderstood, validateMessage, AclValidationError,
+  childTraceparent, draftFromJson, failure, newTraceparent, notUnderstood, tryParseTraceparent, validateMessage, AclValidationError,
   DEFAULT_ACL_LIMITS, type AclLimits
 } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
@@ -170,7 +170,13 @@ export class MessageRouter {
     }
     let message: AclMessage
     try {
-      message = validateMessage({ ...outbound.draft, sender: agentId, messageId: this.newId(), createdAt: this.clock() }, this.limits)
+      message = validateMessage({
+        ...outbound.draft,
+        sender: agentId,
+        messageId: this.newId(),
+        createdAt: this.clock(),
+        traceparent: this.traceFor(outbound.draft.traceparent)
+      }, this.limits)
     } catch (err) {
       this.reject({ ...outbound.draft, sender: agentId }, (err as Error).message)
       return
@@ -312,6 +318,15 @@ export class MessageRouter {
     if (report == null) return
     this.record(peer != null ? 'out' : 'local', 'rejected', report, peer, reason)
     this.dispatch(report)
+  }
+
+  /**
+   * W3C Trace Context for a message an agent sends: a child span of the trace it names
+   * (the SDK copies the request's traceparent into replies), else a new trace.
+   */
+  private traceFor (traceparent: unknown): string {
+    const parent = tryParseTraceparent(traceparent)
+    return parent != null ? childTraceparent(parent, randomBytes) : newTraceparent(randomBytes)
   }
 
   private stamp (): { messageId: string, createdAt: number } {

@@ -56,6 +56,10 @@ describe('e2e: three nodes, an echo agent, a request across the cluster', functi
     assert.equal(reply.sender, 'echo')
     assert.equal(reply.conversationId, sent.body.conversationId)
     assert.deepEqual(reply.receivers, [sent.body.sender])
+    // The reply stays in the request's trace (W3C traceparent: same trace id).
+    const request = (await api<{ messages: Array<{ message: { messageId: string, traceparent: string } }> }>(n1.api, '/messages?limit=10')).body.messages
+      .find(r => r.message.messageId === sent.body.messageId)!.message
+    assert.equal(String(reply.traceparent).split('-')[1], request.traceparent.split('-')[1])
 
     // An agent nobody hosts: a clear 404, nothing routed.
     const missing = await api<{ error: { code: string } }>(n1.api, '/agents/nobody/messages', {

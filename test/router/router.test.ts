@@ -133,6 +133,21 @@ describe('router', () => {
     assert.equal(link.sent.length, 0)
   })
 
+  it('puts an agent\'s reply in its request\'s trace, as a child span; starts a trace otherwise', async () => {
+    const { router, runtime } = setup()
+    runtime.add('a')
+    runtime.add('b')
+    const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['b'], traceparent: parent } })
+    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['b'] } })
+    const [child, fresh] = runtime.inbox.get('b')!
+    const [, traceId, spanId] = child.traceparent!.split('-')
+    assert.equal(traceId, '0af7651916cd43dd8448eb211c80319c')
+    assert.notEqual(spanId, 'b7ad6b7169203331')
+    assert.match(fresh.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+    assert.notEqual(fresh.traceparent!.split('-')[1], traceId)
+  })
+
   it('sets the sender of an agent\'s message to the agent itself', async () => {
     const { router, runtime } = setup()
     runtime.add('a')

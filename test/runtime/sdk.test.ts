@@ -52,13 +52,14 @@ describe('AssemblyScript SDK', function () {
       receivers: ['visitor-inbox'],
       content: Uint8Array.of(1, 2, 3),
       conversationId: 'conv-tour',
-      inReplyTo: 'q1'
+      inReplyTo: 'q1',
+      traceparent: base.traceparent
     })
     const line = await host.until(() => host.logs.find(l => l.agentId === 'tour'), 'a log line')
     assert.deepEqual(line, { agentId: 'tour', level: 'warn', text: 'tour of visitor done ✓' })
   })
 
-  it('sees what send returned; makeReply keeps conversation, protocol, ontology and language', async () => {
+  it('sees what send returned; makeReply keeps conversation, protocol, ontology, language and trace context', async () => {
     runtime.deliver('tour', { ...base, messageId: 'm-2', content: 'status', replyWith: 'q2', protocol: 'fipa-request', ontology: 'o', language: 'l' })
     const replies = await host.sent('tour', 3)
     assert.deepEqual(replies[2], {
@@ -69,7 +70,8 @@ describe('AssemblyScript SDK', function () {
       ontology: 'o',
       protocol: 'fipa-request',
       conversationId: 'conv-tour',
-      inReplyTo: 'q2'
+      inReplyTo: 'q2',
+      traceparent: base.traceparent
     })
   })
 
@@ -81,7 +83,8 @@ describe('AssemblyScript SDK', function () {
       receivers: ['visitor'],
       content: 'unknown: dance',
       conversationId: 'conv-tour',
-      inReplyTo: 'm-3'
+      inReplyTo: 'm-3',
+      traceparent: base.traceparent
     })
   })
 })
