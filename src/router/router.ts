@@ -5,7 +5,7 @@
  * back to its sender as FAILURE (or NOT-UNDERSTOOD when it was malformed), so no message
  * vanishes without a word.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
   childTraceparent, draftFromJson, failure, newTraceparent, notUnderstood, tryParseTraceparent, validateMessage, AclValidationError,
@@ -22,6 +22,9 @@ import { DeliveryError, ReplyTimeoutError } from './errors.js'
 import type { Ack } from './fipa-link.js'
 import type { AgentLocator } from './locator.js'
 import { MessageLog } from './message-log.js'
+import { createRandomPool } from './random-pool.js'
+
+const randomBytes = createRandomPool()
 
 /**
  * The sender of the messages the node itself writes (FAILURE, NOT-UNDERSTOOD): the FIPA
