@@ -129,11 +129,6 @@ export class FipaLink {
     return await promise
   }
 
-  /** Peers with an open outbound stream. */
-  connectedPeers (): string[] {
-    return [...this.channels.values()].filter(c => c.stream != null).map(c => c.key)
-  }
-
   private async flush (ch: OutboundChannel): Promise<void> {
     try {
       while (ch.queue.length > 0 && this.started) {
