@@ -232,6 +232,22 @@ describe('router', () => {
     assert.equal(stranger.status, 'no-such-agent')
   })
 
+  it('keeps an API client routable for clientTtlMs after its last message, then forgets it', async () => {
+    const runtime = new FakeRuntime()
+    const locator = new FakeLocator()
+    let now = 0
+    const router = new MessageRouter({ localPeer: 'self', runtime, locator, link: new FakeLink(), clock: () => now, clientTtlMs: 1000 })
+    runtime.add('a')
+    await router.sendFromClient({ to: 'a', draft: { performative: 'REQUEST', sender: 'alice' } })
+    const late: AclMessage = { messageId: 'late-1', createdAt: 0, performative: 'INFORM', sender: 'x', receivers: ['alice'] }
+    now = 999
+    router.expireClients()
+    assert.equal(router.receiveFromPeer('p', late).status, 'ok', 'still routable within the TTL')
+    now = 999 + 1001
+    router.expireClients()
+    assert.equal(router.receiveFromPeer('p', { ...late, messageId: 'late-2' }).status, 'no-such-agent')
+  })
+
   it('routes a reply from a remote agent back to a waiting client', async () => {
     const { router, locator, link } = setup()
     locator.table.set('echo', 'peer-3')
