@@ -143,6 +143,8 @@ export class SwimNode {
   private clock = -Infinity
   private seq = 0
   private probe?: Probe
+  /** Members the transport hinted at (see `probeSoon`), probed ahead of the round-robin order. */
+  private readonly urgent: MemberId[] = []
   private nextProbeAt = Infinity
   private nextGossipAt = Infinity
   private nextPushPullAt = Infinity
@@ -326,6 +328,29 @@ export class SwimNode {
     if (change.meta !== undefined) self.meta = change.meta
     this.memberList.bumpIncarnation(self.incarnation, t)
     this.queue.enqueue(this.memberList.selfAlive())
+    return this.output()
+  }
+
+  /**
+   * A hint from the transport that its connection to `id` closed unexpectedly (the TCP
+   * connection was reset: a crashed process usually looks like this). The member is probed
+   * next, ahead of its round-robin turn, instead of up to a protocol period or more later.
+   * Only a hint: nothing is suspected or declared dead by it; the probe that follows runs
+   * the usual ping → ping-req → suspicion rules (SWIM §4, Lifeguard §IV). When every
+   * survivor sees the same reset at once, their suspicions arrive together, so the
+   * Lifeguard suspicion timeout shrinks to its minimum sooner. Ignored for unknown, dead
+   * or left members, for the member already being probed, and past 16 pending hints.
+   */
+  probeSoon (id: MemberId, now: number): SwimOutput {
+    if (this.lifecycle !== 'running') return this.output()
+    const t = this.advance(now)
+    const m = this.memberList.get(id)
+    if (m !== undefined && this.memberList.live.has(m) && this.probe?.target !== id &&
+      !this.urgent.includes(id) && this.urgent.length < 16) {
+      this.urgent.push(id)
+      if (this.probe === undefined) this.nextProbeAt = Math.min(this.nextProbeAt, t)
+      this.runProbe(t)
+    }
     return this.output()
   }
 
@@ -680,7 +705,7 @@ export class SwimNode {
     const interval = this.awareness.scale(this.config.probeIntervalMs)
     this.nextProbeAt = t + interval
     const list = this.memberList
-    const m = this.order.next(list.live, (member) => list.live.has(member))
+    const m = this.nextUrgent() ?? this.order.next(list.live, (member) => list.live.has(member))
     if (m === undefined) return
     const target = m.id
     const seq = this.nextSeq()
@@ -703,6 +728,15 @@ export class SwimNode {
       first.push({ kind: 'suspect', id: target, incarnation: m.incarnation, from: accuser })
     }
     this.sendProbeFrame(target, { type: 'ping', seq, target, updates: first })
+  }
+
+  /** The first hinted member that is still live, if any. */
+  private nextUrgent (): Member | undefined {
+    while (this.urgent.length > 0) {
+      const m = this.memberList.get(this.urgent.shift() as MemberId)
+      if (m !== undefined && this.memberList.live.has(m)) return m
+    }
+    return undefined
   }
 
   private startIndirect (probe: Probe, t: number): void {

@@ -261,4 +261,55 @@ describe('protocols/swim SwimNode (driven under an injected clock)', () => {
       assert.equal(out2.events[0]?.type, 'member:suspect')
     })
   })
+
+  describe('probeSoon: a transport hint that a connection was reset', () => {
+    const MANY = Array.from({ length: 12 }, (_, i) => `m${i}`)
+
+    function big (seed: number): Harness {
+      const h = new Harness(seed)
+      for (const id of MANY) h.add(id)
+      for (const id of MANY.slice(1)) h.join(id, ['m0'])
+      h.runUntilTrue(() => h.allSee(MANY), 20_000)
+      return h
+    }
+
+    /** ms from the crash until every survivor holds the victim dead, and when each survivor first pinged it. */
+    function crash (h: Harness, hint: boolean): { detection: number, firstPings: number[] } {
+      const victim = 'm5'
+      const survivors = MANY.filter((id) => id !== victim)
+      const crashedAt = h.now
+      const sentBefore = h.sent.length
+      h.crash(victim)
+      if (hint) for (const id of survivors) h.apply(id, h.node(id).probeSoon(victim, h.now))
+      const t = h.runUntilTrue(() => survivors.every((id) => h.node(id).member(victim)?.state === 'dead'), 60_000)
+      const pings = h.sent.slice(sentBefore).filter((m) => m.to === victim && m.type === 'ping')
+      const firstPings = survivors.map((id) => (pings.find((p) => p.from === id)?.at ?? Infinity) - crashedAt)
+      return { detection: t - crashedAt, firstPings }
+    }
+
+    it('probes the hinted member at once, ahead of its round-robin turn', () => {
+      const { firstPings } = crash(big(3), true)
+      assert.ok(firstPings.every((ms) => ms <= 1), `first pings after ${firstPings.join(', ')} ms`)
+    })
+
+    it('lets every survivor detect a crashed member sooner, by the same rules (same seeds, hint or not)', () => {
+      for (const seed of [3, 4, 5]) {
+        const plain = crash(big(seed), false)
+        const hinted = crash(big(seed), true)
+        assert.ok(hinted.detection < plain.detection, `seed ${seed}: hinted ${hinted.detection} ms vs ${plain.detection} ms`)
+        const min = suspicionMinTimeoutMs(4, MANY.length, 1000)
+        assert.ok(hinted.detection >= min, 'never sooner than the minimum suspicion timeout')
+      }
+    })
+
+    it('is only a hint: no suspicion of a live member, nothing for unknown, self or dead members', () => {
+      const h = cluster()
+      const a = h.node('a')
+      h.apply('a', a.probeSoon('b', h.now))
+      h.runUntil(h.now + 3000)
+      assert.equal(a.member('b')?.state, 'alive')
+      assert.equal(h.eventsAbout('b', 'member:suspect').length, 0)
+      for (const id of ['nobody', 'a']) assert.deepEqual(a.probeSoon(id, h.now).messages, [])
+    })
+  })
 })
