@@ -3,6 +3,7 @@
  * `node/` implements it; tests of the API implement it with a fake.
  */
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import type { AgentStatus, Capability, HlcTimestamp } from '../../protocols/registry/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
 
 export interface NodeInfo {
@@ -28,6 +29,123 @@ export interface DeployRequest {
   /** The module, bytes. */
   wasm: Uint8Array
   limits?: Partial<AgentLimits>
+  /**
+   * What the agent offers, published in the cluster registry (unvalidated: the node
+   * checks it, `CAPABILITY_INVALID` 400).
+   */
+  capabilities?: unknown[]
+}
+
+/** A capability: `name` (what discovery matches), optional `description`, `version`, and `schema` (JSON Schema of accepted content). */
+export type CapabilityJson = Capability
+
+/** An agent as the cluster registry knows it (`GET /registry/agents/:id`). */
+export interface RegisteredAgentJson {
+  id: AgentId
+  /** PeerId of the hosting node. */
+  node: string
+  /** Lifecycle state as the hosting node published it. */
+  state: string
+  /** `state`, or `unreachable` while membership holds the hosting node dead. */
+  status: AgentStatus
+  reachable: boolean
+  /** Whether this node hosts it. */
+  local: boolean
+  capabilities: CapabilityJson[]
+  /** ms since the epoch (the writer's clock). */
+  updatedAt: number
+  /** The winning write: its writer, write sequence number and hybrid logical timestamp. */
+  version: { by: string, seq: number, hlc: HlcTimestamp }
+  /** Concurrent writes not yet superseded, beyond the winner (0 normally). */
+  conflicts: number
+}
+
+/** Query of `GET /registry/agents`. */
+export interface RegistryListQuery {
+  /** Exact capability name. */
+  capability?: string
+  /** Hosting node (PeerId). */
+  node?: string
+  /** Only agents whose node is reachable (`true`) or unreachable (`false`). */
+  reachable?: boolean
+  /** Most agents returned (sorted by id). */
+  limit?: number
+}
+
+/** The replica's state (`GET /registry`). */
+export interface RegistrySummaryJson {
+  nodeId: string
+  agents: number
+  entries: number
+  tombstones: number
+  /** Hex root of the anti-entropy digest: equal on two nodes ⇔ same registry. */
+  digest: string
+  capabilities: string[]
+  unreachableNodes: string[]
+  healthy: boolean
+  stats: Record<string, number>
+}
+
+/** The cluster registry as the REST API reads it. */
+export interface RegistryFacade {
+  /** Live agents matching the query, sorted by id; `total` counts them before `limit`. */
+  list: (query: RegistryListQuery) => { agents: RegisteredAgentJson[], total: number }
+  /** @throws RegistryAgentNotFoundError (404 REGISTRY_AGENT_NOT_FOUND) */
+  get: (id: AgentId) => RegisteredAgentJson
+  summary: () => RegistrySummaryJson
+}
+
+/** What is cut now by fault injection. */
+export interface FaultStateJson {
+  isolated: boolean
+  blocked: string[]
+}
+
+/** Fault injection (only on a node started with `--enable-faults`). */
+export interface FaultFacade {
+  state: () => FaultStateJson
+  /** `peers` absent: isolate from everyone. @throws InvalidFaultRequestError (400) */
+  partition: (req: { peers?: string[] }) => Promise<FaultStateJson>
+  /** `peers` absent: heal everything. @throws InvalidFaultRequestError (400) */
+  heal: (req: { peers?: string[] }) => Promise<FaultStateJson>
+}
+
+/** A member's state in the membership protocol (SWIM): `alive`, `suspect`, `dead`, or `left` (gracefully). */
+export type MemberStateJson = 'alive' | 'suspect' | 'dead' | 'left'
+
+/** One member of the cluster as this node's membership sees it (`GET /cluster/members`). */
+export interface MemberJson {
+  /** PeerId. */
+  id: string
+  state: MemberStateJson
+  /** The member's incarnation number: raised by the member itself to refute a suspicion. */
+  incarnation: number
+  /** Its multiaddrs, each ending in `/p2p/<id>`. */
+  addrs: string[]
+  /** Whether this is the node answering. */
+  self: boolean
+  /** When this node saw the state last change, ms since the epoch. */
+  changedAt: number
+}
+
+/** `GET /cluster/members`. */
+export interface MemberListJson {
+  /** This node's PeerId. */
+  self: string
+  /** This node's incarnation. */
+  incarnation: number
+  /** Local health score (Lifeguard): 0 healthy; probe timeouts are stretched by score + 1. */
+  healthScore: number
+  /** Members by state, this node included. */
+  counts: Record<MemberStateJson, number>
+  /** This node first, then by id; dead and left members until they are forgotten. */
+  members: MemberJson[]
+}
+
+/** Cluster membership as the REST API reads it. */
+export interface MembershipFacade {
+  /** Every member known, optionally only those in `state`. */
+  list: (query: { state?: MemberStateJson }) => MemberListJson
 }
 
 export interface SendRequest {
@@ -97,4 +215,10 @@ export interface NodeFacade {
   peers: () => PeerSummary[]
   /** Prometheus exposition text. */
   metrics: () => Promise<{ contentType: string, body: string }>
+  /** The cluster registry (`/registry/*` routes exist only when present). */
+  registry?: RegistryFacade
+  /** Fault injection (`/faults/*` routes exist only when present: `--enable-faults`). */
+  faults?: FaultFacade
+  /** Cluster membership (`GET /cluster/members` exists only when present). */
+  membership?: MembershipFacade
 }

@@ -136,10 +136,29 @@ const agentParams = {
   properties: { id: agentId }
 } as const
 
+/** Most capabilities per agent (the registry's `LIMITS.capabilities`). */
+export const MAX_CAPABILITIES = 64
+
+// Shapes only: lengths, uniqueness and the schema's validity are the node's to check
+// (CAPABILITY_INVALID names the element).
+const capability = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', description: 'capability name, what discovery matches exactly' },
+    description: { type: 'string' },
+    version: { type: 'string' },
+    schema: { description: 'JSON Schema (draft-07) of the content the agent accepts' }
+  }
+} as const
+
+const capabilityRef = { type: 'string', minLength: 1, maxLength: 256, description: 'a capability, name or name@version' } as const
+
 export const deploySchema = {
   summary: 'Deploy an agent',
-  description: 'Either a JSON body { id, wasm (base64), limits? } or the raw module with ' +
-    'Content-Type: application/wasm and ?id= (limits as query parameters).',
+  description: 'Either a JSON body { id, wasm (base64), limits?, capabilities? } or the raw module with ' +
+    'Content-Type: application/wasm and ?id= (limits as query parameters, capabilities as repeated ?capability=name[@version]).',
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -148,7 +167,11 @@ export const deploySchema = {
       maxMemoryPages: queryInteger('64 KiB pages'),
       mailboxCapacity: queryInteger('messages'),
       fuelPerMessage: queryInteger('fuel'),
-      handlerTimeoutMs: queryInteger('ms')
+      handlerTimeoutMs: queryInteger('ms'),
+      capability: {
+        anyOf: [capabilityRef, { type: 'array', items: capabilityRef, maxItems: MAX_CAPABILITIES }],
+        description: 'name or name@version, repeatable'
+      }
     }
   },
   body: {
@@ -161,7 +184,8 @@ export const deploySchema = {
           properties: {
             id: agentId,
             wasm: { type: 'string', contentEncoding: 'base64', description: 'the module, base64' },
-            limits
+            limits,
+            capabilities: { type: 'array', items: capability, maxItems: MAX_CAPABILITIES, description: 'an array of { name, description?, version?, schema? }' }
           }
         }
       },
@@ -358,3 +382,167 @@ export const metricsSchema = {
   response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
 } as const
 
+
+// ---- cluster registry ----
+
+const capabilityResponse = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['name'],
+  properties: { name: { type: 'string' }, description: { type: 'string' }, version: { type: 'string' }, schema: {} }
+} as const
+
+const registeredAgent = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['id', 'node', 'state', 'status', 'reachable', 'local', 'capabilities', 'updatedAt', 'version', 'conflicts'],
+  properties: {
+    id: { type: 'string' },
+    node: { type: 'string' },
+    state: { type: 'string' },
+    status: { type: 'string' },
+    reachable: { type: 'boolean' },
+    local: { type: 'boolean' },
+    capabilities: { type: 'array', items: capabilityResponse },
+    updatedAt: { type: 'number' },
+    version: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        by: { type: 'string' },
+        seq: { type: 'integer' },
+        hlc: { type: 'object', additionalProperties: true, properties: { wall: { type: 'number' }, logical: { type: 'integer' } } }
+      }
+    },
+    conflicts: { type: 'integer' }
+  }
+} as const
+
+/** Most agents `GET /registry/agents` returns; the default. */
+export const MAX_REGISTRY_LIMIT = 100_000
+export const DEFAULT_REGISTRY_LIMIT = 1000
+
+export const registrySummarySchema = {
+  summary: "This node's registry replica: counts, digest, capabilities",
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['nodeId', 'agents', 'entries', 'tombstones', 'digest', 'capabilities', 'unreachableNodes', 'healthy'],
+      properties: {
+        nodeId: { type: 'string' },
+        agents: { type: 'integer' },
+        entries: { type: 'integer' },
+        tombstones: { type: 'integer' },
+        digest: { type: 'string' },
+        capabilities: { type: 'array', items: { type: 'string' } },
+        unreachableNodes: { type: 'array', items: { type: 'string' } },
+        healthy: { type: 'boolean' },
+        stats: { type: 'object', additionalProperties: { type: 'number' } }
+      }
+    }
+  }
+} as const
+
+export const registryListSchema = {
+  summary: 'Agents of the whole cluster, from this node\'s registry (FIPA DF search)',
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      capability: { type: 'string', minLength: 1, maxLength: 100, description: 'an exact capability name' },
+      node: { type: 'string', minLength: 1, maxLength: 256, description: 'a node\'s peer id' },
+      reachable: { type: 'string', enum: ['true', 'false'], description: 'true or false' },
+      limit: queryInteger(`1..${MAX_REGISTRY_LIMIT}, default ${DEFAULT_REGISTRY_LIMIT}`)
+    }
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['agents', 'total'],
+      properties: { agents: { type: 'array', items: registeredAgent }, total: { type: 'integer' } }
+    }
+  }
+} as const
+
+export const registryAgentSchema = {
+  summary: 'One agent of the cluster, from this node\'s registry',
+  params: agentParams,
+  response: { 200: registeredAgent }
+} as const
+
+// ---- fault injection (only with --enable-faults) ----
+
+const faultState = {
+  type: 'object',
+  required: ['isolated', 'blocked'],
+  properties: { isolated: { type: 'boolean' }, blocked: { type: 'array', items: { type: 'string' } } }
+} as const
+
+const faultBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    peers: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, maxItems: 10_000, description: 'peer ids; absent: every peer' }
+  }
+} as const
+
+export const faultStateSchema = {
+  summary: 'What fault injection cuts now',
+  response: { 200: faultState }
+} as const
+
+export const faultPartitionSchema = {
+  summary: 'Cut this node off from some peers (or all): close their connections, refuse new ones',
+  body: faultBody,
+  response: { 200: faultState }
+} as const
+
+export const faultHealSchema = {
+  summary: 'Lift a cut (for some peers or all) and redial the peers it cut',
+  body: faultBody,
+  response: { 200: faultState }
+} as const
+
+// ---- cluster membership ----
+
+const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
+
+const member = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['id', 'state', 'incarnation', 'addrs', 'self', 'changedAt'],
+  properties: {
+    id: { type: 'string' },
+    state: { type: 'string' },
+    incarnation: { type: 'integer' },
+    addrs: { type: 'array', items: { type: 'string' } },
+    self: { type: 'boolean' },
+    changedAt: { type: 'number' }
+  }
+} as const
+
+export const membersSchema = {
+  summary: "The cluster's members as this node's membership (SWIM) sees them: state, incarnation, last change",
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      state: { type: 'string', enum: memberStates, description: 'alive, suspect, dead or left' }
+    }
+  },
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['self', 'incarnation', 'healthScore', 'counts', 'members'],
+      properties: {
+        self: { type: 'string' },
+        incarnation: { type: 'integer' },
+        healthScore: { type: 'integer' },
+        counts: { type: 'object', additionalProperties: { type: 'integer' } },
+        members: { type: 'array', items: member }
+      }
+    }
+  }
+} as const

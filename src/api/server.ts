@@ -10,7 +10,10 @@ import { DEFAULT_ERROR_STATUS, RouteNotFoundError, toHttpError } from './errors.
 import type { NodeFacade } from './facade.js'
 import { agentRoutes } from './routes/agents.js'
 import type { RouteDeps } from './routes/common.js'
+import { faultRoutes } from './routes/faults.js'
+import { memberRoutes } from './routes/members.js'
 import { messageRoutes } from './routes/messages.js'
+import { registryRoutes } from './routes/registry.js'
 import { systemRoutes } from './routes/system.js'
 import { MAX_WAIT_MS } from './schemas.js'
 import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from './version.js'
@@ -160,6 +163,9 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
   agentRoutes(app, deps)
   messageRoutes(app, deps)
   systemRoutes(app, deps)
+  registryRoutes(app, deps)
+  faultRoutes(app, deps)
+  memberRoutes(app, deps)
 
   // Connections that have not sent a request yet. Node's close() leaves them open until
   // its headers timeout (a client that aborted a request may leave one behind); stop()

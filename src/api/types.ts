@@ -7,9 +7,12 @@
 import type { AclContentJson, AclMessageJson } from '../../protocols/fipa/index.js'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
-import type { MessageRecord, NodeInfo, PeerSummary, Readiness } from './facade.js'
+import type {
+  CapabilityJson, FaultStateJson, MessageRecord, NodeInfo, PeerSummary, Readiness, RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson
+} from './facade.js'
 
 export type { AgentInfo, AgentLimits, NodeInfo, PeerSummary, Readiness }
+export type { CapabilityJson, FaultStateJson, RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson }
 
 /**
  * Message content in JSON (a string stays a string, bytes become `{ base64 }`) and a
@@ -51,6 +54,15 @@ export interface DeployBodyJson {
   /** The module, base64 (RFC 4648 §4, padded). */
   wasm: string
   limits?: Partial<AgentLimits>
+  /** What the agent offers, published in the cluster registry. */
+  capabilities?: CapabilityJson[]
+}
+
+/** `GET /registry/agents` → 200. */
+export interface RegistryListResponse {
+  agents: RegisteredAgentJson[]
+  /** Matches before `limit`. */
+  total: number
 }
 
 /** `GET /agents` → 200. */

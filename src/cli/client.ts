@@ -7,9 +7,11 @@
 import { CaxtonError } from '../../protocols/errors.js'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type {
-  AgentInfo, AgentLimits, AgentListResponse, ErrorBody, HealthResponse, MessageDraftJson, MessageListResponse,
-  MessageQuery, NodeInfo, PeerListResponse, Readiness, SendResponse
+  AgentInfo, AgentLimits, AgentListResponse, CapabilityJson, ErrorBody, HealthResponse, MessageDraftJson, MessageListResponse,
+  MessageQuery, NodeInfo, PeerListResponse, Readiness, RegisteredAgentJson, RegistryListQuery, RegistryListResponse,
+  RegistrySummaryJson, SendResponse
 } from '../api/types.js'
+import type { MemberListJson, MemberStateJson } from '../api/facade.js'
 import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from '../api/version.js'
 
 /** Where the CLI looks for a node when neither `--api` nor `CAXTON_API` says. */
@@ -86,7 +88,8 @@ export interface CaxtonClientOptions {
 interface RequestSpec {
   method: 'GET' | 'POST' | 'DELETE'
   path: string
-  query?: Record<string, string | number | undefined>
+  /** An array value repeats the parameter (`?capability=a&capability=b`). */
+  query?: Record<string, string | number | boolean | string[] | undefined>
   json?: unknown
   bytes?: Uint8Array
   timeoutMs?: number
@@ -119,14 +122,22 @@ export class CaxtonClient {
   }
 
   /**
-   * `POST /agents` with the raw module (`application/wasm`).
-   * @throws ApiError MODULE_INVALID (400), AGENT_ID_INVALID (400), AGENT_EXISTS (409), PAYLOAD_TOO_LARGE (413)
+   * `POST /agents`: the raw module (`application/wasm`), capabilities as `?capability=name[@version]`;
+   * or, when a capability has a description or a schema, the JSON form (module in base64).
+   * @throws ApiError MODULE_INVALID (400), AGENT_ID_INVALID (400), CAPABILITY_INVALID (400),
+   *   AGENT_EXISTS (409), PAYLOAD_TOO_LARGE (413)
    */
-  async deployAgent (req: { id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits> }): Promise<AgentInfo> {
+  async deployAgent (req: { id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] }): Promise<AgentInfo & { capabilities?: CapabilityJson[] }> {
+    const caps = req.capabilities ?? []
+    if (caps.some(c => c.description !== undefined || c.schema !== undefined || c.name.includes('@'))) {
+      const json: Record<string, unknown> = { id: req.id, wasm: Buffer.from(req.wasm).toString('base64'), capabilities: caps }
+      if (req.limits !== undefined) json.limits = req.limits
+      return await this.request<AgentInfo>({ method: 'POST', path: '/agents', json })
+    }
     return await this.request<AgentInfo>({
       method: 'POST',
       path: '/agents',
-      query: { id: req.id, ...req.limits },
+      query: { id: req.id, ...req.limits, capability: caps.length > 0 ? caps.map(c => c.version === undefined ? c.name : `${c.name}@${c.version}`) : undefined },
       bytes: req.wasm
     })
   }
@@ -192,6 +203,30 @@ export class CaxtonClient {
     return await this.request<PeerListResponse>({ method: 'GET', path: '/cluster/peers' })
   }
 
+  /** `GET /cluster/members`: members as this node's SWIM membership sees them, optionally one state. */
+  async members (query: { state?: MemberStateJson } = {}): Promise<MemberListJson> {
+    return await this.request<MemberListJson>({ method: 'GET', path: '/cluster/members', query: { state: query.state } })
+  }
+
+  /** `GET /registry`: this node's registry replica (counts, digest, capabilities). */
+  async registrySummary (): Promise<RegistrySummaryJson> {
+    return await this.request<RegistrySummaryJson>({ method: 'GET', path: '/registry' })
+  }
+
+  /** `GET /registry/agents`: agents of the whole cluster, optionally by capability or node. */
+  async registryAgents (query: RegistryListQuery = {}): Promise<RegistryListResponse> {
+    return await this.request<RegistryListResponse>({
+      method: 'GET',
+      path: '/registry/agents',
+      query: { capability: query.capability, node: query.node, reachable: query.reachable, limit: query.limit }
+    })
+  }
+
+  /** `GET /registry/agents/:id`. @throws ApiError REGISTRY_AGENT_NOT_FOUND (404) */
+  async registryAgent (id: AgentId): Promise<RegisteredAgentJson> {
+    return await this.request<RegisteredAgentJson>({ method: 'GET', path: `/registry/agents/${encodeURIComponent(id)}` })
+  }
+
   /** `GET /metrics`: Prometheus text. */
   async metrics (): Promise<string> {
     return await this.request<string>({ method: 'GET', path: '/metrics' })
@@ -200,7 +235,8 @@ export class CaxtonClient {
   private async request<T> (spec: RequestSpec): Promise<T> {
     const url = new URL(this.url + spec.path)
     for (const [key, value] of Object.entries(spec.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value))
+      if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v)
+      else if (value !== undefined) url.searchParams.set(key, String(value))
     }
     const headers: Record<string, string> = { accept: 'application/json', [CLI_VERSION_HEADER]: this.clientVersion }
     let body: string | Uint8Array<ArrayBuffer> | undefined

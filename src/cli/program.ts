@@ -10,6 +10,7 @@ import { registerAgentCommands } from './commands/agent/index.js'
 import { registerClusterCommands } from './commands/cluster/index.js'
 import { registerMessageCommands } from './commands/message/index.js'
 import { registerMetricsCommand } from './commands/metrics/index.js'
+import { registerRegistryCommands } from './commands/registry/index.js'
 import { registerStatusCommand } from './commands/status/index.js'
 import { addGlobalOptions, CliError, GLOBAL_OPTIONS_GROUP, createContext, type CliContext, type CliIo, type RegisterCommands } from './context.js'
 import { examples } from './output.js'
@@ -61,6 +62,7 @@ export function createProgram (ctx: CliContext, options: RunOptions = {}): Comma
   registerClusterCommands(program, ctx)
   registerStatusCommand(program, ctx)
   registerMetricsCommand(program, ctx)
+  registerRegistryCommands(program, ctx)
   for (const register of options.commands ?? []) register(program, ctx)
   return program
 }

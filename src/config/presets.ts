@@ -3,7 +3,14 @@
  * DefaultLocalConfig: `lan` is the base; `wan` stretches timeouts for slow links; `local`
  * shortens them for nodes on one machine (tests, walkthroughs).
  */
-import type { CaxtonConfig, Preset } from './schema.js'
+import { SWIM_PRESETS } from '../../protocols/swim/index.js'
+import type { CaxtonConfig, MembershipConfig, Preset } from './schema.js'
+
+/** Membership defaults of a preset: the SWIM preset of the same name, plus the binding's keys. */
+export function membershipDefaults (preset: Preset): MembershipConfig {
+  const joinRetryMs = preset === 'local' ? 1000 : preset === 'wan' ? 15_000 : 5000
+  return { ...SWIM_PRESETS[preset], joinRetryMs, leaveTimeoutMs: 3000 }
+}
 
 /** The `lan` preset: every default of the node. `dataDir` is derived from `name` when not set. */
 export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
@@ -29,6 +36,7 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       maxBatch: 256,
       dedupeWindow: 100_000
     },
+    membership: membershipDefaults('lan'),
     routing: { announceIntervalMs: 30_000, dhtLookupTimeoutMs: 5000 }
   }
 }
@@ -43,6 +51,7 @@ export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
         ...base,
         preset,
         messages: { ...base.messages, ackTimeoutMs: 30_000 },
+        membership: membershipDefaults(preset),
         routing: { announceIntervalMs: 60_000, dhtLookupTimeoutMs: 15_000 }
       }
     case 'local':
@@ -50,6 +59,7 @@ export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
         ...base,
         preset,
         messages: { ...base.messages, ackTimeoutMs: 5000 },
+        membership: membershipDefaults(preset),
         routing: { announceIntervalMs: 10_000, dhtLookupTimeoutMs: 2000 }
       }
   }

@@ -4,6 +4,7 @@
  * DefaultLANConfig / DefaultWANConfig / DefaultLocalConfig.
  */
 import { z } from 'zod'
+import { SwimConfigError, validateSwimConfig, type SwimConfig } from '../../protocols/swim/index.js'
 
 const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/.*)?$/, 'must be a TCP multiaddr like /ip4/127.0.0.1/tcp/7400')
 // The /p2p/<peerId> part is optional: without it, the Noise handshake tells who answered.
@@ -12,6 +13,73 @@ const port = z.number().int().min(0).max(65535)
 
 export const PRESETS = ['local', 'lan', 'wan'] as const
 export type Preset = typeof PRESETS[number]
+
+const count = (max: number) => z.number().int().min(0).max(max)
+const millis = z.number().min(0).max(30 * 86_400_000)
+
+/**
+ * `membership`: SWIM with Lifeguard (protocols/swim/SPEC.md). The defaults are the
+ * protocol's preset of the same name as the node's `preset` (protocols/swim `SWIM_PRESETS`:
+ * lan = memberlist's DefaultLANConfig); each key overrides one field. The protocol's own
+ * rules (ranges, probe timeout below the interval) are checked here, naming the key.
+ */
+const membershipSchema = z.strictObject({
+  /** Protocol period: time between two probes, ms. @default 1000 */
+  probeIntervalMs: millis,
+  /** Wait for a direct ack before asking others to probe indirectly, ms; < probeIntervalMs. @default 500 (local 200, wan 3000) */
+  probeTimeoutMs: millis,
+  /** k, members asked to probe a silent member indirectly. @default 3 (local 1) */
+  indirectChecks: count(64),
+  /** Suspicion timeout = suspicionMult × max(1, log10 N) × probeIntervalMs at least. @default 4 (local 3, wan 6) */
+  suspicionMult: z.number().min(1).max(1000),
+  /** An unconfirmed suspicion waits this many times the minimum. @default 6 */
+  suspicionMaxTimeoutMult: z.number().min(1).max(1000),
+  /** An update is gossiped retransmitMult × ceil(log10(N + 1)) times. @default 4 (local 2) */
+  retransmitMult: count(1000),
+  /** Full-state sync with one random member, ms (0: off). @default 30000 (local 15000, wan 60000) */
+  pushPullIntervalMs: millis,
+  /** Gossip round period, ms. @default 200 (local 100, wan 500) */
+  gossipIntervalMs: millis,
+  /** Members gossiped to per round. @default 3 (wan 4) */
+  gossipNodes: count(64),
+  /** How long a dead member still gets gossip, to learn of its death and refute, ms. @default 30000 */
+  gossipToTheDeadMs: millis,
+  /** Upper bound of the local health multiplier (Lifeguard §IV-A). @default 8 */
+  awarenessMaxMultiplier: count(64),
+  /** Event-loop delay that adds one point of local health score, ms (0: ignore). @default 100 (local 50, wan 500) */
+  awarenessLoadStepMs: millis,
+  /** A helper nacks when the target is silent for this fraction of probeTimeoutMs. @default 0.8 */
+  nackTimeoutFraction: z.number().min(0).max(1),
+  /** How long dead and left members are remembered (and dead ones retried), ms. @default 3600000 (local 300000) */
+  deadMemberReclaimMs: millis,
+  /** Period of the reconnect attempt to a dead member, ms (0: off). @default 10000 (local 5000, wan 30000) */
+  reconnectIntervalMs: millis,
+  /** Byte budget of a probe or gossip frame. @default 1400 */
+  maxPacketBytes: count(64 * 1024 * 1024),
+  /** Largest frame accepted (a push-pull of the whole table), bytes. @default 8 MiB */
+  maxFrameBytes: count(1024 * 1024 * 1024),
+  /** Largest metadata a member may carry, bytes. @default 512 */
+  maxMetaBytes: count(64 * 1024),
+  /** While this node knows no live member, how often seeds and remembered members are retried, ms. @default 5000 (local 1000, wan 15000) */
+  joinRetryMs: z.number().int().min(100).max(3_600_000),
+  /** On stop, the longest wait for the leave to be gossiped, ms. @default 3000 */
+  leaveTimeoutMs: z.number().int().min(0).max(600_000)
+}).superRefine((m, ctx) => {
+  try {
+    validateSwimConfig(swimSettings(m))
+  } catch (err) {
+    if (!(err instanceof SwimConfigError)) throw err
+    ctx.addIssue({ code: 'custom', path: [err.field], message: err.message })
+  }
+})
+
+export type MembershipConfig = z.infer<typeof membershipSchema>
+
+/** The protocol's settings from the `membership` section (the binding's own keys left out). */
+export function swimSettings (m: MembershipConfig): SwimConfig {
+  const { joinRetryMs: _joinRetryMs, leaveTimeoutMs: _leaveTimeoutMs, ...swim } = m
+  return swim
+}
 
 export const configSchema = z.strictObject({
   /** The preset the defaults were taken from. @default 'lan' */
@@ -62,6 +130,7 @@ export const configSchema = z.strictObject({
     /** Message ids remembered to drop duplicates. @default 100_000 */
     dedupeWindow: z.number().int().min(0).max(10_000_000)
   }),
+  membership: membershipSchema,
   routing: z.strictObject({
     /** How often this node re-announces its agents on gossipsub, ms (0: only on change). @default 30000 (lan) */
     announceIntervalMs: z.number().int().min(0),

@@ -52,6 +52,15 @@ export interface RouterOptions {
   dedupeWindow?: number
   /** How long an API client id stays routable after its last use, ms. @default 600_000 */
   clientTtlMs?: number
+  /**
+   * Membership's word on a peer: why it cannot be reached (`node X is dead`) while
+   * membership holds it dead or gone, else undefined. A message for such a peer fails at
+   * once (FAILURE `delivery to node X failed: node X is dead`) instead of waiting for an
+   * ack that cannot come; call
+   * {@link MessageRouter.peerWentDown} when a peer dies, for the messages already on their way.
+   * @default every peer may be reachable
+   */
+  peerDown?: (peer: string) => string | undefined
   /** ms since the epoch. @default Date.now */
   clock?: () => number
   /** Unique ids for messages, conversations and clients. @default crypto.randomUUID */
@@ -89,6 +98,8 @@ export class MessageRouter {
   private readonly newId: () => string
   private readonly clientTtlMs: number
   private readonly routed?: Counter<'outcome'>
+  /** Per peer, a promise that rejects when the peer goes down: remote sends race it. */
+  private readonly downSignals = new Map<string, { promise: Promise<never>, reject: (down: PeerDown) => void }>()
 
   constructor (private readonly options: RouterOptions) {
     this.log = options.logger ?? silentLogger()
@@ -213,6 +224,17 @@ export class MessageRouter {
     return this.recentLog.query(query)
   }
 
+  /**
+   * Membership declared `peer` dead (or it left): the messages waiting for its ack fail
+   * now with {@link RouterOptions.peerDown}'s reason (or a generic one), rather than at the ack timeout.
+   */
+  peerWentDown (peer: string): void {
+    const signal = this.downSignals.get(peer)
+    if (signal === undefined) return
+    this.downSignals.delete(peer)
+    signal.reject(new PeerDown(downReason(peer, this.options.peerDown?.(peer) ?? `node ${peer} is down`)))
+  }
+
   /** Forgets API client ids unused for longer than `clientTtlMs`. Called periodically by the node. */
   expireClients (): void {
     const cutoff = this.clock() - this.clientTtlMs
@@ -275,11 +297,21 @@ export class MessageRouter {
   }
 
   private async sendRemote (r: AgentId, peer: string, message: AclMessage, retried = false): Promise<void> {
+    const down = this.options.peerDown?.(peer)
+    if (down !== undefined) {
+      this.fail(message, r, downReason(peer, down), peer)
+      return
+    }
     let ack: Ack
+    const sending = this.options.link.send(peer, message)
     try {
-      ack = await this.options.link.send(peer, message)
+      ack = await this.untilDown(peer, sending)
     } catch (err) {
-      const reason = err instanceof DeliveryError ? err.message : `delivery to node ${peer} failed: ${(err as Error).message}`
+      // Gone before its ack: the link still settles the send later (an ack, or its timeout), unheard.
+      if (err instanceof PeerDown) sending.catch(() => {})
+      const reason = err instanceof PeerDown
+        ? err.reason
+        : err instanceof DeliveryError ? err.message : `delivery to node ${peer} failed: ${(err as Error).message}`
       this.fail(message, r, reason, peer)
       return
     }
@@ -300,6 +332,20 @@ export class MessageRouter {
     const reason = ack.reason ?? `node ${peer} answered ${ack.status}`
     if (ack.status === 'rejected') this.reject(message, reason, peer)
     else this.fail(message, r, reason, peer)
+  }
+
+  /** `sending`, unless `peer` goes down first (then rejects with {@link PeerDown}). */
+  private async untilDown (peer: string, sending: Promise<Ack>): Promise<Ack> {
+    if (this.options.peerDown === undefined) return await sending
+    let signal = this.downSignals.get(peer)
+    if (signal === undefined) {
+      let reject = (_down: PeerDown): void => {}
+      const promise = new Promise<never>((_resolve, fail) => { reject = fail })
+      promise.catch(() => {}) // nobody may be waiting when it fires
+      signal = { promise, reject }
+      this.downSignals.set(peer, signal)
+    }
+    return await Promise.race([sending, signal.promise])
   }
 
   /** Tells the sender its message could not be delivered to `receiver` (FIPA FAILURE). */
@@ -353,5 +399,18 @@ export class MessageRouter {
     if (peer != null) r.peer = peer
     if (reason != null) r.reason = reason
     this.recentLog.add(r)
+  }
+}
+
+/** The FAILURE reason for a peer membership holds down, in the words of the link's own failures. */
+function downReason (peer: string, why: string): string {
+  return `delivery to node ${peer} failed: ${why}`
+}
+
+/** A peer that membership holds dead or gone: the reason a message for it fails. */
+class PeerDown extends Error {
+  constructor (readonly reason: string) {
+    super(reason)
+    this.name = 'PeerDown'
   }
 }

@@ -6,7 +6,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 
 /** The services every Caxton node runs. */
 export interface CaxtonServices {
@@ -25,6 +25,8 @@ export interface TransportOptions {
   listen: string[]
   /** Reported to peers by identify. */
   agentVersion?: string
+  /** Consulted on every dial and inbound connection (fault injection's partitions). */
+  connectionGater?: ConnectionGater
 }
 
 /** Protocol id of the private kad-dht (DESIGN.md: kad-dht with prefix `/caxton`). */
@@ -50,6 +52,7 @@ export async function createTransport (options: TransportOptions): Promise<Caxto
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionMonitor: { abortConnectionOnPingFailure: false },
+    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
     nodeInfo: options.agentVersion != null ? { userAgent: options.agentVersion } : undefined,
     services: {
       identify: identify(),

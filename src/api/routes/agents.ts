@@ -2,8 +2,10 @@
  * `/agents`: deploy (JSON with base64, or the raw module), list, show, remove.
  */
 import type { FastifyInstance } from 'fastify'
+import { parseCapabilityRef } from '../../registry/capabilities.js'
 import type { AgentLimits } from '../../runtime/types.js'
 import { RequestInvalidError } from '../errors.js'
+import type { DeployRequest } from '../facade.js'
 import { deploySchema, getAgentSchema, listAgentsSchema, removeAgentSchema } from '../schemas.js'
 import type { DeployBodyJson } from '../types.js'
 import { parseQueryInteger, type RouteDeps } from './common.js'
@@ -14,6 +16,8 @@ interface DeployQuery {
   mailboxCapacity?: string
   fuelPerMessage?: string
   handlerTimeoutMs?: string
+  /** `name` or `name@version`, repeatable (raw module form only). */
+  capability?: string | string[]
 }
 
 /** Limit → largest accepted value (the JSON body's schema has the same bounds). */
@@ -33,6 +37,7 @@ export function agentRoutes (app: FastifyInstance, { facade }: RouteDeps): void 
     let id: string
     let wasm: Uint8Array
     let limits: Partial<AgentLimits> | undefined
+    let capabilities: unknown[] | undefined
     if (Buffer.isBuffer(body)) {
       if (req.query.id === undefined) {
         throw new RequestInvalidError('querystring.id is required when the body is the raw module (Content-Type: application/wasm)', 'querystring.id')
@@ -41,6 +46,7 @@ export function agentRoutes (app: FastifyInstance, { facade }: RouteDeps): void 
       // A copy: the parser's buffer may be a slice of Node's shared pool.
       wasm = new Uint8Array(body)
       limits = limitsFromQuery(req.query)
+      capabilities = capabilitiesFromQuery(req.query.capability)
     } else if (typeof body === 'object' && body !== null) {
       const stray = Object.keys(req.query)
       if (stray.length > 0) {
@@ -49,12 +55,16 @@ export function agentRoutes (app: FastifyInstance, { facade }: RouteDeps): void 
       id = body.id
       wasm = decodeBase64(body.wasm)
       limits = body.limits
+      capabilities = body.capabilities
     } else {
       throw new RequestInvalidError('no module: send JSON { "id", "wasm": "<base64>" } or the module itself with Content-Type: application/wasm and ?id=', 'body')
     }
     if (wasm.byteLength === 0) throw new RequestInvalidError('the module is empty (0 bytes)', 'body.wasm')
 
-    const info = await facade.deployAgent(limits === undefined ? { id, wasm } : { id, wasm, limits })
+    const request: DeployRequest = { id, wasm }
+    if (limits !== undefined) request.limits = limits
+    if (capabilities !== undefined) request.capabilities = capabilities
+    const info = await facade.deployAgent(request)
     return reply.code(201).header('location', `/agents/${encodeURIComponent(info.id)}`).send(info)
   })
 
@@ -75,6 +85,12 @@ function limitsFromQuery (query: DeployQuery): Partial<AgentLimits> | undefined 
     if (value !== undefined) (limits ??= {})[field] = value
   }
   return limits
+}
+
+/** `?capability=name[@version]` (repeatable; the version follows the last `@`). @throws InvalidCapabilityError */
+function capabilitiesFromQuery (value: string | string[] | undefined): unknown[] | undefined {
+  if (value === undefined) return undefined
+  return (Array.isArray(value) ? value : [value]).map((ref, i) => parseCapabilityRef(ref, `querystring.capability[${i}]`))
 }
 
 function decodeBase64 (text: string): Uint8Array {

@@ -1,11 +1,14 @@
 /**
- * `caxton agent deploy <file.wasm> [--id <id>] [limits]`: POST /agents with the raw module.
+ * `caxton agent deploy <file.wasm> [--id <id>] [limits] [--capability name[@version]]... [--capabilities file.json]`:
+ * POST /agents with the raw module (or the JSON form when a capability carries a description or schema).
  */
 import { basename } from 'node:path'
 import type { Command } from 'commander'
-import type { AgentLimits } from '../../../api/types.js'
+import type { AgentLimits, CapabilityJson } from '../../../api/types.js'
 import { AGENT_ID_PATTERN } from '../../../api/schemas.js'
-import { addGlobalOptions, integerIn, UsageError, type CliContext } from '../../context.js'
+import { InvalidCapabilityError } from '../../../registry/errors.js'
+import { formatCapability, parseCapabilities, parseCapabilityRef } from '../../../registry/capabilities.js'
+import { addGlobalOptions, CliError, integerIn, UsageError, type CliContext } from '../../context.js'
 import { examples, formatBytes } from '../../output.js'
 
 interface DeployOptions {
@@ -14,7 +17,11 @@ interface DeployOptions {
   mailbox?: number
   fuel?: number
   handlerTimeout?: number
+  capability?: string[]
+  capabilities?: string
 }
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
@@ -27,8 +34,12 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
     .option('--mailbox <n>', 'messages queued before the mailbox is full (node default: 1024)', integerIn(1, MAX_SAFE))
     .option('--fuel <n>', 'fuel budget per message, ~instructions (node default: 50000000)', integerIn(1, MAX_SAFE))
     .option('--handler-timeout <ms>', 'wall-clock limit of one handle_message call, ms (node default: 5000)', integerIn(1, MAX_SAFE))
+    .option('--capability <name[@version]>', 'a capability the agent offers, published in the cluster registry; repeatable', collect)
+    .option('--capabilities <file.json>', 'capabilities as a JSON array of { name, description?, version?, schema? }')
     .addHelpText('after', examples([
       'caxton agent deploy build/echo.wasm --id echo',
+      'caxton agent deploy echo.wasm --id echo --capability echo@1.0.0 --capability ping',
+      'caxton agent deploy planner.wasm --capabilities planner-capabilities.json',
       'caxton agent deploy counter.wasm --max-memory-pages 16 --fuel 1000000 --handler-timeout 500',
       'caxton agent deploy echo.wasm --id echo-2 --json'
     ]))
@@ -45,9 +56,39 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
       if (opts.mailbox !== undefined) limits.mailboxCapacity = opts.mailbox
       if (opts.fuel !== undefined) limits.fuelPerMessage = opts.fuel
       if (opts.handlerTimeout !== undefined) limits.handlerTimeoutMs = opts.handlerTimeout
+      const capabilities = await readCapabilities(opts, ctx)
       const wasm = await ctx.readFile(file)
-      const info = await client.deployAgent(Object.keys(limits).length > 0 ? { id, wasm, limits } : { id, wasm })
+      const req: Parameters<typeof client.deployAgent>[0] = { id, wasm }
+      if (Object.keys(limits).length > 0) req.limits = limits
+      if (capabilities.length > 0) req.capabilities = capabilities
+      const info = await client.deployAgent(req)
       if (out.json) return out.printJson(info)
-      out.line(`deployed agent ${info.id} (${out.state(info.state)}, ${formatBytes(info.moduleBytes)}, sha256 ${info.moduleHash.slice(0, 12)})`)
+      const offered = info.capabilities ?? []
+      out.line(`deployed agent ${info.id} (${out.state(info.state)}, ${formatBytes(info.moduleBytes)}, sha256 ${info.moduleHash.slice(0, 12)})` +
+        (offered.length > 0 ? `, offering ${offered.map(formatCapability).join(', ')}` : ''))
     })
+}
+
+/** `--capabilities <file>` then each `--capability`, checked here so a typo is a usage error. */
+async function readCapabilities (opts: DeployOptions, ctx: CliContext): Promise<CapabilityJson[]> {
+  const out: CapabilityJson[] = []
+  try {
+    if (opts.capabilities !== undefined) {
+      const text = Buffer.from(await ctx.readFile(opts.capabilities)).toString('utf8')
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch (err) {
+        throw new CliError('FILE_INVALID', `${opts.capabilities} is not JSON: ${(err as Error).message}`)
+      }
+      out.push(...parseCapabilities(value, `--capabilities ${opts.capabilities}`))
+    }
+    for (const [i, ref] of (opts.capability ?? []).entries()) out.push(parseCapabilityRef(ref, `--capability #${i + 1}`))
+    // the same (name, version) twice across both options: the node would refuse it too
+    parseCapabilities(out, 'capabilities')
+  } catch (err) {
+    if (err instanceof InvalidCapabilityError) throw new UsageError(err.message)
+    throw err
+  }
+  return out
 }

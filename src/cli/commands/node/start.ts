@@ -15,6 +15,7 @@ export interface NodeStartFlags {
   join?: string[]
   logLevel?: string
   json?: boolean
+  enableFaults?: boolean
 }
 
 /** Where the command writes: stdout for its result, and the signals it stops on. */
@@ -39,6 +40,7 @@ export function addStartCommand (node: Command, io?: Partial<NodeStartIo>): void
     .option('--join <multiaddr>', 'a member to join through, /ip4/.../tcp/.../p2p/<peerId>; repeatable', collect)
     .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .option('--json', 'print one JSON line { peerId, multiaddrs, api } on stdout when ready')
+    .option('--enable-faults', 'serve /faults (partition this node, heal) for tests and chaos scripts; needs a loopback --api')
     .addHelpText('after', `
 Every flag is also a config key (file or CAXTON_* environment variable); flags win.
 Examples:
@@ -68,7 +70,7 @@ export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Pro
   const logger = createLogger({ level: config.log.level, base: { node: config.name } })
   // Loaded here, not at the top: every other CLI command would otherwise pay for loading libp2p.
   const { startNode } = await import('../../../node/index.js')
-  const node = await startNode(config, { logger })
+  const node = await startNode(config, { logger, faults: flags.enableFaults === true })
   const info = node.info()
   if (flags.json === true) {
     io.stdout(JSON.stringify({ peerId: info.peerId, multiaddrs: info.multiaddrs, api: info.api }) + '\n')

@@ -1,0 +1,47 @@
+/**
+ * The cluster registry on a node (issue 4): which node hosts each agent, in what state,
+ * offering what capabilities, answered from this node's own LevelDB and kept in step with
+ * every other member by gossip (`caxton/registry/1`) and anti-entropy
+ * (`/caxton/registry-sync/1.0.0`), without coordination. The CRDT and its wire formats
+ * are `protocols/registry/` (SPEC.md there); this folder runs them on real I/O.
+ *
+ * - `ClusterRegistry`: the service (start/stop): local changes, gossip, anti-entropy,
+ *   tombstone collection, unreachable members.
+ * - `LevelRegistryStore`: the replica in the node's sublevel `registry`.
+ * - `RegistryReplica`, `SyncInitiator`, `SyncResponder`: the protocol logic, sans-I/O
+ *   (the simulator in `sim/registry/` runs them too).
+ * - `MembershipView`: what the registry needs from membership (the node passes its SWIM
+ *   membership, `src/membership/`); `StaticMembership` for a fixed list (tests).
+ * - `parseCapabilities`: capability declarations checked (zod + ajv).
+ *
+ * @example
+ * ```ts
+ * const registry = new ClusterRegistry({
+ *   nodeId: libp2p.peerId.toString(),
+ *   store: LevelRegistryStore.fromStorage(storage),
+ *   gossip: new GossipsubRegistryGossip(libp2p.services.pubsub),
+ *   sync: new Libp2pSyncNetwork(libp2p),
+ *   membership,                                      // SwimMembership (src/membership)
+ *   timing: REGISTRY_TIMING.lan
+ * })
+ * await registry.start()
+ * await registry.commit({ type: 'put', agentId: 'echo', node: registry.nodeId, state: 'running',
+ *   capabilities: parseCapabilities([{ name: 'echo', version: '1.0.0' }]) }, { with: agentRows })
+ * registry.list({ capability: 'echo' })   // RegisteredAgent[]
+ * await registry.stop()
+ * ```
+ */
+export {
+  ClusterRegistry, REGISTRY_TIMING,
+  type ClusterRegistryOptions, type RegistryTiming, type SyncOutcome, type RegistryQuery, type RegistrySummary, type AgentLocation
+} from './cluster-registry.js'
+export { LevelRegistryStore, REGISTRY_SUBLEVEL, type AtomicRegistryStore } from './level-store.js'
+export { RegistryReplica, zeroStats, type ReplicaStats, type ReplicaOutcome } from './replica.js'
+export { SyncInitiator, SyncResponder, type SyncTally } from './session.js'
+export {
+  GossipsubRegistryGossip, Libp2pSyncNetwork, DEFAULT_MAX_SYNC_FRAME_BYTES,
+  type RegistryGossip, type SyncChannel, type SyncNetwork
+} from './transport.js'
+export { StaticMembership, type MembershipView, type MembershipEventType } from './membership.js'
+export { parseCapabilities, parseCapabilityRef, formatCapability } from './capabilities.js'
+export { InvalidCapabilityError, RegistryPersistError, RegistryNotRunningError, RegistrySyncError, REGISTRY_ERROR_STATUS } from './errors.js'

@@ -1,0 +1,206 @@
+/**
+ * How the registry service moves bytes, as two narrow interfaces (gossip and sync
+ * channels), and their libp2p implementations: gossipsub topic `caxton/registry/1` and
+ * streams of `/caxton/registry-sync/1.0.0` carrying length-prefixed frames (the router's
+ * framing, `src/router/framing.ts`). Tests implement the interfaces in memory.
+ */
+import type { Libp2p, Stream } from '@libp2p/interface'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from 'pino'
+import { REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL } from '../../protocols/registry/index.js'
+import { silentLogger } from '../observability/logger.js'
+import { createFrameDecoder, encodeBatch } from '../router/framing.js'
+
+/** The registry's gossip topic, as the service sees it. */
+export interface RegistryGossip {
+  /** Subscribes; `onMessage` gets each message with its authenticated publisher (PeerId string). */
+  start: (onMessage: (from: string, data: Uint8Array) => void) => void
+  stop: () => void
+  /** Publishes to every subscribed member; never throws (a node alone publishes to nobody). */
+  publish: (data: Uint8Array) => Promise<void>
+}
+
+/** One anti-entropy stream: whole frames in, whole frames out. */
+export interface SyncChannel {
+  /** Sends one frame (waits while the transport pushes back). */
+  send: (frame: Uint8Array) => Promise<void>
+  /** The next frame, or `undefined` once the other side closed. Rejects when `signal` aborts. */
+  receive: (signal: AbortSignal) => Promise<Uint8Array | undefined>
+  /** Closes gracefully (after the last frame). */
+  close: () => Promise<void>
+  /** Breaks the stream off. */
+  abort: (err: Error) => void
+}
+
+/** Opens and accepts anti-entropy streams. */
+export interface SyncNetwork {
+  /** Starts accepting streams; `onIncoming` owns each channel it is given. */
+  start: (onIncoming: (peer: string, channel: SyncChannel) => void) => Promise<void>
+  stop: () => Promise<void>
+  /** @throws the transport's error when the peer cannot be reached or does not speak the protocol */
+  open: (peer: string, signal: AbortSignal) => Promise<SyncChannel>
+}
+
+/** 64 MiB: a full reply of ~200,000 entries (SPEC §6: 150-300 bytes each). */
+export const DEFAULT_MAX_SYNC_FRAME_BYTES = 64 * 1024 * 1024
+
+/** {@link RegistryGossip} on gossipsub. Only signed messages are taken (their `from` is authenticated). */
+export class GossipsubRegistryGossip implements RegistryGossip {
+  private handler?: (evt: CustomEvent<Message>) => void
+  private readonly log: Logger
+  private readonly topic: string
+
+  constructor (private readonly pubsub: GossipSub, options: { topic?: string, logger?: Logger } = {}) {
+    this.topic = options.topic ?? REGISTRY_GOSSIP_TOPIC
+    this.log = options.logger ?? silentLogger()
+  }
+
+  start (onMessage: (from: string, data: Uint8Array) => void): void {
+    this.handler = (evt) => {
+      const msg = evt.detail
+      if (msg.topic !== this.topic) return
+      if (msg.type !== 'signed') {
+        this.log.debug('ignoring an unsigned registry message')
+        return
+      }
+      onMessage(msg.from.toString(), msg.data)
+    }
+    this.pubsub.addEventListener('message', this.handler)
+    this.pubsub.subscribe(this.topic)
+  }
+
+  stop (): void {
+    if (this.handler !== undefined) this.pubsub.removeEventListener('message', this.handler)
+    this.handler = undefined
+    try {
+      this.pubsub.unsubscribe(this.topic)
+    } catch {
+      // gossipsub already stopped
+    }
+  }
+
+  async publish (data: Uint8Array): Promise<void> {
+    try {
+      await this.pubsub.publish(this.topic, data)
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'registry message not published (anti-entropy will carry it)')
+    }
+  }
+}
+
+/** {@link SyncNetwork} on libp2p streams. */
+export class Libp2pSyncNetwork implements SyncNetwork {
+  private readonly maxFrameBytes: number
+  private readonly protocol: string
+  private readonly channels = new Set<StreamChannel>()
+
+  constructor (
+    private readonly libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>,
+    options: { maxFrameBytes?: number, protocol?: string } = {}
+  ) {
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_SYNC_FRAME_BYTES
+    this.protocol = options.protocol ?? REGISTRY_SYNC_PROTOCOL
+  }
+
+  async start (onIncoming: (peer: string, channel: SyncChannel) => void): Promise<void> {
+    await this.libp2p.handle(this.protocol, (stream, connection) => {
+      onIncoming(connection.remotePeer.toString(), this.track(new StreamChannel(stream, this.maxFrameBytes)))
+    }, { maxInboundStreams: 16, maxOutboundStreams: 16 })
+  }
+
+  async stop (): Promise<void> {
+    await this.libp2p.unhandle(this.protocol)
+    for (const ch of this.channels) ch.abort(new Error('the registry is stopping'))
+    this.channels.clear()
+  }
+
+  async open (peer: string, signal: AbortSignal): Promise<SyncChannel> {
+    const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal })
+    return this.track(new StreamChannel(stream, this.maxFrameBytes))
+  }
+
+  private track (ch: StreamChannel): StreamChannel {
+    this.channels.add(ch)
+    ch.onEnd = () => { this.channels.delete(ch) }
+    return ch
+  }
+}
+
+/** A libp2p stream as a {@link SyncChannel}: frames decoded from 'message' events into a queue. */
+class StreamChannel implements SyncChannel {
+  onEnd?: () => void
+  private readonly frames: Uint8Array[] = []
+  private ended = false
+  private failure?: Error
+  private wake?: () => void
+
+  constructor (private readonly stream: Stream, maxFrameBytes: number) {
+    const decoder = createFrameDecoder(maxFrameBytes)
+    stream.addEventListener('message', (evt) => {
+      try {
+        for (const frame of decoder.decode(evt.data)) this.frames.push(frame)
+      } catch (err) {
+        // A length prefix past the bound: the framing is lost.
+        this.failure = err as Error
+        stream.abort(err as Error)
+      }
+      this.notify()
+    })
+    stream.addEventListener('remoteCloseWrite', () => { this.finish() })
+    stream.addEventListener('close', (evt) => {
+      if (evt.error != null && this.failure === undefined && !this.ended) this.failure = evt.error
+      this.finish()
+      this.onEnd?.()
+    })
+  }
+
+  async send (frame: Uint8Array): Promise<void> {
+    if (this.stream.send(encodeBatch([frame]))) return
+    // @libp2p/utils' onDrain() resolves only once (shared/notes/libp2p.md): wait for the event.
+    await new Promise<void>((resolve, reject) => {
+      const drained = (): void => { this.stream.removeEventListener('close', closed); resolve() }
+      const closed = (): void => { this.stream.removeEventListener('drain', drained); reject(new Error('the stream closed while sending')) }
+      this.stream.addEventListener('drain', drained, { once: true })
+      this.stream.addEventListener('close', closed, { once: true })
+    })
+  }
+
+  async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {
+    for (;;) {
+      const next = this.frames.shift()
+      if (next !== undefined) return next
+      if (this.failure !== undefined) throw this.failure
+      if (this.ended) return undefined
+      signal.throwIfAborted()
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => { reject(signal.reason) }
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.wake = () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        }
+      })
+    }
+  }
+
+  async close (): Promise<void> {
+    // a peer that never closes its side must not hold this side open
+    await this.stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => { this.stream.abort(new Error('the peer did not close the stream')) })
+  }
+
+  abort (err: Error): void {
+    this.stream.abort(err)
+  }
+
+  private finish (): void {
+    this.ended = true
+    this.notify()
+  }
+
+  private notify (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+}
