@@ -1,44 +1,144 @@
 /**
- * `npm run bench -- [all|local|remote|baseline] [--messages N] [--size BYTES] [--window N] [--json]`
+ * `npm run bench -- [which...] [options]`: the project's benchmarks, each printing its figures.
  *
- * Prints Caxton's message rates and latencies beside a raw `node:net` baseline measured
- * in the same run (sim/bench/baseline.ts). Needs the build (`npm run build`) for the
- * echo agent and the node binary.
+ * - `messages`: Caxton's message rates and latencies (`local`: router → echo agent →
+ *   router in one node; `remote`: node A → node B's echo agent → node A), each beside a
+ *   raw `node:net` baseline measured in the same run (`baseline`: that alone);
+ *   sim/bench/caxton.ts, baseline.ts.
+ * - `fipa`: FIPA-ACL codec throughput (sim/bench/fipa.ts).
+ * - `registry`: registry apply/merge throughput, digest and anti-entropy costs, capability
+ *   lookup at `--agents` agents (sim/bench/registry.ts).
+ * - `runtime`: WASM runtime deploy cost and echo throughput (sim/bench/runtime.ts).
+ * - `all` (the default): every one of them.
+ *
+ * `messages`, `local`, `remote` and `runtime` need the build (`npm run build`) for the
+ * example agents and the node binary. `--json` prints one JSON object, a key per suite.
  */
 import '../../src/polyfill.js'
 import { existsSync } from 'node:fs'
-import { Command, Option } from 'commander'
-import { measureBaseline, type BaselineResult } from './baseline.js'
-import { benchLocal, benchRemote, ECHO_WASM, type RoundTripResult } from './caxton.js'
+import { Argument, Command, InvalidArgumentError, Option } from 'commander'
+import type { BaselineResult } from './baseline.js'
+import type { RoundTripResult } from './caxton.js'
+import type { FipaResult } from './fipa.js'
+import type { RegistryResult } from './registry.js'
+import type { RuntimeResult } from './runtime.js'
 import { fmtRate } from './stats.js'
 
-interface Options { messages: number, size: number, window: number, json?: boolean }
+interface Options {
+  messages: number
+  size: number
+  window?: number
+  agents: number
+  seconds: number
+  iterations: number
+  json?: boolean
+}
+
+interface Results {
+  /** `window` is the messages suite's; `runtimeWindow` the runtime suite's. */
+  config: Omit<Options, 'json'> & { window: number, runtimeWindow: number }
+  baseline?: BaselineResult
+  local?: RoundTripResult
+  remote?: RoundTripResult
+  fipa?: FipaResult
+  registry?: RegistryResult
+  runtime?: RuntimeResult
+}
+
+type Suite = 'baseline' | 'local' | 'remote' | 'fipa' | 'registry' | 'runtime'
+
+/** What each name on the command line runs. */
+const SELECTIONS: Record<string, Suite[]> = {
+  all: ['fipa', 'registry', 'runtime', 'baseline', 'local', 'remote'],
+  messages: ['baseline', 'local', 'remote'],
+  local: ['baseline', 'local'],
+  remote: ['baseline', 'remote'],
+  baseline: ['baseline'],
+  fipa: ['fipa'],
+  registry: ['registry'],
+  runtime: ['runtime']
+}
+
+const DEFAULT_WINDOW = { messages: 256, runtime: 1000 }
+
+function positiveInteger (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer.`)
+  return n
+}
 
 const program = new Command('bench')
-  .description('Caxton message benchmarks, each beside a raw node:net baseline from the same run')
-  .addOption(new Option('--messages <n>', 'round trips per measurement').default(20_000).argParser(Number))
-  .addOption(new Option('--size <bytes>', 'message content size, bytes').default(200).argParser(Number))
-  .addOption(new Option('--window <n>', 'requests in flight').default(256).argParser(Number))
-  .option('--json', 'print the results as one JSON object')
-  .argument('[which]', 'all | local | remote | baseline', 'all')
-  .action(async (which: string, opts: Options) => {
-    if (!['all', 'local', 'remote', 'baseline'].includes(which)) program.error(`unknown benchmark "${which}": use all, local, remote or baseline`)
-    if (which !== 'baseline' && !existsSync(ECHO_WASM)) program.error(`${ECHO_WASM} is missing: run "npm run build" first`)
-    const results: { config: Options, baseline?: BaselineResult, local?: RoundTripResult, remote?: RoundTripResult } = { config: { messages: opts.messages, size: opts.size, window: opts.window } }
-    const say = (t: string): void => { if (opts.json !== true) process.stderr.write(t + '\n') }
-    say(`messages: ${opts.messages} round trips, content ${opts.size} B, window ${opts.window}`)
-    say('measuring raw node:net baseline ...')
-    results.baseline = await measureBaseline(opts)
-    if (which === 'all' || which === 'local') { say('measuring local routing (router → echo agent → router) ...'); results.local = await benchLocal(opts) }
-    if (which === 'all' || which === 'remote') { say('measuring remote delivery (node A → node B echo → node A) ...'); results.remote = await benchRemote(opts) }
-    if (opts.json === true) {
-      process.stdout.write(JSON.stringify(results, null, 2) + '\n')
-    } else {
-      printTable(results)
+  .description('Caxton benchmarks: message round trips beside a raw node:net baseline, FIPA-ACL codecs, the registry, the WASM runtime')
+  .addArgument(new Argument('[which...]', 'what to run').choices(Object.keys(SELECTIONS)).default(['all']))
+  .addOption(new Option('--messages <n>', 'messages: round trips per measurement').default(20_000).argParser(positiveInteger))
+  .addOption(new Option('--size <bytes>', 'messages, fipa, runtime: message content size, bytes').default(200).argParser(positiveInteger))
+  .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
+  .addOption(new Option('--iterations <n>', 'fipa: calls per codec operation').default(300_000).argParser(positiveInteger))
+  .addOption(new Option('--agents <n>', 'registry: agents registered').default(10_000).argParser(positiveInteger))
+  .addOption(new Option('--seconds <n>', 'runtime: length of the measured echo run, s').default(5).argParser(positiveInteger))
+  .option('--json', 'print the results as one JSON object, a key per suite')
+  .addHelpText('after', `
+"messages" is baseline + local + remote; "local" and "remote" also measure the baseline.
+messages, local, remote and runtime need "npm run build" first.
+
+Examples:
+  npm run bench                                     # everything
+  npm run bench -- messages --messages 50000 --window 512
+  npm run bench -- baseline --messages 2000
+  npm run bench -- fipa --size 1000
+  npm run bench -- registry --agents 100000
+  npm run bench -- runtime --seconds 10 --window 1000
+  npm run -s bench -- fipa registry --json > bench.json`)
+  .action(async (which: string[], opts: Options) => {
+    const suites = new Set(which.flatMap(w => SELECTIONS[w]))
+    // Each suite's module is loaded only when it runs: no libp2p in the heap of the others.
+    const caxton = suites.has('local') || suites.has('remote') ? await import('./caxton.js') : undefined
+    const runtime = suites.has('runtime') ? await import('./runtime.js') : undefined
+    const missing = [
+      ...(caxton !== undefined ? [caxton.ECHO_WASM] : []),
+      ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : [])
+    ].filter(f => !existsSync(f))
+    if (missing.length > 0) program.error(`${missing.join(', ')} missing: run "npm run build" first`)
+
+    const human = opts.json !== true
+    const window = { messages: opts.window ?? DEFAULT_WINDOW.messages, runtime: opts.window ?? DEFAULT_WINDOW.runtime }
+    const results: Results = {
+      config: { messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds }
     }
+    /** Figures go to stdout; progress to stderr; neither with --json. */
+    const say = (line: string): void => { if (human) process.stdout.write(line + '\n') }
+    const progress = (line: string): void => { if (human) process.stderr.write(line + '\n') }
+    let first = true
+    const heading = (title: string): void => { say(`${first ? '' : '\n'}== ${title}`); first = false }
+
+    if (suites.has('fipa')) {
+      heading(`fipa: FIPA-ACL codecs, ${opts.size} B content, ${opts.iterations} calls per operation`)
+      const { benchFipa } = await import('./fipa.js')
+      results.fipa = await benchFipa({ iterations: opts.iterations, size: opts.size }, say)
+    }
+    if (suites.has('registry')) {
+      heading(`registry: ${opts.agents} agents`)
+      const { benchRegistry } = await import('./registry.js')
+      results.registry = await benchRegistry({ agents: opts.agents }, say)
+    }
+    if (runtime !== undefined) {
+      heading(`runtime: WASM agent runtime, echo for ${opts.seconds} s, window ${window.runtime}`)
+      results.runtime = await runtime.benchRuntime({ seconds: opts.seconds, window: window.runtime, size: opts.size }, say)
+    }
+    if (suites.has('baseline')) {
+      const options = { messages: opts.messages, size: opts.size, window: window.messages }
+      heading(`messages: ${opts.messages} round trips, content ${opts.size} B, window ${window.messages}`)
+      progress('measuring raw node:net baseline ...')
+      const { measureBaseline } = await import('./baseline.js')
+      results.baseline = await measureBaseline(options)
+      if (suites.has('local')) { progress('measuring local routing (router → echo agent → router) ...'); results.local = await caxton?.benchLocal(options) }
+      if (suites.has('remote')) { progress('measuring remote delivery (node A → node B echo → node A) ...'); results.remote = await caxton?.benchRemote(options) }
+      if (human) printTable(results)
+    }
+    if (!human) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   })
 
-function printTable (r: { baseline?: BaselineResult, local?: RoundTripResult, remote?: RoundTripResult }): void {
+function printTable (r: Results): void {
   const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms']]
   const b = r.baseline
   if (b != null) {

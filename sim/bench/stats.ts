@@ -27,5 +27,6 @@ export function round (x: number, digits = 3): number {
 }
 
 export function fmtRate (perSecond: number): string {
+  if (perSecond >= 1_000_000) return `${(perSecond / 1_000_000).toFixed(2)}M/s`
   return perSecond >= 1000 ? `${(perSecond / 1000).toFixed(1)}k/s` : `${perSecond.toFixed(0)}/s`
 }
