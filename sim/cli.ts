@@ -1,5 +1,6 @@
 /**
- * The simulator's command line: `npm run sim -- swim --scenario crash --nodes 1000 --seed 7`.
+ * The simulator's command line: `npm run sim -- swim --scenario crash --nodes 1000 --seed 7`,
+ * `npm run sim -- registry heal --nodes 10 --agents 10000` (sim/registry/command.ts).
  * Human output (a table) on stdout, or the JSON report with `--json`; a progress bar on
  * stderr; `--out dir` writes the JSON report and SVG plots.
  */
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
+import { registryCommand } from './registry/command.js'
 import { sweepSvg, trialSvg } from './swim/plots.js'
 import { summarize } from './swim/report.js'
 import type { RunReport } from './swim/report.js'
@@ -188,6 +190,8 @@ Examples:
     if (o.preset !== undefined && !['lan', 'wan', 'local'].includes(o.preset)) throw new InvalidArgumentError('--preset must be lan, wan or local')
     await runSwim(o)
   })
+
+program.addCommand(registryCommand())
 
 program.command('list')
   .description('List the scenarios in sim/scenarios.')

@@ -1,13 +1,12 @@
 /**
- * The registry simulator's command line:
+ * The registry simulator's commands, mounted by `sim/cli.ts`:
  *
- *   node --import tsx sim/registry/cli.ts heal  [--nodes 10] [--agents 10000] [--deploys 500] [--removals 500] ...
- *   node --import tsx sim/registry/cli.ts scale [--nodes 1000] [--agents 1000] ...
- *   node --import tsx sim/registry/cli.ts calibrate
+ *   npm run sim -- registry heal  [--nodes 10] [--agents 10000] [--deploys 500] [--removals 500] ...
+ *   npm run sim -- registry scale [--nodes 1000] [--agents 1000] ...
+ *   npm run sim -- registry calibrate
  *
  * A table on stdout (or the JSON report with `--json`), a progress bar on stderr.
  */
-import '../../src/polyfill.js'
 import { Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
@@ -136,92 +135,88 @@ function print (o: RegistrySimOptions, r: RegistrySimReport): void {
   process.stdout.write(`${head}\n${t.toString()}\n`)
 }
 
-const program = new Command()
-  .name('node --import tsx sim/registry/cli.ts')
-  .description('The cluster registry (CRDT + gossip + anti-entropy of src/registry) on the simulated network, in virtual time.')
-  .showHelpAfterError()
+/** `registry heal|scale|calibrate`, for `sim/cli.ts` to mount. */
+export function registryCommand (): Command {
+  const program = new Command('registry')
+    .description('The cluster registry (CRDT + gossip + anti-entropy of src/registry) on the simulated network, in virtual time.')
+    .showHelpAfterError()
 
-withCommon(program.command('heal'))
-  .description('Partition the cluster in two halves, change both sides, heal; time until every replica is equal.')
-  .option('--deploys <n>', 'agents deployed on each side during the partition', int('deploys', 0), 500)
-  .option('--removals <n>', 'agents removed on each side during the partition', int('removals', 0), 500)
-  .option('--updates <n>', 'state changes on each side during the partition', int('updates', 0), 500)
-  .option('--partition-ms <ms>', 'how long the partition lasts', int('partition-ms', 1), 30_000)
-  .addHelpText('after', `
+  withCommon(program.command('heal'))
+    .description('Partition the cluster in two halves, change both sides, heal; time until every replica is equal.')
+    .option('--deploys <n>', 'agents deployed on each side during the partition', int('deploys', 0), 500)
+    .option('--removals <n>', 'agents removed on each side during the partition', int('removals', 0), 500)
+    .option('--updates <n>', 'state changes on each side during the partition', int('updates', 0), 500)
+    .option('--partition-ms <ms>', 'how long the partition lasts', int('partition-ms', 1), 30_000)
+    .addHelpText('after', `
 Examples:
-  node --import tsx sim/registry/cli.ts heal --nodes 10 --agents 10000
-  node --import tsx sim/registry/cli.ts heal --nodes 10 --agents 0 --deploys 5000 --removals 0 --updates 0   # 10,000 agents all new on heal
-  node --import tsx sim/registry/cli.ts heal --nodes 100 --agents 10000 --links 20 --json`)
-  .action((c: Common & { deploys: number, removals: number, updates: number, partitionMs: number }) => {
-    const o = build(c, {})
-    o.partition = { atMs: 1000, durationMs: c.partitionMs, deploys: c.deploys, removals: c.removals, updates: c.updates }
-    const r = run(o, c, `heal N=${o.nodes}`)
-    if (c.json === true) process.stdout.write(JSON.stringify({ options: { ...o, onProgress: undefined }, report: r }, null, 2) + '\n')
-    else print(o, r)
-    if (!r.correct || r.healConvergence?.viewMs == null) process.exitCode = 1
-  })
+  npm run sim -- registry heal --nodes 10 --agents 10000
+  npm run sim -- registry heal --nodes 10 --agents 0 --deploys 5000 --removals 0 --updates 0   # 10,000 agents all new on heal
+  npm run sim -- registry heal --nodes 100 --agents 10000 --links 20 --json`)
+    .action((c: Common & { deploys: number, removals: number, updates: number, partitionMs: number }) => {
+      const o = build(c, {})
+      o.partition = { atMs: 1000, durationMs: c.partitionMs, deploys: c.deploys, removals: c.removals, updates: c.updates }
+      const r = run(o, c, `heal N=${o.nodes}`)
+      if (c.json === true) process.stdout.write(JSON.stringify({ options: { ...o, onProgress: undefined }, report: r }, null, 2) + '\n')
+      else print(o, r)
+      if (!r.correct || r.healConvergence?.viewMs == null) process.exitCode = 1
+    })
 
-withCommon(program.command('scale'))
-  .description('Start N empty nodes, deploy agents over a window, time until every replica holds all of them; then steady state.')
-  .option('--spread-ms <ms>', 'window over which the agents are deployed', int('spread-ms', 0), 5000)
-  .option('--partition', 'then also cut the cluster in half, change both sides (1% of the agents each) and heal')
-  .addHelpText('after', `
+  withCommon(program.command('scale'))
+    .description('Start N empty nodes, deploy agents over a window, time until every replica holds all of them; then steady state.')
+    .option('--spread-ms <ms>', 'window over which the agents are deployed', int('spread-ms', 0), 5000)
+    .option('--partition', 'then also cut the cluster in half, change both sides (1% of the agents each) and heal')
+    .addHelpText('after', `
 Examples:
-  node --import tsx sim/registry/cli.ts scale --nodes 1000 --agents 1000
-  node --import tsx sim/registry/cli.ts scale --nodes 1000 --agents 2000 --partition --short-ids`)
-  .action((c: Common & { spreadMs: number, partition?: boolean }) => {
-    const o = build(c, { preload: false, agents: 1000, nodes: 1000 })
-    if (c.nodes !== undefined) o.nodes = c.nodes
-    if (c.agents !== undefined) o.agents = c.agents
-    o.deploySpreadMs = c.spreadMs
-    if (c.partition === true) {
-      const k = Math.max(1, Math.round(o.agents / 100))
-      o.partition = { atMs: 1000, durationMs: 30_000, deploys: k, removals: k, updates: k }
-    }
-    const r = run(o, c, `scale N=${o.nodes}`)
-    if (c.json === true) process.stdout.write(JSON.stringify({ options: { ...o, onProgress: undefined }, report: r }, null, 2) + '\n')
-    else print(o, r)
-    if (!r.correct || r.initialConvergence?.viewMs == null) process.exitCode = 1
-  })
-
-program.command('calibrate')
-  .description('Measure this machine\'s CPU cost of decoding and merging registry messages (the model\'s --per-byte-us, --per-message-us).')
-  .action(() => {
-    const N = 5000
-    let result = { perByte: 0, perMessage: 0, gossipMs: 0, bulkMs: 0, small: 0, bulk: 0 }
-    // the first round warms the JIT up; the second is reported
-    for (let round = 0; round < 2; round++) {
-      const writer = new Registry({ nodeId: `12D3KooWCalibrationWriter${round}xxxxxxxxxxxxxxxxxxxxxxxxx` })
-      const deltas: Uint8Array[] = []
-      for (let i = 0; i < N; i++) {
-        const u = writer.apply({ type: 'put', agentId: `agent-${i}`, node: writer.nodeId, state: 'running', capabilities: [{ name: `cap-${i % 10}` }] }, 1_700_000_000_000 + i)
-        deltas.push(encodeGossip({ type: 'delta', delta: u.delta! }))
+  npm run sim -- registry scale --nodes 1000 --agents 1000
+  npm run sim -- registry scale --nodes 1000 --agents 2000 --partition --short-ids`)
+    .action((c: Common & { spreadMs: number, partition?: boolean }) => {
+      const o = build(c, { preload: false, agents: 1000, nodes: 1000 })
+      if (c.nodes !== undefined) o.nodes = c.nodes
+      if (c.agents !== undefined) o.agents = c.agents
+      o.deploySpreadMs = c.spreadMs
+      if (c.partition === true) {
+        const k = Math.max(1, Math.round(o.agents / 100))
+        o.partition = { atMs: 1000, durationMs: 30_000, deploys: k, removals: k, updates: k }
       }
-      const small = deltas.reduce((n, d) => n + d.byteLength, 0)
-      let t0 = performance.now()
-      const r1 = new Registry({ nodeId: 'r1' })
-      for (const d of deltas) {
-        const m = decodeGossip(d)
-        if (m.type === 'delta') r1.merge(m.delta, { now: 1_700_000_010_000, from: writer.nodeId })
-      }
-      const gossipMs = performance.now() - t0
-      const snap = encodeDelta(writer.snapshot())
-      t0 = performance.now()
-      const r2 = new Registry({ nodeId: 'r2' })
-      r2.merge(decodeDelta(snap), { now: 1_700_000_010_000, from: writer.nodeId })
-      const bulkMs = performance.now() - t0
-      const perByte = bulkMs * 1000 / snap.byteLength
-      result = { perByte, perMessage: Math.max(0, (gossipMs * 1000 - perByte * small) / N), gossipMs, bulkMs, small, bulk: snap.byteLength }
-    }
-    const r = result
-    process.stdout.write(`gossip: ${N} deltas of ${(r.small / N).toFixed(0)} B, decoded and merged in ${r.gossipMs.toFixed(0)} ms (${(r.gossipMs * 1000 / N).toFixed(1)} µs each)\n`)
-    process.stdout.write(`bulk: one ${(r.bulk / 1e6).toFixed(2)} MB reply of ${N} entries, decoded and merged in ${r.bulkMs.toFixed(0)} ms\n`)
-    process.stdout.write(`model: --per-byte-us ${r.perByte.toFixed(3)} --per-message-us ${r.perMessage.toFixed(1)}\n`)
-  })
+      const r = run(o, c, `scale N=${o.nodes}`)
+      if (c.json === true) process.stdout.write(JSON.stringify({ options: { ...o, onProgress: undefined }, report: r }, null, 2) + '\n')
+      else print(o, r)
+      if (!r.correct || r.initialConvergence?.viewMs == null) process.exitCode = 1
+    })
 
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`)
-  process.exitCode = 1
+  program.command('calibrate')
+    .description('Measure this machine\'s CPU cost of decoding and merging registry messages (the model\'s --per-byte-us, --per-message-us).')
+    .action(() => {
+      const N = 5000
+      let result = { perByte: 0, perMessage: 0, gossipMs: 0, bulkMs: 0, small: 0, bulk: 0 }
+      // the first round warms the JIT up; the second is reported
+      for (let round = 0; round < 2; round++) {
+        const writer = new Registry({ nodeId: `12D3KooWCalibrationWriter${round}xxxxxxxxxxxxxxxxxxxxxxxxx` })
+        const deltas: Uint8Array[] = []
+        for (let i = 0; i < N; i++) {
+          const u = writer.apply({ type: 'put', agentId: `agent-${i}`, node: writer.nodeId, state: 'running', capabilities: [{ name: `cap-${i % 10}` }] }, 1_700_000_000_000 + i)
+          deltas.push(encodeGossip({ type: 'delta', delta: u.delta! }))
+        }
+        const small = deltas.reduce((n, d) => n + d.byteLength, 0)
+        let t0 = performance.now()
+        const r1 = new Registry({ nodeId: 'r1' })
+        for (const d of deltas) {
+          const m = decodeGossip(d)
+          if (m.type === 'delta') r1.merge(m.delta, { now: 1_700_000_010_000, from: writer.nodeId })
+        }
+        const gossipMs = performance.now() - t0
+        const snap = encodeDelta(writer.snapshot())
+        t0 = performance.now()
+        const r2 = new Registry({ nodeId: 'r2' })
+        r2.merge(decodeDelta(snap), { now: 1_700_000_010_000, from: writer.nodeId })
+        const bulkMs = performance.now() - t0
+        const perByte = bulkMs * 1000 / snap.byteLength
+        result = { perByte, perMessage: Math.max(0, (gossipMs * 1000 - perByte * small) / N), gossipMs, bulkMs, small, bulk: snap.byteLength }
+      }
+      const r = result
+      process.stdout.write(`gossip: ${N} deltas of ${(r.small / N).toFixed(0)} B, decoded and merged in ${r.gossipMs.toFixed(0)} ms (${(r.gossipMs * 1000 / N).toFixed(1)} µs each)\n`)
+      process.stdout.write(`bulk: one ${(r.bulk / 1e6).toFixed(2)} MB reply of ${N} entries, decoded and merged in ${r.bulkMs.toFixed(0)} ms\n`)
+      process.stdout.write(`model: --per-byte-us ${r.perByte.toFixed(3)} --per-message-us ${r.perMessage.toFixed(1)}\n`)
+    })
+  return program
 }
