@@ -364,19 +364,24 @@ export class ClusterRegistry {
         ? err
         : new RegistrySyncError(peer, (err as Error).message, { cause: err })
     } finally {
-      this.activeSyncs--
-      const acks = replica.settle(session.tally, merge, failed)
-      // a merge that happened changed what readers see, even if the exchange broke off later
-      this.emit(merge?.changes ?? [])
-      if (!failed) {
-        this.exchanges.set(peer, (this.exchanges.get(peer) ?? 0) + 1)
-        await this.publish(acks)
-      }
+      await this.endExchange(replica, peer, session.tally, merge, failed)
     }
     return { peer, ...session.tally, accepted: merge?.accepted ?? 0, pruned: merge?.pruned ?? 0 }
   }
 
-  private onIncoming (peer: NodeId, channel: SyncChannel): void {
+  /** After an exchange either way, done or broken off: tally, emit what merged, publish acks. */
+  private async endExchange (replica: RegistryReplica, peer: NodeId, tally: SyncTally, merge: MergeUpdate | undefined, failed: boolean): Promise<void> {
+    this.activeSyncs--
+    const acks = replica.settle(tally, merge, failed)
+    // a merge that happened changed what readers see, even if the exchange broke off later
+    this.emit(merge?.changes ?? [])
+    if (!failed) {
+      this.exchanges.set(peer, (this.exchanges.get(peer) ?? 0) + 1)
+      await this.publish(acks)
+    }
+  }
+
+    private onIncoming (peer: NodeId, channel: SyncChannel): void {
     if (!this.running || !this.healthy || this.activeSyncs >= this.timing.maxConcurrentSyncs) {
       channel.abort(new Error('the registry is busy or stopping; try later'))
       return
@@ -406,14 +411,7 @@ export class ClusterRegistry {
       channel.abort(err as Error)
       this.log.debug({ peer, err: (err as Error).message }, 'answering anti-entropy failed')
     } finally {
-      this.activeSyncs--
-      const acks = replica.settle(session.tally, merge, failed)
-      // a merge that happened changed what readers see, even if the exchange broke off later
-      this.emit(merge?.changes ?? [])
-      if (!failed) {
-        this.exchanges.set(peer, (this.exchanges.get(peer) ?? 0) + 1)
-        await this.publish(acks)
-      }
+      await this.endExchange(replica, peer, session.tally, merge, failed)
     }
   }
 

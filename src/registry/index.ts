@@ -39,7 +39,7 @@ export { LevelRegistryStore, REGISTRY_SUBLEVEL, type AtomicRegistryStore } from 
 export { RegistryReplica, zeroStats, type ReplicaStats, type ReplicaOutcome } from './replica.js'
 export { SyncInitiator, SyncResponder, type SyncTally } from './session.js'
 export {
-  GossipsubRegistryGossip, Libp2pSyncNetwork, DEFAULT_MAX_SYNC_FRAME_BYTES,
+  GossipsubRegistryGossip, Libp2pSyncNetwork, FrameInbox, DEFAULT_MAX_SYNC_FRAME_BYTES,
   type RegistryGossip, type SyncChannel, type SyncNetwork
 } from './transport.js'
 export { StaticMembership, type MembershipView, type MembershipEventType } from './membership.js'

@@ -127,45 +127,42 @@ export class Libp2pSyncNetwork implements SyncNetwork {
   }
 }
 
-/** A libp2p stream as a {@link SyncChannel}: frames decoded from 'message' events into a queue. */
-class StreamChannel implements SyncChannel {
-  onEnd?: () => void
+/**
+ * Frames received on a sync channel, waiting for {@link FrameInbox.receive}: the queue both
+ * the libp2p channel and in-memory test channels read from. One reader at a time.
+ */
+export class FrameInbox {
   private readonly frames: Uint8Array[] = []
   private ended = false
   private failure?: Error
   private wake?: () => void
 
-  constructor (private readonly stream: Stream, maxFrameBytes: number) {
-    const decoder = createFrameDecoder(maxFrameBytes)
-    stream.addEventListener('message', (evt) => {
-      try {
-        for (const frame of decoder.decode(evt.data)) this.frames.push(frame)
-      } catch (err) {
-        // A length prefix past the bound: the framing is lost.
-        this.failure = err as Error
-        stream.abort(err as Error)
-      }
-      this.notify()
-    })
-    stream.addEventListener('remoteCloseWrite', () => { this.finish() })
-    stream.addEventListener('close', (evt) => {
-      if (evt.error != null && this.failure === undefined && !this.ended) this.failure = evt.error
-      this.finish()
-      this.onEnd?.()
-    })
+  /** A frame arrived. */
+  push (frame: Uint8Array): void {
+    this.frames.push(frame)
+    this.notify()
   }
 
-  async send (frame: Uint8Array): Promise<void> {
-    if (this.stream.send(encodeBatch([frame]))) return
-    // @libp2p/utils' onDrain() resolves only once (shared/notes/libp2p.md): wait for the event.
-    await new Promise<void>((resolve, reject) => {
-      const drained = (): void => { this.stream.removeEventListener('close', closed); resolve() }
-      const closed = (): void => { this.stream.removeEventListener('drain', drained); reject(new Error('the stream closed while sending')) }
-      this.stream.addEventListener('drain', drained, { once: true })
-      this.stream.addEventListener('close', closed, { once: true })
-    })
+  /** The other side closed its writing end: `receive` answers undefined once the queue is empty. */
+  end (): void {
+    this.ended = true
+    this.notify()
   }
 
+  /** The channel broke: `receive` throws `err` once the queue is empty (the first failure wins). */
+  fail (err: Error): void {
+    this.failure ??= err
+    this.notify()
+  }
+
+  get closed (): boolean {
+    return this.ended || this.failure !== undefined
+  }
+
+  /**
+   * The next frame; undefined once the other side ended.
+   * @throws the channel's failure, or `signal.reason` when aborted first
+   */
   async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {
     for (;;) {
       const next = this.frames.shift()
@@ -184,6 +181,52 @@ class StreamChannel implements SyncChannel {
     }
   }
 
+  private notify (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+}
+
+/** A libp2p stream as a {@link SyncChannel}: frames decoded from 'message' events into an inbox. */
+class StreamChannel implements SyncChannel {
+  onEnd?: () => void
+  private readonly inbox = new FrameInbox()
+
+  constructor (private readonly stream: Stream, maxFrameBytes: number) {
+    const decoder = createFrameDecoder(maxFrameBytes)
+    stream.addEventListener('message', (evt) => {
+      try {
+        for (const frame of decoder.decode(evt.data)) this.inbox.push(frame)
+      } catch (err) {
+        // A length prefix past the bound: the framing is lost.
+        this.inbox.fail(err as Error)
+        stream.abort(err as Error)
+      }
+    })
+    stream.addEventListener('remoteCloseWrite', () => { this.inbox.end() })
+    stream.addEventListener('close', (evt) => {
+      if (evt.error != null && !this.inbox.closed) this.inbox.fail(evt.error)
+      this.inbox.end()
+      this.onEnd?.()
+    })
+  }
+
+  async send (frame: Uint8Array): Promise<void> {
+    if (this.stream.send(encodeBatch([frame]))) return
+    // @libp2p/utils' onDrain() resolves only once (shared/notes/libp2p.md): wait for the event.
+    await new Promise<void>((resolve, reject) => {
+      const drained = (): void => { this.stream.removeEventListener('close', closed); resolve() }
+      const closed = (): void => { this.stream.removeEventListener('drain', drained); reject(new Error('the stream closed while sending')) }
+      this.stream.addEventListener('drain', drained, { once: true })
+      this.stream.addEventListener('close', closed, { once: true })
+    })
+  }
+
+  async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {
+    return await this.inbox.receive(signal)
+  }
+
   async close (): Promise<void> {
     // a peer that never closes its side must not hold this side open
     await this.stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => { this.stream.abort(new Error('the peer did not close the stream')) })
@@ -191,16 +234,5 @@ class StreamChannel implements SyncChannel {
 
   abort (err: Error): void {
     this.stream.abort(err)
-  }
-
-  private finish (): void {
-    this.ended = true
-    this.notify()
-  }
-
-  private notify (): void {
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
   }
 }

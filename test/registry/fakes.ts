@@ -5,6 +5,7 @@
  */
 import { MemoryRegistryStore, createMemoryRegistryData, type MemoryRegistryData, type RegistryBatch } from '../../protocols/registry/index.js'
 import type { AtomicRegistryStore, RegistryGossip, SyncChannel, SyncNetwork } from '../../src/registry/index.js'
+import { FrameInbox } from '../../src/registry/index.js'
 import type { StorageOp } from '../../src/storage/agent-store.js'
 
 /** Links cut between members (both directions). */
@@ -45,44 +46,25 @@ export class MemoryGossipBus {
 /** One side of an in-memory stream. */
 class PipeEnd implements SyncChannel {
   other!: PipeEnd
-  private readonly frames: Uint8Array[] = []
-  private ended = false
-  private failure?: Error
-  private wake?: () => void
+  readonly inbox = new FrameInbox()
 
   async send (frame: Uint8Array): Promise<void> {
-    if (this.ended || this.failure !== undefined) throw new Error('stream closed')
-    this.other.push(frame)
+    if (this.inbox.closed) throw new Error('stream closed')
+    this.other.inbox.push(frame)
   }
 
   async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {
-    for (;;) {
-      const f = this.frames.shift()
-      if (f !== undefined) return f
-      if (this.failure !== undefined) throw this.failure
-      if (this.ended) return undefined
-      signal.throwIfAborted()
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => { reject(signal.reason) }
-        signal.addEventListener('abort', onAbort, { once: true })
-        this.wake = () => { signal.removeEventListener('abort', onAbort); resolve() }
-      })
-    }
+    return await this.inbox.receive(signal)
   }
 
   async close (): Promise<void> {
-    this.other.end()
+    this.other.inbox.end()
   }
 
   abort (err: Error): void {
-    this.fail(err)
-    this.other.fail(new Error(`reset by the other side: ${err.message}`))
+    this.inbox.fail(err)
+    this.other.inbox.fail(new Error(`reset by the other side: ${err.message}`))
   }
-
-  push (frame: Uint8Array): void { this.frames.push(frame); this.poke() }
-  end (): void { this.ended = true; this.poke() }
-  fail (err: Error): void { this.failure ??= err; this.poke() }
-  private poke (): void { const w = this.wake; this.wake = undefined; w?.() }
 }
 
 export function pipe (): [PipeEnd, PipeEnd] {
