@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander'
 import { loadConfig, parseHostPort, PRESETS, type ConfigInput } from '../../../config/index.js'
 import { createLogger } from '../../../observability/logger.js'
+import { CliError } from '../../context.js'
 
 export interface NodeStartFlags {
   config?: string
@@ -70,7 +71,12 @@ export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Pro
   const logger = createLogger({ level: config.log.level, base: { node: config.name } })
   // Loaded here, not at the top: every other CLI command would otherwise pay for loading libp2p.
   const { startNode } = await import('../../../node/index.js')
-  const node = await startNode(config, { logger, faults: flags.enableFaults === true })
+  let node: Awaited<ReturnType<typeof startNode>>
+  try {
+    node = await startNode(config, { logger, faults: flags.enableFaults === true })
+  } catch (err) {
+    throw addressInUse(err, config) ?? err
+  }
   const info = node.info()
   if (flags.json === true) {
     io.stdout(JSON.stringify({ peerId: info.peerId, multiaddrs: info.multiaddrs, api: info.api }) + '\n')
@@ -92,6 +98,20 @@ export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Pro
   logger.info({ signal }, 'stopping')
   await node.stop()
   logger.flush()
+}
+
+/**
+ * A listen address another process holds (libp2p's or the REST API's) as a short error
+ * naming the address and the flag that moves it, instead of the transport's stack.
+ */
+function addressInUse (err: unknown, config: { listen: string[], api: { host: string, port: number } }): CliError | undefined {
+  const text = err instanceof Error ? `${err.message} ${(err as { code?: string }).code ?? ''}` : String(err)
+  if (!text.includes('EADDRINUSE')) return undefined
+  const p2p = config.listen.find(a => text.includes(a))
+  const where = p2p !== undefined
+    ? `libp2p cannot listen on ${p2p}: the address is in use (another node running? choose another with --listen)`
+    : `the REST API cannot listen on ${config.api.host}:${config.api.port}: the address is in use (another node running? choose another with --api)`
+  return new CliError('ADDRESS_IN_USE', where, 1, { cause: err })
 }
 
 async function untilSignal (): Promise<string> {
