@@ -44,6 +44,7 @@ interface Common {
   detectMs?: number
   reconnectMs?: number
   steadyMs?: number
+  settleMs?: number
   perByteUs?: number
   perMessageUs?: number
   shortIds?: boolean
@@ -67,6 +68,7 @@ function withCommon (cmd: Command): Command {
     .option('--detect-ms <ms>', 'delay until a cut is noticed (connections closed), ms (default 2000)', int('detect-ms', 0))
     .option('--reconnect-ms <ms>', 'delay from the heal until connections are back, ms (default 500)', int('reconnect-ms', 0))
     .option('--steady-ms <ms>', 'virtual time measured in steady state at the end, ms (default 60000)', int('steady-ms', 0))
+    .option('--settle-ms <ms>', 'virtual time run unmeasured before the steady state, ms (default 2 anti-entropy intervals)', int('settle-ms', 0))
     .option('--per-byte-us <us>', 'CPU cost per received byte, µs (default 0.2, see calibrate)', positive('per-byte-us'))
     .option('--per-message-us <us>', 'CPU cost per received message, µs (default 10)', positive('per-message-us'))
     .option('--short-ids', 'node ids n0, n1… instead of 52-character PeerIds (smaller clocks and frames)')
@@ -91,6 +93,7 @@ function build (c: Common, extra: Partial<RegistrySimOptions>): RegistrySimOptio
   if (c.detectMs !== undefined) o.detectMs = c.detectMs
   if (c.reconnectMs !== undefined) o.reconnectMs = c.reconnectMs
   if (c.steadyMs !== undefined) o.steadyMs = c.steadyMs
+  if (c.settleMs !== undefined) o.settleMs = c.settleMs
   if (c.perByteUs !== undefined) o.model = { ...o.model, perByteUs: c.perByteUs }
   if (c.perMessageUs !== undefined) o.model = { ...o.model, perMessageUs: c.perMessageUs }
   if (c.shortIds === true) o.ids = 'short'

@@ -40,6 +40,11 @@ export interface RegistrySimOptions {
   partition?: PartitionPlan
   /** Virtual time measured in steady state after the last convergence, ms. */
   steadyMs: number
+  /**
+   * Virtual time run, unmeasured, between the last convergence and the steady-state
+   * measurement, ms: exchanges begun before convergence still finish in it. @default 2 × the anti-entropy interval
+   */
+  settleMs?: number
   seed: number
   timing: RegistryTiming
   model: NodeModel
@@ -377,6 +382,8 @@ export function runRegistrySim (options: RegistrySimOptions): RegistrySimReport 
 
   // ---- phase 3: steady state ----
   if (o.steadyMs > 0) {
+    const settle = o.settleMs ?? 2 * o.timing.antiEntropyIntervalMs
+    if (settle > 0) sim.run({ until: sim.now + settle, onProgress: now => o.onProgress?.({ phase: 'steady', now }), progressEveryMs: 1000 })
     const c3 = snapshotCounters()
     const from = sim.now
     sim.run({ until: from + o.steadyMs, onProgress: now => o.onProgress?.({ phase: 'steady', now }), progressEveryMs: 1000 })
