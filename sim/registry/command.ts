@@ -12,7 +12,7 @@ import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { performance } from 'node:perf_hooks'
 import { Registry, decodeGossip, encodeDelta, decodeDelta, encodeGossip } from '../../protocols/registry/index.js'
-import { REGISTRY_TIMING } from '../../src/registry/cluster-registry.js'
+import { REGISTRY_TIMING } from '../../src/registry/timing.js'
 import { defaultOptions, runRegistrySim, type RegistrySimOptions, type RegistrySimReport } from './runner.js'
 
 function int (name: string, min: number) {

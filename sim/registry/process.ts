@@ -17,7 +17,7 @@ import { Packr } from 'msgpackr'
 import { Registry, type MergeUpdate, type NodeId, type RegistryOp } from '../../protocols/registry/index.js'
 import { RegistryReplica } from '../../src/registry/replica.js'
 import type { SyncInitiator, SyncResponder } from '../../src/registry/session.js'
-import type { RegistryTiming } from '../../src/registry/cluster-registry.js'
+import type { RegistryTiming } from '../../src/registry/timing.js'
 import { EventQueue } from '../core/event-queue.js'
 import type { ProcessContext, SimProcess } from '../core/network.js'
 

@@ -10,7 +10,7 @@
  * and reports bytes sent per node per second by phase.
  */
 import { Registry, type AgentState, type NodeId, type RegistryOp } from '../../protocols/registry/index.js'
-import { REGISTRY_TIMING, type RegistryTiming } from '../../src/registry/cluster-registry.js'
+import { REGISTRY_TIMING, type RegistryTiming } from '../../src/registry/timing.js'
 import { SimNetwork, type Distribution } from '../core/network.js'
 import { Prng } from '../core/prng.js'
 import { Simulator } from '../core/simulator.js'

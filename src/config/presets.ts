@@ -4,6 +4,7 @@
  * shortens them for nodes on one machine (tests, walkthroughs).
  */
 import { SWIM_PRESETS } from '../../protocols/swim/index.js'
+import { REGISTRY_TIMING } from '../registry/timing.js'
 import type { CaxtonConfig, MembershipConfig, Preset } from './schema.js'
 
 /** Membership defaults of a preset: the SWIM preset of the same name, plus the binding's keys. */
@@ -37,6 +38,7 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       dedupeWindow: 100_000
     },
     membership: membershipDefaults('lan'),
+    registry: { ...REGISTRY_TIMING.lan },
     routing: { announceIntervalMs: 30_000, dhtLookupTimeoutMs: 5000 }
   }
 }
@@ -52,6 +54,7 @@ export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
         preset,
         messages: { ...base.messages, ackTimeoutMs: 30_000 },
         membership: membershipDefaults(preset),
+        registry: { ...REGISTRY_TIMING.wan },
         routing: { announceIntervalMs: 60_000, dhtLookupTimeoutMs: 15_000 }
       }
     case 'local':
@@ -60,6 +63,7 @@ export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
         preset,
         messages: { ...base.messages, ackTimeoutMs: 5000 },
         membership: membershipDefaults(preset),
+        registry: { ...REGISTRY_TIMING.local },
         routing: { announceIntervalMs: 10_000, dhtLookupTimeoutMs: 2000 }
       }
   }

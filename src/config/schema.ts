@@ -131,8 +131,21 @@ export const configSchema = z.strictObject({
     dedupeWindow: z.number().int().min(0).max(10_000_000)
   }),
   membership: membershipSchema,
+  /** The cluster registry's timing (docs/registry.md); defaults from `REGISTRY_TIMING` of the preset. */
+  registry: z.strictObject({
+    /** Anti-entropy with one random live member every this many ms (±20%); 0: only on (re)connection. @default 10000 (local 2000, wan 30000) */
+    antiEntropyIntervalMs: z.number().int().min(0).max(86_400_000),
+    /** Tombstone acks and collection every this many ms; 0: never collect. @default 30000 (local 10000, wan 120000) */
+    maintenanceIntervalMs: z.number().int().min(0).max(86_400_000),
+    /** Bound on one anti-entropy exchange, ms. @default 30000 (local 10000, wan 60000) */
+    syncTimeoutMs: z.number().int().min(100).max(3_600_000),
+    /** On a reconnection the higher node id syncs after this delay unless the lower one did, ms. @default 1000 (local 500, wan 3000) */
+    connectSyncFallbackMs: z.number().int().min(0).max(3_600_000),
+    /** Most anti-entropy exchanges at once, started and answered. @default 8 */
+    maxConcurrentSyncs: z.number().int().min(1).max(1024)
+  }),
   routing: z.strictObject({
-    /** How often this node re-announces its agents on gossipsub, ms (0: only on change). @default 30000 (lan) */
+    /** How often this node re-provides its agents as kad-dht provider records, ms (0: only on deploy). @default 30000 (lan) */
     announceIntervalMs: z.number().int().min(0),
     /** Bound on a kad-dht provider lookup for an unknown agent, ms. @default 5000 (lan) */
     dhtLookupTimeoutMs: z.number().int().min(10).max(600_000)

@@ -45,7 +45,7 @@ export interface StartNodeOptions {
    * @default false
    */
   faults?: boolean
-  /** Registry timing over the preset's (`REGISTRY_TIMING[config.preset]`), e.g. for tests. */
+  /** Registry timing over the config's `registry` section, e.g. for tests. */
   registryTiming?: Partial<RegistryTiming>
 }
 
@@ -155,7 +155,7 @@ export class CaxtonNode implements NodeFacade {
         gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
         sync: new Libp2pSyncNetwork(libp2p),
         membership,
-        timing: { ...REGISTRY_TIMING[config.preset], ...options.registryTiming },
+        timing: { ...config.registry, ...options.registryTiming },
         logger: componentLogger(root, 'registry'),
         metrics
       })

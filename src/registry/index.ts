@@ -31,9 +31,10 @@
  * await registry.stop()
  * ```
  */
+export { REGISTRY_TIMING, type RegistryTiming } from './timing.js'
 export {
-  ClusterRegistry, REGISTRY_TIMING,
-  type ClusterRegistryOptions, type RegistryTiming, type SyncOutcome, type RegistryQuery, type RegistrySummary, type AgentLocation
+  ClusterRegistry,
+  type ClusterRegistryOptions, type SyncOutcome, type RegistryQuery, type RegistrySummary, type AgentLocation
 } from './cluster-registry.js'
 export { LevelRegistryStore, REGISTRY_SUBLEVEL, type AtomicRegistryStore } from './level-store.js'
 export { RegistryReplica, zeroStats, type ReplicaStats, type ReplicaOutcome } from './replica.js'
