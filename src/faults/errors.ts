@@ -2,8 +2,8 @@ import { CaxtonError } from '../../protocols/errors.js'
 
 /**
  * Fault injection was asked for where it must not exist: with the REST API bound to an
- * address that is not loopback (the node refuses to start), or on a libp2p build whose
- * connection gater cannot be reached.
+ * address that is not loopback (the node refuses to start), or before the injector is
+ * attached to a libp2p node.
  */
 export class FaultInjectionRefusedError extends CaxtonError {
   readonly reason: string
