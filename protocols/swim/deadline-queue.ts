@@ -3,9 +3,11 @@
  * deadline in O(log n), find the earliest in O(1) amortised. Used for suspicion expiries
  * and dead-member reclaim, of which a partition can create thousands at once.
  */
+import { MinHeap } from '../min-heap.js'
+
 export class DeadlineQueue<K> {
   private readonly current = new Map<K, number>()
-  private heap: Array<{ at: number, key: K }> = []
+  private readonly heap = new MinHeap<{ at: number, key: K }>((a, b) => a.at < b.at)
 
   get size (): number {
     return this.current.size
@@ -14,9 +16,9 @@ export class DeadlineQueue<K> {
   /** Sets (or moves) `key`'s deadline. */
   set (key: K, at: number): void {
     this.current.set(key, at)
-    this.push({ at, key })
+    this.heap.push({ at, key })
     // Stale entries pile up when deadlines move often: rebuild once they dominate.
-    if (this.heap.length > 64 && this.heap.length > 4 * this.current.size) this.rebuild()
+    if (this.heap.size > 64 && this.heap.size > 4 * this.current.size) this.rebuild()
   }
 
   delete (key: K): void {
@@ -30,7 +32,7 @@ export class DeadlineQueue<K> {
   /** The earliest deadline, or Infinity. */
   peekAt (): number {
     this.dropStale()
-    return this.heap.length === 0 ? Infinity : this.heap[0].at
+    return this.heap.peek()?.at ?? Infinity
   }
 
   /** Removes and returns the keys whose deadline is ≤ now, earliest first. */
@@ -38,9 +40,9 @@ export class DeadlineQueue<K> {
     const due: K[] = []
     for (;;) {
       this.dropStale()
-      const top = this.heap[0]
+      const top = this.heap.peek()
       if (top === undefined || top.at > now) return due
-      this.pop()
+      this.heap.pop()
       this.current.delete(top.key)
       due.push(top.key)
     }
@@ -48,46 +50,15 @@ export class DeadlineQueue<K> {
 
   private dropStale (): void {
     for (;;) {
-      const top = this.heap[0]
+      const top = this.heap.peek()
       if (top === undefined) return
       if (this.current.get(top.key) === top.at) return
-      this.pop()
+      this.heap.pop()
     }
   }
 
   private rebuild (): void {
-    this.heap = []
-    for (const [key, at] of this.current) this.push({ at, key })
-  }
-
-  private push (item: { at: number, key: K }): void {
-    const heap = this.heap
-    heap.push(item)
-    let i = heap.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (heap[parent].at <= item.at) break
-      heap[i] = heap[parent]
-      i = parent
-    }
-    heap[i] = item
-  }
-
-  private pop (): void {
-    const heap = this.heap
-    const last = heap.pop()
-    if (last === undefined || heap.length === 0) return
-    let i = 0
-    const n = heap.length
-    for (;;) {
-      const l = 2 * i + 1
-      if (l >= n) break
-      const r = l + 1
-      const c = r < n && heap[r].at < heap[l].at ? r : l
-      if (heap[c].at >= last.at) break
-      heap[i] = heap[c]
-      i = c
-    }
-    heap[i] = last
+    this.heap.clear()
+    for (const [key, at] of this.current) this.heap.push({ at, key })
   }
 }
