@@ -4,6 +4,7 @@
  * shortens them for nodes on one machine (tests, walkthroughs).
  */
 import { SWIM_PRESETS } from '../../protocols/swim/index.js'
+// timing.ts directly, not the registry's index: that would load libp2p into every CLI command
 import { REGISTRY_TIMING } from '../registry/timing.js'
 import type { CaxtonConfig, MembershipConfig, Preset } from './schema.js'
 
