@@ -53,7 +53,9 @@ export const SEND_RESULT = {
   /** Longer than the host's limit on one message. */
   tooLarge: -2,
   /** The agent already sent the most messages allowed while handling one message. */
-  quotaExceeded: -3
+  quotaExceeded: -3,
+  /** The node's outbox is full: nothing was sent; try again later (e.g. on a later message). */
+  outboxFull: -4
 } as const
 
 /** `env.log` levels, by number. */

@@ -50,12 +50,12 @@ export {
 } from './validate.js'
 export { MSGPACK_POSITIONS, decodeMessage, encodeMessage } from './codec-msgpack.js'
 export { draftFromJson, messageFromJson, messageToJson, type AclContentJson, type AclMessageJson } from './codec-json.js'
-export { MAX_REASON_CHARS, createReply, failure, notUnderstood, type MessageStamp, type ReplyFields } from './replies.js'
+export { MAX_REASON_CHARS, SYSTEM_AGENT, createReply, failure, notUnderstood, type MessageStamp, type ReplyFields } from './replies.js'
 export {
   TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, childTraceparent, formatTraceparent, newTraceparent, parseTraceparent,
   tryParseTraceparent, type RandomBytes, type TraceContext
 } from './trace.js'
 export {
   ACK_STATUSES, FIPA_PROTOCOL_ID, MAX_ACK_REASON_CHARS, decodeFrame, encodeDeliverFrame, encodeFrame,
-  type AckFrame, type AckStatus, type DeliverFrame, type FipaFrame
+  type AckFrame, type AckStatus, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from './wire.js'

@@ -19,6 +19,13 @@ export type ReplyFields = Partial<Pick<AclMessage,
 'sender' | 'receivers' | 'replyTo' | 'content' | 'language' | 'encoding' | 'ontology' | 'protocol' |
 'replyWith' | 'replyBy' | 'traceparent' | 'tracestate'>>
 
+/**
+ * The sender of the messages a node itself writes (FAILURE, NOT-UNDERSTOOD): the FIPA Agent
+ * Management System (FIPA SC00023K §4.2). No agent may be deployed under this id, and no
+ * node answers a message from it with FAILURE or NOT-UNDERSTOOD (no report loops).
+ */
+export const SYSTEM_AGENT = 'ams'
+
 /** Longest reason carried by `notUnderstood` / `failure`, UTF-16 code units; longer ones are cut. */
 export const MAX_REASON_CHARS = 4096
 

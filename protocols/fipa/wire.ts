@@ -5,26 +5,47 @@
  */
 import { AclDecodeError, FrameDecodeError, FrameEncodeError } from './errors.js'
 import { describe, messageFromArray, messageToArray, packr, unpackValue } from './codec-msgpack.js'
-import type { AclMessage } from './types.js'
+import { isAgentId } from './rules.js'
+import type { AclMessage, AgentId } from './types.js'
 import { resolveAclLimits, type AclLimits } from './validate.js'
 
-/** The libp2p protocol id. A change a 1.0.0 peer cannot read gets a new id (SPEC.md §4.5). */
-export const FIPA_PROTOCOL_ID = '/caxton/fipa/1.0.0'
+/**
+ * The libp2p protocol id. 2.0.0 carries durable delivery (per-receiver entries with a
+ * deadline and per-pair order, acks only once persisted); 1.0.0 is not spoken (SPEC.md §4.5).
+ */
+export const FIPA_PROTOCOL_ID = '/caxton/fipa/2.0.0'
 
 /**
  * What the receiving node did with a delivered message. Index = wire code; append only.
- * - `ok`: accepted (persisted or queued in the agent's mailbox), or a duplicate of one accepted
- * - `no-such-agent`: no receiver is hosted on this node
- * - `mailbox-full`: the receiver's mailbox is full; retry later
- * - `rejected`: the frame or message is invalid; do not retry
- * - `not-running`: the receiver exists but is not running (loaded, draining, stopped, failed)
+ * - `ok`: persisted in the receiver's durable inbox (or handed to an API client waiting on
+ *   this node), or a duplicate of one accepted before
+ * - `no-such-agent`: the receiver is not hosted on this node
+ * - `mailbox-full`: the receiver's inbox is full; retry later
+ * - `rejected`: the frame or message is invalid, or it was overtaken (SPEC.md §4.4); do not retry
+ * - `not-running`: the receiver exists but is not running (loaded, draining, stopped, failed); retry later
+ * - `out-of-order`: an earlier message of the same sender to this receiver has not arrived; resend in order
+ * - `expired`: its deadline passed before the receiving node could accept it; do not retry
  */
-export const ACK_STATUSES = ['ok', 'no-such-agent', 'mailbox-full', 'rejected', 'not-running'] as const
+export const ACK_STATUSES = ['ok', 'no-such-agent', 'mailbox-full', 'rejected', 'not-running', 'out-of-order', 'expired'] as const
 
 export type AckStatus = typeof ACK_STATUSES[number]
 
-/** Carries one message; `seq` numbers the deliver frames of one stream (SPEC.md §4.3). */
-export interface DeliverFrame {
+/** Where, until when and in which order one message goes to one receiver (SPEC.md §4.2). */
+export interface DeliverHeader {
+  /** The one receiver this frame delivers to (one of `message.receivers`). */
+  receiver: AgentId
+  /** The sender gives up at this time; past it the receiver answers `expired`. ms since the epoch. */
+  deadline: number
+  /** The sending node's order of this entry, > 0 (protocols/delivery/SPEC.md §1). */
+  order: number
+  /** Order of the nearest earlier entry of the same (sender, receiver) still pending at the sender, or 0. */
+  after: number
+  /** Bits: 1 = replayed from a dead-letter queue. */
+  flags: number
+}
+
+/** Carries one message for one receiver; `seq` numbers the deliver frames of one stream (SPEC.md §4.3). */
+export interface DeliverFrame extends DeliverHeader {
   type: 'deliver'
   /** 0 ≤ seq ≤ 2^53 - 1, increasing by 1 per deliver frame on a stream. */
   seq: number
@@ -54,7 +75,8 @@ function isSeq (x: unknown): x is number {
 }
 
 /**
- * Encodes a frame (SPEC.md §4.2): `[0, seq, <message array>]` or `[1, seq, status(, reason)]`.
+ * Encodes a frame (SPEC.md §4.2): `[0, seq, receiver, deadline, order, after, flags, <message array>]`
+ * or `[1, seq, status(, reason)]`.
  * The message is packed in place inside the frame (one msgpack pass, no nested bytes).
  * The message is not re-validated; an over-long ack `reason` is truncated. The result
  * shares its ArrayBuffer with other encodings (see `encodeMessage`).
@@ -62,7 +84,10 @@ function isSeq (x: unknown): x is number {
  */
 export function encodeFrame (frame: FipaFrame): Uint8Array {
   if (!isSeq(frame.seq)) throw new FrameEncodeError(`seq must be an integer 0..2^53-1, got ${describe(frame.seq)}`)
-  if (frame.type === 'deliver') return packr.pack([TYPE_DELIVER, frame.seq, messageToArray(frame.message)])
+  if (frame.type === 'deliver') {
+    checkHeader(frame, FrameEncodeError)
+    return packr.pack([TYPE_DELIVER, frame.seq, frame.receiver, frame.deadline, frame.order, frame.after, frame.flags, messageToArray(frame.message)])
+  }
   if (frame.type === 'ack') {
     const status = STATUS_CODES.get(frame.status)
     if (status === undefined) throw new FrameEncodeError(`unknown ack status ${describe(frame.status)}`)
@@ -77,36 +102,28 @@ export function encodeFrame (frame: FipaFrame): Uint8Array {
  * Encodes a deliver frame around a message already encoded by `encodeMessage` (e.g. read
  * back from the outbox), copying its bytes once instead of decoding and re-encoding it.
  * The bytes are trusted to be one encoded message.
- * @throws FrameEncodeError for a bad `seq`
+ * @throws FrameEncodeError for a bad `seq` or header field
  */
-export function encodeDeliverFrame (seq: number, encodedMessage: Uint8Array): Uint8Array {
+export function encodeDeliverFrame (seq: number, header: DeliverHeader, encodedMessage: Uint8Array): Uint8Array {
   if (!isSeq(seq)) throw new FrameEncodeError(`seq must be an integer 0..2^53-1, got ${describe(seq)}`)
-  const header = seq < 0x80 ? 3 : seq < 0x100 ? 4 : seq < 0x10000 ? 5 : seq < 0x100000000 ? 7 : 11
-  const out = new Uint8Array(header + encodedMessage.length)
-  out[0] = 0x93 // fixarray of 3
-  out[1] = TYPE_DELIVER
-  writeUint(out, 2, seq)
-  out.set(encodedMessage, header)
+  checkHeader(header, FrameEncodeError)
+  // The seven header elements packed as an array of 7 (fixarray 0x97); the message follows
+  // as the eighth element, so the first byte becomes fixarray 8 (0x98).
+  const head = packr.pack([TYPE_DELIVER, seq, header.receiver, header.deadline, header.order, header.after, header.flags])
+  const out = new Uint8Array(head.length + encodedMessage.length)
+  out.set(head, 0)
+  out[0] = 0x98
+  out.set(encodedMessage, head.length)
   return out
 }
 
-/** msgpack uint in its shortest form, at `pos` (the sizes match `encodeDeliverFrame`'s header). */
-function writeUint (out: Uint8Array, pos: number, n: number): void {
-  if (n < 0x80) {
-    out[pos] = n
-  } else if (n < 0x100) {
-    out[pos] = 0xcc; out[pos + 1] = n
-  } else if (n < 0x10000) {
-    out[pos] = 0xcd; out[pos + 1] = n >>> 8; out[pos + 2] = n & 0xff
-  } else if (n < 0x100000000) {
-    out[pos] = 0xce
-    new DataView(out.buffer, out.byteOffset).setUint32(pos + 1, n)
-  } else {
-    out[pos] = 0xcf
-    const view = new DataView(out.buffer, out.byteOffset)
-    view.setUint32(pos + 1, Math.floor(n / 0x100000000))
-    view.setUint32(pos + 5, n >>> 0)
-  }
+function checkHeader<E extends Error> (h: DeliverHeader, ErrorClass: new (reason: string, options?: { seq?: number }) => E, seq?: number): void {
+  const fail = (what: string, v: unknown): never => { throw new ErrorClass(`${what}, got ${describe(v)}`, { seq }) }
+  if (!isAgentId(h.receiver)) fail('receiver must be an agent id', h.receiver)
+  if (!isSeq(h.deadline)) fail('deadline must be an integer 0..2^53-1 (ms since the epoch)', h.deadline)
+  if (!isSeq(h.order) || h.order === 0) fail('order must be an integer 1..2^53-1', h.order)
+  if (!isSeq(h.after) || h.after >= h.order) fail('after must be an integer 0..order-1', h.after)
+  if (!isSeq(h.flags) || h.flags > 0xff) fail('flags must be an integer 0..255', h.flags)
 }
 
 /**
@@ -124,12 +141,14 @@ export function decodeFrame (bytes: Uint8Array, limits?: Partial<AclLimits>): Fi
   const seq = value[1]
   if (!isSeq(seq)) throw new FrameDecodeError(`seq must be an integer 0..2^53-1, got ${describe(seq)}`)
   if (type === TYPE_DELIVER) {
-    if (value.length !== 3) throw new FrameDecodeError(`a deliver frame has 3 elements, got ${value.length}`, { seq })
+    if (value.length !== 8) throw new FrameDecodeError(`a deliver frame has 8 elements, got ${value.length}`, { seq })
+    const header = { receiver: value[2], deadline: value[3], order: value[4], after: value[5], flags: value[6] } as DeliverHeader
+    checkHeader(header, FrameDecodeError, seq)
     try {
-      return { type: 'deliver', seq, message: messageFromArray(value[2], l) }
+      return { type: 'deliver', seq, ...header, message: messageFromArray(value[7], l) }
     } catch (err) {
       const reason = err instanceof AclDecodeError ? err.reason : String(err)
-      const inner = value[2] as unknown
+      const inner = value[7] as unknown
       const messageId = Array.isArray(inner) && typeof inner[0] === 'string' && inner[0].length <= l.maxIdChars ? inner[0] : undefined
       throw new FrameDecodeError(reason, { seq, messageId, cause: err })
     }

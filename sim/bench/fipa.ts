@@ -59,6 +59,9 @@ function line (label: string, t: { perSec: number, usPerOp: number }): string {
   return `${label.padEnd(58)} ${fmtRate(t.perSec).padStart(10)}  ${t.usPerOp.toFixed(2)} µs`
 }
 
+/** A typical 2.0.0 deliver header: a second-run order, a predecessor pending, a deadline 30 s out. */
+const HEADER = { receiver: 'seller-agent-4', deadline: 1_764_000_030_000, order: 2 * 2 ** 32 + 12_345, after: 2 * 2 ** 32 + 12_344, flags: 0 }
+
 function operation (key: OperationKey, msg: AclMessage, bytes: Uint8Array): (i: number) => unknown {
   switch (key) {
     case 'validate': return () => validateMessage(msg)
@@ -66,15 +69,15 @@ function operation (key: OperationKey, msg: AclMessage, bytes: Uint8Array): (i: 
     case 'encode': return () => encodeMessage(msg)
     case 'decode': return () => decodeMessage(bytes)
     case 'encodeDecode': return () => decodeMessage(encodeMessage(msg))
-    case 'deliverFrame': return (i) => decodeFrame(encodeFrame({ type: 'deliver', seq: i, message: msg }))
-    case 'preEncodedDeliverFrame': return (i) => decodeFrame(encodeDeliverFrame(i, bytes))
+    case 'deliverFrame': return (i) => decodeFrame(encodeFrame({ type: 'deliver', seq: i, ...HEADER, message: msg }))
+    case 'preEncodedDeliverFrame': return (i) => decodeFrame(encodeDeliverFrame(i, HEADER, bytes))
     case 'jsonRoundTrip': return () => messageFromJson(JSON.parse(JSON.stringify(messageToJson(msg))))
   }
 }
 
 function benchContent (label: string, msg: AclMessage, n: number, say: (line: string) => void): FipaContentResult {
   const bytes = encodeMessage(msg)
-  const frame = encodeFrame({ type: 'deliver', seq: 12345, message: msg })
+  const frame = encodeFrame({ type: 'deliver', seq: 12345, ...HEADER, message: msg })
   say(`-- ${label}: message ${bytes.length} B, deliver frame ${frame.length} B`)
   const result: Record<string, number> = { messageBytes: bytes.length, deliverFrameBytes: frame.length }
   for (const op of OPERATIONS) {

@@ -60,7 +60,8 @@ export async function benchRuntime (options: RuntimeOptions, say: (line: string)
   let onFailed: (reason: string) => void = () => {}
   const runtime = createAgentRuntime({
     host: {
-      onAgentSend: () => { replies++; onReply() },
+      onHandled: (_id, _token, sends) => { replies += sends.length; onReply() },
+      onAgentSend: () => {},
       onAgentLog: () => {},
       onAgentFailed: (id, reason) => { onFailed(`agent ${id} failed: ${reason}`) }
     },

@@ -5,6 +5,8 @@
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { AgentStatus, Capability, HlcTimestamp } from '../../protocols/registry/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
+import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
+import type { HandledEntry, MessageStatus } from '../delivery/types.js'
 
 export interface NodeInfo {
   peerId: string
@@ -170,19 +172,9 @@ export interface SendOutcome {
   reply?: AclMessage
 }
 
-export interface MessageRecord {
-  /** ms since the epoch. */
-  at: number
-  /** `in`: arrived from a peer; `out`: sent to a peer; `local`: delivered on this node. */
-  direction: 'in' | 'out' | 'local'
-  /** `delivered`, `failed`, `rejected` (malformed), `dead-letter`. */
-  status: 'delivered' | 'failed' | 'rejected' | 'dead-letter'
-  /** Peer id of the other node, for `in`/`out`. */
-  peer?: string
-  /** Why it failed or was rejected. */
-  reason?: string
-  message: AclMessage
-}
+/** One line of the recent-message log (`GET /messages`); defined by src/delivery. */
+export type { MessageRecord } from '../delivery/types.js'
+import type { MessageRecord } from '../delivery/types.js'
 
 export interface PeerSummary {
   peerId: string
@@ -191,6 +183,52 @@ export interface PeerSummary {
   connected: boolean
   /** Round-trip time of the last ping, ms, when known. */
   latencyMs?: number
+  /** Durable delivery to this peer. */
+  delivery?: PeerDeliveryJson
+}
+
+/** Durable delivery to one peer (`GET /cluster/peers`). */
+export interface PeerDeliveryJson {
+  /** Its circuit breaker: `open` while nothing is sent to it, `half-open` while one probe is. */
+  breaker: 'closed' | 'open' | 'half-open'
+  /** Deliveries in a row that got no answer. */
+  consecutiveFailures: number
+  /** Times the breaker opened. */
+  trips: number
+  /** Messages sent and awaiting its ack. */
+  inFlight: number
+  /** Messages in the outbox for it (routed to it when accepted). */
+  queued: number
+}
+
+/** A dead letter (`GET /dead-letters/:id`): a message that could not be delivered to one receiver. */
+export type DeadLetterJson = Omit<DeadLetterRecord, 'message'> & { message: AclMessageJsonLike }
+
+/** The message of a dead letter, in the JSON form of protocols/fipa/SPEC.md §2. */
+export type AclMessageJsonLike = Record<string, unknown>
+
+/** Query of `GET /dead-letters`. */
+export interface DeadLetterListQuery {
+  /** The receiver or the sender is this agent. */
+  agent?: string
+  cause?: DeadLetterCause
+  /** Dead-lettered at or after, ms since the epoch. */
+  since?: number
+  /** Most entries, newest first. */
+  limit?: number
+}
+
+/** The dead-letter queue as the REST API reads and changes it. */
+export interface DeadLetterFacade {
+  list: (query: DeadLetterListQuery) => Promise<{ entries: DeadLetterRecord[], total: number }>
+  /** @throws DeadLetterNotFoundError (404 DEAD_LETTER_NOT_FOUND) */
+  get: (id: string) => Promise<DeadLetterRecord>
+  /** Sends it again (it leaves the queue). @throws DeadLetterNotFoundError, OutboxFullError */
+  replay: (id: string) => Promise<{ messageId: string, receiver: AgentId }>
+  /** @throws DeadLetterNotFoundError */
+  delete: (id: string) => Promise<void>
+  /** Deletes every entry matching the query (all without one). @returns how many */
+  purge: (query: Omit<DeadLetterListQuery, 'limit'>) => Promise<number>
 }
 
 export interface NodeFacade {
@@ -206,12 +244,19 @@ export interface NodeFacade {
   removeAgent: (id: AgentId) => Promise<void>
   /**
    * Sends a message into the cluster.
+   * Resolves once the message is accepted durably (in the outbox or the receiver's inbox).
    * @throws AclValidationError (400), AgentNotFoundError (404: no node hosts `to`),
-   *   ReplyTimeoutError (504: `waitMs` passed without a reply)
+   *   OutboxFullError (503, Retry-After), ReplyTimeoutError (504: `waitMs` passed without a reply)
    */
   sendMessage: (req: SendRequest) => Promise<SendOutcome>
   /** Recent messages, newest first. */
   recentMessages: (query: { limit?: number, agent?: AgentId, conversationId?: string }) => MessageRecord[]
+  /** Where a message stands, per receiver. @throws MessageNotFoundError (404) */
+  messageStatus?: (messageId: string) => Promise<MessageStatus>
+  /** Lines of the handled log (`delivery.handledLog`), oldest first after `after`. */
+  handledLog?: (query: { after?: string, limit?: number }) => Promise<HandledEntry[]>
+  /** The dead-letter queue (`/dead-letters` routes exist only when present). */
+  deadLetters?: DeadLetterFacade
   peers: () => PeerSummary[]
   /** Prometheus exposition text. */
   metrics: () => Promise<{ contentType: string, body: string }>

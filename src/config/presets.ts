@@ -34,9 +34,24 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
     messages: {
       maxContentBytes: 1024 * 1024,
       recentLimit: 1000,
-      ackTimeoutMs: 10_000,
-      maxBatch: 256,
-      dedupeWindow: 100_000
+      ackTimeoutMs: 10_000
+    },
+    delivery: {
+      ttlMs: 30_000,
+      maxTtlMs: 3_600_000,
+      retryBaseMs: 100,
+      retryFactor: 2,
+      retryCapMs: 5000,
+      breakerThreshold: 5,
+      breakerCoolDownMs: 2000,
+      maxInFlightPerPeer: 1024,
+      outboxMaxMessages: 200_000,
+      outboxMaxBytes: 256 * 1024 * 1024,
+      outboxMaxMessagesPerPeer: 100_000,
+      outboxMaxBytesPerPeer: 128 * 1024 * 1024,
+      deadLetterMax: 100_000,
+      sync: false,
+      handledLog: false
     },
     membership: membershipDefaults('lan'),
     registry: { ...REGISTRY_TIMING.lan },
@@ -54,6 +69,7 @@ export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
         ...base,
         preset,
         messages: { ...base.messages, ackTimeoutMs: 30_000 },
+        delivery: { ...base.delivery, retryCapMs: 15_000, breakerCoolDownMs: 10_000 },
         membership: membershipDefaults(preset),
         registry: { ...REGISTRY_TIMING.wan },
         routing: { announceIntervalMs: 60_000, dhtLookupTimeoutMs: 15_000 }
@@ -63,6 +79,7 @@ export function presetDefaults (preset: Preset): Omit<CaxtonConfig, 'dataDir'> {
         ...base,
         preset,
         messages: { ...base.messages, ackTimeoutMs: 5000 },
+        delivery: { ...base.delivery, retryBaseMs: 50, retryCapMs: 2000 },
         membership: membershipDefaults(preset),
         registry: { ...REGISTRY_TIMING.local },
         routing: { announceIntervalMs: 10_000, dhtLookupTimeoutMs: 2000 }

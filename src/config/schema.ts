@@ -123,12 +123,46 @@ export const configSchema = z.strictObject({
     maxContentBytes: z.number().int().min(64).max(256 * 1024 * 1024),
     /** Messages kept for `GET /messages`. @default 1000 */
     recentLimit: z.number().int().min(0).max(1_000_000),
-    /** How long a sending node waits for a peer's acknowledgement, ms. @default 10000 (lan) */
-    ackTimeoutMs: z.number().int().min(10).max(600_000),
-    /** Most deliver frames coalesced into one stream write. @default 256 */
-    maxBatch: z.number().int().min(1).max(65536),
-    /** Message ids remembered to drop duplicates. @default 100_000 */
-    dedupeWindow: z.number().int().min(0).max(10_000_000)
+    /** How long a sending node waits for a peer's ack before it gives the stream up and retries, ms. @default 10000 (lan) */
+    ackTimeoutMs: z.number().int().min(10).max(600_000)
+  }),
+  /** Durable delivery (protocols/delivery/SPEC.md): outbox, retries, circuit breakers, dead letters. */
+  delivery: z.strictObject({
+    /** Deadline of a message without `replyBy`: accepted at + ttlMs, ms. @default 30000 */
+    ttlMs: z.number().int().min(10).max(86_400_000),
+    /** No deadline lies further than this from acceptance (`replyBy` included), ms; bounds how long duplicates are tracked. @default 3600000 */
+    maxTtlMs: z.number().int().min(10).max(7 * 86_400_000),
+    /** Ceiling of the first retry's delay (full jitter), ms. @default 100 (local 50) */
+    retryBaseMs: z.number().int().min(1).max(600_000),
+    /** Growth of the retry ceiling per attempt. @default 2 */
+    retryFactor: z.number().min(1).max(10),
+    /** Largest retry ceiling, ms. @default 5000 (local 2000, wan 15000) */
+    retryCapMs: z.number().int().min(1).max(3_600_000),
+    /** Consecutive delivery failures (no answer) that open a peer's circuit breaker. @default 5 */
+    breakerThreshold: z.number().int().min(1).max(1000),
+    /** How long an open breaker waits before a probe, ms (membership seeing the peer alive again ends it sooner). @default 2000 (wan 10000) */
+    breakerCoolDownMs: z.number().int().min(1).max(3_600_000),
+    /** Messages awaiting acks per peer. @default 1024 */
+    maxInFlightPerPeer: z.number().int().min(1).max(1_000_000),
+    /** Undelivered messages the outbox holds; past it REST answers 503 OUTBOX_FULL and `env.send` -4. @default 200000 */
+    outboxMaxMessages: z.number().int().min(1).max(100_000_000),
+    /** Bytes of undelivered messages the outbox holds. @default 256 MiB */
+    outboxMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024 * 1024),
+    /** Undelivered messages for one peer. @default 100000 */
+    outboxMaxMessagesPerPeer: z.number().int().min(1).max(100_000_000),
+    /** Bytes of undelivered messages for one peer. @default 128 MiB */
+    outboxMaxBytesPerPeer: z.number().int().min(1024).max(64 * 1024 * 1024 * 1024),
+    /** Dead letters kept; past it the oldest is evicted (counted). @default 100000 */
+    deadLetterMax: z.number().int().min(1).max(100_000_000),
+    /** fsync every group commit (survives a power loss, not only a crash of the process). @default false */
+    sync: z.boolean(),
+    /** Keep a log of every handled message (`GET /messages/handled`), for chaos accounting. @default false */
+    handledLog: z.boolean()
+  }).superRefine((d, ctx) => {
+    if (d.ttlMs > d.maxTtlMs) ctx.addIssue({ code: 'custom', path: ['ttlMs'], message: `must be at most delivery.maxTtlMs (${d.maxTtlMs})` })
+    if (d.retryBaseMs > d.retryCapMs) ctx.addIssue({ code: 'custom', path: ['retryBaseMs'], message: `must be at most delivery.retryCapMs (${d.retryCapMs})` })
+    if (d.outboxMaxMessagesPerPeer > d.outboxMaxMessages) ctx.addIssue({ code: 'custom', path: ['outboxMaxMessagesPerPeer'], message: `must be at most delivery.outboxMaxMessages (${d.outboxMaxMessages})` })
+    if (d.outboxMaxBytesPerPeer > d.outboxMaxBytes) ctx.addIssue({ code: 'custom', path: ['outboxMaxBytesPerPeer'], message: `must be at most delivery.outboxMaxBytes (${d.outboxMaxBytes})` })
   }),
   membership: membershipSchema,
   /** The cluster registry's timing (docs/registry.md); defaults from `REGISTRY_TIMING` of the preset. */

@@ -1,35 +1,43 @@
 /**
- * The composition root (STYLE.md point 2): builds a node from its config, wires storage,
- * libp2p, the agent runtime, the router, cluster membership (SWIM), the cluster registry,
- * agent resolution and the REST API, and owns their start/stop order.
+ * A running node: the composition root ({@link CaxtonNode.start} wires storage, libp2p,
+ * the agent runtime, the router, durable delivery, cluster membership (SWIM), the cluster
+ * registry, agent resolution and the REST API, and starts them from one list) and the
+ * facade the REST API talks to. Agents' deploy/remove/restore live in `agents.ts`.
  */
 import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import { createApiServer, type ApiServer } from '../api/index.js'
+import { ClientSessions } from '../api/clients.js'
 import type {
-  DeployRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness, RegisteredAgentJson, RegistryFacade,
-  SendOutcome, SendRequest
+  DeadLetterFacade, DeployRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness,
+  RegisteredAgentJson, RegistryFacade, SendOutcome, SendRequest
 } from '../api/facade.js'
 import type { CaxtonConfig } from '../config/index.js'
 import { swimSettings } from '../config/schema.js'
+import { DeliveryService, FipaLink, MessageNotFoundError, type MessageStatus, type HandledEntry } from '../delivery/index.js'
 import { createMembership, type SwimMembership } from '../membership/index.js'
 import { FAULT_ERROR_STATUS, FaultInjectionRefusedError, FaultInjector, isLoopbackHost } from '../faults/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
-import { createMetricsRegistry, Gauge, type Registry } from '../observability/metrics.js'
-import { isAgentId } from '../../protocols/fipa/index.js'
-import { RegistryAgentNotFoundError, type AgentState, type Capability, type RegisteredAgent } from '../../protocols/registry/index.js'
+import { createMetricsRegistry, type Registry } from '../observability/metrics.js'
+import { RegistryAgentNotFoundError, type RegisteredAgent } from '../../protocols/registry/index.js'
 import {
-  ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork, parseCapabilities,
-  REGISTRY_ERROR_STATUS, REGISTRY_TIMING, type RegistryTiming
+  ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork,
+  REGISTRY_ERROR_STATUS, type RegistryTiming
 } from '../registry/index.js'
-import { FipaLink, MessageRouter, SYSTEM_AGENT } from '../router/index.js'
+import { MessageRouter } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
-import { AgentNotFoundError, createAgentRuntime, InvalidAgentIdError } from '../runtime/index.js'
-import type { AgentInfo, AgentRuntime } from '../runtime/types.js'
-import { AgentStore, loadOrCreateIdentity, openStorage, type NodeStorage, type StoredAgent } from '../storage/index.js'
+import { createAgentRuntime } from '../runtime/index.js'
+import type { AgentRuntime } from '../runtime/types.js'
+import { AgentStore, loadOrCreateIdentity, openStorage, type NodeStorage } from '../storage/index.js'
 import { createTransport, type CaxtonLibp2p } from '../transport/index.js'
-import { AgentIdTakenError, NotReadyError } from './errors.js'
+import { AgentManager, type HostedAgent } from './agents.js'
+import { NotReadyError } from './errors.js'
+import { Lifecycle } from './lifecycle.js'
 import { CAXTON_VERSION as VERSION } from '../api/index.js'
+import { randomUUID } from 'node:crypto'
+import { DEFAULT_ACL_LIMITS as DEFAULT_LIMITS } from '../../protocols/fipa/index.js'
+
+export type { HostedAgent } from './agents.js'
 
 export interface StartNodeOptions {
   /** Root logger; components get children named `caxton:<component>`. @default silent */
@@ -49,8 +57,24 @@ export interface StartNodeOptions {
   registryTiming?: Partial<RegistryTiming>
 }
 
-/** An agent as the node returns it: the runtime's view plus what it offers. */
-export type HostedAgent = AgentInfo & { capabilities: Capability[] }
+/** The parts a node is made of, as the composition root wires them. */
+interface Components {
+  config: CaxtonConfig
+  storage: NodeStorage
+  libp2p: CaxtonLibp2p
+  runtime: AgentRuntime
+  router: MessageRouter
+  delivery: DeliveryService
+  sessions: ClientSessions
+  locator: RegistryLocator
+  registry: ClusterRegistry
+  membership: SwimMembership
+  providers: ProviderRecords
+  agents: AgentManager
+  metrics: Registry
+  log: Logger
+  faultInjector?: FaultInjector
+}
 
 /** A running Caxton node. Create with {@link startNode}. */
 export class CaxtonNode implements NodeFacade {
@@ -58,31 +82,48 @@ export class CaxtonNode implements NodeFacade {
   private readonly startedAt = Date.now()
   private ready = false
   private apiUrl = ''
-  private expiryTimer?: NodeJS.Timeout
+  private api?: ApiServer
+  private lifecycle?: Lifecycle
+  readonly config: CaxtonConfig
+  readonly storage: NodeStorage
+  readonly libp2p: CaxtonLibp2p
+  readonly runtime: AgentRuntime
+  readonly router: MessageRouter
+  /** Durable delivery: outbox, inboxes, retries, breakers, dead letters. */
+  readonly delivery: DeliveryService
+  readonly locator: RegistryLocator
+  /** The cluster registry replica. */
+  readonly clusterRegistry: ClusterRegistry
+  /** Cluster membership (SWIM over libp2p): who is alive, suspect, dead or gone. */
+  readonly clusterMembership: SwimMembership
+  readonly metricsRegistry: Registry
+  private readonly sessions: ClientSessions
+  private readonly providers: ProviderRecords
+  private readonly agents: AgentManager
+  private readonly log: Logger
+  private readonly faultInjector?: FaultInjector
 
-  private constructor (
-    readonly config: CaxtonConfig,
-    readonly storage: NodeStorage,
-    readonly libp2p: CaxtonLibp2p,
-    readonly runtime: AgentRuntime,
-    readonly router: MessageRouter,
-    private readonly link: FipaLink,
-    readonly locator: RegistryLocator,
-    /** The cluster registry replica (issue 4). */
-    readonly clusterRegistry: ClusterRegistry,
-    /** Cluster membership (SWIM over libp2p): who is alive, suspect, dead or gone. */
-    readonly clusterMembership: SwimMembership,
-    private readonly providers: ProviderRecords,
-    private readonly agents: AgentStore,
-    readonly metricsRegistry: Registry,
-    private readonly log: Logger,
-    private readonly faultInjector?: FaultInjector,
-    private api?: ApiServer
-  ) {}
+  private constructor (c: Components) {
+    this.config = c.config
+    this.storage = c.storage
+    this.libp2p = c.libp2p
+    this.runtime = c.runtime
+    this.router = c.router
+    this.delivery = c.delivery
+    this.sessions = c.sessions
+    this.locator = c.locator
+    this.clusterRegistry = c.registry
+    this.clusterMembership = c.membership
+    this.agents = c.agents
+    this.providers = c.providers
+    this.metricsRegistry = c.metrics
+    this.log = c.log
+    this.faultInjector = c.faultInjector
+  }
 
   /**
-   * Opens storage, starts libp2p, the runtime and the API, joins the cluster and brings
-   * back the agents deployed before a restart.
+   * Opens storage, wires and starts every component, joins the cluster and brings back
+   * the agents (and their durable inboxes) deployed before a restart.
    * @throws StorageOpenError, ConfigError, FaultInjectionRefusedError, or libp2p's error when a
    *   listen address is taken.
    */
@@ -92,172 +133,81 @@ export class CaxtonNode implements NodeFacade {
     if (options.faults === true && !isLoopbackHost(config.api.host)) {
       throw new FaultInjectionRefusedError(`the REST API is bound to ${config.api.host}; --enable-faults needs a loopback API (127.0.0.1, ::1)`)
     }
-    const metrics = createMetricsRegistry({ processMetrics: options.processMetrics ?? true })
     const storage = await openStorage(config.dataDir)
-    const cleanup: Array<() => Promise<void>> = [async () => { await storage.close() }]
+    let node: CaxtonNode
     try {
-      const { privateKey, created } = await loadOrCreateIdentity(storage)
-      const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
-      const libp2p = await createTransport({
-        privateKey,
-        listen: config.listen,
-        agentVersion: `caxton/${VERSION}`,
-        ...(faultInjector !== undefined ? { connectionGater: faultInjector.gater } : {})
-      })
-      const self = libp2p.peerId.toString()
-      log.info({ peerId: self, created }, created ? 'created node identity' : 'loaded node identity')
-      if (faultInjector !== undefined) {
-        faultInjector.attach(libp2p)
-        log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
-      }
-
-      // The router and runtime refer to each other (agents send through the router; the
-      // router delivers into agents): the runtime's host callbacks close over `node`.
-      let node: CaxtonNode | undefined
-      const runtime = createAgentRuntime({
-        host: {
-          onAgentSend: (agentId, outbound) => { node?.router.sendFromAgent(agentId, outbound) },
-          onAgentLog: (agentId, level, text) => { componentLogger(root, 'agent')[level]({ agentId }, text) },
-          onAgentFailed: (agentId, reason) => {
-            log.warn({ agentId, reason }, 'agent stopped by a fault')
-            node?.agentStateChanged(agentId, 'failed')
-          },
-          onAgentRestarted: (agentId, reason) => {
-            log.warn({ agentId, reason }, 'agent restarted from its module (in-memory state lost)')
-            node?.agentStateChanged(agentId, 'running')
-          }
-        },
-        logger: componentLogger(root, 'runtime'),
-        metrics,
-        defaults: {
-          maxMemoryPages: config.agents.maxMemoryPages,
-          mailboxCapacity: config.agents.mailboxCapacity,
-          fuelPerMessage: config.agents.fuelPerMessage,
-          handlerTimeoutMs: config.agents.handlerTimeoutMs
-        },
-        workers: config.agents.workers,
-        drainTimeoutMs: config.agents.drainTimeoutMs
-      })
-      const membership = createMembership({
-        libp2p,
-        storage,
-        seeds: config.join,
-        preset: config.preset,
-        config: swimSettings(config.membership),
-        joinRetryMs: config.membership.joinRetryMs,
-        leaveTimeoutMs: config.membership.leaveTimeoutMs,
-        logger: root,
-        metrics
-      })
-      const registry = new ClusterRegistry({
-        nodeId: self,
-        store: LevelRegistryStore.fromStorage(storage),
-        gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
-        sync: new Libp2pSyncNetwork(libp2p),
-        membership,
-        timing: { ...config.registry, ...options.registryTiming },
-        logger: componentLogger(root, 'registry'),
-        metrics
-      })
-      const providers = new ProviderRecords({
-        contentRouting: libp2p.contentRouting,
-        dht: libp2p.services.dht,
-        self,
-        localAgents: () => runtime.list().map(a => a.id),
-        // The agents' re-announcement now is the re-providing of their DHT records: the
-        // registry carries them by gossip and anti-entropy.
-        reprovideIntervalMs: config.routing.announceIntervalMs,
-        lookupTimeoutMs: config.routing.dhtLookupTimeoutMs,
-        logger: componentLogger(root, 'routing'),
-        metrics
-      })
-      const locator = new RegistryLocator({ self, registry, providers, logger: componentLogger(root, 'routing') })
-      const limits = { maxContentBytes: config.messages.maxContentBytes }
-      let router: MessageRouter | undefined
-      const link = new FipaLink({
-        libp2p,
-        onMessage: (from, message) => router?.receiveFromPeer(from, message) ?? { status: 'not-running', reason: 'the node is starting' },
-        ackTimeoutMs: config.messages.ackTimeoutMs,
-        maxBatch: config.messages.maxBatch,
-        limits,
-        logger: componentLogger(root, 'router:link'),
-        metrics
-      })
-      router = new MessageRouter({
-        localPeer: self,
-        runtime,
-        locator,
-        link,
-        limits,
-        recentLimit: config.messages.recentLimit,
-        dedupeWindow: config.messages.dedupeWindow,
-        peerDown: (peer) => membership.downReason(peer),
-        logger: componentLogger(root, 'router'),
-        metrics
-      })
-      node = new CaxtonNode(config, storage, libp2p, runtime, router, link, locator, registry, membership, providers,
-        new AgentStore(storage), metrics, log, faultInjector)
-      new Gauge({
-        name: 'caxton_node_agents', help: 'Agents hosted by this node', registers: [metrics],
-        collect () { this.set(runtime.list().length) }
-      })
-
-      await runtime.start()
-      cleanup.unshift(async () => { await runtime.stop() })
-      await link.start()
-      await libp2p.start()
-      cleanup.unshift(async () => { await libp2p.stop() })
-      // Before joining: the registry syncs with every member membership reports alive.
-      await registry.start()
-      cleanup.unshift(async () => { await registry.stop() })
-      providers.start()
-      cleanup.unshift(async () => { providers.stop() })
-      // A dead member fails fast: new messages at once, those waiting for its ack now.
-      const down = (evt: CustomEvent<string>): void => { node?.router.peerWentDown(evt.detail) }
-      membership.addEventListener('member:dead', down)
-      membership.addEventListener('member:leave', down)
-      await node.restoreAgents()
-      // Joins through `--join` and the members remembered from the last run, once the
-      // agents are back: from here on others may route to this node.
-      await membership.start()
-      cleanup.unshift(async () => { await membership.stop() })
-      if (options.api ?? true) {
-        node.api = createApiServer({
-          facade: node,
-          logger: componentLogger(root, 'api'),
-          host: config.api.host,
-          port: config.api.port,
-          bodyLimitBytes: config.api.bodyLimitBytes,
-          errorStatus: { ...REGISTRY_ERROR_STATUS, ...FAULT_ERROR_STATUS },
-          metrics
-        })
-        node.apiUrl = (await node.api.start()).url
-      }
-      node.expiryTimer = setInterval(() => { node?.router.expireClients() }, 60_000)
-      node.expiryTimer.unref()
-      node.ready = true
-      log.info({ multiaddrs: node.info().multiaddrs, api: node.apiUrl }, 'node ready')
-      return node
+      node = new CaxtonNode(await compose(config, storage, root, options))
     } catch (err) {
-      for (const fn of cleanup) await fn().catch(() => {})
+      await storage.close().catch(() => {})
       throw err
     }
+    await node.run(options)
+    return node
   }
 
-  /** Stops cleanly: API first (no new work), then agents drain, then a graceful leave of the cluster, the registry, libp2p, the database. Idempotent. */
+  /** Starts the components in order (see {@link compose} for who needs whom), then the API. */
+  private async run (options: StartNodeOptions): Promise<void> {
+    const { libp2p, runtime, delivery, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers } = this
+    let expiry: NodeJS.Timeout | undefined
+    this.lifecycle = new Lifecycle([
+      { name: 'storage', start: () => {}, stop: async () => { await storage.close() } },
+      // Last to stop before the database closes: writes staged while stopping reach the disk.
+      { name: 'delivery writes', start: () => {}, stop: async () => { await delivery.flushed() } },
+      { name: 'delivery state', start: async () => { await delivery.open() } },
+      { name: 'runtime', start: async () => { await runtime.start() }, stop: async () => { await runtime.stop() } },
+      { name: 'libp2p', start: async () => { await libp2p.start() }, stop: async () => { await libp2p.stop() } },
+      // Before joining: the registry syncs with every member membership reports alive.
+      { name: 'registry', start: async () => { await registry.start() }, stop: async () => { await registry.stop() } },
+      { name: 'providers', start: () => { providers.start() }, stop: () => { providers.stop() } },
+      { name: 'agents', start: async () => { await agents.restore(); await delivery.restoreInbox() } },
+      { name: 'delivery', start: async () => { await delivery.start() }, stop: async () => { await delivery.stop() } },
+      // Joins through `--join` and the members remembered from the last run, once the
+      // agents are back: from here on others may route to this node. Stopping leaves
+      // gracefully while libp2p still carries the news.
+      { name: 'membership', start: async () => { await membership.start() }, stop: async () => { await membership.stop() } },
+      {
+        name: 'api',
+        start: async () => {
+          if (options.api === false) return
+          this.api = createApiServer({
+            facade: this,
+            logger: componentLogger(this.log, 'api'),
+            host: this.config.api.host,
+            port: this.config.api.port,
+            bodyLimitBytes: this.config.api.bodyLimitBytes,
+            errorStatus: { ...REGISTRY_ERROR_STATUS, ...FAULT_ERROR_STATUS },
+            metrics: this.metricsRegistry
+          })
+          this.apiUrl = (await this.api.start()).url
+        },
+        stop: async () => { await this.api?.stop() }
+      },
+      {
+        name: 'client expiry',
+        start: () => {
+          expiry = setInterval(() => { this.sessions.expire() }, 60_000)
+          expiry.unref()
+        },
+        stop: () => { clearInterval(expiry) }
+      }
+    ], this.log)
+    await this.lifecycle.start()
+    this.ready = true
+    this.log.info({ multiaddrs: this.info().multiaddrs, api: this.apiUrl }, 'node ready')
+  }
+
+  /**
+   * Stops cleanly: the API first (no new work), then agents drain (what they send still
+   * goes out), then the rest in reverse start order: a graceful leave of the cluster,
+   * delivery (what is undelivered stays in the outbox), the registry, libp2p, the
+   * database. Idempotent.
+   */
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       this.ready = false
-      clearInterval(this.expiryTimer)
       await this.api?.stop().catch(err => { this.log.warn({ err }, 'API stop failed') })
       await this.runtime.stop().catch(err => { this.log.warn({ err }, 'runtime stop failed') })
-      this.providers.stop()
-      // Leave gracefully while libp2p still carries the news: others mark this node left, not dead.
-      await this.clusterMembership.stop().catch(err => { this.log.warn({ err }, 'membership stop failed') })
-      await this.clusterRegistry.stop().catch(err => { this.log.warn({ err }, 'registry stop failed') })
-      await this.link.stop().catch(err => { this.log.warn({ err }, 'link stop failed') })
-      await Promise.resolve(this.libp2p.stop()).catch(err => { this.log.warn({ err }, 'libp2p stop failed') })
-      await this.storage.close()
+      await this.lifecycle?.stop()
       this.log.info('node stopped')
     })()
     await this.stopping
@@ -277,10 +227,12 @@ export class CaxtonNode implements NodeFacade {
   }
 
   readiness (): Readiness {
+    const { outbox, inbox, deadLetters } = this.delivery.summary()
     const checks: Readiness['checks'] = {
       storage: { ok: this.storage.db.status === 'open', detail: this.storage.db.status },
       libp2p: { ok: this.libp2p.status === 'started', detail: this.libp2p.status },
       runtime: { ok: this.ready, detail: `${this.runtime.list().length} agents` },
+      delivery: { ok: this.ready, detail: `${outbox.messages} in the outbox, ${inbox} in inboxes, ${deadLetters} dead letters` },
       membership: {
         ok: this.clusterMembership.running,
         detail: membershipDetail(this.clusterMembership)
@@ -293,67 +245,71 @@ export class CaxtonNode implements NodeFacade {
     return { ready: this.ready && Object.values(checks).every(c => c.ok), checks }
   }
 
-  /**
-   * Deploys an agent: the runtime validates and starts it, then its record, module and
-   * registry entry are written in one LevelDB batch, then the registry delta is published
-   * and the DHT provider record put.
-   * @throws InvalidAgentIdError, InvalidCapabilityError, AgentIdTakenError, InvalidModuleError,
-   *   RegistryPersistError
-   */
+  /** See {@link AgentManager.deploy}. */
   async deployAgent (req: DeployRequest): Promise<HostedAgent> {
     this.assertReady('deploying agents')
-    checkAgentId(req.id)
-    const capabilities = parseCapabilities(req.capabilities ?? [], 'capabilities')
-    const self = this.libp2p.peerId.toString()
-    const elsewhere = this.clusterRegistry.get(req.id)?.node ?? this.locator.lookup(req.id)
-    if (elsewhere != null && elsewhere !== self && !this.runtime.has(req.id)) {
-      throw new AgentIdTakenError(req.id, elsewhere)
-    }
-    const info = await this.runtime.deploy(req.id, req.wasm, req.limits)
-    try {
-      const { ops } = this.agents.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
-      await this.clusterRegistry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities }, { with: ops })
-    } catch (err) {
-      await this.runtime.remove(req.id).catch(() => {})
-      throw err
-    }
-    this.providers.provide(req.id)
-    this.log.info({ agentId: req.id, moduleHash: info.moduleHash, capabilities: capabilities.length }, 'agent deployed')
-    return { ...info, capabilities }
+    return await this.agents.deploy(req)
   }
 
   listAgents (): HostedAgent[] {
-    return this.runtime.list().map(info => this.hosted(info))
+    return this.agents.list()
   }
 
+  /** @throws AgentNotFoundError */
   getAgent (id: AgentId): HostedAgent {
-    const info = this.runtime.get(id)
-    if (info == null) throw new AgentNotFoundError(id, ON_THIS_NODE)
-    return this.hosted(info)
+    return this.agents.get(id)
+  }
+
+  /** See {@link AgentManager.remove}. */
+  async removeAgent (id: AgentId): Promise<void> {
+    this.assertReady('removing agents')
+    await this.agents.remove(id)
   }
 
   /**
-   * Drains and stops an agent, then deletes its record (and module, if unshared) and
-   * writes its registry tombstone in one LevelDB batch, publishes it and withdraws the
-   * DHT record. @throws AgentNotFoundError, RegistryPersistError
+   * Sends a message from an API client: validated and stamped by the router, accepted
+   * durably (the promise resolves only then), and, with `waitMs`, the first reply.
+   * @throws AclValidationError, AgentNotFoundError, OutboxFullError, ReplyTimeoutError, NotReadyError
    */
-  async removeAgent (id: AgentId): Promise<void> {
-    this.assertReady('removing agents')
-    if (!this.runtime.has(id)) throw new AgentNotFoundError(id, ON_THIS_NODE)
-    await this.runtime.remove(id)
-    const ops = await this.agents.deleteOps(id)
-    await this.clusterRegistry.commit({ type: 'remove', agentId: id }, { with: ops })
-    await this.providers.withdraw(id)
-    this.log.info({ agentId: id }, 'agent removed')
-  }
-
   async sendMessage (req: SendRequest): Promise<SendOutcome> {
     this.assertReady('sending messages')
-    return await this.router.sendFromClient(req)
+    const message = await this.router.prepareFromClient(req.to, req.draft)
+    this.sessions.touch(message.sender)
+    const pending = req.waitMs !== undefined ? this.sessions.expect(message) : undefined
+    try {
+      await this.router.submit(message)
+    } catch (err) {
+      pending?.cancel()
+      throw err
+    }
+    const outcome: SendOutcome = { messageId: message.messageId, conversationId: message.conversationId as string, sender: message.sender }
+    if (pending === undefined) return outcome
+    return { ...outcome, reply: await pending.wait(req.waitMs as number) }
   }
 
   recentMessages (query: { limit?: number, agent?: AgentId, conversationId?: string }): MessageRecord[] {
-    return this.router.recent(query)
+    return this.delivery.recent(query)
+  }
+
+  /** @throws MessageNotFoundError */
+  async messageStatus (messageId: string): Promise<MessageStatus> {
+    const s = await this.delivery.status(messageId)
+    if (s === undefined) throw new MessageNotFoundError(messageId)
+    return s
+  }
+
+  /** The handled log (`delivery.handledLog`), oldest first after `after`. */
+  async handledLog (query: { after?: string, limit?: number }): Promise<HandledEntry[]> {
+    return await this.delivery.handledLog(query)
+  }
+
+  /** The dead-letter queue as the REST API reads and changes it (`/dead-letters`). */
+  readonly deadLetters: DeadLetterFacade = {
+    list: async (query) => await this.delivery.listDeadLetters(query),
+    get: async (id) => await this.delivery.getDeadLetter(id),
+    replay: async (id) => await this.delivery.replayDeadLetter(id),
+    delete: async (id) => { await this.delivery.deleteDeadLetter(id) },
+    purge: async (query) => await this.delivery.purgeDeadLetters(query)
   }
 
   peers (): PeerSummary[] {
@@ -362,8 +318,21 @@ export class CaxtonNode implements NodeFacade {
       const id = c.remotePeer.toString()
       connected.set(id, [...(connected.get(id) ?? []), c.remoteAddr.toString()])
     }
-    return [...connected].map(([peerId, multiaddrs]) => ({ peerId, multiaddrs, connected: true }))
-      .sort((a, b) => a.peerId.localeCompare(b.peerId))
+    const delivery = new Map(this.delivery.peers().map(p => [p.peer, p]))
+    const self = this.libp2p.peerId.toString()
+    const ids = new Set([...connected.keys(), ...[...delivery.keys()].filter(p => p !== self)])
+    return [...ids].map(peerId => {
+      const d = delivery.get(peerId)
+      const summary: PeerSummary = { peerId, multiaddrs: connected.get(peerId) ?? [], connected: connected.has(peerId) }
+      summary.delivery = {
+        breaker: d?.breaker ?? 'closed',
+        consecutiveFailures: d?.consecutiveFailures ?? 0,
+        trips: d?.trips ?? 0,
+        inFlight: d?.inFlight ?? 0,
+        queued: this.delivery.queuedFor(peerId)
+      }
+      return summary
+    }).sort((a, b) => a.peerId.localeCompare(b.peerId))
   }
 
   async metrics (): Promise<{ contentType: string, body: string }> {
@@ -414,60 +383,6 @@ export class CaxtonNode implements NodeFacade {
 
   // --- internals ---------------------------------------------------------------------
 
-  /**
-   * Redeploys the agents persisted before a restart (one that no longer loads is logged
-   * and published as `failed`), and brings the registry in line with them: entries of
-   * this node's agents are (re)written where they differ, and an entry naming this node
-   * for an agent it no longer stores is removed.
-   */
-  private async restoreAgents (): Promise<void> {
-    const stored = await this.agents.list()
-    for (const s of stored) {
-      let state: AgentState = 'failed'
-      try {
-        const wasm = await this.agents.module(s.moduleHash)
-        state = (await this.runtime.deploy(s.id, wasm, s.limits)).state
-        this.providers.provide(s.id)
-        this.log.info({ agentId: s.id }, 'agent restored')
-      } catch (err) {
-        this.log.error({ agentId: s.id, err: (err as Error).message }, 'could not restore agent')
-      }
-      await this.publishHosted(s, state).catch(err => { this.log.error({ agentId: s.id, err: (err as Error).message }, 'could not register a restored agent') })
-    }
-    const self = this.libp2p.peerId.toString()
-    const kept = new Set(stored.map(s => s.id))
-    for (const a of this.clusterRegistry.list({ node: self })) {
-      if (kept.has(a.agentId)) continue
-      await this.clusterRegistry.commit({ type: 'remove', agentId: a.agentId })
-        .catch(err => { this.log.error({ agentId: a.agentId, err: (err as Error).message }, 'could not remove a stale registry entry') })
-    }
-  }
-
-  /** Writes this node's entry for a hosted agent unless the registry already says exactly that. */
-  private async publishHosted (s: StoredAgent, state: AgentState): Promise<void> {
-    const self = this.libp2p.peerId.toString()
-    const current = this.clusterRegistry.get(s.id)
-    if (current !== undefined && current.node !== self) {
-      this.log.warn({ agentId: s.id, node: current.node }, 'the registry names another node for a restored agent; leaving its entry alone')
-      return
-    }
-    if (current?.state === state && JSON.stringify(current.capabilities) === JSON.stringify(s.capabilities)) return
-    await this.clusterRegistry.commit({ type: 'put', agentId: s.id, node: self, state, capabilities: s.capabilities })
-  }
-
-  /** The runtime changed an agent's state on its own (fault, restart): publish it. */
-  private agentStateChanged (agentId: AgentId, state: AgentState): void {
-    if (this.clusterRegistry.get(agentId)?.node !== this.libp2p.peerId.toString()) return
-    this.clusterRegistry.commit({ type: 'update', agentId, state })
-      .catch(err => { this.log.debug({ agentId, state, err: (err as Error).message }, 'agent state not published') })
-  }
-
-  private hosted (info: AgentInfo): HostedAgent {
-    const entry = this.clusterRegistry.get(info.id)
-    const capabilities = entry !== undefined && entry.node === this.libp2p.peerId.toString() ? [...entry.capabilities] : []
-    return { ...info, capabilities }
-  }
-
   private registeredJson (a: RegisteredAgent): RegisteredAgentJson {
     return {
       id: a.agentId,
@@ -488,19 +403,141 @@ export class CaxtonNode implements NodeFacade {
   }
 }
 
-const ON_THIS_NODE = 'on this node'
+/**
+ * The composition root: builds every component of a node from its config and wires the
+ * narrow interfaces between them (nothing is started here). The runtime and the router
+ * need each other (agents send through the router, the router's delivery feeds the
+ * runtime): the runtime's host is an object whose methods reach the router once it exists.
+ */
+async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger, options: StartNodeOptions): Promise<Components> {
+  const log = componentLogger(root, 'node')
+  const metrics = createMetricsRegistry({ processMetrics: options.processMetrics ?? true })
+  const { privateKey, created } = await loadOrCreateIdentity(storage)
+  const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
+  const libp2p = await createTransport({
+    privateKey,
+    listen: config.listen,
+    agentVersion: `caxton/${VERSION}`,
+    ...(faultInjector !== undefined ? { connectionGater: faultInjector.gater } : {})
+  })
+  const self = libp2p.peerId.toString()
+  log.info({ peerId: self, created }, created ? 'created node identity' : 'loaded node identity')
+  if (faultInjector !== undefined) {
+    faultInjector.attach(libp2p)
+    log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
+  }
+  const agentLog = componentLogger(root, 'agent')
+  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager } = {}
+  const runtime = createAgentRuntime({
+    host: {
+      onHandled: (agentId, token, sends) => { wired.router?.handled(agentId, token, sends) },
+      onAgentSend: (agentId, outbound) => { wired.router?.sendFromAgent(agentId, outbound) },
+      onAgentLog: (agentId, level, text) => { agentLog[level]({ agentId }, text) },
+      onAgentFailed: (agentId, reason, tokens) => {
+        log.warn({ agentId, reason, undelivered: tokens.length }, 'agent stopped by a fault')
+        wired.agents?.stateChanged(agentId, 'failed')
+        void wired.delivery?.disposeInbox(tokens, 'agent-failed', `agent ${agentId} failed: ${reason}`).catch(() => {})
+      },
+      onAgentRestarted: (agentId, reason) => {
+        log.warn({ agentId, reason }, 'agent restarted from its module (in-memory state lost)')
+        wired.agents?.stateChanged(agentId, 'running')
+      }
+    },
+    logger: componentLogger(root, 'runtime'),
+    metrics,
+    defaults: {
+      maxMemoryPages: config.agents.maxMemoryPages,
+      mailboxCapacity: config.agents.mailboxCapacity,
+      fuelPerMessage: config.agents.fuelPerMessage,
+      handlerTimeoutMs: config.agents.handlerTimeoutMs
+    },
+    workers: config.agents.workers,
+    drainTimeoutMs: config.agents.drainTimeoutMs
+  })
+  const membership = createMembership({
+    libp2p,
+    storage,
+    seeds: config.join,
+    preset: config.preset,
+    config: swimSettings(config.membership),
+    joinRetryMs: config.membership.joinRetryMs,
+    leaveTimeoutMs: config.membership.leaveTimeoutMs,
+    logger: root,
+    metrics
+  })
+  const registry = new ClusterRegistry({
+    nodeId: self,
+    store: LevelRegistryStore.fromStorage(storage),
+    gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
+    sync: new Libp2pSyncNetwork(libp2p),
+    membership,
+    timing: { ...config.registry, ...options.registryTiming },
+    logger: componentLogger(root, 'registry'),
+    metrics
+  })
+  const providers = new ProviderRecords({
+    contentRouting: libp2p.contentRouting,
+    dht: libp2p.services.dht,
+    self,
+    localAgents: () => runtime.list().map(a => a.id),
+    // The agents' re-announcement now is the re-providing of their DHT records: the
+    // registry carries them by gossip and anti-entropy.
+    reprovideIntervalMs: config.routing.announceIntervalMs,
+    lookupTimeoutMs: config.routing.dhtLookupTimeoutMs,
+    logger: componentLogger(root, 'routing'),
+    metrics
+  })
+  const locator = new RegistryLocator({ self, registry, providers, logger: componentLogger(root, 'routing') })
+  const limits = { ...DEFAULT_LIMITS, maxContentBytes: config.messages.maxContentBytes }
+  const sessions = new ClientSessions()
+  const link = new FipaLink({
+    libp2p,
+    ackTimeoutMs: config.messages.ackTimeoutMs,
+    limits,
+    logger: componentLogger(root, 'delivery:link'),
+    metrics
+  })
+  const delivery = new DeliveryService({
+    self,
+    storage,
+    runtime,
+    clients: sessions,
+    routes: locator,
+    health: membership,
+    link,
+    config: { ...config.delivery, ackTimeoutMs: config.messages.ackTimeoutMs },
+    limits,
+    recentLimit: config.messages.recentLimit,
+    newId: randomUUID,
+    logger: componentLogger(root, 'delivery'),
+    metrics
+  })
+  const router = new MessageRouter({
+    localPeer: self,
+    runtime,
+    locator,
+    sink: delivery,
+    clients: sessions,
+    limits,
+    logger: componentLogger(root, 'router'),
+    metrics
+  })
+  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, logger: log })
+  wired.router = router
+  wired.delivery = delivery
+  wired.agents = agents
+  // A member back from the dead gets its waiting messages now; a newly registered agent
+  // releases messages that waited for its route.
+  const back = (evt: CustomEvent<string>): void => { delivery.peerBack(evt.detail) }
+  membership.addEventListener('member:alive', back)
+  registry.addEventListener('change', () => { delivery.routesChanged() })
+  return { config, storage, libp2p, runtime, router, delivery, sessions, locator, registry, membership, providers, agents, metrics, log, faultInjector }
+}
 
 function membershipDetail (membership: SwimMembership): string {
   if (!membership.running) return 'not running'
   const { counts } = membership.summary()
   return `${counts.alive} alive, ${counts.suspect} suspect, ${counts.dead} dead, ${counts.left} left`
-}
-
-function checkAgentId (id: string): void {
-  if (!isAgentId(id)) throw new InvalidAgentIdError(String(id))
-  if (id === SYSTEM_AGENT || id.startsWith('client-')) {
-    throw new InvalidAgentIdError(id, `"${SYSTEM_AGENT}" and ids starting with "client-" are reserved`)
-  }
 }
 
 /** Starts a node. See {@link CaxtonNode.start}. */

@@ -10,7 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import { REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL } from '../../protocols/registry/index.js'
 import { silentLogger } from '../observability/logger.js'
-import { createFrameDecoder, encodeBatch } from '../router/framing.js'
+import { createFrameDecoder, encodeBatch } from '../transport/framing.js'
 
 /** The registry's gossip topic, as the service sees it. */
 export interface RegistryGossip {

@@ -1,20 +1,16 @@
 /**
- * The message router: validation, stamping, local delivery, remote delivery over
- * `/caxton/fipa/1.0.0`, FAILURE / NOT-UNDERSTOOD reports, and the recent-message log.
+ * The message router: validation and stamping of what clients and agents send,
+ * NOT-UNDERSTOOD for what is malformed; everything else goes to durable delivery
+ * (src/delivery) through {@link MessageSink}.
  *
  * @example
  * ```ts
- * const link = new FipaLink({ libp2p, onMessage: (from, m) => router.receiveFromPeer(from, m), ackTimeoutMs: 10_000, maxBatch: 256 })
- * const router = new MessageRouter({ localPeer, runtime, locator, link: { send: (p, m) => link.send(peerIdFromString(p), m) } })
- * await router.sendFromClient({ to: 'echo', draft: { performative: 'REQUEST', content: 'hi' }, waitMs: 5000 })
+ * const router = new MessageRouter({ localPeer, runtime, locator, sink: delivery, clients: sessions })
+ * const message = await router.prepareFromClient('echo', { performative: 'REQUEST', content: 'hi' })
+ * await router.submit(message)   // durable once this resolves
  * ```
  */
-export { MessageRouter, SYSTEM_AGENT, type RouterOptions, type RemoteLink } from './router.js'
-export { FipaLink, FIPA_PROTOCOL, type Ack, type FipaLinkOptions } from './fipa-link.js'
+export { MessageRouter, SYSTEM_AGENT, type ClientRegistry, type MessageSink, type RouterOptions } from './router.js'
 export type { AgentLocator } from './locator.js'
-export { MessageLog } from './message-log.js'
-export { DedupeWindow } from './dedupe.js'
-export { encodeBatch, createFrameDecoder } from './framing.js'
-export { DeliveryError, ReplyTimeoutError } from './errors.js'
 /** Re-exported: the router throws the runtime's error, with a cluster-wide detail. */
 export { AgentNotFoundError } from '../runtime/errors.js'

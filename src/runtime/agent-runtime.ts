@@ -13,8 +13,9 @@
  * high): it terminates that worker, fails the offending agent, and restarts the worker's
  * other agents from their modules (their in-memory state is lost; each is logged, counted
  * in `stats.restarts` and reported through `host.onAgentRestarted`). Messages they had
- * not yet been reported as handling are posted again to the new instance, so delivery
- * to them is at-least-once.
+ * not yet been reported as handling are posted again to the new instance, so a handler
+ * runs at least once; what it sent is reported with its `Handled` record only
+ * (`host.onHandled`), so the sends of a run that did not finish are never seen.
  */
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
@@ -33,7 +34,7 @@ import { Mailbox } from './mailbox.js'
 import { AGENT_STATES, RuntimeMetrics } from './metrics.js'
 import { PolicyClient } from './policy-client.js'
 import type {
-  AgentInfo, AgentLimits, AgentRuntime, AgentState, AgentStats, DeliverResult, ModuleReport, RuntimeHost
+  AgentInfo, AgentLimits, AgentOutbound, AgentRuntime, AgentState, AgentStats, DeliverResult, ModuleReport, RuntimeHost
 } from './types.js'
 import {
   ByteWriter, FAILURE_KINDS, RecordKind, Watch,
@@ -91,7 +92,11 @@ class AgentRecord {
   /** In its worker's dirty list (has messages to post). */
   dirty = false
   drainWaiters: Array<() => void> = []
-  removing: Promise<void> | undefined
+  removing: Promise<string[]> | undefined
+  /** Sends of the message being handled, reported with its `Handled` record. */
+  sends: AgentOutbound[] = []
+  /** Its start function runs: sends now are reported on their own (`onAgentSend`). */
+  starting = false
 
   constructor (
     readonly id: AgentId,
@@ -149,6 +154,7 @@ export class WasmAgentRuntime implements AgentRuntime {
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
+  private backpressure = false
   private readonly utf8 = new TextDecoder()
 
   constructor (options: AgentRuntimeOptions) {
@@ -204,8 +210,10 @@ export class WasmAgentRuntime implements AgentRuntime {
     const deadline = performance.now() + this.drainTimeoutMs
     await Promise.all(live.map(async a => await this.drain(a, deadline)))
     for (const a of live) {
-      const dropped = a.mailbox.clear()
-      if (dropped > 0) this.log.warn({ agentId: a.id, dropped }, 'agent stopped before its mailbox drained')
+      // What is left stays in the durable inbox (the host's), for the next start.
+      const left = a.mailbox.size
+      a.mailbox.clear()
+      if (left > 0) this.log.warn({ agentId: a.id, left }, 'agent stopped before its mailbox drained')
       if (a.state === 'draining') a.state = 'stopped'
     }
     for (const a of this.agents.values()) if (a.state === 'loaded') a.state = 'stopped'
@@ -277,34 +285,48 @@ export class WasmAgentRuntime implements AgentRuntime {
     }
   }
 
-  async remove (id: AgentId): Promise<void> {
+  async remove (id: AgentId): Promise<string[]> {
     const a = this.agents.get(id)
     if (a === undefined) throw new AgentNotFoundError(id)
     if (a.removing !== undefined) return await a.removing
     a.removing = (async () => {
+      let left: string[] = []
       if (a.state === 'running') {
         a.state = 'draining'
         await this.drain(a, performance.now() + this.drainTimeoutMs)
-        const dropped = a.mailbox.clear()
-        if (dropped > 0) this.log.warn({ agentId: id, dropped }, 'agent removed before its mailbox drained')
+        left = a.mailbox.clear()
+        if (left.length > 0) this.log.warn({ agentId: id, left: left.length }, 'agent removed before its mailbox drained')
       }
       this.unload(a)
       if (a.state !== 'failed') a.state = 'stopped'
       if (this.agents.get(id) === a) this.agents.delete(id)
       this.log.info({ agentId: id }, 'agent removed')
+      return left
     })()
     return await a.removing
   }
 
-  deliver (id: AgentId, message: AclMessage): DeliverResult {
+  deliver (id: AgentId, message: AclMessage, token?: string, force = false): DeliverResult {
     const a = this.agents.get(id)
     if (a === undefined) return 'no-such-agent'
     if (a.state !== 'running') return 'not-running'
-    if (a.mailbox.size >= a.limits.mailboxCapacity) return 'mailbox-full'
-    a.mailbox.push(encodeForAgent(message))
+    if (!a.mailbox.push(encodeForAgent(message), token, force)) return 'mailbox-full'
     a.stats.received++
     this.markDirty(a)
     return 'queued'
+  }
+
+  admit (id: AgentId, reserved = 0): DeliverResult {
+    const a = this.agents.get(id)
+    if (a === undefined) return 'no-such-agent'
+    if (a.state !== 'running') return 'not-running'
+    return a.mailbox.size + reserved >= a.limits.mailboxCapacity ? 'mailbox-full' : 'queued'
+  }
+
+  setSendBackpressure (on: boolean): void {
+    if (this.backpressure === on) return
+    this.backpressure = on
+    for (const w of this.workers) Atomics.store(w.watch, Watch.backpressure, on ? 1 : 0)
   }
 
   has (id: AgentId): boolean {
@@ -360,6 +382,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     const maximum = Math.min(a.limits.maxMemoryPages, declared.maximum ?? a.limits.maxMemoryPages)
     const { promise, resolve, reject } = Promise.withResolvers<number>()
     w.loads.set(a.slot, { resolve, reject })
+    a.starting = true
     w.post({
       t: 'load',
       slot: a.slot,
@@ -438,12 +461,16 @@ export class WasmAgentRuntime implements AgentRuntime {
       case 'loaded': {
         const l = w.loads.get(msg.slot)
         w.loads.delete(msg.slot)
+        const a = this.slots.get(msg.slot)
+        if (a !== undefined) a.starting = false
         l?.resolve(msg.memoryPages)
         break
       }
       case 'load-failed': {
         const l = w.loads.get(msg.slot)
         w.loads.delete(msg.slot)
+        const a = this.slots.get(msg.slot)
+        if (a !== undefined) a.starting = false
         l?.reject(new InvalidModuleError(msg.reason))
         break
       }
@@ -468,7 +495,9 @@ export class WasmAgentRuntime implements AgentRuntime {
           if (a === undefined) break
           a.stats.handled++
           a.stats.memoryPages = pages
-          a.mailbox.ack()
+          const token = a.mailbox.ack()
+          const sends = a.sends
+          a.sends = []
           if (status !== 0) {
             a.stats.errors++
             this.metrics?.failure('status')
@@ -477,6 +506,7 @@ export class WasmAgentRuntime implements AgentRuntime {
             this.metrics.handled.inc({ result: status === 0 ? 'ok' : 'error' })
             this.metrics.duration.observe(ms / 1000)
           }
+          this.callHost(() => { this.host.onHandled(a.id, token, sends) })
           if (a.mailbox.size === 0 && a.drainWaiters.length > 0) this.wakeDrain(a)
           break
         }
@@ -485,15 +515,14 @@ export class WasmAgentRuntime implements AgentRuntime {
           const sent = bytes.subarray(off + 4, off + 4 + len)
           off += 4 + len
           if (a === undefined) break
-          let draft: Record<string, unknown>
+          let outbound: AgentOutbound
           try {
-            draft = decodeFromAgent(sent)
+            outbound = { ok: true, draft: decodeFromAgent(sent) }
+            a.stats.sent++
           } catch (err) {
-            this.callHost(() => { this.host.onAgentSend(a.id, { ok: false, error: (err as Error).message }) })
-            break
+            outbound = { ok: false, error: (err as Error).message }
           }
-          a.stats.sent++
-          this.callHost(() => { this.host.onAgentSend(a.id, { ok: true, draft }) })
+          this.outbound(a, outbound)
           break
         }
         case RecordKind.SendRejected: {
@@ -502,7 +531,7 @@ export class WasmAgentRuntime implements AgentRuntime {
           off += 4 + len
           if (a === undefined) break
           this.metrics?.sendsRejected.inc()
-          this.callHost(() => { this.host.onAgentSend(a.id, { ok: false, error: reason }) })
+          this.outbound(a, { ok: false, error: reason })
           break
         }
         case RecordKind.Log: {
@@ -534,6 +563,12 @@ export class WasmAgentRuntime implements AgentRuntime {
     }
   }
 
+  /** A send of the start function goes to the host now; one of a handler waits for its `Handled` record. */
+  private outbound (a: AgentRecord, outbound: AgentOutbound): void {
+    if (a.starting) this.callHost(() => { this.host.onAgentSend(a.id, outbound) })
+    else a.sends.push(outbound)
+  }
+
   private callHost (fn: () => void): void {
     try {
       fn()
@@ -548,11 +583,12 @@ export class WasmAgentRuntime implements AgentRuntime {
     a.state = 'failed'
     a.lastError = reason
     a.stats.errors++
+    a.sends = []
     const dropped = a.mailbox.clear()
     this.unload(a)
     this.metrics?.failure(kind)
-    this.log.warn({ agentId: a.id, reason, dropped }, 'agent failed')
-    this.callHost(() => { this.host.onAgentFailed(a.id, reason) })
+    this.log.warn({ agentId: a.id, reason, dropped: dropped.length }, 'agent failed')
+    this.callHost(() => { this.host.onAgentFailed(a.id, reason, dropped) })
   }
 
   // --- drain ---
@@ -582,6 +618,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     const data: AgentWorkerData = { watch }
     const worker = spawnWorker('agent-worker', { ...data })
     const w = new AgentWorker(this.nextWorkerId++, worker, new Int32Array(watch))
+    if (this.backpressure) Atomics.store(w.watch, Watch.backpressure, 1)
     w.ready.promise.catch(() => {})
     worker.on('message', (msg: FromWorker) => { this.onWorkerMessage(w, msg) })
     worker.on('error', (err) => {
@@ -677,6 +714,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       const restarted = `restarted from its module, in-memory state lost: its worker was terminated because ${why.cause}`
       this.log.warn({ agentId: a.id, reason: restarted }, 'agent restarted')
       this.callHost(() => { this.host.onAgentRestarted?.(a.id, restarted) })
+      a.sends = [] // the interrupted run's sends: it runs again
       a.mailbox.resetPosted()
       // The load is posted before the batch below, and a port keeps order.
       this.load(next, a).then(pages => { a.stats.memoryPages = pages }, (err: Error) => {

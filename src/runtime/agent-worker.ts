@@ -78,6 +78,8 @@ function hostImports (a: HostedAgent): WebAssembly.ModuleImports {
         return SEND_RESULT.quotaExceeded
       }
       a.sends++
+      // The node's outbox is full: refused without a record (a NOT-UNDERSTOOD would only add to it).
+      if (Atomics.load(watch, Watch.backpressure) !== 0) return SEND_RESULT.outboxFull
       ptr >>>= 0
       len >>>= 0
       if (len > limits.maxSendBytes) {

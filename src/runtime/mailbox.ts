@@ -1,6 +1,8 @@
 /**
  * An agent's bounded mailbox: a FIFO of encoded messages, O(1) at both ends, growing by
  * doubling up to its capacity (so a mailbox of 1M messages costs nothing until used).
+ * Each message carries the caller's token (the key of its durable inbox entry), handed
+ * back when the message leaves.
  *
  * A message stays in the mailbox until the worker reports it handled (`ack`), so that
  * messages in flight to a worker that is terminated can be posted again to the agent's
@@ -8,6 +10,7 @@
  */
 export class Mailbox {
   private buf: Array<Uint8Array | undefined>
+  private tokens: Array<string | undefined>
   private mask: number
   private head = 0
   /** Messages in the mailbox, posted or not. */
@@ -18,25 +21,31 @@ export class Mailbox {
   constructor (readonly capacity: number) {
     const initial = Math.min(16, 1 << Math.ceil(Math.log2(Math.max(1, capacity))))
     this.buf = new Array(initial)
+    this.tokens = new Array(initial)
     this.mask = initial - 1
   }
 
-  /** Appends a message; false when the mailbox is full. */
-  push (message: Uint8Array): boolean {
-    if (this.size >= this.capacity) return false
+  /** Appends a message; false when the mailbox is full (unless `force`: restoring a durable inbox). */
+  push (message: Uint8Array, token?: string, force = false): boolean {
+    if (this.size >= this.capacity && !force) return false
     if (this.size === this.buf.length) this.grow()
-    this.buf[(this.head + this.size) & this.mask] = message
+    const i = (this.head + this.size) & this.mask
+    this.buf[i] = message
+    this.tokens[i] = token
     this.size++
     return true
   }
 
-  /** Drops the oldest message: the worker has handled it (or failed on it). */
-  ack (): void {
-    if (this.size === 0) return
+  /** Drops the oldest message (the worker has handled it) and returns its token. */
+  ack (): string | undefined {
+    if (this.size === 0) return undefined
+    const token = this.tokens[this.head]
     this.buf[this.head] = undefined
+    this.tokens[this.head] = undefined
     this.head = (this.head + 1) & this.mask
     this.size--
     if (this.posted > 0) this.posted--
+    return token
   }
 
   /** Calls `fn` on each message not yet posted, oldest first, and marks them posted. */
@@ -50,10 +59,15 @@ export class Mailbox {
     this.posted = 0
   }
 
-  /** Empties the mailbox; returns how many messages were dropped. */
-  clear (): number {
-    const dropped = this.size
+  /** Empties the mailbox; returns the tokens of the messages dropped, oldest first (undefined tokens left out). */
+  clear (): string[] {
+    const dropped: string[] = []
+    for (let i = 0; i < this.size; i++) {
+      const t = this.tokens[(this.head + i) & this.mask]
+      if (t !== undefined) dropped.push(t)
+    }
     this.buf = new Array(Math.min(16, this.buf.length))
+    this.tokens = new Array(this.buf.length)
     this.mask = this.buf.length - 1
     this.head = 0
     this.size = 0
@@ -63,8 +77,13 @@ export class Mailbox {
 
   private grow (): void {
     const next: Array<Uint8Array | undefined> = new Array(this.buf.length * 2)
-    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) & this.mask]
+    const tokens: Array<string | undefined> = new Array(next.length)
+    for (let i = 0; i < this.size; i++) {
+      next[i] = this.buf[(this.head + i) & this.mask]
+      tokens[i] = this.tokens[(this.head + i) & this.mask]
+    }
     this.buf = next
+    this.tokens = tokens
     this.mask = next.length - 1
     this.head = 0
   }

@@ -68,12 +68,23 @@ export type AgentOutbound =
 
 /** What the runtime needs from the node (injected). */
 export interface RuntimeHost {
-  /** An agent called `env.send`. */
+  /**
+   * An agent's `handle_message` returned for the message delivered with `token` (undefined
+   * when delivered without one), having called `env.send` with `sends`, in order. Called
+   * once per message delivered, in delivery order; the host commits the message's removal
+   * from the durable inbox together with the sends.
+   */
+  onHandled: (agentId: AgentId, token: string | undefined, sends: AgentOutbound[]) => void
+  /** An agent called `env.send` outside a message: from its start function. */
   onAgentSend: (agentId: AgentId, outbound: AgentOutbound) => void
   /** An agent called `env.log` (text is already decoded). */
   onAgentLog: (agentId: AgentId, level: 'debug' | 'info' | 'warn' | 'error', text: string) => void
-  /** An agent was stopped by a fault (trap, fuel, memory, timeout); it stays listed as `failed`. */
-  onAgentFailed: (agentId: AgentId, reason: string) => void
+  /**
+   * An agent was stopped by a fault (trap, fuel, memory, timeout); it stays listed as
+   * `failed`. `tokens` are the messages it will not handle, the one it failed on first: the
+   * host disposes of them (dead letters, FAILURE to their senders).
+   */
+  onAgentFailed: (agentId: AgentId, reason: string, tokens: string[]) => void
   /**
    * An agent was restarted from its module, losing its in-memory state, because its
    * worker had to be terminated (another agent on it ran past `handlerTimeoutMs`, or the
@@ -97,10 +108,28 @@ export interface AgentRuntime {
    * @throws InvalidModuleError, AgentExistsError
    */
   deploy: (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>) => Promise<AgentInfo>
-  /** Drains and stops an agent. @throws AgentNotFoundError */
-  remove: (id: AgentId) => Promise<void>
-  /** Hands a validated message to a local agent's mailbox. O(1), never blocks. */
-  deliver: (id: AgentId, message: AclMessage) => DeliverResult
+  /**
+   * Drains (bounded by `drainTimeoutMs`) and stops an agent.
+   * @returns the tokens of the messages it did not handle, oldest first
+   * @throws AgentNotFoundError
+   */
+  remove: (id: AgentId) => Promise<string[]>
+  /**
+   * Hands a validated message to a local agent's mailbox. O(1), never blocks. `token`
+   * comes back through `onHandled` (or `onAgentFailed`, or `remove`). `force` ignores the
+   * mailbox's capacity (a durable inbox restored after a restart).
+   */
+  deliver: (id: AgentId, message: AclMessage, token?: string, force?: boolean) => DeliverResult
+  /**
+   * Whether `deliver` would queue a message now, counting `reserved` more messages on their
+   * way in (being persisted): `queued` when it would.
+   */
+  admit: (id: AgentId, reserved?: number) => DeliverResult
+  /**
+   * While on, an agent's `env.send` returns `SEND_RESULT.outboxFull` (the node's outbox is
+   * full) instead of accepting the message.
+   */
+  setSendBackpressure: (on: boolean) => void
   has: (id: AgentId) => boolean
   get: (id: AgentId) => AgentInfo | undefined
   list: () => AgentInfo[]

@@ -64,7 +64,9 @@ export const Watch = {
   slot: 0,
   /** Incremented at every call into an agent. */
   sequence: 1,
-  length: 2
+  /** Non-zero while the node's outbox is full: `env.send` answers `outboxFull`. */
+  backpressure: 2,
+  length: 3
 } as const
 
 /** What the worker receives in `workerData`. */

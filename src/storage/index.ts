@@ -12,5 +12,5 @@
  */
 export { openStorage, SCHEMA_VERSION, type NodeStorage, type Sublevel } from './storage.js'
 export { loadOrCreateIdentity } from './identity.js'
-export { AgentStore, type StoredAgent } from './agent-store.js'
+export { AgentStore, type StoredAgent, type StorageOp } from './agent-store.js'
 export { StorageOpenError, StorageCorruptError } from './errors.js'

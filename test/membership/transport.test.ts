@@ -10,7 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { Libp2pSwimTransport, SWIM_PROTOCOL, SeedUnreachableError, type SwimLibp2p } from '../../src/membership/index.js'
-import { createFrameDecoder, encodeBatch } from '../../src/router/framing.js'
+import { createFrameDecoder, encodeBatch } from '../../src/transport/framing.js'
 import { settle } from './fakes.js'
 
 class FakeStream extends EventTarget {

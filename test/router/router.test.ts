@@ -1,264 +1,122 @@
 import assert from 'node:assert/strict'
 import { AclValidationError, type AclMessage } from '../../protocols/fipa/index.js'
-import { AgentNotFoundError, DeliveryError, MessageRouter, ReplyTimeoutError, SYSTEM_AGENT, type Ack, type AgentLocator } from '../../src/router/index.js'
-import type { DeliverResult } from '../../src/runtime/types.js'
+import { AgentNotFoundError, MessageRouter, SYSTEM_AGENT, type MessageSink } from '../../src/router/index.js'
 
-/** A runtime whose agents are plain functions; mailboxes are arrays. */
-class FakeRuntime {
-  readonly inbox = new Map<string, AclMessage[]>()
-  readonly behaviour = new Map<string, (m: AclMessage) => void>()
-  result: DeliverResult = 'queued'
-  add (id: string, onMessage?: (m: AclMessage) => void): void {
-    this.inbox.set(id, [])
-    if (onMessage != null) this.behaviour.set(id, onMessage)
-  }
-
-  has (id: string): boolean { return this.inbox.has(id) }
-  deliver (id: string, m: AclMessage): DeliverResult {
-    if (this.result !== 'queued') return this.result
-    this.inbox.get(id)!.push(m)
-    const b = this.behaviour.get(id)
-    if (b != null) queueMicrotask(() => { b(m) })
-    return 'queued'
-  }
+/** Records what the router hands to delivery. */
+class FakeSink implements MessageSink {
+  readonly accepted: AclMessage[] = []
+  readonly handledCalls: Array<{ agentId: string, token: string | undefined, sent: AclMessage[] }> = []
+  readonly records: Array<{ status: string, message: AclMessage, reason?: string }> = []
+  async accept (messages: readonly AclMessage[]): Promise<void> { this.accepted.push(...messages) }
+  handled (agentId: string, token: string | undefined, sent: readonly AclMessage[]): void { this.handledCalls.push({ agentId, token, sent: [...sent] }) }
+  record (_d: 'in' | 'out' | 'local', status: string, message: AclMessage, _peer?: string, reason?: string): void { this.records.push({ status, message, reason }) }
 }
 
-class FakeLocator implements AgentLocator {
-  readonly table = new Map<string, string>()
-  readonly dht = new Map<string, string>()
-  readonly learned: Array<[string, string]> = []
-  readonly forgotten: Array<[string, string]> = []
-  resolveDelay?: Promise<void>
-  lookup (id: string): string | undefined { return this.table.get(id) }
-  async resolve (id: string, o: { exclude?: string } = {}): Promise<string | undefined> {
-    await this.resolveDelay
-    const t = this.table.get(id)
-    if (t != null && t !== o.exclude) return t
-    const d = this.dht.get(id)
-    return d !== o.exclude ? d : undefined
-  }
-
-  learn (id: string, peer: string): void { this.learned.push([id, peer]) }
-  forget (id: string, peer: string): void {
-    this.forgotten.push([id, peer])
-    if (this.table.get(id) === peer) this.table.delete(id)
-  }
-}
-
-class FakeLink {
-  readonly sent: Array<{ peer: string, message: AclMessage }> = []
-  answer: (peer: string, m: AclMessage) => Ack | Error = () => ({ status: 'ok' })
-  async send (peer: string, message: AclMessage): Promise<Ack> {
-    this.sent.push({ peer, message })
-    const a = this.answer(peer, message)
-    if (a instanceof Error) throw a
-    return a
-  }
-}
-
-function setup (): { router: MessageRouter, runtime: FakeRuntime, locator: FakeLocator, link: FakeLink } {
-  const runtime = new FakeRuntime()
-  const locator = new FakeLocator()
-  const link = new FakeLink()
+function setup (options: { local?: string[], remote?: Record<string, string>, dht?: Record<string, string>, clients?: string[] } = {}): { router: MessageRouter, sink: FakeSink } {
+  const local = new Set(options.local ?? [])
+  const remote = new Map(Object.entries(options.remote ?? {}))
+  const dht = new Map(Object.entries(options.dht ?? {}))
+  const clients = new Set(options.clients ?? [])
+  const sink = new FakeSink()
   let n = 0
-  const router = new MessageRouter({ localPeer: 'self', runtime, locator, link, clock: () => 1000, newId: () => `id-${++n}` })
-  return { router, runtime, locator, link }
-}
-
-/** Waits until `check` holds, bounded by microtask/macrotask turns (no wall-clock sleep). */
-async function settle (check: () => boolean, turns = 50): Promise<void> {
-  for (let i = 0; i < turns && !check(); i++) await new Promise(resolve => setImmediate(resolve))
-  assert.ok(check(), 'condition did not hold')
+  const router = new MessageRouter({
+    localPeer: 'self',
+    runtime: { has: id => local.has(id) },
+    locator: { lookup: id => remote.get(id), resolve: async id => remote.get(id) ?? dht.get(id) },
+    sink,
+    clients: { has: id => clients.has(id) },
+    clock: () => 1000,
+    newId: () => `id-${++n}`
+  })
+  return { router, sink }
 }
 
 describe('router', () => {
-  it('stamps a client message and delivers it to a local agent', async () => {
-    const { router, runtime } = setup()
-    runtime.add('echo')
-    const out = await router.sendFromClient({ to: 'echo', draft: { performative: 'request', content: 'hi' } })
-    const [m] = runtime.inbox.get('echo')!
+  it('stamps a client message: id, time, a client sender, conversation, reply-with, a new trace', async () => {
+    const { router, sink } = setup({ local: ['echo'] })
+    const m = await router.prepareFromClient('echo', { performative: 'request', content: 'hi' })
     assert.equal(m.performative, 'REQUEST')
-    assert.equal(m.messageId, out.messageId)
-    assert.equal(m.sender, out.sender)
-    assert.match(out.sender, /^client-/)
-    assert.equal(m.conversationId, out.conversationId)
-    assert.equal(m.replyWith, out.messageId)
-    assert.match(m.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
-    assert.equal(router.recent({}).length, 1)
+    assert.equal(m.messageId, 'id-1')
+    assert.equal(m.createdAt, 1000)
+    assert.equal(m.sender, 'client-id-1')
+    assert.deepEqual(m.receivers, ['echo'])
+    assert.equal(m.conversationId, 'id-2')
+    assert.equal(m.replyWith, 'id-1')
+    assert.match(m.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+    assert.equal(sink.accepted.length, 0, 'preparing sends nothing')
+    await router.submit(m)
+    assert.deepEqual(sink.accepted, [m])
   })
 
-  it('waits for the reply in the same conversation', async () => {
-    const { router, runtime } = setup()
-    runtime.add('echo', m => {
-      router.sendFromAgent('echo', { ok: true, draft: { performative: 'INFORM', receivers: [m.sender], content: m.content, inReplyTo: m.replyWith, conversationId: m.conversationId } })
-    })
-    const out = await router.sendFromClient({ to: 'echo', draft: { performative: 'REQUEST', content: 'ping' }, waitMs: 5000 })
-    assert.equal(out.reply?.performative, 'INFORM')
-    assert.equal(out.reply?.sender, 'echo')
-    assert.equal(out.reply?.inReplyTo, out.messageId)
-    assert.equal(out.reply?.content, 'ping')
+  it('keeps what the client set, and adds the URL\'s agent to its receivers', async () => {
+    const { router } = setup({ local: ['a', 'b'] })
+    const m = await router.prepareFromClient('a', { performative: 'INFORM', sender: 'me', receivers: ['b'], conversationId: 'c9', replyWith: 'r9' })
+    assert.deepEqual(m.receivers, ['a', 'b'])
+    assert.equal(m.sender, 'me')
+    assert.equal(m.conversationId, 'c9')
+    assert.equal(m.replyWith, 'r9')
   })
 
-  it('times out a wait with ReplyTimeoutError', async () => {
-    const { router, runtime } = setup()
-    runtime.add('silent')
-    await assert.rejects(router.sendFromClient({ to: 'silent', draft: { performative: 'REQUEST' }, waitMs: 5 }), ReplyTimeoutError)
+  it('rejects a malformed draft, or a sender that is an agent of this node or the AMS', async () => {
+    const { router } = setup({ local: ['echo'] })
+    await assert.rejects(router.prepareFromClient('echo', { performative: 'SHOUT' }), AclValidationError)
+    await assert.rejects(router.prepareFromClient('echo', { performative: 'INFORM', sender: 'echo' }), /echo is an agent on this node/)
+    await assert.rejects(router.prepareFromClient('echo', { performative: 'INFORM', sender: SYSTEM_AGENT }), AclValidationError)
   })
 
-  it('rejects a malformed client message before routing anything', async () => {
-    const { router, runtime } = setup()
-    runtime.add('echo')
-    await assert.rejects(router.sendFromClient({ to: 'echo', draft: { performative: 'SHOUT' } }), /SHOUT/)
-    await assert.rejects(router.sendFromClient({ to: 'echo', draft: { performative: 'REQUEST', replyBy: 'tomorrow' } }), AclValidationError)
-    await assert.rejects(router.sendFromClient({ to: 'echo', draft: { performative: 'REQUEST', sender: 'echo' } }), /agent on this node/)
-    assert.equal(runtime.inbox.get('echo')!.length, 0)
+  it('finds receivers here, among clients, in the table, then through the DHT; refuses unknown ones', async () => {
+    const { router } = setup({ local: ['here'], clients: ['client-x'], remote: { there: 'peer-b' }, dht: { far: 'peer-c' } })
+    for (const to of ['here', 'client-x', 'there', 'far']) await router.prepareFromClient(to, { performative: 'INFORM' })
+    await assert.rejects(router.prepareFromClient('nowhere', { performative: 'INFORM' }), (err: unknown) => err instanceof AgentNotFoundError && /on any node of the cluster/.test(err.message))
   })
 
-  it('answers a client with AgentNotFoundError when no node hosts the receiver', async () => {
-    const { router, link } = setup()
-    await assert.rejects(router.sendFromClient({ to: 'nobody', draft: { performative: 'REQUEST' } }), AgentNotFoundError)
-    assert.equal(link.sent.length, 0)
+  it('stamps what an agent sent, as that agent, and hands it over with the handled message\'s token', () => {
+    const { router, sink } = setup()
+    router.handled('echo', 'tok-1', [{ ok: true, draft: { performative: 'INFORM', sender: 'someone-else', receivers: ['x'], content: 'r' } }])
+    const [call] = sink.handledCalls
+    assert.equal(call.agentId, 'echo')
+    assert.equal(call.token, 'tok-1')
+    assert.equal(call.sent.length, 1)
+    assert.equal(call.sent[0].sender, 'echo', 'agents cannot spoof their sender')
+    assert.equal(call.sent[0].messageId, 'id-1')
   })
 
-  it('answers an agent\'s malformed message with NOT-UNDERSTOOD from the AMS, and routes nothing', async () => {
-    const { router, runtime, link } = setup()
-    runtime.add('a')
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'REQUEST', receivers: ['b c'] } })
-    router.sendFromAgent('a', { ok: false, error: 'truncated TLV' })
-    const inbox = runtime.inbox.get('a')!
-    assert.equal(inbox.length, 2)
-    assert.ok(inbox.every(m => m.performative === 'NOT-UNDERSTOOD' && m.sender === SYSTEM_AGENT))
-    assert.match(String(inbox[0].content), /receivers\[0\]/)
-    assert.match(String(inbox[1].content), /truncated TLV/)
-    assert.equal(link.sent.length, 0)
+  it('answers an agent\'s malformed message with NOT-UNDERSTOOD from the AMS, sent with the handled message', () => {
+    const { router, sink } = setup()
+    router.handled('echo', 'tok-2', [
+      { ok: false, error: 'unsupported ABI version 9' },
+      { ok: true, draft: { performative: 'INFORM', receivers: ['not an id!'], conversationId: 'c1' } }
+    ])
+    const sent = sink.handledCalls[0].sent
+    assert.equal(sent.length, 2)
+    for (const m of sent) {
+      assert.equal(m.performative, 'NOT-UNDERSTOOD')
+      assert.equal(m.sender, SYSTEM_AGENT)
+      assert.deepEqual(m.receivers, ['echo'])
+    }
+    assert.match(String(sent[0].content), /unsupported ABI version 9/)
+    assert.equal(sent[1].conversationId, 'c1')
+    assert.equal(sink.records.filter(r => r.status === 'rejected').length, 2)
   })
 
-  it('puts an agent\'s reply in its request\'s trace, as a child span; starts a trace otherwise', async () => {
-    const { router, runtime } = setup()
-    runtime.add('a')
-    runtime.add('b')
+  it('puts an agent\'s reply in its request\'s trace, as a child span; starts a trace otherwise', () => {
+    const { router, sink } = setup()
     const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['b'], traceparent: parent } })
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['b'] } })
-    const [child, fresh] = runtime.inbox.get('b')!
-    const [, traceId, spanId] = child.traceparent!.split('-')
+    router.handled('echo', undefined, [
+      { ok: true, draft: { performative: 'INFORM', receivers: ['x'], traceparent: parent } },
+      { ok: true, draft: { performative: 'INFORM', receivers: ['x'] } }
+    ])
+    const [child, fresh] = sink.handledCalls[0].sent
+    const [, traceId, spanId] = (child.traceparent as string).split('-')
     assert.equal(traceId, '0af7651916cd43dd8448eb211c80319c')
     assert.notEqual(spanId, 'b7ad6b7169203331')
-    assert.match(fresh.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
-    assert.notEqual(fresh.traceparent!.split('-')[1], traceId)
+    assert.notEqual((fresh.traceparent as string).split('-')[1], traceId)
   })
 
-  it('sets the sender of an agent\'s message to the agent itself', async () => {
-    const { router, runtime } = setup()
-    runtime.add('a')
-    runtime.add('b')
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['b'], sender: 'someone-else' } })
-    assert.equal(runtime.inbox.get('b')![0].sender, 'a')
-  })
-
-  it('sends to the peer the locator names and records the delivery', async () => {
-    const { router, runtime, locator, link } = setup()
-    runtime.add('a')
-    locator.table.set('far', 'peer-1')
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['far'], content: 'x' } })
-    await settle(() => router.recent({}).some(r => r.direction === 'out'))
-    assert.equal(link.sent[0].peer, 'peer-1')
-    assert.equal(link.sent[0].message.receivers[0], 'far')
-    assert.equal(runtime.inbox.get('a')!.length, 0, 'no failure report')
-  })
-
-  it('reports FAILURE with the reason when the peer cannot be reached', async () => {
-    const { router, runtime, locator, link } = setup()
-    runtime.add('a')
-    locator.table.set('far', 'peer-1')
-    link.answer = (peer) => new DeliveryError(peer, 'timeout', 'no ack within 10 ms')
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'REQUEST', receivers: ['far'], replyWith: 'r1', conversationId: 'c1' } })
-    await settle(() => runtime.inbox.get('a')!.length === 1)
-    const f = runtime.inbox.get('a')![0]
-    assert.equal(f.performative, 'FAILURE')
-    assert.equal(f.sender, SYSTEM_AGENT)
-    assert.equal(f.inReplyTo, 'r1')
-    assert.equal(f.conversationId, 'c1')
-    assert.match(String(f.content), /peer-1.*timeout/)
-  })
-
-  it('retries once elsewhere when the named peer does not host the agent, then forgets the stale route', async () => {
-    const { router, runtime, locator, link } = setup()
-    runtime.add('a')
-    locator.table.set('moved', 'old-peer')
-    locator.dht.set('moved', 'new-peer')
-    link.answer = (peer) => peer === 'old-peer' ? { status: 'no-such-agent' } : { status: 'ok' }
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['moved'] } })
-    await settle(() => link.sent.length === 2)
-    assert.deepEqual(link.sent.map(s => s.peer), ['old-peer', 'new-peer'])
-    assert.deepEqual(locator.forgotten, [['moved', 'old-peer']])
-    await settle(() => router.recent({}).some(r => r.peer === 'new-peer'))
-    assert.equal(runtime.inbox.get('a')!.length, 0)
-  })
-
-  it('reports FAILURE for a full mailbox, and never answers a report with a report', async () => {
-    const { router, runtime } = setup()
-    runtime.add('a')
-    runtime.add('b')
-    runtime.result = 'mailbox-full'
-    router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['b'] } })
-    // The FAILURE to `a` also meets a full mailbox: it must not loop.
-    const failed = router.recent({}).filter(r => r.status === 'failed')
-    assert.equal(failed.length, 2)
-    assert.equal(failed[0].message.sender, SYSTEM_AGENT)
-  })
-
-  it('keeps the order of messages to a receiver whose route is being looked up', async () => {
-    const { router, runtime, locator, link } = setup()
-    runtime.add('a')
-    locator.dht.set('far', 'peer-2')
-    let release!: () => void
-    locator.resolveDelay = new Promise<void>(resolve => { release = resolve })
-    for (let i = 0; i < 5; i++) router.sendFromAgent('a', { ok: true, draft: { performative: 'INFORM', receivers: ['far'], content: `m${i}` } })
-    release()
-    await settle(() => link.sent.length === 5)
-    assert.deepEqual(link.sent.map(s => s.message.content), ['m0', 'm1', 'm2', 'm3', 'm4'])
-  })
-
-  it('delivers a peer\'s message once, learns the sender\'s node, acks no-such-agent for strangers', () => {
-    const { router, runtime, locator } = setup()
-    runtime.add('b')
-    const m: AclMessage = { messageId: 'm-1', createdAt: 1, performative: 'INFORM', sender: 'x', receivers: ['b'] }
-    assert.deepEqual(router.receiveFromPeer('peer-9', m), { status: 'ok' })
-    assert.deepEqual(router.receiveFromPeer('peer-9', m), { status: 'ok' })
-    assert.equal(runtime.inbox.get('b')!.length, 1, 'duplicate dropped')
-    assert.deepEqual(locator.learned, [['x', 'peer-9']])
-    const stranger = router.receiveFromPeer('peer-9', { ...m, messageId: 'm-2', receivers: ['nobody'] })
-    assert.equal(stranger.status, 'no-such-agent')
-  })
-
-  it('keeps an API client routable for clientTtlMs after its last message, then forgets it', async () => {
-    const runtime = new FakeRuntime()
-    const locator = new FakeLocator()
-    let now = 0
-    const router = new MessageRouter({ localPeer: 'self', runtime, locator, link: new FakeLink(), clock: () => now, clientTtlMs: 1000 })
-    runtime.add('a')
-    await router.sendFromClient({ to: 'a', draft: { performative: 'REQUEST', sender: 'alice' } })
-    const late: AclMessage = { messageId: 'late-1', createdAt: 0, performative: 'INFORM', sender: 'x', receivers: ['alice'] }
-    now = 999
-    router.expireClients()
-    assert.equal(router.receiveFromPeer('p', late).status, 'ok', 'still routable within the TTL')
-    now = 999 + 1001
-    router.expireClients()
-    assert.equal(router.receiveFromPeer('p', { ...late, messageId: 'late-2' }).status, 'no-such-agent')
-  })
-
-  it('routes a reply from a remote agent back to a waiting client', async () => {
-    const { router, locator, link } = setup()
-    locator.table.set('echo', 'peer-3')
-    link.answer = (_peer, m) => {
-      queueMicrotask(() => {
-        router.receiveFromPeer('peer-3', { messageId: 'r-1', createdAt: 2, performative: 'INFORM', sender: 'echo', receivers: [m.sender], inReplyTo: m.replyWith, conversationId: m.conversationId, content: m.content })
-      })
-      return { status: 'ok' }
-    }
-    const out = await router.sendFromClient({ to: 'echo', draft: { performative: 'REQUEST', content: 'far away' }, waitMs: 5000 })
-    assert.equal(out.reply?.content, 'far away')
-    assert.equal(out.reply?.inReplyTo, out.messageId)
+  it('accepts what a start function sends on its own', async () => {
+    const { router, sink } = setup()
+    router.sendFromAgent('boot', { ok: true, draft: { performative: 'INFORM', receivers: ['x'] } })
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(sink.accepted[0]?.sender, 'boot')
   })
 })

@@ -384,6 +384,58 @@ describe('agent runtime', function () {
       await runtime.remove('leaving')
     })
 
+    it('reports each handled message with its token and the sends it made, in delivery order', async () => {
+      await runtime.deploy('tokens', await exampleAgent('echo'))
+      for (let i = 0; i < 5; i++) runtime.deliver('tokens', message('tokens', `${i}`), `tok-${i}`)
+      const handled = await host.until(() => {
+        const h = host.handled.filter(e => e.agentId === 'tokens')
+        return h.length === 5 ? h : undefined
+      }, 'five handled')
+      assert.deepEqual(handled.map(h => h.token), ['tok-0', 'tok-1', 'tok-2', 'tok-3', 'tok-4'])
+      assert.deepEqual(handled.map(h => h.sends.map(o => o.ok ? o.draft.content : o.error)), [['0'], ['1'], ['2'], ['3'], ['4']])
+      await runtime.remove('tokens')
+    })
+
+    it('admit() counts messages on their way in; remove() hands back the tokens it did not handle', async () => {
+      await runtime.deploy('tight', await exampleAgent('echo'), { mailboxCapacity: 2 })
+      assert.equal(runtime.admit('tight'), 'queued')
+      assert.equal(runtime.admit('tight', 2), 'mailbox-full')
+      assert.equal(runtime.admit('nobody'), 'no-such-agent')
+      await runtime.remove('tight')
+      // A stuck agent cannot drain: what is left comes back as tokens.
+      const stuckRuntime = createAgentRuntime({ host, drainTimeoutMs: 50, defaults: { handlerTimeoutMs: 60_000, fuelPerMessage: 2_000_000_000 } })
+      await stuckRuntime.start()
+      try {
+        await stuckRuntime.deploy('loop', await wat(agentWat('(loop $l (br $l)) (i32.const 0)')))
+        for (let i = 0; i < 3; i++) stuckRuntime.deliver('loop', message('loop', `${i}`), `left-${i}`)
+        assert.deepEqual(await stuckRuntime.remove('loop'), ['left-0', 'left-1', 'left-2'])
+      } finally {
+        await stuckRuntime.stop()
+      }
+    })
+
+    it('answers env.send with -4 while the node\'s outbox is full, and reports nothing for it', async () => {
+      // Returns 0 only if the send was refused with -4.
+      await runtime.deploy('pressed', await wat(agentWat(`
+        (if (result i32) (i32.eq (call $send (i32.const 16) (i32.const 13)) (i32.const -4))
+          (then (i32.const 0)) (else (i32.const 1)))`,
+      `(import "env" "send" (func $send (param i32 i32) (result i32)))
+       (data (i32.const 16) "\\01\\01\\01\\00\\00\\00\\07\\03\\01\\00\\00\\00x")`)))
+      runtime.setSendBackpressure(true)
+      try {
+        runtime.deliver('pressed', message('pressed', 'go'), 'p-1')
+        const h = await host.until(() => host.handled.find(e => e.agentId === 'pressed'), 'handled')
+        assert.deepEqual(h.sends, [])
+        assert.equal(runtime.get('pressed')?.stats.errors, 0, 'the handler saw -4')
+      } finally {
+        runtime.setSendBackpressure(false)
+      }
+      runtime.deliver('pressed', message('pressed', 'again'), 'p-2')
+      const h2 = await host.until(() => host.handled.find(e => e.token === 'p-2'), 'handled again')
+      assert.equal(h2.sends.length, 1, 'accepted once the outbox has room')
+      await runtime.remove('pressed')
+    })
+
     it('removes a failed agent', async () => {
       assert.equal(runtime.get('spinner')?.state, 'failed')
       await runtime.remove('spinner')

@@ -46,13 +46,34 @@ describe('Mailbox', () => {
     assert.deepEqual(unposted(box), [1, 2, 3, 4])
   })
 
-  it('clears, reporting what it dropped', () => {
+  it('clears, reporting the tokens of what it dropped, oldest first', () => {
     const box = new Mailbox(8)
-    for (let n = 0; n < 5; n++) box.push(msg(n))
-    assert.equal(box.clear(), 5)
+    for (let n = 0; n < 5; n++) box.push(msg(n), n === 2 ? undefined : `t${n}`)
+    box.ack()
+    assert.deepEqual(box.clear(), ['t1', 't3', 't4'])
     assert.equal(box.size, 0)
     assert.deepEqual(unposted(box), [])
     box.push(msg(9))
     assert.deepEqual(unposted(box), [9])
+  })
+
+  it('hands each message\'s token back when it is acked, across growth and wrap-around', () => {
+    const box = new Mailbox(64)
+    const tokens: Array<string | undefined> = []
+    let next = 0
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 7; i++) box.push(msg(next), `t${next++}`)
+      for (let i = 0; i < 5; i++) tokens.push(box.ack())
+    }
+    assert.deepEqual(tokens, Array.from({ length: 50 }, (_, i) => `t${i}`))
+    assert.equal(box.ack(), 't50')
+  })
+
+  it('takes a message past its capacity only when forced (a durable inbox being restored)', () => {
+    const box = new Mailbox(1)
+    assert.equal(box.push(msg(0), 'a'), true)
+    assert.equal(box.push(msg(1), 'b'), false)
+    assert.equal(box.push(msg(1), 'b', true), true)
+    assert.equal(box.size, 2)
   })
 })

@@ -9,18 +9,30 @@ import type { AgentOutbound, RuntimeHost } from '../../../src/runtime/types.js'
 
 export interface SendEvent { agentId: string, outbound: AgentOutbound }
 export interface LogEvent { agentId: string, level: string, text: string }
-export interface FailEvent { agentId: string, reason: string }
+export interface FailEvent { agentId: string, reason: string, tokens?: string[] }
+export interface HandledEvent { agentId: string, token: string | undefined, sends: AgentOutbound[] }
 
 export class HostRecorder implements RuntimeHost {
   readonly sends: SendEvent[] = []
   readonly logs: LogEvent[] = []
   readonly failures: FailEvent[] = []
   readonly restarts: FailEvent[] = []
+  /** Every `handle_message` that returned, with its token and what it sent. */
+  readonly handled: HandledEvent[] = []
+  /** Sends from start functions (not tied to a message). */
+  readonly startSends: SendEvent[] = []
   private readonly listeners = new Set<() => void>()
 
-  onAgentSend = (agentId: string, outbound: AgentOutbound): void => { this.sends.push({ agentId, outbound }); this.notify() }
+  /** A handler's sends are also listed in `sends`, in order. */
+  onHandled = (agentId: string, token: string | undefined, sends: AgentOutbound[]): void => {
+    this.handled.push({ agentId, token, sends })
+    for (const outbound of sends) this.sends.push({ agentId, outbound })
+    this.notify()
+  }
+
+  onAgentSend = (agentId: string, outbound: AgentOutbound): void => { this.sends.push({ agentId, outbound }); this.startSends.push({ agentId, outbound }); this.notify() }
   onAgentLog = (agentId: string, level: string, text: string): void => { this.logs.push({ agentId, level, text }); this.notify() }
-  onAgentFailed = (agentId: string, reason: string): void => { this.failures.push({ agentId, reason }); this.notify() }
+  onAgentFailed = (agentId: string, reason: string, tokens: string[]): void => { this.failures.push({ agentId, reason, tokens }); this.notify() }
   onAgentRestarted = (agentId: string, reason: string): void => { this.restarts.push({ agentId, reason }); this.notify() }
 
   /** Sends of `agentId` that decoded, as drafts. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { createFrameDecoder, encodeBatch } from '../../src/router/framing.js'
+import { createFrameDecoder, encodeBatch } from '../../src/transport/framing.js'
 
-describe('router framing', () => {
+describe('transport framing', () => {
   it('splits any batch back into its frames, whatever the chunking', () => {
     fc.assert(fc.property(
       // Frames are never empty (a frame is one msgpack value), so empty ones are not generated.

@@ -1,5 +1,5 @@
 import type { AgentId } from '../../protocols/fipa/types.js'
-import type { MessageRecord } from '../api/facade.js'
+import type { MessageRecord } from './types.js'
 
 /**
  * The last `capacity` messages this node saw (ring buffer), for `GET /messages`.

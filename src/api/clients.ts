@@ -1,0 +1,128 @@
+/**
+ * API clients (REST, CLI) as message endpoints: a client that sends a message gets a
+ * sender id (its own, or `client-<8 hex>`), and replies to that id come back here, in
+ * memory, to the request waiting for them (`?wait=`). A client id stays routable for
+ * `ttlMs` after its last use. Implements durable delivery's {@link LocalClients}: messages
+ * to clients are handed over once the handler's write is done, never persisted (a client
+ * is a request in this process).
+ */
+import { CaxtonError } from '../../protocols/errors.js'
+import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import type { LocalClients } from '../delivery/index.js'
+
+/** `waitMs` passed without a reply in the conversation. */
+export class ReplyTimeoutError extends CaxtonError {
+  constructor (readonly messageId: string, readonly conversationId: string, readonly waitMs: number) {
+    super('REPLY_TIMEOUT', `no reply to message ${messageId} (conversation ${conversationId}) within ${waitMs} ms`)
+    this.name = 'ReplyTimeoutError'
+  }
+}
+
+interface Waiter {
+  conversationId: string
+  replyWith: string
+  resolve: (reply: AclMessage) => void
+}
+
+/** A client id's replies-in-waiting, matched in O(1) however many are in flight. */
+interface Session {
+  lastUsed: number
+  /** By the request's reply-with. */
+  waiters: Map<string, Waiter>
+  /** conversation-id → reply-with of the waiter, for replies that set only the conversation. */
+  byConversation: Map<string, string>
+}
+
+/** A reply being waited for: {@link ClientSessions.expect}. */
+export interface PendingReply {
+  /** Resolves with the first reply, or rejects with ReplyTimeoutError after `waitMs`. */
+  wait: (waitMs: number) => Promise<AclMessage>
+  /** Stops waiting (the message was not sent after all). */
+  cancel: () => void
+}
+
+export interface ClientSessionsOptions {
+  /** How long a client id stays routable after its last use, ms. @default 600_000 */
+  ttlMs?: number
+  /** ms since the epoch. @default Date.now */
+  clock?: () => number
+}
+
+export class ClientSessions implements LocalClients {
+  private readonly sessions = new Map<AgentId, Session>()
+  private readonly ttlMs: number
+  private readonly clock: () => number
+
+  constructor (options: ClientSessionsOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 600_000
+    this.clock = options.clock ?? Date.now
+  }
+
+  has (id: AgentId): boolean {
+    return this.sessions.has(id)
+  }
+
+  /** Makes `id` a client of this node (or keeps it one) from now. */
+  touch (id: AgentId): void {
+    const s = this.sessions.get(id)
+    if (s === undefined) this.sessions.set(id, { lastUsed: this.clock(), waiters: new Map(), byConversation: new Map() })
+    else s.lastUsed = this.clock()
+  }
+
+  /**
+   * Waits for the first reply to `message` (its sender is the client): a message to the
+   * client whose in-reply-to is the request's reply-with, or else in its conversation.
+   * Register before the message is sent.
+   */
+  expect (message: AclMessage): PendingReply {
+    this.touch(message.sender)
+    const session = this.sessions.get(message.sender) as Session
+    const replyWith = message.replyWith ?? message.messageId
+    const conversationId = message.conversationId ?? message.messageId
+    const { promise, resolve } = Promise.withResolvers<AclMessage>()
+    session.waiters.set(replyWith, { conversationId, replyWith, resolve })
+    session.byConversation.set(conversationId, replyWith)
+    const cancel = (): void => {
+      if (session.waiters.get(replyWith)?.resolve !== resolve) return
+      session.waiters.delete(replyWith)
+      if (session.byConversation.get(conversationId) === replyWith) session.byConversation.delete(conversationId)
+    }
+    return {
+      cancel,
+      wait: async (waitMs) => {
+        let timer: NodeJS.Timeout | undefined
+        const timeout = new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => { reject(new ReplyTimeoutError(message.messageId, conversationId, waitMs)) }, waitMs)
+        })
+        try {
+          return await Promise.race([promise, timeout])
+        } finally {
+          clearTimeout(timer)
+          cancel()
+        }
+      }
+    }
+  }
+
+  deliver (id: AgentId, message: AclMessage): void {
+    const s = this.sessions.get(id)
+    if (s === undefined) return
+    s.lastUsed = this.clock()
+    const key = (message.inReplyTo !== undefined && s.waiters.has(message.inReplyTo))
+      ? message.inReplyTo
+      : (message.conversationId !== undefined ? s.byConversation.get(message.conversationId) : undefined)
+    const waiter = key !== undefined ? s.waiters.get(key) : undefined
+    if (waiter === undefined) return
+    s.waiters.delete(waiter.replyWith)
+    s.byConversation.delete(waiter.conversationId)
+    waiter.resolve(message)
+  }
+
+  /** Forgets client ids unused for longer than `ttlMs` that wait for nothing. */
+  expire (): void {
+    const cutoff = this.clock() - this.ttlMs
+    for (const [id, s] of this.sessions) {
+      if (s.lastUsed < cutoff && s.waiters.size === 0) this.sessions.delete(id)
+    }
+  }
+}

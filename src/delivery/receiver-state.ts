@@ -1,0 +1,131 @@
+/**
+ * What the receiving side remembers to accept each message once and each pair in order
+ * (protocols/delivery/SPEC.md §3), in the node's LevelDB:
+ *
+ * - `inbox-pairs`: per (sender, receiver), the highest order accepted and when. Read
+ *   through an LRU cache (`getSync` on a miss: a pair's state is needed synchronously, while
+ *   the frames of a stream are processed in order). Collected once idle for `retentionMs`:
+ *   by then every message it accepted is past its deadline, so none can legitimately come
+ *   again (see SPEC.md §3 for why that keeps duplicates out).
+ * - `inbox-seen`: the (receiver, message id) of every message accepted from a peer, keyed
+ *   under the time bucket of its `createdAt`, so that the key of a message is known from
+ *   the message alone (a replay from a dead-letter queue carries a new deadline, not a new
+ *   `createdAt`), and whole buckets are dropped once `retentionMs` old: past that every
+ *   copy of their messages is past its deadline.
+ */
+import { LRUCache } from 'lru-cache'
+import { decodePairRecord, encodePairRecord } from '../../protocols/delivery/index.js'
+import type { StorageOp, Sublevel } from '../storage/index.js'
+
+export interface ReceiverStateOptions {
+  /** Pair states cached in memory. @default 100_000 */
+  cacheSize?: number
+  /** Width of a seen-set time bucket, ms. @default 60_000 */
+  bucketMs?: number
+  /**
+   * Pair states idle this long, and seen buckets this old, are forgotten, ms; must exceed
+   * the longest time from a message's creation to its deadline, plus the clock skew between nodes.
+   */
+  retentionMs: number
+}
+
+export class ReceiverState {
+  private readonly cache: LRUCache<string, { last: number, touchedAt: number }>
+  /** Seen keys being written, with what waits for the write (a duplicate's ack). */
+  private readonly staged = new Map<string, Array<(ok: boolean) => void>>()
+  private readonly bucketMs: number
+
+  constructor (private readonly pairs: Sublevel, private readonly seen: Sublevel, private readonly options: ReceiverStateOptions) {
+    this.cache = new LRUCache({ max: options.cacheSize ?? 100_000 })
+    this.bucketMs = options.bucketMs ?? 60_000
+  }
+
+  /** Highest order accepted for the pair, 0 when none is remembered. */
+  last (pair: string): number {
+    const hit = this.cache.get(pair)
+    if (hit !== undefined) return hit.last
+    let last = 0
+    const bytes = this.pairs.getSync(pair)
+    if (bytes !== undefined) {
+      try {
+        last = decodePairRecord(bytes).last
+      } catch {
+        // An unreadable state is no state: the next message of the pair sets it again.
+      }
+    }
+    this.cache.set(pair, { last, touchedAt: 0 })
+    return last
+  }
+
+  /** Records `order` as the pair's highest accepted, now in memory, on disk with `ops`. */
+  accept (pair: string, order: number, now: number, ops: StorageOp[]): void {
+    this.cache.set(pair, { last: order, touchedAt: now })
+    ops.push({ type: 'put', sublevel: this.pairs, key: pair, value: encodePairRecord({ last: order, touchedAt: now }) })
+  }
+
+  /** Undoes {@link accept} in memory after its batch failed. */
+  revert (pair: string, order: number, previous: number): void {
+    if (this.cache.get(pair)?.last === order) this.cache.set(pair, { last: previous, touchedAt: 0 })
+  }
+
+  /** The seen-set key of a message for `receiver`, created at `createdAt` (ms since the epoch). */
+  seenKey (receiver: string, messageId: string, createdAt: number): string {
+    return `${Math.floor(createdAt / this.bucketMs).toString(16).padStart(11, '0')}\0${receiver}\0${messageId}`
+  }
+
+  /**
+   * Whether the message was accepted before: `pending` while the write that accepts it is
+   * under way (a duplicate must wait for it: {@link whenSettled}).
+   */
+  wasSeen (key: string): 'seen' | 'pending' | 'unseen' {
+    if (this.staged.has(key)) return 'pending'
+    return this.seen.getSync(key) !== undefined ? 'seen' : 'unseen'
+  }
+
+  /** Calls `then` with the outcome of the write under way for `key` (see {@link wasSeen}). */
+  whenSettled (key: string, then: (ok: boolean) => void): void {
+    const waiting = this.staged.get(key)
+    if (waiting === undefined) then(this.seen.getSync(key) !== undefined)
+    else waiting.push(then)
+  }
+
+  /** Marks a message seen: at once in memory, on disk with `ops`; call {@link settled} after the batch. */
+  markSeen (key: string, ops: StorageOp[]): void {
+    this.staged.set(key, [])
+    ops.push({ type: 'put', sublevel: this.seen, key, value: EMPTY })
+  }
+
+  /** The batch holding `key` was written (`ok`), or failed (then it was never seen). */
+  settled (key: string, ok: boolean): void {
+    const waiting = this.staged.get(key)
+    this.staged.delete(key)
+    for (const then of waiting ?? []) then(ok)
+  }
+
+  /**
+   * Drops seen buckets older than `retentionMs`, and pair states idle for longer. The pair deletions go through `commit` (the group
+   * commit), so that they are ordered with the accepts staged meanwhile.
+   * @returns how many pair states were dropped
+   */
+  async collect (now: number, commit: (ops: StorageOp[]) => Promise<void>): Promise<number> {
+    const bucket = Math.floor((now - this.options.retentionMs) / this.bucketMs)
+    if (bucket > 0) await this.seen.clear({ lt: bucket.toString(16).padStart(11, '0') })
+    const cutoff = now - this.options.retentionMs
+    const stale: string[] = []
+    for await (const [key, value] of this.pairs.iterator()) {
+      try {
+        if (decodePairRecord(value).touchedAt < cutoff) stale.push(key)
+      } catch {
+        stale.push(key)
+      }
+    }
+    // A pair accepted again during the scan is fresh in the cache: keep it.
+    const drop = stale.filter(key => (this.cache.peek(key)?.touchedAt ?? 0) < cutoff)
+    if (drop.length === 0) return 0
+    for (const key of drop) this.cache.delete(key)
+    await commit(drop.map(key => ({ type: 'del', sublevel: this.pairs, key })))
+    return drop.length
+  }
+}
+
+const EMPTY = new Uint8Array(0)

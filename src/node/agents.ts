@@ -1,0 +1,150 @@
+/**
+ * The node's agents: deploy, remove and restore, keeping the runtime, the agent store, the
+ * cluster registry, the DHT provider records and the durable inboxes in step.
+ */
+import type { Logger } from 'pino'
+import type { AgentId } from '../../protocols/fipa/types.js'
+import { isAgentId, SYSTEM_AGENT } from '../../protocols/fipa/index.js'
+import type { AgentState, Capability } from '../../protocols/registry/index.js'
+import type { DeployRequest } from '../api/facade.js'
+import type { DeliveryService } from '../delivery/index.js'
+import type { ClusterRegistry } from '../registry/index.js'
+import { parseCapabilities } from '../registry/index.js'
+import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
+import { AgentNotFoundError, InvalidAgentIdError } from '../runtime/index.js'
+import type { AgentInfo, AgentRuntime } from '../runtime/types.js'
+import type { AgentStore, StoredAgent } from '../storage/index.js'
+import { AgentIdTakenError } from './errors.js'
+
+/** An agent as the node returns it: the runtime's view plus what it offers. */
+export type HostedAgent = AgentInfo & { capabilities: Capability[] }
+
+export interface AgentManagerOptions {
+  self: string
+  runtime: AgentRuntime
+  store: AgentStore
+  registry: ClusterRegistry
+  providers: ProviderRecords
+  locator: RegistryLocator
+  delivery: DeliveryService
+  logger: Logger
+}
+
+const ON_THIS_NODE = 'on this node'
+
+export class AgentManager {
+  constructor (private readonly o: AgentManagerOptions) {}
+
+  /**
+   * Deploys an agent: the runtime validates and starts it, then its record, module and
+   * registry entry are written in one LevelDB batch, then the registry delta is published
+   * and the DHT provider record put.
+   * @throws InvalidAgentIdError, InvalidCapabilityError, AgentIdTakenError, InvalidModuleError,
+   *   RegistryPersistError
+   */
+  async deploy (req: DeployRequest): Promise<HostedAgent> {
+    checkAgentId(req.id)
+    const capabilities = parseCapabilities(req.capabilities ?? [], 'capabilities')
+    const { self, runtime, registry } = this.o
+    const elsewhere = registry.get(req.id)?.node ?? this.o.locator.lookup(req.id)
+    if (elsewhere != null && elsewhere !== self && !runtime.has(req.id)) throw new AgentIdTakenError(req.id, elsewhere)
+    const info = await runtime.deploy(req.id, req.wasm, req.limits)
+    try {
+      const { ops } = this.o.store.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
+      await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities }, { with: ops })
+    } catch (err) {
+      await runtime.remove(req.id).catch(() => {})
+      throw err
+    }
+    this.o.providers.provide(req.id)
+    this.o.logger.info({ agentId: req.id, moduleHash: info.moduleHash, capabilities: capabilities.length }, 'agent deployed')
+    return { ...info, capabilities }
+  }
+
+  list (): HostedAgent[] {
+    return this.o.runtime.list().map(info => this.hosted(info))
+  }
+
+  /** @throws AgentNotFoundError */
+  get (id: AgentId): HostedAgent {
+    const info = this.o.runtime.get(id)
+    if (info == null) throw new AgentNotFoundError(id, ON_THIS_NODE)
+    return this.hosted(info)
+  }
+
+  /**
+   * Drains and stops an agent, then deletes its record (and module, if unshared) and
+   * writes its registry tombstone in one LevelDB batch, publishes it and withdraws the
+   * DHT record. Messages it did not get to are dead-lettered, their senders told.
+   * @throws AgentNotFoundError, RegistryPersistError
+   */
+  async remove (id: AgentId): Promise<void> {
+    if (!this.o.runtime.has(id)) throw new AgentNotFoundError(id, ON_THIS_NODE)
+    const left = await this.o.runtime.remove(id)
+    const ops = await this.o.store.deleteOps(id)
+    await this.o.registry.commit({ type: 'remove', agentId: id }, { with: ops })
+    await this.o.delivery.disposeInbox(left, 'agent-removed', `agent ${id} was removed from node ${this.o.self} before handling it`)
+    await this.o.providers.withdraw(id)
+    this.o.logger.info({ agentId: id, undelivered: left.length }, 'agent removed')
+  }
+
+  /**
+   * Redeploys the agents persisted before a restart (one that no longer loads is logged
+   * and published as `failed`), and brings the registry in line with them: entries of
+   * this node's agents are (re)written where they differ, and an entry naming this node
+   * for an agent it no longer stores is removed.
+   */
+  async restore (): Promise<void> {
+    const { runtime, registry, self, logger } = this.o
+    const stored = await this.o.store.list()
+    for (const s of stored) {
+      let state: AgentState = 'failed'
+      try {
+        const wasm = await this.o.store.module(s.moduleHash)
+        state = (await runtime.deploy(s.id, wasm, s.limits)).state
+        this.o.providers.provide(s.id)
+        logger.info({ agentId: s.id }, 'agent restored')
+      } catch (err) {
+        logger.error({ agentId: s.id, err: (err as Error).message }, 'could not restore agent')
+      }
+      await this.publishHosted(s, state).catch(err => { logger.error({ agentId: s.id, err: (err as Error).message }, 'could not register a restored agent') })
+    }
+    const kept = new Set(stored.map(s => s.id))
+    for (const a of registry.list({ node: self })) {
+      if (kept.has(a.agentId)) continue
+      await registry.commit({ type: 'remove', agentId: a.agentId })
+        .catch(err => { logger.error({ agentId: a.agentId, err: (err as Error).message }, 'could not remove a stale registry entry') })
+    }
+  }
+
+  /** The runtime changed an agent's state on its own (fault, restart): publish it. */
+  stateChanged (agentId: AgentId, state: AgentState): void {
+    if (this.o.registry.get(agentId)?.node !== this.o.self) return
+    this.o.registry.commit({ type: 'update', agentId, state })
+      .catch(err => { this.o.logger.debug({ agentId, state, err: (err as Error).message }, 'agent state not published') })
+  }
+
+  /** Writes this node's entry for a hosted agent unless the registry already says exactly that. */
+  private async publishHosted (s: StoredAgent, state: AgentState): Promise<void> {
+    const current = this.o.registry.get(s.id)
+    if (current !== undefined && current.node !== this.o.self) {
+      this.o.logger.warn({ agentId: s.id, node: current.node }, 'the registry names another node for a restored agent; leaving its entry alone')
+      return
+    }
+    if (current?.state === state && JSON.stringify(current.capabilities) === JSON.stringify(s.capabilities)) return
+    await this.o.registry.commit({ type: 'put', agentId: s.id, node: this.o.self, state, capabilities: s.capabilities })
+  }
+
+  private hosted (info: AgentInfo): HostedAgent {
+    const entry = this.o.registry.get(info.id)
+    const capabilities = entry !== undefined && entry.node === this.o.self ? [...entry.capabilities] : []
+    return { ...info, capabilities }
+  }
+}
+
+function checkAgentId (id: string): void {
+  if (!isAgentId(id)) throw new InvalidAgentIdError(String(id))
+  if (id === SYSTEM_AGENT || id.startsWith('client-')) {
+    throw new InvalidAgentIdError(id, `"${SYSTEM_AGENT}" and ids starting with "client-" are reserved`)
+  }
+}

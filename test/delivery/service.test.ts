@@ -1,0 +1,249 @@
+/**
+ * Durable delivery on real LevelDB folders and an in-memory network: each guarantee of
+ * protocols/delivery/SPEC.md, including crashes (a peer dropped without draining and
+ * reopened on its folder).
+ */
+import assert from 'node:assert/strict'
+import { waitFor } from '../../sim/cluster/index.js'
+import { OutboxFullError } from '../../src/delivery/index.js'
+import { crash, FakeNet, FakeRuntime, handle, msg, openPeer, type Peer } from './fakes.js'
+
+describe('delivery service', function () {
+  this.timeout(20_000)
+  let net: FakeNet
+  const open: Peer[] = []
+  beforeEach(() => { net = new FakeNet() })
+  afterEach(async () => {
+    for (const p of open.splice(0)) {
+      await p.delivery.stop().catch(() => {})
+      await p.storage.close().catch(() => {})
+    }
+  })
+
+  async function peer (id: string, options: Parameters<typeof openPeer>[2] = {}): Promise<Peer> {
+    const p = await openPeer(net, id, options)
+    open.push(p)
+    return p
+  }
+
+  async function pair (): Promise<[Peer, Peer]> {
+    const routes = new Map([['b-agent', 'B'], ['a-agent', 'A']])
+    const a = await peer('A', { routes })
+    const b = await peer('B', { routes })
+    a.runtime.add('a-agent')
+    b.runtime.add('b-agent')
+    return [a, b]
+  }
+
+  it('accepts a message for a local agent straight into its durable inbox; handling removes it', async () => {
+    const a = await peer('A')
+    a.runtime.add('echo')
+    await a.delivery.accept([msg('client-1', ['echo'], { content: 'hi' })])
+    assert.equal(a.runtime.queued('echo')[0]?.content, 'hi')
+    assert.equal(a.delivery.summary().inbox, 1)
+    assert.equal(a.delivery.summary().outbox.messages, 0, 'no outbox entry for a local agent with room')
+    handle(a, 'echo')
+    await a.delivery.flushed()
+    assert.equal(a.delivery.summary().inbox, 0)
+    await crash(a)
+    open.pop()
+    const again = await peer('A', { dir: a.dir, runtime: (() => { const r = new FakeRuntime(); r.add('echo'); return r })() })
+    assert.equal(again.runtime.queued('echo').length, 0, 'nothing left to hand back after a restart')
+  })
+
+  it('a message accepted into an inbox survives a crash before it is handled', async () => {
+    const a = await peer('A')
+    a.runtime.add('echo')
+    await a.delivery.accept([msg('client-1', ['echo'], { content: 'keep me' })])
+    await crash(a)
+    open.pop()
+    const runtime = new FakeRuntime()
+    runtime.add('echo')
+    const again = await peer('A', { dir: a.dir, runtime })
+    assert.deepEqual(runtime.queued('echo').map(m => m.content), ['keep me'])
+    handle(again, 'echo')
+    await again.delivery.flushed()
+    assert.equal(again.delivery.summary().inbox, 0)
+  })
+
+  it('delivers to a remote agent: persisted at the receiver before the ack, then gone from the outbox', async () => {
+    const [a, b] = await pair()
+    await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'over there' })])
+    await waitFor('b to get it', () => b.runtime.queued('b-agent')[0])
+    await waitFor('a\'s outbox to empty', () => a.delivery.summary().outbox.messages === 0 ? true : undefined)
+    // Acked means durable at the receiver: B crashes now, and still has it after a restart.
+    await crash(b)
+    open.splice(open.indexOf(b), 1)
+    const runtime = new FakeRuntime()
+    runtime.add('b-agent')
+    await peer('B', { dir: b.dir, runtime, routes: b.routes })
+    assert.deepEqual(runtime.queued('b-agent').map(m => m.content), ['over there'])
+  })
+
+  it('keeps what the sender accepted across a crash of the sender, and sends it after the restart', async () => {
+    const [a, b] = await pair()
+    net.down.add('B')
+    await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'one' }), msg('a-agent', ['b-agent'], { content: 'two' })])
+    await crash(a)
+    open.splice(open.indexOf(a), 1)
+    net.down.delete('B')
+    const a2 = await peer('A', { dir: a.dir, routes: a.routes })
+    await waitFor('both at b', () => b.runtime.queued('b-agent').length === 2 ? true : undefined)
+    assert.deepEqual(b.runtime.queued('b-agent').map(m => m.content), ['one', 'two'])
+    await waitFor('a2\'s outbox to empty', () => a2.delivery.summary().outbox.messages === 0 ? true : undefined)
+  })
+
+  it('a lost ack makes the sender retry; the receiver acks the copy and hands it over once', async () => {
+    const [a, b] = await pair()
+    net.loseAcks = true
+    await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'once' })])
+    await waitFor('a first copy at b', () => b.runtime.queued('b-agent')[0])
+    net.loseAcks = false
+    await waitFor('a\'s outbox to empty', () => a.delivery.summary().outbox.messages === 0 ? true : undefined)
+    const copies = net.frames.filter(f => f.frame.message.content === 'once').length
+    assert.ok(copies >= 2, `sent ${copies} times`)
+    assert.equal(b.runtime.queued('b-agent').length, 1, 'handed to the agent once')
+  })
+
+  it('keeps FIFO per sender and receiver when the receiver\'s inbox is full for a while', async () => {
+    const routes = new Map([['b-agent', 'B']])
+    const a = await peer('A', { routes })
+    const runtime = new FakeRuntime()
+    runtime.add('b-agent', 3)
+    const b = await peer('B', { routes, runtime })
+    const contents = Array.from({ length: 12 }, (_, i) => `n${i}`)
+    await a.delivery.accept(contents.map(c => msg('a-agent', ['b-agent'], { content: c })))
+    const got: string[] = []
+    await waitFor('all twelve handled', () => {
+      let m
+      while ((m = handle(b, 'b-agent')) !== undefined) got.push(String(m.content))
+      return got.length === 12 ? true : undefined
+    }, 10_000, 5)
+    assert.deepEqual(got, contents)
+  })
+
+  it('waits for a node membership holds dead instead of failing, and delivers once it is back', async () => {
+    const [a, b] = await pair()
+    a.downPeers.add('B')
+    const m = msg('a-agent', ['b-agent'], { content: 'patience' })
+    await a.delivery.accept([m])
+    await waitFor('a to hold it for the dead node', async () => (await a.delivery.status(m.messageId))?.receivers[0].reason === 'node B is dead' ? true : undefined, 5000, 5)
+    assert.equal(b.runtime.queued('b-agent').length, 0)
+    assert.equal(net.frames.length, 0, 'nothing was sent to it')
+    assert.equal(a.delivery.summary().outbox.messages, 1)
+    a.downPeers.delete('B')
+    a.delivery.peerBack('B')
+    await waitFor('b to get it', () => b.runtime.queued('b-agent')[0])
+  })
+
+  it('dead-letters at the deadline and tells the sender with FAILURE, in the same write', async () => {
+    const [a] = await pair()
+    net.down.add('B')
+    a.clients.touch('client-9')
+    const m = msg('client-9', ['b-agent'], { content: 'too late', replyBy: Date.now() + 200, replyWith: 'r-1', conversationId: 'c-1' })
+    await a.delivery.accept([m])
+    const failure = await waitFor('the FAILURE', () => a.clients.got.find(g => g.message.performative === 'FAILURE'))
+    assert.equal(failure.id, 'client-9')
+    assert.equal(failure.message.sender, 'ams')
+    assert.equal(failure.message.inReplyTo, 'r-1')
+    assert.equal(failure.message.conversationId, 'c-1')
+    assert.match(String(failure.message.content), /not delivered before its deadline \(\d+ attempts?; last error: cannot reach node B\)/)
+    const { entries } = await a.delivery.listDeadLetters({})
+    assert.equal(entries.length, 1)
+    assert.equal(entries[0].messageId, m.messageId)
+    assert.equal(entries[0].cause, 'expired')
+    assert.equal(entries[0].receiver, 'b-agent')
+    assert.equal(a.delivery.summary().outbox.messages, 0)
+    const status = await a.delivery.status(m.messageId)
+    assert.equal(status?.receivers[0].state, 'dead-lettered')
+    assert.equal(status?.receivers[0].deadLetterId, entries[0].id)
+  })
+
+  it('dead-letters at once what no node hosts, with cause not-found', async () => {
+    const a = await peer('A')
+    a.runtime.add('a-agent')
+    await a.delivery.accept([msg('a-agent', ['nobody'])])
+    const failure = await waitFor('the FAILURE to a-agent', () => a.runtime.queued('a-agent').find(m => m.performative === 'FAILURE'))
+    assert.match(String(failure.content), /no agent nobody on any node of the cluster/)
+    assert.equal((await a.delivery.listDeadLetters({ cause: 'not-found' })).total, 1)
+  })
+
+  it('tracks a multi-receiver message per receiver', async () => {
+    const [a, b] = await pair()
+    a.runtime.add('local-1')
+    net.down.add('B')
+    const m = msg('a-agent', ['local-1', 'b-agent'])
+    await a.delivery.accept([m])
+    assert.equal(a.runtime.queued('local-1').length, 1)
+    const s = await a.delivery.status(m.messageId)
+    assert.deepEqual(s?.receivers.map(r => [r.receiver, r.state]).sort(), [['b-agent', 'queued'], ['local-1', 'delivered']])
+    net.down.delete('B')
+    await waitFor('b to get it', () => b.runtime.queued('b-agent')[0])
+    await waitFor('b-agent delivered', async () => (await a.delivery.status(m.messageId))?.receivers.find(r => r.receiver === 'b-agent')?.state === 'delivered' ? true : undefined)
+  })
+
+  it('refuses with OutboxFullError past its bounds, and turns on the agents\' send back-pressure', async () => {
+    const routes = new Map([['b-agent', 'B']])
+    const a = await peer('A', { routes, config: { outboxMaxMessages: 3, outboxMaxMessagesPerPeer: 3 } })
+    net.down.add('B')
+    await a.delivery.accept([1, 2, 3].map(() => msg('x', ['b-agent'])))
+    assert.equal(a.runtime.backpressure, true)
+    await assert.rejects(a.delivery.accept([msg('x', ['b-agent'])]), (err: unknown) => err instanceof OutboxFullError && err.retryAfterMs > 0)
+    assert.equal(a.delivery.summary().outbox.messages, 3, 'nothing of the refused call was accepted')
+  })
+
+  it('when an agent fails, its unhandled messages are dead-lettered and their senders told', async () => {
+    const a = await peer('A')
+    a.runtime.add('fragile')
+    a.runtime.add('sender')
+    await a.delivery.accept([msg('sender', ['fragile'], { content: '1' }), msg('sender', ['fragile'], { content: '2' })])
+    const tokens = (a.runtime.agents.get('fragile')?.queue ?? []).map(q => q.token as string)
+    await a.delivery.disposeInbox(tokens, 'agent-failed', 'agent fragile failed: trap')
+    const failures = a.runtime.queued('sender').filter(m => m.performative === 'FAILURE')
+    assert.equal(failures.length, 2)
+    assert.match(String(failures[0].content), /agent fragile failed: trap/)
+    assert.equal((await a.delivery.listDeadLetters({ agent: 'fragile' })).total, 2)
+    assert.equal(a.delivery.summary().inbox, 2, 'fragile\'s two are gone; the two FAILUREs wait in sender\'s inbox')
+  })
+
+  it('replays a dead letter; a copy the receiver had already accepted is not handed over twice', async () => {
+    const [a, b] = await pair()
+    // The receiver persists the message but every ack is lost until the deadline.
+    net.loseAcks = true
+    const m = msg('a-agent', ['b-agent'], { content: 'ambiguous', replyBy: Date.now() + 300 })
+    await a.delivery.accept([m])
+    await waitFor('a dead letter', async () => (await a.delivery.listDeadLetters({})).entries[0])
+    net.loseAcks = false
+    const [dl] = (await a.delivery.listDeadLetters({})).entries
+    await a.delivery.replayDeadLetter(dl.id)
+    assert.equal((await a.delivery.listDeadLetters({})).total, 0)
+    await waitFor('the replay acked', () => a.delivery.summary().outbox.messages === 0 ? true : undefined)
+    assert.equal(b.runtime.queued('b-agent').filter(x => x.content === 'ambiguous').length, 1)
+  })
+
+  it('opens a peer\'s circuit breaker after repeated failures and shows it', async () => {
+    const [a] = await pair()
+    net.down.add('B')
+    await a.delivery.accept([msg('a-agent', ['b-agent'])])
+    await waitFor('the breaker to open', () => a.delivery.peers().find(p => p.peer === 'B' && p.breaker !== 'closed'))
+    assert.ok((a.delivery.peers().find(p => p.peer === 'B')?.trips ?? 0) >= 1)
+    assert.equal(a.delivery.queuedFor('B'), 1)
+  })
+
+  it('writes a handled log line per handled message, with what its handler sent', async () => {
+    const a = await peer('A')
+    a.runtime.add('echo')
+    a.runtime.add('other')
+    const m = msg('other', ['echo'], { content: 'log me' })
+    await a.delivery.accept([m])
+    const reply = msg('echo', ['other'], { performative: 'INFORM', inReplyTo: m.messageId })
+    handle(a, 'echo', () => [reply])
+    await a.delivery.flushed()
+    const log = await a.delivery.handledLog()
+    assert.equal(log.length, 1)
+    assert.equal(log[0].messageId, m.messageId)
+    assert.equal(log[0].receiver, 'echo')
+    assert.deepEqual(log[0].sent, [reply.messageId])
+    assert.equal(a.runtime.queued('other')[0]?.messageId, reply.messageId, 'the reply committed with the handling')
+  })
+})
