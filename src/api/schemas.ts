@@ -367,8 +367,7 @@ export const peersSchema = {
             properties: {
               peerId: { type: 'string' },
               multiaddrs: { type: 'array', items: { type: 'string' } },
-              connected: { type: 'boolean' },
-              latencyMs: { type: 'number' }
+              connected: { type: 'boolean' }
             }
           }
         }
