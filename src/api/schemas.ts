@@ -378,7 +378,12 @@ export const peersSchema = {
 
 export const metricsSchema = {
   summary: 'Prometheus metrics',
-  response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
+  response: {
+    200: {
+      description: 'Prometheus text exposition format',
+      content: { 'text/plain': { schema: { type: 'string' } } }
+    }
+  }
 } as const
 
 

@@ -132,6 +132,13 @@ describe('api: OpenAPI document and docs', () => {
     }
   })
 
+  it('documents /metrics as text, the way it answers', async () => {
+    const res = await server.app.inject({ method: 'GET', url: '/metrics' })
+    assert.match(String(res.headers['content-type']), /^text\/plain/)
+    const ok = doc.paths['/metrics'].get.responses['200'] as { content: Record<string, unknown> }
+    assert.deepEqual(Object.keys(ok.content), ['text/plain'])
+  })
+
   it('describes no operation the server does not have', () => {
     const registered = new Set(apiRoutes().map(r => `${r.method.toLowerCase()} ${templated(r.url)}`))
     for (const [path, ops] of Object.entries(doc.paths)) {
