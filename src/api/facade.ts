@@ -181,8 +181,6 @@ export interface PeerSummary {
   multiaddrs: string[]
   /** Whether a libp2p connection is open now. */
   connected: boolean
-  /** Round-trip time of the last ping, ms, when known. */
-  latencyMs?: number
   /** Durable delivery to this peer. */
   delivery?: PeerDeliveryJson
 }

@@ -3,7 +3,8 @@
  * {@link NodeFacade}; every response is JSON (except `/metrics`), carries
  * `X-Caxton-Version`, and every failure is `{ "error": { code, message, details? } }`
  * with a status derived from the error's `code` (see {@link DEFAULT_ERROR_STATUS}).
- * The endpoints are documented in `docs/api.md`.
+ * The endpoints are documented in `docs/api.md`, and served as an OpenAPI document
+ * (`GET /openapi.json`, browsable at `/docs`) generated from the routes' schemas.
  *
  * @example
  * ```ts

@@ -367,8 +367,7 @@ export const peersSchema = {
             properties: {
               peerId: { type: 'string' },
               multiaddrs: { type: 'array', items: { type: 'string' } },
-              connected: { type: 'boolean' },
-              latencyMs: { type: 'number' }
+              connected: { type: 'boolean' }
             }
           }
         }
@@ -379,7 +378,12 @@ export const peersSchema = {
 
 export const metricsSchema = {
   summary: 'Prometheus metrics',
-  response: { 200: { type: 'string', description: 'Prometheus text exposition format' } }
+  response: {
+    200: {
+      description: 'Prometheus text exposition format',
+      content: { 'text/plain': { schema: { type: 'string' } } }
+    }
+  }
 } as const
 
 

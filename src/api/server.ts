@@ -13,6 +13,7 @@ import type { RouteDeps } from './routes/common.js'
 import { faultRoutes } from './routes/faults.js'
 import { memberRoutes } from './routes/members.js'
 import { messageRoutes } from './routes/messages.js'
+import { registerOpenApi } from './openapi.js'
 import { registryRoutes } from './routes/registry.js'
 import { systemRoutes } from './routes/system.js'
 import { MAX_WAIT_MS } from './schemas.js'
@@ -20,6 +21,9 @@ import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from './version.js
 
 /** 16 MiB: a raw module up to 16 MiB, or one a little under 12 MiB as base64 JSON (4/3 larger). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024
+
+/** Longest path parameter the router matches, characters (an agent id has at most 128). */
+export const MAX_PARAM_LENGTH = 1024
 
 /** Content types the server parses; anything else is a 415. */
 export const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/wasm', 'application/octet-stream'] as const
@@ -58,7 +62,7 @@ export interface ApiServer {
   start: () => Promise<{ host: string, port: number, url: string }>
   /** Stops listening; requests still waiting for a reply are answered 503 NOT_READY. Idempotent. */
   stop: () => Promise<void>
-  /** The fastify instance (routes are registered; `app.inject()` works without `start()`). */
+  /** The fastify instance. Its routes are added when it loads (`await app.ready()`; `app.inject()` and `start()` do that themselves). */
   app: FastifyInstance
 }
 
@@ -93,6 +97,10 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     // One debug line per request (below) instead of fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: bodyLimitBytes,
+    // fastify's default (100) is below the longest agent id (128): a longer `:id` would be
+    // ROUTE_NOT_FOUND. With room to spare, the route's schema rejects a too-long id with
+    // a 400 naming the rule instead.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: {
       customOptions: {
         // A wrong type or an unknown field is the client's mistake to hear about.
@@ -159,13 +167,19 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     }, 'request')
   })
 
+  registerOpenApi(app, version)
+
   const deps: RouteDeps = { facade: options.facade, maxWaitMs: options.maxWaitMs ?? MAX_WAIT_MS, stopping: stopping.signal }
-  agentRoutes(app, deps)
-  messageRoutes(app, deps)
-  systemRoutes(app, deps)
-  registryRoutes(app, deps)
-  faultRoutes(app, deps)
-  memberRoutes(app, deps)
+  // A plugin, so that the routes are added after the OpenAPI generator has loaded (see
+  // registerOpenApi). It inherits the parsers, handlers and hooks set above.
+  void app.register(async (api) => {
+    agentRoutes(api, deps)
+    messageRoutes(api, deps)
+    systemRoutes(api, deps)
+    registryRoutes(api, deps)
+    faultRoutes(api, deps)
+    memberRoutes(api, deps)
+  })
 
   // Connections that have not sent a request yet. Node's close() leaves them open until
   // its headers timeout (a client that aborted a request may leave one behind); stop()

@@ -160,7 +160,7 @@ export class CaxtonClient {
   /**
    * `POST /agents/:id/messages[?wait=]`. With `waitMs`, the request's timeout is at
    * least `waitMs` + {@link WAIT_MARGIN_MS}.
-   * @throws ApiError ACL_INVALID / PERFORMATIVE_UNKNOWN / REQUEST_INVALID (400),
+   * @throws ApiError ACL_INVALID / REQUEST_INVALID (400),
    *   AGENT_NOT_FOUND (404), REPLY_TIMEOUT (504)
    */
   async sendMessage (to: AgentId, draft: MessageDraftJson, options: { waitMs?: number } = {}): Promise<SendResponse> {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { CaxtonError } from '../../protocols/errors.js'
+import { parseHostPort } from '../config/index.js'
 import { CaxtonClient, DEFAULT_API_URL, DEFAULT_TIMEOUT_MS } from './client.js'
 import { Output, type CliIo } from './output.js'
 
@@ -12,7 +13,10 @@ export type { CliIo }
 
 /** The options every command accepts (declared once, on the program). */
 export interface GlobalOptions {
-  /** Base URL of the node's REST API: `--api`, else `CAXTON_API`, else `http://127.0.0.1:7420`. */
+  /**
+   * Base URL of the node's REST API: `--api`, else `CAXTON_API`, else `http://127.0.0.1:7420`
+   * (either may also be `host:port`, see {@link apiBaseUrl}).
+   */
   api: string
   /** `--json`: print the API's JSON exactly, nothing else on stdout. */
   json: boolean
@@ -96,7 +100,7 @@ export function createContext (io: CliIo): CliContext {
  */
 export function addGlobalOptions (command: Command): Command {
   return command
-    .addOption(new Option('--api <url>', `REST API of the node (env: CAXTON_API; default: ${DEFAULT_API_URL})`).helpGroup(GLOBAL_OPTIONS_GROUP))
+    .addOption(new Option('--api <url>', `REST API of the node, a URL or host:port (env: CAXTON_API; default: ${DEFAULT_API_URL})`).helpGroup(GLOBAL_OPTIONS_GROUP))
     .addOption(new Option('--json', "machine output: exactly the API's JSON on stdout").helpGroup(GLOBAL_OPTIONS_GROUP))
     .addOption(new Option('--timeout <ms>', `HTTP request timeout, ms (default: ${DEFAULT_TIMEOUT_MS})`).argParser(integerIn(1, 3_600_000)).helpGroup(GLOBAL_OPTIONS_GROUP))
 }
@@ -113,20 +117,44 @@ function mergedOptions (command: Command): Record<string, unknown> {
 
 function resolveGlobals (opts: Record<string, unknown>, env: Record<string, string | undefined>): GlobalOptions {
   const raw = typeof opts.api === 'string' ? opts.api : (env.CAXTON_API !== undefined && env.CAXTON_API !== '' ? env.CAXTON_API : DEFAULT_API_URL)
+  return {
+    api: apiBaseUrl(raw),
+    json: opts.json === true,
+    timeoutMs: typeof opts.timeout === 'number' ? opts.timeout : DEFAULT_TIMEOUT_MS
+  }
+}
+
+/** Hosts a server listens on to mean "every interface"; a client reaches them on loopback. */
+const WILDCARD_HOSTS: ReadonlyMap<string, string> = new Map([['0.0.0.0', '127.0.0.1'], ['::', '[::1]']])
+
+/**
+ * The API's base URL (no trailing `/`) from `--api` or `CAXTON_API`: an `http://` or
+ * `https://` URL, or `host:port` / `:port` / `port` as `caxton node start --api` takes
+ * it (then `http://`; a wildcard host, `0.0.0.0` or `::`, is reached on loopback). So the
+ * one variable can name the node both to the node and to the commands that call it.
+ * @throws UsageError for anything else
+ */
+export function apiBaseUrl (raw: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw)) {
+    let address: { host: string, port: number }
+    try {
+      address = parseHostPort(raw)
+    } catch {
+      throw new UsageError(`--api must be a URL like ${DEFAULT_API_URL} (or host:port), not '${raw}'`)
+    }
+    const host = WILDCARD_HOSTS.get(address.host) ?? (address.host.includes(':') ? `[${address.host}]` : address.host)
+    return `http://${host}:${address.port}`
+  }
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new UsageError(`--api must be a URL like ${DEFAULT_API_URL}, not '${raw}'`)
+    throw new UsageError(`--api must be a URL like ${DEFAULT_API_URL} (or host:port), not '${raw}'`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`--api must be an http:// or https:// URL, not '${raw}'`)
   }
-  return {
-    api: raw.replace(/\/+$/, ''),
-    json: opts.json === true,
-    timeoutMs: typeof opts.timeout === 'number' ? opts.timeout : DEFAULT_TIMEOUT_MS
-  }
+  return raw.replace(/\/+$/, '')
 }
 
 /**

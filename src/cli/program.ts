@@ -8,6 +8,7 @@ import { CAXTON_VERSION } from '../api/version.js'
 import { ApiError, ApiUnreachableError, ApiTimeoutError } from './client.js'
 import { registerAgentCommands } from './commands/agent/index.js'
 import { registerClusterCommands } from './commands/cluster/index.js'
+import { registerCompletionCommands } from './commands/completion/index.js'
 import { registerMessageCommands } from './commands/message/index.js'
 import { registerMetricsCommand } from './commands/metrics/index.js'
 import { registerRegistryCommands } from './commands/registry/index.js'
@@ -64,6 +65,8 @@ export function createProgram (ctx: CliContext, options: RunOptions = {}): Comma
   registerMetricsCommand(program, ctx)
   registerRegistryCommands(program, ctx)
   for (const register of options.commands ?? []) register(program, ctx)
+  // Last: it reads the tree built above.
+  registerCompletionCommands(program, ctx)
   return program
 }
 

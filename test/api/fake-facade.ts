@@ -1,6 +1,8 @@
 /**
  * An in-memory {@link NodeFacade} for the API and CLI tests: it keeps agents in a map,
- * raises the same error codes as the real node, and records what it was asked.
+ * raises the same error codes as the real node (the contract suite,
+ * `facade-contract-suite.ts`, holds both to it), validates message drafts with the FIPA
+ * codec as the router does, and records what it was asked.
  *
  * Agents with special ids:
  * - `echo`: replies INFORM with the request's content (when the sender waits);
@@ -10,7 +12,7 @@
  * - `boom`: `sendMessage` throws a plain Error with a message that must not leak.
  */
 import { CaxtonError } from '../../protocols/errors.js'
-import { PERFORMATIVES, type AclContent, type AclMessage, type AgentId } from '../../protocols/fipa/types.js'
+import { AclValidationError, draftFromJson, isAgentId, validateMessage, type AclMessage, type AgentId } from '../../protocols/fipa/index.js'
 import type {
   DeployRequest, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness, SendOutcome, SendRequest
 } from '../../src/api/facade.js'
@@ -33,6 +35,9 @@ export const DEFAULT_LIMITS: AgentLimits = {
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]
 
+/** The node's own agent id (the router's `SYSTEM_AGENT`); with `client-*`, not deployable. */
+const SYSTEM_AGENT = 'ams'
+
 /** A minimal valid-looking module: the WASM magic and version 1. */
 export const TINY_WASM = new Uint8Array([...WASM_MAGIC, 0x01, 0x00, 0x00, 0x00])
 
@@ -45,7 +50,7 @@ export class FakeFacade implements NodeFacade {
   /** When set, every mutating call throws NOT_READY. */
   notReady = false
   peerList: PeerSummary[] = [
-    { peerId: '12D3KooWPeerA', multiaddrs: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWPeerA'], connected: true, latencyMs: 1.5 },
+    { peerId: '12D3KooWPeerA', multiaddrs: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWPeerA'], connected: true },
     { peerId: '12D3KooWPeerB', multiaddrs: ['/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWPeerB'], connected: false }
   ]
 
@@ -72,9 +77,13 @@ export class FakeFacade implements NodeFacade {
   async deployAgent (req: DeployRequest): Promise<AgentInfo> {
     this.deployed.push(req)
     if (this.notReady) throw new FakeError('NOT_READY', 'the node is still starting')
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(req.id)) throw new FakeError('AGENT_ID_INVALID', `invalid agent id '${req.id}'`, { agentId: req.id })
+    if (!isAgentId(req.id) || req.id === SYSTEM_AGENT || req.id.startsWith('client-')) {
+      throw new FakeError('AGENT_ID_INVALID', `invalid agent id '${req.id}'`, { agentId: req.id })
+    }
     if (this.agents.has(req.id)) throw new FakeError('AGENT_EXISTS', `agent '${req.id}' already exists`, { agentId: req.id })
-    if (!WASM_MAGIC.every((b, i) => req.wasm[i] === b)) throw new FakeError('MODULE_INVALID', 'not a WebAssembly module (bad magic number)')
+    if (!WASM_MAGIC.every((b, i) => req.wasm[i] === b)) {
+      throw new FakeError('MODULE_INVALID', 'not a WebAssembly module (bad magic number)', { reason: 'bad magic number' })
+    }
     const info: AgentInfo = {
       id: req.id,
       moduleHash: 'ab'.repeat(32),
@@ -105,23 +114,25 @@ export class FakeFacade implements NodeFacade {
   async sendMessage (req: SendRequest): Promise<SendOutcome> {
     this.sent.push(req)
     if (req.to === 'boom') throw new Error('disk full at /var/lib/secret-path')
-    if (!this.agents.has(req.to) && !['hang', 'silent', 'echo'].includes(req.to)) {
-      throw new FakeError('AGENT_NOT_FOUND', `no node hosts agent '${req.to}'`, { agentId: req.to })
-    }
-    const performative = String(req.draft.performative ?? '').toUpperCase()
-    if (!(PERFORMATIVES as readonly string[]).includes(performative)) {
-      throw new FakeError('PERFORMATIVE_UNKNOWN', `unknown performative '${String(req.draft.performative)}'`)
-    }
-    const message: AclMessage = {
-      messageId: `m-${++this.seq}`,
+    // The router's order: the draft first (ACL_INVALID names the fields), then the receiver.
+    const draft = draftFromJson(req.draft)
+    const sender = typeof draft.sender === 'string' ? draft.sender : 'client-1'
+    const seq = ++this.seq
+    const message = validateMessage({
+      ...draft,
+      messageId: `m-${seq}`,
       createdAt: this.tick(),
-      performative: performative as AclMessage['performative'],
-      sender: typeof req.draft.sender === 'string' ? req.draft.sender : 'client-1',
+      sender,
       receivers: [req.to],
-      conversationId: typeof req.draft.conversationId === 'string' ? req.draft.conversationId : `c-${this.seq}`
+      conversationId: draft.conversationId ?? `c-${seq}`
+    })
+    if (sender === SYSTEM_AGENT || this.agents.has(sender)) {
+      throw new AclValidationError([{ field: 'sender', reason: `${sender} is an agent on this node; API clients must use another id` }])
     }
-    const content = contentFromJson(req.draft.content)
-    if (content !== undefined) message.content = content
+    if (!this.agents.has(req.to) && !['hang', 'silent', 'echo'].includes(req.to)) {
+      throw new FakeError('AGENT_NOT_FOUND', `no agent '${req.to}' on any node of the cluster`, { agentId: req.to })
+    }
+    const content = message.content
     this.records.unshift({ at: message.createdAt, direction: 'local', status: 'delivered', message })
     const outcome: SendOutcome = { messageId: message.messageId, conversationId: message.conversationId!, sender: message.sender }
 
@@ -185,10 +196,3 @@ export class FakeFacade implements NodeFacade {
   }
 }
 
-function contentFromJson (json: unknown): AclContent | undefined {
-  if (typeof json === 'string') return json
-  if (typeof json === 'object' && json !== null && typeof (json as { base64?: unknown }).base64 === 'string') {
-    return new Uint8Array(Buffer.from((json as { base64: string }).base64, 'base64'))
-  }
-  return undefined
-}

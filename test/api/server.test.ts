@@ -304,7 +304,7 @@ describe('api: REST server', () => {
       { name: 'content object without base64', payload: { performative: 'INFORM', content: { text: 'x' } }, status: 400, code: 'REQUEST_INVALID', message: /body\.content must be a string, or/ },
       { name: 'an empty performative', payload: { performative: '' }, status: 400, code: 'REQUEST_INVALID', message: /body\.performative must NOT have fewer than 1 characters/ },
       { name: 'a numeric performative', payload: { performative: 7 }, status: 400, code: 'REQUEST_INVALID', message: /body\.performative must be string/ },
-      { name: 'an unknown performative (PERFORMATIVE_UNKNOWN from the node)', payload: { performative: 'SHOUT' }, status: 400, code: 'PERFORMATIVE_UNKNOWN' },
+      { name: 'an unknown performative (ACL_INVALID from the node)', payload: { performative: 'SHOUT' }, status: 400, code: 'ACL_INVALID', message: /performative: unknown performative "SHOUT"/ },
       { name: 'a sender that is not an agent id', payload: { performative: 'INFORM', sender: '' }, status: 400, code: 'REQUEST_INVALID', message: /body\.sender must be an agent id/ },
       { name: 'replyBy as a string', payload: { performative: 'INFORM', replyBy: 'tomorrow' }, status: 400, code: 'REQUEST_INVALID', message: /body\.replyBy must be integer/ },
       { name: 'malformed JSON', type: 'application/json', payload: '{"performative":', status: 400, code: 'JSON_INVALID' },

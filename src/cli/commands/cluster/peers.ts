@@ -7,7 +7,7 @@ import { examples } from '../../output.js'
 
 export function registerClusterPeers (cluster: Command, ctx: CliContext): void {
   addGlobalOptions(cluster.command('peers'))
-    .description('peers this node knows, whether connected, and their latency')
+    .description('peers this node knows, and whether connected')
     .addHelpText('after', examples(['caxton cluster peers', 'caxton cluster peers --json']))
     .action(async (_opts: unknown, command: Command) => {
       const { client, out } = ctx.scope(command)
@@ -15,11 +15,10 @@ export function registerClusterPeers (cluster: Command, ctx: CliContext): void {
       if (out.json) return out.printJson(body)
       if (body.peers.length === 0) return out.line('no peers known (a single-node cluster, or not joined yet)')
       out.table(
-        ['peer', 'connected', 'latency', 'address'],
+        ['peer', 'connected', 'address'],
         body.peers.map(p => [
           p.peerId,
           out.state(p.connected ? 'yes' : 'no'),
-          p.latencyMs === undefined ? '-' : `${Math.round(p.latencyMs * 10) / 10} ms`,
           p.multiaddrs.length === 0 ? '-' : p.multiaddrs[0] + (p.multiaddrs.length > 1 ? ` (+${p.multiaddrs.length - 1})` : '')
         ])
       )
