@@ -89,29 +89,20 @@ export const DEFAULT_ERROR_STATUS: Readonly<Record<string, number>> = Object.fre
   REQUEST_INVALID: 400,
   JSON_INVALID: 400,
   TRACEPARENT_INVALID: 400,
-  INVALID_LIMITS: 400,
+  LIMITS_INVALID: 400,
   AGENT_NOT_FOUND: 404,
   REGISTRY_AGENT_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
+  DEAD_LETTER_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   AGENT_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
-  // The node hosting the receiver failed to take the message: an upstream failure.
-  DELIVERY_FAILED: 502,
   NOT_READY: 503,
+  // The outbox is at its bounds: the response carries Retry-After.
+  OUTBOX_FULL: 503,
   RUNTIME_NOT_RUNNING: 503,
   REPLY_TIMEOUT: 504
-})
-
-/**
- * Another spelling of a code → the one the API answers with. The agent runtime names two
- * failures verb-first (`InvalidModuleError` is `INVALID_MODULE`); the API, its clients
- * and its docs use the project's noun-first style (`ACL_INVALID`, `AGENT_NOT_FOUND`).
- * Translated here, once, so that a client sees one code per failure.
- */
-export const CODE_SPELLINGS: Readonly<Record<string, string>> = Object.freeze({
-  INVALID_MODULE: 'MODULE_INVALID',
-  INVALID_AGENT_ID: 'AGENT_ID_INVALID'
 })
 
 /** What the error handler sends, and how loudly it logs. */
@@ -162,7 +153,7 @@ export interface ErrorContext {
 export function toHttpError (err: unknown, ctx: ErrorContext): HttpError {
   const { statusByCode, requestId } = ctx
   const e = (typeof err === 'object' && err !== null ? err : {}) as FastifyErrorLike
-  const code = typeof e.code === 'string' ? (Object.hasOwn(CODE_SPELLINGS, e.code) ? CODE_SPELLINGS[e.code] : e.code) : undefined
+  const code = typeof e.code === 'string' ? e.code : undefined
 
   if (code === 'FST_ERR_VALIDATION' && Array.isArray(e.validation)) {
     return clientError(400, validationError(e.validation, e.validationContext ?? 'request'))

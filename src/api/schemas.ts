@@ -367,7 +367,19 @@ export const peersSchema = {
             properties: {
               peerId: { type: 'string' },
               multiaddrs: { type: 'array', items: { type: 'string' } },
-              connected: { type: 'boolean' }
+              connected: { type: 'boolean' },
+              delivery: {
+                type: 'object',
+                description: 'durable delivery to this peer',
+                required: ['breaker', 'consecutiveFailures', 'trips', 'inFlight', 'queued'],
+                properties: {
+                  breaker: { type: 'string', enum: ['closed', 'open', 'half-open'] },
+                  consecutiveFailures: { type: 'integer' },
+                  trips: { type: 'integer' },
+                  inFlight: { type: 'integer' },
+                  queued: { type: 'integer' }
+                }
+              }
             }
           }
         }
@@ -549,4 +561,151 @@ export const membersSchema = {
       }
     }
   }
+} as const
+
+// ---- durable delivery: message status, dead letters, the handled log ----
+
+export const MAX_DEAD_LETTER_LIMIT = 1000
+export const DEFAULT_DEAD_LETTER_LIMIT = 100
+const DEAD_LETTER_CAUSES = ['expired', 'not-found', 'rejected', 'agent-failed', 'agent-removed'] as const
+const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'handled', 'dead-lettered'] as const
+const messageIdParam = { type: 'string', minLength: 1, maxLength: 128, description: 'a message id' } as const
+const deadLetterIdParam = { type: 'string', pattern: '^[0-9a-f]{18}$', description: 'a dead letter id (18 hex digits)' } as const
+
+export const messageStatusSchema = {
+  summary: 'Where a message stands, per receiver, as this node knows it: queued, sent, delivered, handled, dead-lettered',
+  params: { type: 'object', required: ['id'], properties: { id: messageIdParam } },
+  response: {
+    200: {
+      type: 'object',
+      required: ['messageId', 'receivers'],
+      properties: {
+        messageId: { type: 'string' },
+        sender: { type: 'string' },
+        receivers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['receiver', 'state', 'at'],
+            properties: {
+              receiver: { type: 'string' },
+              state: { type: 'string', enum: DELIVERY_STATES },
+              at: { type: 'number', description: 'when it reached this state, ms since the epoch' },
+              peer: { type: 'string' },
+              attempts: { type: 'integer' },
+              reason: { type: 'string' },
+              cause: { type: 'string', enum: DEAD_LETTER_CAUSES },
+              deadLetterId: { type: 'string' }
+            }
+          }
+        }
+      }
+    }
+  }
+} as const
+
+export const handledLogSchema = {
+  summary: 'The handled log: one line per message an agent of this node handled, oldest first (only with delivery.handledLog)',
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      after: { type: 'string', maxLength: 64, description: 'the key of the last line read' },
+      limit: queryInteger('1..10000')
+    }
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['entries'],
+      properties: {
+        entries: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['key', 'receiver', 'messageId', 'sender', 'performative', 'at', 'sent'],
+            properties: {
+              key: { type: 'string' },
+              receiver: { type: 'string' },
+              messageId: { type: 'string' },
+              sender: { type: 'string' },
+              performative: { type: 'string' },
+              inReplyTo: { type: 'string' },
+              at: { type: 'number' },
+              sent: { type: 'array', items: { type: 'string' }, description: 'ids of the messages its handler sent' }
+            }
+          }
+        }
+      }
+    }
+  }
+} as const
+
+const deadLetter = {
+  type: 'object',
+  required: ['id', 'at', 'receiver', 'sender', 'messageId', 'cause', 'reason', 'attempts', 'message'],
+  properties: {
+    id: { type: 'string' },
+    at: { type: 'number', description: 'when it was dead-lettered, ms since the epoch' },
+    receiver: { type: 'string' },
+    sender: { type: 'string' },
+    messageId: { type: 'string' },
+    cause: { type: 'string', enum: DEAD_LETTER_CAUSES },
+    reason: { type: 'string' },
+    attempts: { type: 'integer' },
+    peer: { type: 'string' },
+    message: aclMessage
+  }
+} as const
+
+const deadLetterFilter = {
+  agent: agentId,
+  cause: { type: 'string', enum: DEAD_LETTER_CAUSES },
+  since: queryInteger('ms since the epoch')
+} as const
+
+export const listDeadLettersSchema = {
+  summary: 'Dead letters, newest first, filtered by agent (receiver or sender), cause and time',
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { ...deadLetterFilter, limit: queryInteger(`1..${MAX_DEAD_LETTER_LIMIT}`) }
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['deadLetters', 'total'],
+      properties: { deadLetters: { type: 'array', items: deadLetter }, total: { type: 'integer', description: 'entries matching, before limit' } }
+    }
+  }
+} as const
+
+export const getDeadLetterSchema = {
+  summary: 'One dead letter',
+  params: { type: 'object', required: ['id'], properties: { id: deadLetterIdParam } },
+  response: { 200: deadLetter }
+} as const
+
+export const replayDeadLetterSchema = {
+  summary: 'Send a dead letter again, to its receiver, with a new deadline; it leaves the queue',
+  params: { type: 'object', required: ['id'], properties: { id: deadLetterIdParam } },
+  response: {
+    202: {
+      type: 'object',
+      required: ['messageId', 'receiver'],
+      properties: { messageId: { type: 'string' }, receiver: { type: 'string' } }
+    }
+  }
+} as const
+
+export const deleteDeadLetterSchema = {
+  summary: 'Delete one dead letter',
+  params: { type: 'object', required: ['id'], properties: { id: deadLetterIdParam } },
+  response: { 204: { type: 'null', description: 'deleted' } }
+} as const
+
+export const purgeDeadLettersSchema = {
+  summary: 'Delete every dead letter matching the filters (all of them without any)',
+  querystring: { type: 'object', additionalProperties: false, properties: deadLetterFilter },
+  response: { 200: { type: 'object', required: ['deleted'], properties: { deleted: { type: 'integer' } } } }
 } as const

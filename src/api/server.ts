@@ -14,6 +14,7 @@ import { faultRoutes } from './routes/faults.js'
 import { memberRoutes } from './routes/members.js'
 import { messageRoutes } from './routes/messages.js'
 import { registerOpenApi } from './openapi.js'
+import { deliveryRoutes } from './routes/delivery.js'
 import { registryRoutes } from './routes/registry.js'
 import { systemRoutes } from './routes/system.js'
 import { MAX_WAIT_MS } from './schemas.js'
@@ -89,6 +90,9 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     } else {
       req.log.debug({ code: body.error.code, status, method: req.method, url: req.url }, body.error.message)
     }
+    // A refusal that will pass (OUTBOX_FULL) says when to come back.
+    const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
+    if (typeof retryAfterMs === 'number' && status === 503) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
     void reply.code(status).type('application/json; charset=utf-8').send(body)
   }
 
@@ -175,6 +179,7 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
   void app.register(async (api) => {
     agentRoutes(api, deps)
     messageRoutes(api, deps)
+    deliveryRoutes(api, deps)
     systemRoutes(api, deps)
     registryRoutes(api, deps)
     faultRoutes(api, deps)

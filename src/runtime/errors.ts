@@ -14,7 +14,7 @@ export class InvalidModuleError extends CaxtonError {
   readonly reason: string
 
   constructor (reason: string, options?: { cause?: unknown }) {
-    super('INVALID_MODULE', `invalid agent module: ${reason}`, options)
+    super('MODULE_INVALID', `invalid agent module: ${reason}`, options)
     this.name = 'InvalidModuleError'
     this.reason = reason
   }
@@ -47,7 +47,7 @@ export class InvalidAgentIdError extends CaxtonError {
   readonly agentId: string
 
   constructor (agentId: string, reason = 'expected 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit') {
-    super('INVALID_AGENT_ID', `invalid agent id ${JSON.stringify(agentId)}: ${reason}`)
+    super('AGENT_ID_INVALID', `invalid agent id ${JSON.stringify(agentId)}: ${reason}`)
     this.name = 'InvalidAgentIdError'
     this.agentId = agentId
   }
@@ -59,7 +59,7 @@ export class InvalidLimitsError extends CaxtonError {
   readonly reason: string
 
   constructor (field: string, reason: string) {
-    super('INVALID_LIMITS', `invalid agent limit ${field}: ${reason}`)
+    super('LIMITS_INVALID', `invalid agent limit ${field}: ${reason}`)
     this.name = 'InvalidLimitsError'
     this.field = field
     this.reason = reason

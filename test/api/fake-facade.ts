@@ -9,7 +9,8 @@
  * - `silent`: never replies (a waiting sender gets REPLY_TIMEOUT at once: the fake
  *   does not sleep, it reports the timeout the real router would have reached);
  * - `hang`: `sendMessage` stays pending until {@link FakeFacade.releaseHang};
- * - `boom`: `sendMessage` throws a plain Error with a message that must not leak.
+ * - `boom`: `sendMessage` throws a plain Error with a message that must not leak;
+ * - `full`: `sendMessage` throws OUTBOX_FULL with `retryAfterMs` 2500.
  */
 import { CaxtonError } from '../../protocols/errors.js'
 import { AclValidationError, draftFromJson, isAgentId, validateMessage, type AclMessage, type AgentId } from '../../protocols/fipa/index.js'
@@ -114,6 +115,7 @@ export class FakeFacade implements NodeFacade {
   async sendMessage (req: SendRequest): Promise<SendOutcome> {
     this.sent.push(req)
     if (req.to === 'boom') throw new Error('disk full at /var/lib/secret-path')
+    if (req.to === 'full') throw new FakeError('OUTBOX_FULL', 'the outbox is full (3 messages, at most 3); retry in 3 s', { retryAfterMs: 2500 })
     // The router's order: the draft first (ACL_INVALID names the fields), then the receiver.
     const draft = draftFromJson(req.draft)
     const sender = typeof draft.sender === 'string' ? draft.sender : 'client-1'

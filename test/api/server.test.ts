@@ -322,6 +322,13 @@ describe('api: REST server', () => {
       })
     }
 
+    it('answers 503 OUTBOX_FULL with Retry-After in whole seconds', async () => {
+      const res = await server.app.inject({ method: 'POST', url: '/agents/full/messages', payload: { performative: 'INFORM' } })
+      assert.equal(res.statusCode, 503)
+      assert.equal(errorOf(res.body).code, 'OUTBOX_FULL')
+      assert.equal(res.headers['retry-after'], '3')
+    })
+
     it('answers 500 without leaking the message, and logs the cause', async () => {
       const res = await server.app.inject({ method: 'POST', url: '/agents/boom/messages', payload: { performative: 'INFORM' } })
       assert.equal(res.statusCode, 500)

@@ -51,10 +51,10 @@ describe('node (in-process)', function () {
   it('refuses reserved ids and bad modules with a named error, storing nothing', async () => {
     const node = await start('strict')
     nodes.push(node)
-    await assert.rejects(node.deployAgent({ id: 'ams', wasm: ECHO }), { code: 'INVALID_AGENT_ID' })
+    await assert.rejects(node.deployAgent({ id: 'ams', wasm: ECHO }), { code: 'AGENT_ID_INVALID' })
     await assert.rejects(node.deployAgent({ id: 'client-1', wasm: ECHO }), /reserved/)
-    await assert.rejects(node.deployAgent({ id: 'bad id', wasm: ECHO }), { code: 'INVALID_AGENT_ID' })
-    await assert.rejects(node.deployAgent({ id: 'junk', wasm: Uint8Array.of(1, 2, 3) }), { code: 'INVALID_MODULE' })
+    await assert.rejects(node.deployAgent({ id: 'bad id', wasm: ECHO }), { code: 'AGENT_ID_INVALID' })
+    await assert.rejects(node.deployAgent({ id: 'junk', wasm: Uint8Array.of(1, 2, 3) }), { code: 'MODULE_INVALID' })
     await assert.rejects(node.removeAgent('nobody'), { code: 'AGENT_NOT_FOUND' })
     assert.deepEqual(node.listAgents(), [])
   })

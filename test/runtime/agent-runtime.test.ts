@@ -173,7 +173,7 @@ describe('agent runtime', function () {
     async function invalid (wasm: Uint8Array, limits?: { maxMemoryPages: number }): Promise<string> {
       const err = await rejection(runtime.deploy(`bad-${seq++}`, wasm, limits))
       assert.ok(err instanceof InvalidModuleError, String(err))
-      assert.equal(err.code, 'INVALID_MODULE')
+      assert.equal(err.code, 'MODULE_INVALID')
       return err.reason
     }
 
