@@ -631,6 +631,7 @@ export const handledLogSchema = {
               sender: { type: 'string' },
               performative: { type: 'string' },
               inReplyTo: { type: 'string' },
+              conversationId: { type: 'string' },
               at: { type: 'number' },
               sent: { type: 'array', items: { type: 'string' }, description: 'ids of the messages its handler sent' }
             }

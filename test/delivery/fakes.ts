@@ -29,6 +29,7 @@ export const FAST: DeliveryConfig = {
   outboxMaxBytesPerPeer: 64 * 1024 * 1024,
   deadLetterMax: 1000,
   sync: false,
+  durable: true,
   handledLog: true,
   ackTimeoutMs: 1000
 }

@@ -230,11 +230,17 @@ describe('delivery service', function () {
     assert.equal(a.delivery.queuedFor('B'), 1)
   })
 
+  it('takes messages to the AMS (the node itself) without answering or dead-lettering them', async () => {
+    const a = await peer('A')
+    await a.delivery.accept([msg('some-agent', ['ams'], { performative: 'NOT-UNDERSTOOD' })])
+    assert.deepEqual(a.delivery.summary(), { outbox: { messages: 0, bytes: 0 }, inbox: 0, deadLetters: 0 })
+  })
+
   it('writes a handled log line per handled message, with what its handler sent', async () => {
     const a = await peer('A')
     a.runtime.add('echo')
     a.runtime.add('other')
-    const m = msg('other', ['echo'], { content: 'log me' })
+    const m = msg('other', ['echo'], { content: 'log me', conversationId: 'c-log' })
     await a.delivery.accept([m])
     const reply = msg('echo', ['other'], { performative: 'INFORM', inReplyTo: m.messageId })
     handle(a, 'echo', () => [reply])
@@ -244,6 +250,7 @@ describe('delivery service', function () {
     assert.equal(log[0].messageId, m.messageId)
     assert.equal(log[0].receiver, 'echo')
     assert.deepEqual(log[0].sent, [reply.messageId])
+    assert.equal(log[0].conversationId, 'c-log')
     assert.equal(a.runtime.queued('other')[0]?.messageId, reply.messageId, 'the reply committed with the handling')
   })
 })
