@@ -565,7 +565,7 @@ export const membersSchema = {
 
 // ---- durable delivery: message status, dead letters, the handled log ----
 
-export const MAX_DEAD_LETTER_LIMIT = 1000
+export const MAX_DEAD_LETTER_LIMIT = 100_000
 export const DEFAULT_DEAD_LETTER_LIMIT = 100
 const DEAD_LETTER_CAUSES = ['expired', 'not-found', 'rejected', 'agent-failed', 'agent-removed'] as const
 const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'handled', 'dead-lettered'] as const
