@@ -125,6 +125,8 @@ export class DeliveryService {
   private readonly statuses: LRUCache<string, { sender?: AgentId, receivers: Map<AgentId, ReceiverStatus> }>
   private readonly resolving = new Set<AgentId>()
   private readonly notFound = new Map<AgentId, number>()
+  /** Routes learned from the stored outbox and inboxes at start-up, applied once the registry runs ({@link start}). */
+  private routeHints: Array<[AgentId, string]> = []
   private pumpScheduled = false
   private timer?: NodeJS.Timeout
   private timerAt = Infinity
@@ -202,6 +204,7 @@ export class DeliveryService {
       this.track(order, record)
       this.scheduler.add({ order, messageId: record.messageId, sender: record.sender, receiver: record.receiver, deadline: record.deadline })
       this.setStatus(record.messageId, record.sender, record.receiver, { state: 'queued' })
+      if (record.via !== undefined) this.routeHints.push([record.receiver, record.via])
       loaded++
     }
     if (loaded > 0 || dl.loaded > 0) this.log.info({ outbox: loaded, deadLetters: dl.loaded, run }, 'delivery state loaded')
@@ -224,6 +227,8 @@ export class DeliveryService {
         continue
       }
       const message = decodeMessage(r.message, this.options.limits)
+      // Its handler's reply goes back where it came from, even to an API client no registry lists.
+      if (r.from !== '' && r.sender !== SYSTEM_AGENT) this.routeHints.push([r.sender, r.from])
       const result = this.options.runtime.deliver(r.receiver, message, key, true)
       if (result === 'queued') {
         this.inbox.set(key, metaOf(message, r.receiver, r.from))
@@ -245,6 +250,10 @@ export class DeliveryService {
   /** Starts the link and sending. */
   async start (): Promise<void> {
     if (this.running) return
+    for (const [agent, peer] of this.routeHints) {
+      if (peer !== this.options.self && this.options.routes.lookup(agent) === undefined) this.options.routes.learn(agent, peer)
+    }
+    this.routeHints = []
     await this.options.link.start({
       receive: (from, frame, answer) => { this.receive(from, frame, answer) },
       acked: (peer, order, ack) => { this.onAck(peer, order, ack) },
@@ -534,6 +543,8 @@ export class DeliveryService {
 
   private stageOutbox (record: OutboxRecord, txn: Txn): void {
     const order = this.counter.next()
+    const via = this.options.routes.lookup(record.receiver)
+    if (via !== undefined && via !== this.options.self && record.via === undefined) record = { ...record, via }
     txn.ops.push({ type: 'put', sublevel: this.outboxRows, key: orderKey(order), value: encodeOutboxRecord(record) })
     this.track(order, record)
     this.setStatus(record.messageId, record.sender, record.receiver, { state: 'queued' })

@@ -159,7 +159,7 @@ export async function openPeer (net: FakeNet, id: string, options: { dir?: strin
       lookup: (agent) => routes.get(agent),
       resolve: async (agent) => routes.get(agent),
       forget: () => {},
-      learn: () => {}
+      learn: (agent, peer) => { if (!routes.has(agent)) routes.set(agent, peer) }
     },
     health: { downReason: (peer) => downPeers.has(peer) ? `node ${peer} is dead` : undefined },
     link,

@@ -80,6 +80,26 @@ describe('delivery service', function () {
     assert.deepEqual(runtime.queued('b-agent').map(m => m.content), ['over there'])
   })
 
+  it('a reply to an API client on another node finds its way after the replying node restarts', async () => {
+    const a = await peer('A', { routes: new Map([['b-agent', 'B']]) })
+    a.clients.touch('client-x')
+    const b = await peer('B', { routes: new Map() })
+    b.runtime.add('b-agent')
+    const request = msg('client-x', ['b-agent'], { content: 'answer me', replyWith: 'q-1' })
+    await a.delivery.accept([request])
+    await waitFor('b to have it', () => b.runtime.queued('b-agent')[0])
+    await crash(b)
+    open.splice(open.indexOf(b), 1)
+    // A new process: no route to client-x but what its stored inbox says.
+    const runtime = new FakeRuntime()
+    runtime.add('b-agent')
+    const b2 = await peer('B', { dir: b.dir, runtime, routes: new Map() })
+    handle(b2, 'b-agent', m => [msg('b-agent', [m.sender], { performative: 'INFORM', inReplyTo: m.replyWith, content: 'here' })])
+    const got = await waitFor('the reply at a', () => a.clients.got.find(g => g.id === 'client-x'))
+    assert.equal(got.message.content, 'here')
+    assert.equal(got.message.inReplyTo, 'q-1')
+  })
+
   it('keeps what the sender accepted across a crash of the sender, and sends it after the restart', async () => {
     const [a, b] = await pair()
     net.down.add('B')
