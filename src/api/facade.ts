@@ -7,6 +7,7 @@ import type { AgentStatus, Capability, HlcTimestamp } from '../../protocols/regi
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
 import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
 import type { HandledEntry, MessageStatus } from '../delivery/types.js'
+import type { Conversation } from '../../protocols/fipa/conversations.js'
 
 export interface NodeInfo {
   peerId: string
@@ -251,6 +252,8 @@ export interface NodeFacade {
   recentMessages: (query: { limit?: number, agent?: AgentId, conversationId?: string }) => MessageRecord[]
   /** Where a message stands, per receiver. @throws MessageNotFoundError (404) */
   messageStatus?: (messageId: string) => Promise<MessageStatus>
+  /** A conversation as this node knows it. @throws ConversationNotFoundError (404) */
+  conversation?: (id: string) => Conversation
   /** Lines of the handled log (`delivery.handledLog`), oldest first after `after`. */
   handledLog?: (query: { after?: string, limit?: number }) => Promise<HandledEntry[]>
   /** The dead-letter queue (`/dead-letters` routes exist only when present). */

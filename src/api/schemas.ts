@@ -710,3 +710,37 @@ export const purgeDeadLettersSchema = {
   querystring: { type: 'object', additionalProperties: false, properties: deadLetterFilter },
   response: { 200: { type: 'object', required: ['deleted'], properties: { deleted: { type: 'integer' } } } }
 } as const
+
+export const conversationSchema = {
+  summary: 'A conversation as this node knows it: participants, protocol, activity, replies awaited by a reply-by',
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128, description: 'a conversation id' } } },
+  response: {
+    200: {
+      type: 'object',
+      required: ['id', 'initiator', 'participants', 'startedAt', 'lastActivity', 'messages', 'awaiting'],
+      properties: {
+        id: { type: 'string' },
+        initiator: { type: 'string' },
+        participants: { type: 'array', items: { type: 'string' } },
+        protocol: { type: 'string' },
+        startedAt: { type: 'number' },
+        lastActivity: { type: 'number' },
+        messages: { type: 'integer' },
+        awaiting: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['key', 'from', 'to', 'replyBy', 'messageId'],
+            properties: {
+              key: { type: 'string', description: 'the request\'s reply-with (or message id)' },
+              from: { type: 'string' },
+              to: { type: 'array', items: { type: 'string' } },
+              replyBy: { type: 'number' },
+              messageId: { type: 'string' }
+            }
+          }
+        }
+      }
+    }
+  }
+} as const

@@ -166,6 +166,10 @@ export const configSchema = z.strictObject({
     if (d.outboxMaxMessagesPerPeer > d.outboxMaxMessages) ctx.addIssue({ code: 'custom', path: ['outboxMaxMessagesPerPeer'], message: `must be at most delivery.outboxMaxMessages (${d.outboxMaxMessages})` })
     if (d.outboxMaxBytesPerPeer > d.outboxMaxBytes) ctx.addIssue({ code: 'custom', path: ['outboxMaxBytesPerPeer'], message: `must be at most delivery.outboxMaxBytes (${d.outboxMaxBytes})` })
   }),
+  conversations: z.strictObject({
+    /** A conversation with no message for this long is forgotten, ms. @default 1800000 (30 min) */
+    idleTimeoutMs: z.number().int().min(1000).max(30 * 86_400_000)
+  }),
   membership: membershipSchema,
   /** The cluster registry's timing (docs/registry.md); defaults from `REGISTRY_TIMING` of the preset. */
   registry: z.strictObject({

@@ -65,6 +65,8 @@ export interface DeliveryServiceOptions {
   random?: () => number
   /** Ids for the FAILURE messages this node writes. */
   newId: () => string
+  /** Told of every message accepted on this node (`outgoing`: sent from it), with the rows of the write it is in. */
+  observer?: { observe: (message: AclMessage, outgoing: boolean, ops: StorageOp[]) => void }
   logger?: Logger
   metrics?: Registry
 }
@@ -280,6 +282,13 @@ export class DeliveryService {
     await this.commits.flushed()
   }
 
+  /** Writes rows of another component in the group commit (ordered with delivery's own). */
+  async write (ops: StorageOp[]): Promise<void> {
+    const txn = new Txn()
+    txn.ops.push(...ops)
+    await this.commit(txn)
+  }
+
   // --- accepting ----------------------------------------------------------------------
 
   /**
@@ -307,7 +316,8 @@ export class DeliveryService {
       const meta = this.inbox.get(token)
       this.inbox.delete(token)
       if (meta !== undefined) {
-        this.setStatus(meta.messageId, meta.sender, agentId, { state: 'handled', ...(meta.from !== '' ? { peer: meta.from } : {}) })
+        // Handled once the write that removes it from the inbox is done.
+        txn.after.push(ok => { if (ok) this.setStatus(meta.messageId, meta.sender, agentId, { state: 'handled', ...(meta.from !== '' ? { peer: meta.from } : {}) }) })
         if (this.options.config.handledLog) {
           txn.ops.push({
             type: 'put',
@@ -405,6 +415,11 @@ export class DeliveryService {
   /** Delivery state per peer (circuit breakers, entries in flight), for `GET /cluster/peers`. */
   peers (): PeerDelivery[] {
     return this.scheduler.peerStates(this.clock())
+  }
+
+  /** Whether a copy of this message is still in the outbox (not delivered, not given up). */
+  pending (messageId: string): boolean {
+    return this.outboxByMessage.has(messageId)
   }
 
   /** Entries waiting in the outbox for `peer` (counted where they were accepted for it). */
@@ -506,6 +521,7 @@ export class DeliveryService {
     const now = this.clock()
     let encoded: Uint8Array | undefined
     const deadline = this.deadlineOf(message, now)
+    this.options.observer?.observe(message, true, txn.ops)
     for (const r of message.receivers) {
       if (r === SYSTEM_AGENT) {
         // The AMS is the node itself: what agents tell it (a NOT-UNDERSTOOD about a FAILURE
@@ -932,6 +948,9 @@ export class DeliveryService {
       this.options.clients.deliver(r, m)
       this.record('in', 'delivered', m, from)
       answer({ status: 'ok' })
+      const ops: StorageOp[] = []
+      this.options.observer?.observe(m, false, ops)
+      if (ops.length > 0) void this.write(ops).catch(() => {})
       return
     }
     if (!this.options.runtime.has(r)) {
@@ -979,6 +998,7 @@ export class DeliveryService {
     this.stageInbox(r, m, encodeMessage(m), from, frame.deadline, txn)
     this.receiver.markSeen(seenKey, txn.ops)
     this.receiver.accept(pair, frame.order, now, txn.ops)
+    this.options.observer?.observe(m, false, txn.ops)
     txn.after.push(ok => {
       this.receiver.settled(seenKey, ok)
       if (ok) {
@@ -994,9 +1014,7 @@ export class DeliveryService {
   private async maintain (): Promise<void> {
     try {
       const dropped = await this.receiver.collect(this.clock(), async ops => {
-        const txn = new Txn()
-        txn.ops.push(...ops)
-        await this.commit(txn)
+        await this.write(ops)
       })
       if (dropped > 0) this.log.debug({ dropped }, 'idle pair states collected')
       const now = this.clock()

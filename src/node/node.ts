@@ -15,6 +15,8 @@ import type {
 import type { CaxtonConfig } from '../config/index.js'
 import { swimSettings } from '../config/schema.js'
 import { DeliveryService, FipaLink, MessageNotFoundError, type MessageStatus, type HandledEntry } from '../delivery/index.js'
+import { ConversationNotFoundError, ConversationService } from '../conversations/index.js'
+import type { Conversation } from '../../protocols/fipa/index.js'
 import { createMembership, type SwimMembership } from '../membership/index.js'
 import { FAULT_ERROR_STATUS, FaultInjectionRefusedError, FaultInjector, isLoopbackHost } from '../faults/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
@@ -65,6 +67,7 @@ interface Components {
   runtime: AgentRuntime
   router: MessageRouter
   delivery: DeliveryService
+  conversations: ConversationService
   sessions: ClientSessions
   locator: RegistryLocator
   registry: ClusterRegistry
@@ -91,6 +94,8 @@ export class CaxtonNode implements NodeFacade {
   readonly router: MessageRouter
   /** Durable delivery: outbox, inboxes, retries, breakers, dead letters. */
   readonly delivery: DeliveryService
+  /** Conversations seen by this node, persisted; reply-by enforced. */
+  readonly conversations: ConversationService
   readonly locator: RegistryLocator
   /** The cluster registry replica. */
   readonly clusterRegistry: ClusterRegistry
@@ -110,6 +115,7 @@ export class CaxtonNode implements NodeFacade {
     this.runtime = c.runtime
     this.router = c.router
     this.delivery = c.delivery
+    this.conversations = c.conversations
     this.sessions = c.sessions
     this.locator = c.locator
     this.clusterRegistry = c.registry
@@ -147,13 +153,13 @@ export class CaxtonNode implements NodeFacade {
 
   /** Starts the components in order (see {@link compose} for who needs whom), then the API. */
   private async run (options: StartNodeOptions): Promise<void> {
-    const { libp2p, runtime, delivery, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers } = this
+    const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers } = this
     let expiry: NodeJS.Timeout | undefined
     this.lifecycle = new Lifecycle([
       { name: 'storage', start: () => {}, stop: async () => { await storage.close() } },
       // Last to stop before the database closes: writes staged while stopping reach the disk.
       { name: 'delivery writes', start: () => {}, stop: async () => { await delivery.flushed() } },
-      { name: 'delivery state', start: async () => { await delivery.open() } },
+      { name: 'delivery state', start: async () => { await delivery.open(); await conversations.load() } },
       { name: 'runtime', start: async () => { await runtime.start() }, stop: async () => { await runtime.stop() } },
       { name: 'libp2p', start: async () => { await libp2p.start() }, stop: async () => { await libp2p.stop() } },
       // Before joining: the registry syncs with every member membership reports alive.
@@ -161,6 +167,7 @@ export class CaxtonNode implements NodeFacade {
       { name: 'providers', start: () => { providers.start() }, stop: () => { providers.stop() } },
       { name: 'agents', start: async () => { await agents.restore(); await delivery.restoreInbox() } },
       { name: 'delivery', start: async () => { await delivery.start() }, stop: async () => { await delivery.stop() } },
+      { name: 'conversations', start: () => { conversations.start() }, stop: () => { conversations.stop() } },
       // Joins through `--join` and the members remembered from the last run, once the
       // agents are back: from here on others may route to this node. Stopping leaves
       // gracefully while libp2p still carries the news.
@@ -298,6 +305,13 @@ export class CaxtonNode implements NodeFacade {
     return s
   }
 
+  /** @throws ConversationNotFoundError */
+  conversation (id: string): Conversation {
+    const c = this.conversations.get(id)
+    if (c === undefined) throw new ConversationNotFoundError(id)
+    return c
+  }
+
   /** The handled log (`delivery.handledLog`), oldest first after `after`. */
   async handledLog (query: { after?: string, limit?: number }): Promise<HandledEntry[]> {
     return await this.delivery.handledLog(query)
@@ -427,7 +441,7 @@ async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger
     log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
   }
   const agentLog = componentLogger(root, 'agent')
-  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager } = {}
+  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService } = {}
   const runtime = createAgentRuntime({
     host: {
       onHandled: (agentId, token, sends) => { wired.router?.handled(agentId, token, sends) },
@@ -509,9 +523,22 @@ async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger
     limits,
     recentLimit: config.messages.recentLimit,
     newId: randomUUID,
+    observer: { observe: (m, outgoing, ops) => { wired.conversations?.observe(m, outgoing, ops) } },
     logger: componentLogger(root, 'delivery'),
     metrics
   })
+  const conversations = new ConversationService({
+    rows: storage.sublevel('conversations'),
+    idleMs: config.conversations.idleTimeoutMs,
+    isLocal: (id) => runtime.has(id) || sessions.has(id),
+    pending: (messageId) => delivery.pending(messageId),
+    accept: async (messages) => { await delivery.accept(messages) },
+    write: async (ops) => { await delivery.write(ops) },
+    newId: randomUUID,
+    limits,
+    logger: componentLogger(root, 'conversations')
+  })
+  wired.conversations = conversations
   const router = new MessageRouter({
     localPeer: self,
     runtime,
@@ -531,7 +558,7 @@ async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger
   const back = (evt: CustomEvent<string>): void => { delivery.peerBack(evt.detail) }
   membership.addEventListener('member:alive', back)
   registry.addEventListener('change', () => { delivery.routesChanged() })
-  return { config, storage, libp2p, runtime, router, delivery, sessions, locator, registry, membership, providers, agents, metrics, log, faultInjector }
+  return { config, storage, libp2p, runtime, router, delivery, conversations, sessions, locator, registry, membership, providers, agents, metrics, log, faultInjector }
 }
 
 function membershipDetail (membership: SwimMembership): string {

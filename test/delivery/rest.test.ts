@@ -11,6 +11,7 @@ import { startNode, type CaxtonNode } from '../../src/node/index.js'
 import { ROOT, waitFor } from '../../sim/cluster/index.js'
 
 const ECHO = readFileSync(join(ROOT, 'dist', 'agents', 'echo.wasm'))
+const SINK = readFileSync(join(ROOT, 'dist', 'agents', 'sink.wasm'))
 
 describe('delivery over REST (in-process node)', function () {
   this.timeout(60_000)
@@ -25,6 +26,7 @@ describe('delivery over REST (in-process node)', function () {
     }), { processMetrics: false })
     api = node.info().api
     await node.deployAgent({ id: 'echo', wasm: ECHO })
+    await node.deployAgent({ id: 'sink', wasm: SINK })
   })
 
   after(async () => { await node.stop() })
@@ -85,6 +87,27 @@ describe('delivery over REST (in-process node)', function () {
     await send('POST', '/agents/echo/messages', { performative: 'REQUEST', replyBy: 1 })
     assert.deepEqual((await send('DELETE', '/dead-letters?agent=echo')).body, { deleted: 1 })
     assert.equal((await get('/dead-letters')).body.total, 0)
+  })
+
+  it('enforces reply-by: a request delivered but never answered gets FAILURE from ams; the conversation is there to read', async () => {
+    const replyBy = Date.now() + 1500
+    const sent = await send('POST', '/agents/sink/messages?wait=10000', { performative: 'REQUEST', content: 'answer?', replyBy, protocol: 'fipa-request' })
+    assert.equal(sent.status, 200)
+    assert.equal(sent.body.reply.performative, 'FAILURE')
+    assert.equal(sent.body.reply.sender, 'ams')
+    assert.equal(sent.body.reply.inReplyTo, sent.body.messageId)
+    assert.match(sent.body.reply.content, /no reply from sink by its reply-by/)
+    assert.ok(Date.now() >= replyBy)
+    const handledStatus = await get(`/messages/${sent.body.messageId as string}`)
+    assert.equal(handledStatus.body.receivers[0].state, 'handled', 'delivered and handled: the FAILURE is about the reply, not the delivery')
+    const c = await get(`/conversations/${sent.body.conversationId as string}`)
+    assert.equal(c.status, 200)
+    assert.equal(c.body.initiator, sent.body.sender)
+    assert.deepEqual(c.body.participants, [sent.body.sender, 'sink', 'ams'])
+    assert.equal(c.body.protocol, 'fipa-request')
+    assert.equal(c.body.messages, 2, 'the request and the FAILURE')
+    assert.deepEqual(c.body.awaiting, [])
+    assert.equal((await get('/conversations/nope')).body.error.code, 'CONVERSATION_NOT_FOUND')
   })
 
   it('shows delivery state per peer in GET /cluster/peers', async () => {

@@ -1,13 +1,13 @@
 /**
  * Durable delivery: a message's status, the dead-letter queue (list, show, replay, delete,
- * purge), and the handled log.
+ * purge), the handled log, and conversations.
  */
 import type { FastifyInstance } from 'fastify'
 import { decodeMessage } from '../../../protocols/fipa/index.js'
 import type { DeadLetterCause, DeadLetterRecord } from '../../../protocols/delivery/index.js'
 import { aclMessageToJson } from '../message-json.js'
 import {
-  DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT, deleteDeadLetterSchema, getDeadLetterSchema, handledLogSchema, listDeadLettersSchema,
+  DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT, conversationSchema, deleteDeadLetterSchema, getDeadLetterSchema, handledLogSchema, listDeadLettersSchema,
   messageStatusSchema, purgeDeadLettersSchema, replayDeadLetterSchema
 } from '../schemas.js'
 import type { DeadLetterListQuery } from '../facade.js'
@@ -20,6 +20,10 @@ export function deliveryRoutes (app: FastifyInstance, { facade }: RouteDeps): vo
   const status = facade.messageStatus?.bind(facade)
   if (status !== undefined) {
     app.get<{ Params: { id: string } }>('/messages/:id', { schema: messageStatusSchema }, async (req) => await status(req.params.id))
+  }
+  const conversation = facade.conversation?.bind(facade)
+  if (conversation !== undefined) {
+    app.get<{ Params: { id: string } }>('/conversations/:id', { schema: conversationSchema }, async (req) => conversation(req.params.id))
   }
   const handled = facade.handledLog?.bind(facade)
   if (handled !== undefined) {

@@ -1,0 +1,14 @@
+/**
+ * Conversations on this node: participants, protocol, last activity, awaited replies
+ * (`reply-by` enforced with FAILURE), persisted with the messages that change them.
+ *
+ * @example
+ * ```ts
+ * const conversations = new ConversationService({ rows: storage.sublevel('conversations'), idleMs: 1_800_000, isLocal, accept, newId, limits })
+ * await conversations.load()
+ * conversations.start()
+ * conversations.get('c-1')   // { id, initiator, participants, protocol, startedAt, lastActivity, messages, awaiting }
+ * ```
+ */
+export { ConversationService, type ConversationServiceOptions } from './service.js'
+export { ConversationNotFoundError } from './errors.js'

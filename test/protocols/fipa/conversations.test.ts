@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { ConversationTable, type AclMessage } from '../../../protocols/fipa/index.js'
+
+let n = 0
+const m = (sender: string, receivers: string[], fields: Partial<AclMessage> = {}): AclMessage =>
+  ({ messageId: `m${++n}`, createdAt: 0, performative: 'REQUEST', sender, receivers, conversationId: 'c1', ...fields })
+
+describe('protocols/fipa conversations', () => {
+  it('records participants in order of appearance, the first protocol named, activity and counts', () => {
+    const t = new ConversationTable(60_000)
+    t.observe(m('a', ['b']), 10)
+    t.observe(m('b', ['a', 'c'], { protocol: 'fipa-request' }), 20)
+    t.observe(m('c', ['a'], { protocol: 'fipa-query' }), 30)
+    assert.equal(t.observe(m('x', ['y'], { conversationId: undefined }), 40), undefined, 'no conversation id: nothing')
+    const c = t.get('c1')
+    assert.deepEqual(c, { id: 'c1', initiator: 'a', participants: ['a', 'b', 'c'], protocol: 'fipa-request', startedAt: 10, lastActivity: 30, messages: 3, awaiting: [] })
+  })
+
+  it('a reply settles what it answers: by in-reply-to, or from an asked agent back to the asker', () => {
+    const t = new ConversationTable(60_000)
+    t.observe(m('a', ['b'], { replyWith: 'q1', replyBy: 100 }), 0)
+    t.observe(m('a', ['c'], { replyWith: 'q2', replyBy: 100 }), 0)
+    assert.deepEqual(t.get('c1')?.awaiting.map(x => x.key), ['q1', 'q2'])
+    t.observe(m('b', ['a'], { performative: 'INFORM', inReplyTo: 'q1' }), 5)
+    t.observe(m('c', ['a'], { performative: 'AGREE' }), 6)
+    assert.deepEqual(t.get('c1')?.awaiting, [])
+    assert.deepEqual(t.due(200).overdue, [])
+  })
+
+  it('an unanswered request is overdue at its reply-by, once; idle conversations go after the timeout', () => {
+    const t = new ConversationTable(1000)
+    t.observe(m('a', ['b'], { replyWith: 'q1', replyBy: 500 }), 0)
+    t.observe(m('x', ['y'], { conversationId: 'c2' }), 0)
+    assert.equal(t.nextDeadline(), 500)
+    assert.deepEqual(t.due(499), { overdue: [], idle: [] })
+    const due = t.due(500)
+    assert.equal(due.overdue.length, 1)
+    assert.deepEqual(due.overdue[0], { conversationId: 'c1', awaited: { key: 'q1', from: 'a', to: ['b'], replyBy: 500, checkAt: 500, messageId: due.overdue[0].awaited.messageId } })
+    assert.deepEqual(due.idle, [])
+    assert.deepEqual(t.due(600).overdue, [], 'reported once')
+    assert.deepEqual(t.due(1000).idle.sort(), ['c1', 'c2'])
+    assert.equal(t.size, 0)
+  })
+
+  it('a deferred reply is checked again later, and a reply meanwhile settles it', () => {
+    const t = new ConversationTable(60_000)
+    t.observe(m('a', ['b'], { replyWith: 'q9', replyBy: 100 }), 0)
+    const [late] = t.due(100).overdue
+    t.defer('c1', late.awaited, 200)
+    assert.deepEqual(t.due(199).overdue, [])
+    assert.equal(t.due(200).overdue[0].awaited.key, 'q9')
+    t.observe(m('a', ['b'], { replyWith: 'q10', replyBy: 300 }), 0)
+    const [again] = t.due(300).overdue
+    t.defer('c1', again.awaited, 400)
+    t.observe(m('ams', ['a'], { performative: 'FAILURE', inReplyTo: 'q10' }), 350)
+    assert.deepEqual(t.due(400).overdue, [])
+  })
+
+  it('keeps a conversation with a reply awaited even when idle; restores what was stored', () => {
+    const t = new ConversationTable(10)
+    t.observe(m('a', ['b'], { replyWith: 'q1', replyBy: 10_000 }), 0)
+    assert.deepEqual(t.due(100).idle, [])
+    const copy = new ConversationTable(10)
+    copy.restore(structuredClone(t.get('c1')!))
+    assert.equal(copy.nextDeadline(), 10_000)
+    assert.equal(copy.due(10_000).overdue[0].awaited.key, 'q1')
+  })
+})
