@@ -38,8 +38,23 @@
  * depend on it.
  */
 import '../polyfill.js'
+import { createInterface } from 'node:readline/promises'
 import { registerNodeCommands } from './commands/node/index.js'
 import { run } from './program.js'
+
+/** A y/N question on stderr (stdout may be --json), answered on stdin; Ctrl-C or Ctrl-D is no. */
+async function confirm (question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  rl.on('SIGINT', () => { rl.close() })
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim())
+  } catch {
+    // the question is abandoned when the interface closes before an answer
+    return false
+  } finally {
+    rl.close()
+  }
+}
 
 // `caxton message list | head`: a closed pipe ends the output, it is not a crash.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -51,6 +66,7 @@ const code = await run(process.argv.slice(2), {
   stdout: (text) => { process.stdout.write(text) },
   stderr: (text) => { process.stderr.write(text) },
   env: process.env,
-  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+  ...(process.stdin.isTTY === true ? { confirm } : {})
 }, { commands: [registerNodeCommands] })
 process.exitCode = code
