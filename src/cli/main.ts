@@ -45,11 +45,14 @@ import { run } from './program.js'
 /** A y/N question on stderr (stdout may be --json), answered on stdin; Ctrl-C or Ctrl-D is no. */
 async function confirm (question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr })
-  rl.on('SIGINT', () => { rl.close() })
+  // Closing the interface alone would leave the question pending forever (Ctrl-C):
+  // aborting it settles it.
+  const abandoned = new AbortController()
+  rl.on('SIGINT', () => { abandoned.abort() })
+  rl.on('close', () => { abandoned.abort() })
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim())
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `, { signal: abandoned.signal })).trim())
   } catch {
-    // the question is abandoned when the interface closes before an answer
     return false
   } finally {
     rl.close()

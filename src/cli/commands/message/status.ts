@@ -101,7 +101,7 @@ function colour (out: Output, state: DeliveryState): string {
 
 /** The last error; for a dead letter its cause first and its id after, for `caxton dlq show`. */
 function reason (r: ReceiverStatus): string {
-  const text = [r.cause, r.reason === undefined ? undefined : oneLine(r.reason, 60)].filter(x => x !== undefined).join(': ')
+  const text = [r.cause, r.reason === undefined ? undefined : oneLine(r.reason, 200)].filter(x => x !== undefined).join(': ')
   const withId = r.deadLetterId === undefined ? text : `${text} (dead letter ${r.deadLetterId})`
   return withId === '' ? '-' : withId
 }
