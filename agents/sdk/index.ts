@@ -112,6 +112,14 @@ export function makeReply (to: Message, performative: Performative): Message {
 }
 
 /**
+ * Whether `msg` reports a problem (FAILURE, NOT-UNDERSTOOD). FIPA agents do not answer a
+ * report with NOT-UNDERSTOOD or FAILURE: two agents doing so would answer each other for ever.
+ */
+export function isReport (msg: Message): bool {
+  return msg.performative == Performative.FAILURE || msg.performative == Performative.NOT_UNDERSTOOD
+}
+
+/**
  * Replies to `to` (see `makeReply`) with `content`: a `string` (sent as text) or a
  * `Uint8Array` (sent as bytes). Returns what `send` returns.
  */

@@ -24,6 +24,12 @@ export interface OutboxRecord {
   flags: number
   /** The message, msgpack form. */
   message: Uint8Array
+  /**
+   * The peer the receiver was routed to when the entry was accepted, kept as a hint for a
+   * receiver no registry knows (an API client on another node): after a restart the
+   * entry can still find its way.
+   */
+  via?: string
 }
 
 /** A message accepted for a local agent, until its handler returns. Key: `<receiver>\0<orderKey>`. */
@@ -70,18 +76,23 @@ export interface PairRecord {
 }
 
 export function encodeOutboxRecord (r: OutboxRecord): Uint8Array {
-  return packr.pack([RECORD_VERSION, r.receiver, r.sender, r.messageId, r.deadline, r.flags, r.message])
+  const fields: unknown[] = [RECORD_VERSION, r.receiver, r.sender, r.messageId, r.deadline, r.flags, r.message]
+  if (r.via !== undefined) fields.push(r.via)
+  return packr.pack(fields)
 }
 
 /** @throws RecordDecodeError */
 export function decodeOutboxRecord (bytes: Uint8Array): OutboxRecord {
-  const v = unpackRecord(bytes, 'outbox', 7)
+  const v = unpackRecord(bytes, 'outbox', 7, 8)
   const r = { receiver: v[1], sender: v[2], messageId: v[3], deadline: v[4], flags: v[5], message: v[6] }
   if (typeof r.receiver !== 'string' || typeof r.sender !== 'string' || typeof r.messageId !== 'string' ||
-      !isMillis(r.deadline) || !Number.isInteger(r.flags) || !(r.message instanceof Uint8Array)) {
+      !isMillis(r.deadline) || !Number.isInteger(r.flags) || !(r.message instanceof Uint8Array) ||
+      (v.length === 8 && typeof v[7] !== 'string')) {
     throw new RecordDecodeError('outbox', 'a field has the wrong type')
   }
-  return r as OutboxRecord
+  const out = r as OutboxRecord
+  if (v.length === 8) out.via = v[7] as string
+  return out
 }
 
 export function encodeInboxRecord (r: InboxRecord): Uint8Array {
@@ -131,14 +142,16 @@ export function decodePairRecord (bytes: Uint8Array): PairRecord {
   return { last: v[1] as number, touchedAt: v[2] as number }
 }
 
-function unpackRecord (bytes: Uint8Array, kind: string, length: number): unknown[] {
+function unpackRecord (bytes: Uint8Array, kind: string, length: number, maxLength = length): unknown[] {
   let v: unknown
   try {
     v = unpackr.unpack(bytes)
   } catch (err) {
     throw new RecordDecodeError(kind, `not msgpack: ${(err as Error).message}`, { cause: err })
   }
-  if (!Array.isArray(v) || v.length !== length) throw new RecordDecodeError(kind, `expected an array of ${length} elements`)
+  if (!Array.isArray(v) || v.length < length || v.length > maxLength) {
+    throw new RecordDecodeError(kind, `expected an array of ${length === maxLength ? length : `${length} to ${maxLength}`} elements`)
+  }
   if (v[0] !== RECORD_VERSION) throw new RecordDecodeError(kind, `record version ${String(v[0])} (this node reads ${RECORD_VERSION})`)
   return v
 }

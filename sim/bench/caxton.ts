@@ -3,7 +3,11 @@
  * from an API client inside a node (the path a REST client takes, without HTTP).
  * - local: client and echo agent on the same node (router → runtime → router).
  * - remote: client on node A (this process), echo on node B (a `caxton node start`
- *   child process): every round trip is two deliveries over `/caxton/fipa/1.0.0`.
+ *   child process): every round trip is two deliveries over `/caxton/fipa/2.0.0`.
+ * - one-way: INFORMs from a client on node A to the sink agent on node B, counted where
+ *   the sink handled them.
+ * Each runs with durable delivery (the default: every message in LevelDB before it is
+ * accepted and before it is acked) or without (`durable: false`: the same rows in memory).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,13 +30,24 @@ export interface RoundTripResult {
   latency: LatencySummary
 }
 
-export async function startBenchNode (name: string, joinAddrs: string[] = []): Promise<{ node: CaxtonNode, cleanup: () => Promise<void> }> {
+export const SINK_WASM = join(ROOT, 'dist', 'agents', 'sink.wasm')
+
+/** What every measurement takes. */
+export interface MessageBenchOptions {
+  messages: number
+  size: number
+  window: number
+  /** Durable delivery on (the default) or off. */
+  durable: boolean
+}
+
+export async function startBenchNode (name: string, joinAddrs: string[] = [], durable = true): Promise<{ node: CaxtonNode, cleanup: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'caxton-bench-'))
   const config = loadConfig({
     env: {},
     flags: {
       preset: 'local', name, dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], join: joinAddrs,
-      agents: { mailboxCapacity: 65536 }, messages: { recentLimit: 0 }
+      agents: { mailboxCapacity: 65536 }, messages: { recentLimit: 0 }, delivery: { durable }
     }
   })
   const node = await startNode(config, { api: false, processMetrics: false })
@@ -58,15 +73,15 @@ export async function drive (node: CaxtonNode, to: string, count: number, window
   return { rate: count / ((performance.now() - t0) / 1000), samples }
 }
 
-async function measure (node: CaxtonNode, to: string, options: { messages: number, size: number, window: number }): Promise<RoundTripResult> {
+async function measure (node: CaxtonNode, to: string, options: MessageBenchOptions): Promise<RoundTripResult> {
   await drive(node, to, Math.min(2000, options.messages), options.window, options.size) // warm-up: JIT, streams, windows
   const loaded = await drive(node, to, options.messages, options.window, options.size)
   const single = await drive(node, to, Math.min(3000, options.messages), 1, options.size)
   return { roundTrips: loaded.rate, messages: loaded.rate * 2, loaded: summarize(loaded.samples), latency: summarize(single.samples) }
 }
 
-export async function benchLocal (options: { messages: number, size: number, window: number }): Promise<RoundTripResult> {
-  const { node, cleanup } = await startBenchNode('bench-local')
+export async function benchLocal (options: MessageBenchOptions): Promise<RoundTripResult> {
+  const { node, cleanup } = await startBenchNode('bench-local', [], options.durable)
   try {
     await node.deployAgent({ id: 'echo', wasm: readFileSync(ECHO_WASM) })
     return await measure(node, 'echo', options)
@@ -75,19 +90,76 @@ export async function benchLocal (options: { messages: number, size: number, win
   }
 }
 
-export async function benchRemote (options: { messages: number, size: number, window: number }): Promise<RoundTripResult> {
-  let b: NodeProcess | undefined
-  let a: { node: CaxtonNode, cleanup: () => Promise<void> } | undefined
+/** Node B (a child process) with `agent` deployed, and node A (this process) joined to it. */
+async function twoNodes (agent: 'echo' | 'sink', durable: boolean): Promise<{ a: { node: CaxtonNode, cleanup: () => Promise<void> }, b: NodeProcess }> {
+  const b = await startNodeProcess({
+    name: 'bench-b',
+    args: ['--log-level', 'warn'],
+    env: { CAXTON_DELIVERY_DURABLE: String(durable), CAXTON_AGENTS_MAILBOX_CAPACITY: '65536' }
+  })
   try {
-    b = await startNodeProcess({ name: 'bench-b', args: ['--log-level', 'warn'] })
-    const res = await fetch(`${b.api}/agents?id=echo`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(ECHO_WASM) })
+    const res = await fetch(`${b.api}/agents?id=${agent}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(agent === 'echo' ? ECHO_WASM : SINK_WASM) })
     if (res.status !== 201) throw new Error(`deploy on node B failed: ${res.status} ${await res.text()}`)
-    a = await startBenchNode('bench-a', [b.multiaddrs[0]])
+    const a = await startBenchNode('bench-a', [b.multiaddrs[0]], durable)
     const nodeA = a.node
-    await waitFor('node A to learn where echo runs', () => nodeA.locator.lookup('echo'), 15_000)
-    return await measure(nodeA, 'echo', options)
+    await waitFor(`node A to learn where ${agent} runs`, () => nodeA.locator.lookup(agent), 15_000)
+    return { a, b }
+  } catch (err) {
+    await b.stop()
+    throw err
+  }
+}
+
+export async function benchRemote (options: MessageBenchOptions): Promise<RoundTripResult> {
+  const { a, b } = await twoNodes('echo', options.durable)
+  try {
+    return await measure(a.node, 'echo', options)
   } finally {
-    await a?.cleanup()
-    await b?.stop()
+    await a.cleanup()
+    await b.stop()
+  }
+}
+
+export interface OneWayResult {
+  /** Messages/s from the first send until node B's sink had handled every one. */
+  handled: number
+  /** Messages/s node A accepted (each durable before its send resolved). */
+  accepted: number
+  messages: number
+}
+
+/**
+ * INFORMs from an API client on node A to the sink agent on node B, `window` sends in
+ * flight; the clock stops when B's sink has handled all of them (its agent stats).
+ */
+export async function benchOneWay (options: MessageBenchOptions): Promise<OneWayResult> {
+  const { a, b } = await twoNodes('sink', options.durable)
+  try {
+    const handledOnB = async (): Promise<number> => {
+      const res = await fetch(`${b.api}/agents/sink`, { signal: AbortSignal.timeout(5000) })
+      return ((await res.json()) as { stats: { handled: number } }).stats.handled
+    }
+    const send = async (count: number): Promise<{ acceptedMs: number, handledMs: number }> => {
+      const before = await handledOnB()
+      const content = 'x'.repeat(options.size)
+      let next = 0
+      const t0 = performance.now()
+      const worker = async (): Promise<void> => {
+        while (next < count) {
+          next++
+          await a.node.sendMessage({ to: 'sink', draft: { performative: 'INFORM', content, sender: 'bench' } })
+        }
+      }
+      await Promise.all(Array.from({ length: options.window }, worker))
+      const acceptedMs = performance.now() - t0
+      await waitFor('the sink to handle every message', async () => (await handledOnB()) >= before + count ? true : undefined, 120_000, 20)
+      return { acceptedMs, handledMs: performance.now() - t0 }
+    }
+    await send(Math.min(2000, options.messages)) // warm-up
+    const { acceptedMs, handledMs } = await send(options.messages)
+    return { handled: options.messages / (handledMs / 1000), accepted: options.messages / (acceptedMs / 1000), messages: options.messages }
+  } finally {
+    await a.cleanup()
+    await b.stop()
   }
 }

@@ -2,8 +2,9 @@
  * `npm run bench -- [which...] [options]`: the project's benchmarks, each printing its figures.
  *
  * - `messages`: Caxton's message rates and latencies (`local`: router → echo agent →
- *   router in one node; `remote`: node A → node B's echo agent → node A), each beside a
- *   raw `node:net` baseline measured in the same run (`baseline`: that alone);
+ *   router in one node; `remote`: node A → node B's echo agent → node A; `oneway`: node A
+ *   → node B's sink agent), each with durable delivery on and off (`--durability`), beside
+ *   a raw `node:net` baseline measured in the same run (`baseline`: that alone);
  *   sim/bench/caxton.ts, baseline.ts.
  * - `fipa`: FIPA-ACL codec throughput (sim/bench/fipa.ts).
  * - `registry`: registry apply/merge throughput, digest and anti-entropy costs, capability
@@ -18,13 +19,16 @@ import '../../src/polyfill.js'
 import { existsSync } from 'node:fs'
 import { Argument, Command, InvalidArgumentError, Option } from 'commander'
 import type { BaselineResult } from './baseline.js'
-import type { RoundTripResult } from './caxton.js'
+import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
 import type { RegistryResult } from './registry.js'
 import type { RuntimeResult } from './runtime.js'
 import { fmtRate } from './stats.js'
 
+type Durability = 'on' | 'off' | 'both'
+
 interface Options {
+  durability: Durability
   messages: number
   size: number
   window?: number
@@ -38,21 +42,26 @@ interface Results {
   /** `window` is the messages suite's; `runtimeWindow` the runtime suite's. */
   config: Omit<Options, 'json'> & { window: number, runtimeWindow: number }
   baseline?: BaselineResult
+  /** Durable delivery on (the default). */
   local?: RoundTripResult
   remote?: RoundTripResult
+  oneway?: OneWayResult
+  /** The same with durable delivery off (`delivery.durable: false`). */
+  nonDurable?: { local?: RoundTripResult, remote?: RoundTripResult, oneway?: OneWayResult }
   fipa?: FipaResult
   registry?: RegistryResult
   runtime?: RuntimeResult
 }
 
-type Suite = 'baseline' | 'local' | 'remote' | 'fipa' | 'registry' | 'runtime'
+type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime'
 
 /** What each name on the command line runs. */
 const SELECTIONS: Record<string, Suite[]> = {
-  all: ['fipa', 'registry', 'runtime', 'baseline', 'local', 'remote'],
-  messages: ['baseline', 'local', 'remote'],
+  all: ['fipa', 'registry', 'runtime', 'baseline', 'local', 'remote', 'oneway'],
+  messages: ['baseline', 'local', 'remote', 'oneway'],
   local: ['baseline', 'local'],
   remote: ['baseline', 'remote'],
+  oneway: ['baseline', 'oneway'],
   baseline: ['baseline'],
   fipa: ['fipa'],
   registry: ['registry'],
@@ -70,7 +79,8 @@ function positiveInteger (value: string): number {
 const program = new Command('bench')
   .description('Caxton benchmarks: message round trips beside a raw node:net baseline, FIPA-ACL codecs, the registry, the WASM runtime')
   .addArgument(new Argument('[which...]', 'what to run').choices(Object.keys(SELECTIONS)).default(['all']))
-  .addOption(new Option('--messages <n>', 'messages: round trips per measurement').default(20_000).argParser(positiveInteger))
+  .addOption(new Option('--messages <n>', 'messages: round trips (one-way: messages) per measurement').default(20_000).argParser(positiveInteger))
+  .addOption(new Option('--durability <mode>', 'messages: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
   .addOption(new Option('--size <bytes>', 'messages, fipa, runtime: message content size, bytes').default(200).argParser(positiveInteger))
   .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
   .addOption(new Option('--iterations <n>', 'fipa: calls per codec operation').default(300_000).argParser(positiveInteger))
@@ -78,12 +88,13 @@ const program = new Command('bench')
   .addOption(new Option('--seconds <n>', 'runtime: length of the measured echo run, s').default(5).argParser(positiveInteger))
   .option('--json', 'print the results as one JSON object, a key per suite')
   .addHelpText('after', `
-"messages" is baseline + local + remote; "local" and "remote" also measure the baseline.
+"messages" is baseline + local + remote + oneway; each of those also measures the baseline.
 messages, local, remote and runtime need "npm run build" first.
 
 Examples:
   npm run bench                                     # everything
   npm run bench -- messages --messages 50000 --window 512
+  npm run bench -- remote oneway --durability on
   npm run bench -- baseline --messages 2000
   npm run bench -- fipa --size 1000
   npm run bench -- registry --agents 100000
@@ -92,10 +103,10 @@ Examples:
   .action(async (which: string[], opts: Options) => {
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
     // Each suite's module is loaded only when it runs: no libp2p in the heap of the others.
-    const caxton = suites.has('local') || suites.has('remote') ? await import('./caxton.js') : undefined
+    const caxton = suites.has('local') || suites.has('remote') || suites.has('oneway') ? await import('./caxton.js') : undefined
     const runtime = suites.has('runtime') ? await import('./runtime.js') : undefined
     const missing = [
-      ...(caxton !== undefined ? [caxton.ECHO_WASM] : []),
+      ...(caxton !== undefined ? [caxton.ECHO_WASM, caxton.SINK_WASM] : []),
       ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : [])
     ].filter(f => !existsSync(f))
     if (missing.length > 0) program.error(`${missing.join(', ')} missing: run "npm run build" first`)
@@ -103,7 +114,7 @@ Examples:
     const human = opts.json !== true
     const window = { messages: opts.window ?? DEFAULT_WINDOW.messages, runtime: opts.window ?? DEFAULT_WINDOW.runtime }
     const results: Results = {
-      config: { messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds }
+      config: { durability: opts.durability, messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds }
     }
     /** Figures go to stdout; progress to stderr; neither with --json. */
     const say = (line: string): void => { if (human) process.stdout.write(line + '\n') }
@@ -127,12 +138,19 @@ Examples:
     }
     if (suites.has('baseline')) {
       const options = { messages: opts.messages, size: opts.size, window: window.messages }
-      heading(`messages: ${opts.messages} round trips, content ${opts.size} B, window ${window.messages}`)
+      heading(`messages: ${opts.messages} round trips, content ${opts.size} B, window ${window.messages}, durable delivery ${opts.durability}`)
       progress('measuring raw node:net baseline ...')
       const { measureBaseline } = await import('./baseline.js')
       results.baseline = await measureBaseline(options)
-      if (suites.has('local')) { progress('measuring local routing (router → echo agent → router) ...'); results.local = await caxton?.benchLocal(options) }
-      if (suites.has('remote')) { progress('measuring remote delivery (node A → node B echo → node A) ...'); results.remote = await caxton?.benchRemote(options) }
+      const modes = opts.durability === 'both' ? [true, false] : [opts.durability === 'on']
+      for (const durable of modes) {
+        const into: { local?: RoundTripResult, remote?: RoundTripResult, oneway?: OneWayResult } = durable ? results : (results.nonDurable = {})
+        const mode = durable ? 'durable' : 'not durable'
+        const o = { ...options, durable }
+        if (suites.has('local')) { progress(`measuring local routing, ${mode} (router → echo agent → router) ...`); into.local = await caxton?.benchLocal(o) }
+        if (suites.has('remote')) { progress(`measuring remote delivery, ${mode} (node A → node B echo → node A) ...`); into.remote = await caxton?.benchRemote(o) }
+        if (suites.has('oneway')) { progress(`measuring one-way delivery, ${mode} (node A → node B sink) ...`); into.oneway = await caxton?.benchOneWay(o) }
+      }
       if (human) printTable(results)
     }
     if (!human) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
@@ -147,11 +165,20 @@ function printTable (r: Results): void {
     rows.push(['node:net round trips (window)', fmtRate(b.roundTrips), '', ''])
     rows.push(['node:net round trip, 1 in flight', '', b.latency.p50.toFixed(3), b.latency.p99.toFixed(3)])
   }
-  for (const [name, x] of [['local', r.local], ['remote', r.remote]] as const) {
-    if (x == null) continue
-    rows.push([`caxton ${name} round trips (window)`, fmtRate(x.roundTrips), x.loaded.p50.toFixed(3), x.loaded.p99.toFixed(3)])
-    rows.push([`caxton ${name} messages delivered`, fmtRate(x.messages), '', ''])
-    rows.push([`caxton ${name} round trip, 1 in flight`, '', x.latency.p50.toFixed(3), x.latency.p99.toFixed(3)])
+  const runs = [['durable', r], ['not durable', r.nonDurable]] as const
+  for (const [mode, set] of runs) {
+    if (set == null) continue
+    for (const [name, x] of [['local', set.local], ['remote', set.remote]] as const) {
+      if (x == null) continue
+      rows.push([`caxton ${name} round trips (window), ${mode}`, fmtRate(x.roundTrips), x.loaded.p50.toFixed(3), x.loaded.p99.toFixed(3)])
+      rows.push([`caxton ${name} messages delivered, ${mode}`, fmtRate(x.messages), '', ''])
+      rows.push([`caxton ${name} round trip, 1 in flight, ${mode}`, '', x.latency.p50.toFixed(3), x.latency.p99.toFixed(3)])
+    }
+    const o = set.oneway
+    if (o != null) {
+      rows.push([`caxton one-way A → B handled, ${mode}`, fmtRate(o.handled), '', ''])
+      rows.push([`caxton one-way accepted on A, ${mode}`, fmtRate(o.accepted), '', ''])
+    }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
   for (const row of rows) process.stdout.write(row.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ') + '\n')

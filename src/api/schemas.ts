@@ -565,7 +565,7 @@ export const membersSchema = {
 
 // ---- durable delivery: message status, dead letters, the handled log ----
 
-export const MAX_DEAD_LETTER_LIMIT = 1000
+export const MAX_DEAD_LETTER_LIMIT = 100_000
 export const DEFAULT_DEAD_LETTER_LIMIT = 100
 const DEAD_LETTER_CAUSES = ['expired', 'not-found', 'rejected', 'agent-failed', 'agent-removed'] as const
 const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'handled', 'dead-lettered'] as const
@@ -631,6 +631,7 @@ export const handledLogSchema = {
               sender: { type: 'string' },
               performative: { type: 'string' },
               inReplyTo: { type: 'string' },
+              conversationId: { type: 'string' },
               at: { type: 'number' },
               sent: { type: 'array', items: { type: 'string' }, description: 'ids of the messages its handler sent' }
             }

@@ -51,6 +51,7 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       outboxMaxBytesPerPeer: 128 * 1024 * 1024,
       deadLetterMax: 100_000,
       sync: false,
+      durable: true,
       handledLog: false
     },
     membership: membershipDefaults('lan'),

@@ -38,6 +38,7 @@ import { ReceiverState } from './receiver-state.js'
 import type {
   AgentRoutes, DeliveryConfig, DeliveryState, HandledEntry, LocalClients, MessageRecord, MessageStatus, PeerHealth, ReceiverStatus
 } from './types.js'
+import { MemoryLevel } from 'memory-level'
 import { Packr } from 'msgpackr'
 
 const packr = new Packr({ useRecords: false })
@@ -45,6 +46,7 @@ const packr = new Packr({ useRecords: false })
 export interface DeliveryServiceOptions {
   /** This node's PeerId. */
   self: string
+  /** The node's database: its `meta` holds the run counter; the delivery rows live there too unless `durable` is false. */
   storage: NodeStorage
   runtime: Pick<AgentRuntime, 'has' | 'deliver' | 'admit' | 'setSendBackpressure'>
   clients: LocalClients
@@ -87,6 +89,7 @@ interface InboxMeta {
   receiver: AgentId
   performative: string
   inReplyTo?: string
+  conversationId?: string
   from: string
 }
 
@@ -122,6 +125,8 @@ export class DeliveryService {
   private readonly statuses: LRUCache<string, { sender?: AgentId, receivers: Map<AgentId, ReceiverStatus> }>
   private readonly resolving = new Set<AgentId>()
   private readonly notFound = new Map<AgentId, number>()
+  /** Routes learned from the stored outbox and inboxes at start-up, applied once the registry runs ({@link start}). */
+  private routeHints: Array<[AgentId, string]> = []
   private pumpScheduled = false
   private timer?: NodeJS.Timeout
   private timerAt = Infinity
@@ -132,7 +137,9 @@ export class DeliveryService {
     const c = options.config
     this.log = options.logger ?? silentLogger()
     this.clock = options.clock ?? Date.now
-    const db = options.storage
+    // Durability off (benchmarks): the same rows in a database in memory, so that everything
+    // but surviving a crash behaves the same.
+    const db: Pick<NodeStorage, 'db' | 'sublevel'> = c.durable ? options.storage : inMemoryRows()
     this.outboxRows = db.sublevel('outbox')
     this.inboxRows = db.sublevel('inbox')
     this.handledRows = db.sublevel('handled-log')
@@ -197,6 +204,7 @@ export class DeliveryService {
       this.track(order, record)
       this.scheduler.add({ order, messageId: record.messageId, sender: record.sender, receiver: record.receiver, deadline: record.deadline })
       this.setStatus(record.messageId, record.sender, record.receiver, { state: 'queued' })
+      if (record.via !== undefined) this.routeHints.push([record.receiver, record.via])
       loaded++
     }
     if (loaded > 0 || dl.loaded > 0) this.log.info({ outbox: loaded, deadLetters: dl.loaded, run }, 'delivery state loaded')
@@ -219,6 +227,8 @@ export class DeliveryService {
         continue
       }
       const message = decodeMessage(r.message, this.options.limits)
+      // Its handler's reply goes back where it came from, even to an API client no registry lists.
+      if (r.from !== '' && r.sender !== SYSTEM_AGENT) this.routeHints.push([r.sender, r.from])
       const result = this.options.runtime.deliver(r.receiver, message, key, true)
       if (result === 'queued') {
         this.inbox.set(key, metaOf(message, r.receiver, r.from))
@@ -240,6 +250,10 @@ export class DeliveryService {
   /** Starts the link and sending. */
   async start (): Promise<void> {
     if (this.running) return
+    for (const [agent, peer] of this.routeHints) {
+      if (peer !== this.options.self && this.options.routes.lookup(agent) === undefined) this.options.routes.learn(agent, peer)
+    }
+    this.routeHints = []
     await this.options.link.start({
       receive: (from, frame, answer) => { this.receive(from, frame, answer) },
       acked: (peer, order, ack) => { this.onAck(peer, order, ack) },
@@ -299,7 +313,7 @@ export class DeliveryService {
             type: 'put',
             sublevel: this.handledRows,
             key: orderKey(this.counter.next()),
-            value: packr.pack([1, agentId, meta.messageId, meta.sender, meta.performative, meta.inReplyTo ?? null, now, sent.map(m => m.messageId)])
+            value: packr.pack([1, agentId, meta.messageId, meta.sender, meta.performative, meta.inReplyTo ?? null, now, sent.map(m => m.messageId), meta.conversationId ?? null])
           })
         }
       }
@@ -407,9 +421,10 @@ export class DeliveryService {
     const out: HandledEntry[] = []
     const range = options.after !== undefined ? { gt: options.after, limit: options.limit ?? 1000 } : { limit: options.limit ?? 1000 }
     for await (const [key, value] of this.handledRows.iterator(range)) {
-      const v = packr.unpack(value) as [1, string, string, string, string, string | null, number, string[]]
+      const v = packr.unpack(value) as [1, string, string, string, string, string | null, number, string[], string | null]
       const e: HandledEntry = { key, receiver: v[1], messageId: v[2], sender: v[3], performative: v[4], at: v[6], sent: v[7] }
       if (v[5] !== null) e.inReplyTo = v[5]
+      if (v[8] !== null) e.conversationId = v[8]
       out.push(e)
     }
     return out
@@ -492,6 +507,13 @@ export class DeliveryService {
     let encoded: Uint8Array | undefined
     const deadline = this.deadlineOf(message, now)
     for (const r of message.receivers) {
+      if (r === SYSTEM_AGENT) {
+        // The AMS is the node itself: what agents tell it (a NOT-UNDERSTOOD about a FAILURE
+        // it wrote) ends here, logged, never answered.
+        this.log.debug({ messageId: message.messageId, sender: message.sender, performative: message.performative }, 'message to the AMS taken')
+        this.record('local', 'delivered', message)
+        continue
+      }
       if (this.options.clients.has(r)) {
         this.metrics?.accepted.inc({ path: 'client' })
         txn.after.push(ok => {
@@ -521,6 +543,8 @@ export class DeliveryService {
 
   private stageOutbox (record: OutboxRecord, txn: Txn): void {
     const order = this.counter.next()
+    const via = this.options.routes.lookup(record.receiver)
+    if (via !== undefined && via !== this.options.self && record.via === undefined) record = { ...record, via }
     txn.ops.push({ type: 'put', sublevel: this.outboxRows, key: orderKey(order), value: encodeOutboxRecord(record) })
     this.track(order, record)
     this.setStatus(record.messageId, record.sender, record.receiver, { state: 'queued' })
@@ -983,6 +1007,15 @@ export class DeliveryService {
   }
 }
 
+/** A database in memory with the node storage's shape (string keys, byte values). */
+function inMemoryRows (): Pick<NodeStorage, 'db' | 'sublevel'> {
+  const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' })
+  return {
+    db: db as unknown as NodeStorage['db'],
+    sublevel: (name) => db.sublevel<string, Uint8Array>(name, { valueEncoding: 'view' }) as unknown as Sublevel
+  }
+}
+
 /** FIPA agent ids contain no newline, so it separates the two ids of a pair key. */
 function pairKey (sender: string, receiver: string): string {
   return sender + '\n' + receiver
@@ -991,6 +1024,7 @@ function pairKey (sender: string, receiver: string): string {
 function metaOf (message: AclMessage, receiver: AgentId, from: string): InboxMeta {
   const meta: InboxMeta = { messageId: message.messageId, sender: message.sender, receiver, performative: message.performative, from }
   if (message.inReplyTo !== undefined) meta.inReplyTo = message.inReplyTo
+  if (message.conversationId !== undefined) meta.conversationId = message.conversationId
   return meta
 }
 

@@ -53,6 +53,8 @@ export interface DeliveryConfig {
   deadLetterMax: number
   /** fsync each group commit. */
   sync: boolean
+  /** Persist delivery state (false: kept in memory, lost in a crash; for benchmarks). */
+  durable: boolean
   /** Keep a log of every handled message (for chaos accounting). */
   handledLog: boolean
   /** How long a sender waits for a peer's ack before giving the stream up, ms. */
@@ -103,6 +105,7 @@ export interface HandledEntry {
   sender: AgentId
   performative: string
   inReplyTo?: string
+  conversationId?: string
   /** ms since the epoch. */
   at: number
   /** Ids of the messages the handler sent (committed with it). */

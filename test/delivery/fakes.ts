@@ -29,6 +29,7 @@ export const FAST: DeliveryConfig = {
   outboxMaxBytesPerPeer: 64 * 1024 * 1024,
   deadLetterMax: 1000,
   sync: false,
+  durable: true,
   handledLog: true,
   ackTimeoutMs: 1000
 }
@@ -158,7 +159,7 @@ export async function openPeer (net: FakeNet, id: string, options: { dir?: strin
       lookup: (agent) => routes.get(agent),
       resolve: async (agent) => routes.get(agent),
       forget: () => {},
-      learn: () => {}
+      learn: (agent, peer) => { if (!routes.has(agent)) routes.set(agent, peer) }
     },
     health: { downReason: (peer) => downPeers.has(peer) ? `node ${peer} is dead` : undefined },
     link,

@@ -80,6 +80,26 @@ describe('delivery service', function () {
     assert.deepEqual(runtime.queued('b-agent').map(m => m.content), ['over there'])
   })
 
+  it('a reply to an API client on another node finds its way after the replying node restarts', async () => {
+    const a = await peer('A', { routes: new Map([['b-agent', 'B']]) })
+    a.clients.touch('client-x')
+    const b = await peer('B', { routes: new Map() })
+    b.runtime.add('b-agent')
+    const request = msg('client-x', ['b-agent'], { content: 'answer me', replyWith: 'q-1' })
+    await a.delivery.accept([request])
+    await waitFor('b to have it', () => b.runtime.queued('b-agent')[0])
+    await crash(b)
+    open.splice(open.indexOf(b), 1)
+    // A new process: no route to client-x but what its stored inbox says.
+    const runtime = new FakeRuntime()
+    runtime.add('b-agent')
+    const b2 = await peer('B', { dir: b.dir, runtime, routes: new Map() })
+    handle(b2, 'b-agent', m => [msg('b-agent', [m.sender], { performative: 'INFORM', inReplyTo: m.replyWith, content: 'here' })])
+    const got = await waitFor('the reply at a', () => a.clients.got.find(g => g.id === 'client-x'))
+    assert.equal(got.message.content, 'here')
+    assert.equal(got.message.inReplyTo, 'q-1')
+  })
+
   it('keeps what the sender accepted across a crash of the sender, and sends it after the restart', async () => {
     const [a, b] = await pair()
     net.down.add('B')
@@ -230,11 +250,17 @@ describe('delivery service', function () {
     assert.equal(a.delivery.queuedFor('B'), 1)
   })
 
+  it('takes messages to the AMS (the node itself) without answering or dead-lettering them', async () => {
+    const a = await peer('A')
+    await a.delivery.accept([msg('some-agent', ['ams'], { performative: 'NOT-UNDERSTOOD' })])
+    assert.deepEqual(a.delivery.summary(), { outbox: { messages: 0, bytes: 0 }, inbox: 0, deadLetters: 0 })
+  })
+
   it('writes a handled log line per handled message, with what its handler sent', async () => {
     const a = await peer('A')
     a.runtime.add('echo')
     a.runtime.add('other')
-    const m = msg('other', ['echo'], { content: 'log me' })
+    const m = msg('other', ['echo'], { content: 'log me', conversationId: 'c-log' })
     await a.delivery.accept([m])
     const reply = msg('echo', ['other'], { performative: 'INFORM', inReplyTo: m.messageId })
     handle(a, 'echo', () => [reply])
@@ -244,6 +270,7 @@ describe('delivery service', function () {
     assert.equal(log[0].messageId, m.messageId)
     assert.equal(log[0].receiver, 'echo')
     assert.deepEqual(log[0].sent, [reply.messageId])
+    assert.equal(log[0].conversationId, 'c-log')
     assert.equal(a.runtime.queued('other')[0]?.messageId, reply.messageId, 'the reply committed with the handling')
   })
 })

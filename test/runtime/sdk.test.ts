@@ -88,3 +88,46 @@ describe('AssemblyScript SDK', function () {
     })
   })
 })
+
+describe('example agents and reports', function () {
+  this.timeout(60_000)
+  const host = new HostRecorder()
+  let runtime: AgentRuntime
+
+  before(async () => {
+    runtime = createAgentRuntime({ host, workers: 1 })
+    await runtime.start()
+    for (const name of ['echo', 'counter', 'relay', 'sink']) {
+      const { binary } = await compileAgent(fileURLToPath(new URL(`../../agents/examples/${name}/index.ts`, import.meta.url)))
+      await runtime.deploy(name, binary)
+    }
+  })
+
+  after(async () => { await runtime?.stop() })
+
+  const report = (to: string, performative: 'FAILURE' | 'NOT-UNDERSTOOD', i: number): AclMessage =>
+    ({ messageId: `r-${to}-${i}`, createdAt: 1, performative, sender: 'ams', receivers: [to], content: 'message to x not delivered' })
+
+  it('never answer FAILURE or NOT-UNDERSTOOD (no report loops), but still answer what they do not understand', async () => {
+    for (const name of ['echo', 'counter', 'relay', 'sink']) {
+      runtime.deliver(name, report(name, 'FAILURE', 1), `${name}-f`)
+      runtime.deliver(name, report(name, 'NOT-UNDERSTOOD', 2), `${name}-n`)
+    }
+    runtime.deliver('echo', { messageId: 'q', createdAt: 1, performative: 'QUERY-IF', sender: 'visitor', receivers: ['echo'] }, 'echo-q')
+    const handled = await host.until(() => host.handled.length === 9 ? host.handled : undefined, 'nine messages handled')
+    const answered = handled.filter(h => h.sends.length > 0).map(h => h.token)
+    assert.deepEqual(answered, ['echo-q'])
+  })
+
+  it('relay passes a REQUEST on to the agent it names, in the same conversation', async () => {
+    const before = host.handled.length
+    runtime.deliver('relay', { messageId: 'q2', createdAt: 1, performative: 'REQUEST', sender: 'client-1', receivers: ['relay'], content: 'sink-7', conversationId: 'chaos-1' }, 'relay-q')
+    const h = await host.until(() => host.handled.slice(before).find(x => x.token === 'relay-q'), 'relay handled')
+    assert.equal(h.sends.length, 1)
+    const out = h.sends[0]
+    assert.ok(out.ok)
+    assert.deepEqual(out.draft.receivers, ['sink-7'])
+    assert.equal(out.draft.performative, 'INFORM')
+    assert.equal(out.draft.conversationId, 'chaos-1')
+  })
+})

@@ -5,9 +5,10 @@
  *   `get`        changes nothing
  *   `reset`      sets it to 0
  * and answers INFORM with the count as decimal text. A REQUEST it cannot parse gets
- * FAILURE with the reason; any other performative gets NOT-UNDERSTOOD.
+ * FAILURE with the reason; any other performative gets NOT-UNDERSTOOD (but a report,
+ * FAILURE or NOT-UNDERSTOOD, gets no answer).
  */
-import { LogLevel, Message, Performative, log, onMessage, reply } from '../../sdk'
+import { LogLevel, Message, Performative, isReport, log, onMessage, reply } from '../../sdk'
 export { alloc, handle_message } from '../../sdk'
 
 let count: i64 = 0
@@ -37,7 +38,8 @@ function parseInteger (s: string): i64 {
 
 function handle (msg: Message): void {
   if (msg.performative != Performative.REQUEST) {
-    reply(msg, Performative.NOT_UNDERSTOOD, 'counter understands only REQUEST')
+    // Never answer a report (FAILURE, NOT-UNDERSTOOD) with another.
+    if (!isReport(msg)) reply(msg, Performative.NOT_UNDERSTOOD, 'counter understands only REQUEST')
     return
   }
   const command = msg.text.trim()
