@@ -269,6 +269,7 @@ export class FakeFacade implements NodeFacade {
       key: (this.handled.length + 1).toString(16).padStart(14, '0'), receiver, messageId, sender: s.sender, performative: s.message.performative, at, sent: []
     }
     if (s.message.inReplyTo !== undefined) line.inReplyTo = s.message.inReplyTo
+    if (s.message.conversationId !== undefined) line.conversationId = s.message.conversationId
     this.handled.push(line)
   }
 

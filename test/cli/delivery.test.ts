@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { createApiServer, type ApiServer } from '../../src/api/index.js'
+import { MAX_DEAD_LETTER_LIMIT } from '../../src/api/schemas.js'
 import type { DeadLetterListResponse, HandledLogResponse, MessageStatusResponse } from '../../src/api/types.js'
 import { CaxtonClient, type CliIo } from '../../src/cli/index.js'
 import type { DeliveryState } from '../../src/delivery/types.js'
@@ -115,7 +116,7 @@ describe('cli: durable delivery (dlq, message status, message handled)', () => {
       ['a --since that is no time', ['--since', 'yesterday'], /option '--since <time>' argument 'yesterday' is invalid\. expected ms since the epoch, an ISO 8601 time/],
       ['an impossible date', ['--since', '2026-13-45'], /argument '2026-13-45' is invalid/],
       ['an unknown --cause', ['--cause', 'lost'], /argument 'lost' is invalid\. Allowed choices are expired, not-found, rejected, agent-failed, agent-removed/],
-      ['a --limit over 1000', ['--limit', '1001'], /expected a whole number from 1 to 1000/]
+      ['a --limit over the API\'s', ['--limit', String(MAX_DEAD_LETTER_LIMIT + 1)], new RegExp(`expected a whole number from 1 to ${MAX_DEAD_LETTER_LIMIT}\\.`)]
     ] as const) {
       it(`exits 2 on ${name}, asking nothing`, async () => {
         const r = await cli(['dlq', 'list', ...args])
