@@ -8,11 +8,16 @@ import type { AclContentJson, AclMessageJson } from '../../protocols/fipa/index.
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
 import type {
-  CapabilityJson, FaultStateJson, MessageRecord, NodeInfo, PeerSummary, Readiness, RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson
+  CapabilityJson, DeadLetterJson, DeadLetterListQuery, FaultStateJson, MessageRecord, NodeInfo, PeerDeliveryJson, PeerSummary, Readiness,
+  RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson
 } from './facade.js'
+import type { DeliveryState, HandledEntry, MessageStatus, ReceiverStatus } from '../delivery/types.js'
+import type { DeadLetterCause } from '../../protocols/delivery/index.js'
 
-export type { AgentInfo, AgentLimits, NodeInfo, PeerSummary, Readiness }
+export type { AgentInfo, AgentLimits, NodeInfo, PeerDeliveryJson, PeerSummary, Readiness }
 export type { CapabilityJson, FaultStateJson, RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson }
+/** Durable delivery's JSON shapes, as the node defines them (protocols/delivery/SPEC.md). */
+export type { DeadLetterCause, DeadLetterJson, DeadLetterListQuery, DeliveryState, HandledEntry, ReceiverStatus }
 
 /**
  * Message content in JSON (a string stays a string, bytes become `{ base64 }`) and a
@@ -113,4 +118,42 @@ export interface ErrorBody {
     message: string
     details?: unknown
   }
+}
+
+/** `GET /messages/:id` → 200: where each receiver's copy stands, as the node answering knows it. */
+export type MessageStatusResponse = MessageStatus
+
+/** Query of `GET /messages/handled`. */
+export interface HandledLogQuery {
+  /** The `key` of the last entry already read: the answer starts after it. */
+  after?: string
+  /** 1..10000. @default 1000 */
+  limit?: number
+}
+
+/** `GET /messages/handled` → 200, oldest first (empty unless the node runs with `delivery.handledLog`). */
+export interface HandledLogResponse {
+  entries: HandledEntry[]
+}
+
+/** The filters of `GET /dead-letters` and `DELETE /dead-letters` (all of them: every entry). */
+export type DeadLetterFilter = Omit<DeadLetterListQuery, 'limit'>
+
+/** `GET /dead-letters` → 200, newest first. */
+export interface DeadLetterListResponse {
+  deadLetters: DeadLetterJson[]
+  /** Entries matching the filters, before `limit`. */
+  total: number
+}
+
+/** `POST /dead-letters/:id/replay` → 202: the message, under its own id, is queued again for `receiver`. */
+export interface ReplayResponse {
+  messageId: string
+  receiver: AgentId
+}
+
+/** `DELETE /dead-letters` → 200. */
+export interface PurgeResponse {
+  /** How many entries were deleted. */
+  deleted: number
 }

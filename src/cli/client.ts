@@ -7,9 +7,10 @@
 import { CaxtonError } from '../../protocols/errors.js'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type {
-  AgentInfo, AgentLimits, AgentListResponse, CapabilityJson, ErrorBody, HealthResponse, MessageDraftJson, MessageListResponse,
-  MessageQuery, NodeInfo, PeerListResponse, Readiness, RegisteredAgentJson, RegistryListQuery, RegistryListResponse,
-  RegistrySummaryJson, SendResponse
+  AgentInfo, AgentLimits, AgentListResponse, CapabilityJson, DeadLetterFilter, DeadLetterJson, DeadLetterListQuery, DeadLetterListResponse,
+  ErrorBody, HandledLogQuery, HandledLogResponse, HealthResponse, MessageDraftJson, MessageListResponse, MessageQuery, MessageStatusResponse,
+  NodeInfo, PeerListResponse, PurgeResponse, Readiness, RegisteredAgentJson, RegistryListQuery, RegistryListResponse, RegistrySummaryJson,
+  ReplayResponse, SendResponse
 } from '../api/types.js'
 import type { MemberListJson, MemberStateJson } from '../api/facade.js'
 import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from '../api/version.js'
@@ -29,19 +30,24 @@ export const WAIT_MARGIN_MS = 5_000
 /**
  * The API answered with an error, or could not be asked. `status` is the HTTP status
  * (0 when no response came), `code` the API's `error.code` (e.g. `AGENT_NOT_FOUND`),
- * `details` its `error.details`, `body` the whole error body when there was one.
+ * `details` its `error.details`, `body` the whole error body when there was one,
+ * `retryAfterMs` the response's `Retry-After` (a refusal that will pass, e.g. 503
+ * `OUTBOX_FULL`).
  */
 export class ApiError extends CaxtonError {
   readonly status: number
   readonly details?: unknown
   readonly body?: ErrorBody
+  /** From a `Retry-After` header in seconds (RFC 9110 §10.2.3), ms. */
+  readonly retryAfterMs?: number
 
-  constructor (status: number, code: string, message: string, options: { details?: unknown, body?: ErrorBody, cause?: unknown } = {}) {
+  constructor (status: number, code: string, message: string, options: { details?: unknown, body?: ErrorBody, cause?: unknown, retryAfterMs?: number } = {}) {
     super(code, message, { cause: options.cause })
     this.name = 'ApiError'
     this.status = status
     this.details = options.details
     this.body = options.body
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs
   }
 }
 
@@ -161,7 +167,7 @@ export class CaxtonClient {
    * `POST /agents/:id/messages[?wait=]`. With `waitMs`, the request's timeout is at
    * least `waitMs` + {@link WAIT_MARGIN_MS}.
    * @throws ApiError ACL_INVALID / REQUEST_INVALID (400),
-   *   AGENT_NOT_FOUND (404), REPLY_TIMEOUT (504)
+   *   AGENT_NOT_FOUND (404), OUTBOX_FULL (503, with `retryAfterMs`), REPLY_TIMEOUT (504)
    */
   async sendMessage (to: AgentId, draft: MessageDraftJson, options: { waitMs?: number } = {}): Promise<SendResponse> {
     const waitMs = options.waitMs
@@ -181,6 +187,49 @@ export class CaxtonClient {
       path: '/messages',
       query: { limit: query.limit, agent: query.agent, conversationId: query.conversationId }
     })
+  }
+
+  /**
+   * `GET /messages/:id`: where each receiver's copy stands (`queued`, `sent`, `delivered`,
+   * `handled`, `dead-lettered`), as the node asked knows it.
+   * @throws ApiError MESSAGE_NOT_FOUND (404)
+   */
+  async messageStatus (messageId: string): Promise<MessageStatusResponse> {
+    return await this.request<MessageStatusResponse>({ method: 'GET', path: `/messages/${encodeURIComponent(messageId)}` })
+  }
+
+  /** `GET /messages/handled`: the handled log, oldest first, after `query.after`. */
+  async handledLog (query: HandledLogQuery = {}): Promise<HandledLogResponse> {
+    return await this.request<HandledLogResponse>({ method: 'GET', path: '/messages/handled', query: { after: query.after, limit: query.limit } })
+  }
+
+  /** `GET /dead-letters`: newest first; `total` counts the matches before `limit`. */
+  async listDeadLetters (query: DeadLetterListQuery = {}): Promise<DeadLetterListResponse> {
+    return await this.request<DeadLetterListResponse>({ method: 'GET', path: '/dead-letters', query: { ...filterQuery(query), limit: query.limit } })
+  }
+
+  /** `GET /dead-letters/:id`. @throws ApiError DEAD_LETTER_NOT_FOUND (404) */
+  async getDeadLetter (id: string): Promise<DeadLetterJson> {
+    return await this.request<DeadLetterJson>({ method: 'GET', path: `/dead-letters/${encodeURIComponent(id)}` })
+  }
+
+  /**
+   * `POST /dead-letters/:id/replay`: sends the message again to its receiver, with a new
+   * deadline; the entry leaves the queue.
+   * @throws ApiError DEAD_LETTER_NOT_FOUND (404), OUTBOX_FULL (503, with `retryAfterMs`)
+   */
+  async replayDeadLetter (id: string): Promise<ReplayResponse> {
+    return await this.request<ReplayResponse>({ method: 'POST', path: `/dead-letters/${encodeURIComponent(id)}/replay` })
+  }
+
+  /** `DELETE /dead-letters/:id`. @throws ApiError DEAD_LETTER_NOT_FOUND (404) */
+  async deleteDeadLetter (id: string): Promise<void> {
+    await this.request<undefined>({ method: 'DELETE', path: `/dead-letters/${encodeURIComponent(id)}` })
+  }
+
+  /** `DELETE /dead-letters`: deletes every entry matching the filter; an empty filter deletes them all. */
+  async purgeDeadLetters (filter: DeadLetterFilter = {}): Promise<PurgeResponse> {
+    return await this.request<PurgeResponse>({ method: 'DELETE', path: '/dead-letters', query: filterQuery(filter) })
   }
 
   /** `GET /health`. */
@@ -274,12 +323,24 @@ export class CaxtonClient {
       return (res.status === 204 ? undefined : parsed) as T
     }
     if (isErrorBody(parsed)) {
-      throw new ApiError(res.status, parsed.error.code, parsed.error.message, { details: parsed.error.details, body: parsed })
+      const retryAfterMs = retryAfterOf(res.headers.get('retry-after'))
+      throw new ApiError(res.status, parsed.error.code, parsed.error.message, {
+        details: parsed.error.details, body: parsed, ...(retryAfterMs !== undefined ? { retryAfterMs } : {})
+      })
     }
     // Not the API's error shape: a proxy, or not a Caxton node at all.
     const snippet = typeof parsed === 'string' && parsed.length > 0 ? `: ${parsed.slice(0, 200)}` : ''
     throw new ApiError(res.status, `HTTP_${res.status}`, `HTTP ${res.status} ${res.statusText} from ${url.origin}${url.pathname}${snippet}`)
   }
+}
+
+function filterQuery (filter: DeadLetterFilter): Record<string, string | number | undefined> {
+  return { agent: filter.agent, cause: filter.cause, since: filter.since }
+}
+
+/** `Retry-After: 3` → 3000. The HTTP-date form is not used by the API, and is ignored. */
+function retryAfterOf (header: string | null): number | undefined {
+  return header !== null && /^[0-9]+$/.test(header.trim()) ? Number(header.trim()) * 1000 : undefined
 }
 
 function isErrorBody (value: unknown): value is ErrorBody {

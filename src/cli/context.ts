@@ -170,3 +170,35 @@ export function integerIn (min: number, max: number): (value: string) => number 
     return n
   }
 }
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/**
+ * A commander argument parser for a point in time, as ms since the epoch: a whole number
+ * (ms since the epoch, as the API takes it), an ISO 8601 date or time
+ * (`2026-11-25T13:00:00Z`; without a zone, local time), or a duration ago from `now()`:
+ * one or more `<n><unit>` with units `ms`, `s`, `m`, `h`, `d` (`90s`, `10m`, `1h30m`, `7d`).
+ */
+export function pointInTime (now: () => number): (value: string) => number {
+  return (value: string) => {
+    const v = value.trim()
+    if (/^[0-9]+$/.test(v)) return checked(Number(v))
+    if (/^([0-9]+(ms|s|m|h|d))+$/.test(v)) {
+      let ms = 0
+      for (const [, n, unit] of v.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(n) * DURATION_UNITS_MS[unit]
+      return checked(Math.max(0, now() - ms))
+    }
+    // Date.parse takes much that is not a date ("1", "May 5"): only the ISO 8601 shapes.
+    if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$/i.test(v)) {
+      return checked(Date.parse(v))
+    }
+    return checked(NaN)
+  }
+}
+
+function checked (ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new InvalidArgumentError('expected ms since the epoch, an ISO 8601 time (2026-11-25T13:00:00Z) or a duration ago (90s, 10m, 2h, 7d).')
+  }
+  return ms
+}

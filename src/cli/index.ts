@@ -21,7 +21,7 @@ export {
   type CaxtonClientOptions
 } from './client.js'
 export {
-  CliError, UsageError, createContext, integerIn,
+  CliError, UsageError, createContext, integerIn, pointInTime,
   type CliContext, type CliIo, type CommandScope, type GlobalOptions, type RegisterCommands
 } from './context.js'
-export { Output, examples, formatBytes, formatDuration, formatTime, previewContent } from './output.js'
+export { Output, examples, formatBytes, formatDuration, formatTime, fullContent, oneLine, previewContent } from './output.js'

@@ -38,8 +38,26 @@
  * depend on it.
  */
 import '../polyfill.js'
+import { createInterface } from 'node:readline/promises'
 import { registerNodeCommands } from './commands/node/index.js'
 import { run } from './program.js'
+
+/** A y/N question on stderr (stdout may be --json), answered on stdin; Ctrl-C or Ctrl-D is no. */
+async function confirm (question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  // Closing the interface alone would leave the question pending forever (Ctrl-C):
+  // aborting it settles it.
+  const abandoned = new AbortController()
+  rl.on('SIGINT', () => { abandoned.abort() })
+  rl.on('close', () => { abandoned.abort() })
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `, { signal: abandoned.signal })).trim())
+  } catch {
+    return false
+  } finally {
+    rl.close()
+  }
+}
 
 // `caxton message list | head`: a closed pipe ends the output, it is not a crash.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -51,6 +69,7 @@ const code = await run(process.argv.slice(2), {
   stdout: (text) => { process.stdout.write(text) },
   stderr: (text) => { process.stderr.write(text) },
   env: process.env,
-  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+  ...(process.stdin.isTTY === true ? { confirm } : {})
 }, { commands: [registerNodeCommands] })
 process.exitCode = code

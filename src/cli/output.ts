@@ -26,6 +26,14 @@ export interface CliIo {
   readFile?: (path: string) => Promise<Uint8Array>
   /** The HTTP client's fetch. @default globalThis.fetch */
   fetch?: typeof fetch
+  /** Waits `ms` between polls (`message status --wait-for`). @default a timer */
+  sleep?: (ms: number) => Promise<void>
+  /**
+   * Asks the user a yes/no question (`dlq purge` without a filter), resolving true for
+   * yes. Absent when nobody can answer (stdin is not a terminal): such commands then
+   * refuse unless `--yes` is given.
+   */
+  confirm?: (question: string) => Promise<boolean>
 }
 
 const BORDERLESS = {
@@ -121,7 +129,17 @@ export function formatTime (ms: number): string {
 export function previewContent (content: AclContentJson | undefined, max = 40): string {
   if (content === undefined) return '-'
   if (typeof content !== 'string') return `<${Buffer.from(content.base64, 'base64').byteLength} bytes>`
-  const flat = content.replace(/\s+/g, ' ')
+  return oneLine(content, max)
+}
+
+/** Message content in full: text as it is, bytes as `<n bytes> base64: …`. */
+export function fullContent (content: AclContentJson): string {
+  return typeof content === 'string' ? content : `<${Buffer.from(content.base64, 'base64').byteLength} bytes> base64: ${content.base64}`
+}
+
+/** `text` on one line (runs of white space → one space), cut to `max` characters with `…`. */
+export function oneLine (text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ')
   return flat.length > max ? flat.slice(0, max - 1) + '…' : flat
 }
 

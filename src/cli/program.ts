@@ -9,6 +9,7 @@ import { ApiError, ApiUnreachableError, ApiTimeoutError } from './client.js'
 import { registerAgentCommands } from './commands/agent/index.js'
 import { registerClusterCommands } from './commands/cluster/index.js'
 import { registerCompletionCommands } from './commands/completion/index.js'
+import { registerDlqCommands } from './commands/dlq/index.js'
 import { registerMessageCommands } from './commands/message/index.js'
 import { registerMetricsCommand } from './commands/metrics/index.js'
 import { registerRegistryCommands } from './commands/registry/index.js'
@@ -64,6 +65,7 @@ export function createProgram (ctx: CliContext, options: RunOptions = {}): Comma
   registerStatusCommand(program, ctx)
   registerMetricsCommand(program, ctx)
   registerRegistryCommands(program, ctx)
+  registerDlqCommands(program, ctx)
   for (const register of options.commands ?? []) register(program, ctx)
   // Last: it reads the tree built above.
   registerCompletionCommands(program, ctx)
@@ -106,6 +108,11 @@ function report (err: unknown, io: CliIo, json: boolean): number {
     // Scripts using --json get the API's error body on stdout as well.
     if (json && err.body !== undefined) io.stdout(JSON.stringify(err.body, null, 2) + '\n')
     io.stderr(`error: ${err.message} (${err.code})\n`)
+    // A refusal that will pass (503 OUTBOX_FULL): the request changed nothing, and may be repeated.
+    if (err.retryAfterMs !== undefined) {
+      const s = Math.ceil(err.retryAfterMs / 1000)
+      io.stderr(`  nothing was accepted; try again in ${s} s or later (Retry-After: ${s})\n`)
+    }
     return 1
   }
   if (err instanceof CliError) {

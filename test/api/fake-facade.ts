@@ -11,12 +11,23 @@
  * - `hang`: `sendMessage` stays pending until {@link FakeFacade.releaseHang};
  * - `boom`: `sendMessage` throws a plain Error with a message that must not leak;
  * - `full`: `sendMessage` throws OUTBOX_FULL with `retryAfterMs` 2500.
+ *
+ * With `{ delivery: true }` it also has durable delivery's optional parts, as the node
+ * answers them: `messageStatus` (a sent message is `delivered` to its receiver; tests move
+ * it on with {@link FakeFacade.setDeliveryState}), `handledLog` (a line each time a
+ * receiver becomes `handled`) and `deadLetters`. A message whose `replyBy` has passed is
+ * dead-lettered at once (`expired`), its sender answered FAILURE when it waits, as the
+ * node does; {@link FakeFacade.addDeadLetter} adds any other entry.
  */
 import { CaxtonError } from '../../protocols/errors.js'
-import { AclValidationError, draftFromJson, isAgentId, validateMessage, type AclMessage, type AgentId } from '../../protocols/fipa/index.js'
+import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
+import {
+  AclValidationError, SYSTEM_AGENT, draftFromJson, encodeMessage, failure, isAgentId, validateMessage, type AclMessage, type AgentId
+} from '../../protocols/fipa/index.js'
 import type {
-  DeployRequest, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness, SendOutcome, SendRequest
+  DeadLetterFacade, DeadLetterListQuery, DeployRequest, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness, SendOutcome, SendRequest
 } from '../../src/api/facade.js'
+import type { DeliveryState, HandledEntry, MessageStatus, ReceiverStatus } from '../../src/delivery/types.js'
 import type { AgentInfo, AgentLimits } from '../../src/runtime/types.js'
 
 export class FakeError extends CaxtonError {
@@ -36,9 +47,6 @@ export const DEFAULT_LIMITS: AgentLimits = {
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]
 
-/** The node's own agent id (the router's `SYSTEM_AGENT`); with `client-*`, not deployable. */
-const SYSTEM_AGENT = 'ams'
-
 /** A minimal valid-looking module: the WASM magic and version 1. */
 export const TINY_WASM = new Uint8Array([...WASM_MAGIC, 0x01, 0x00, 0x00, 0x00])
 
@@ -51,14 +59,68 @@ export class FakeFacade implements NodeFacade {
   /** When set, every mutating call throws NOT_READY. */
   notReady = false
   peerList: PeerSummary[] = [
-    { peerId: '12D3KooWPeerA', multiaddrs: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWPeerA'], connected: true },
-    { peerId: '12D3KooWPeerB', multiaddrs: ['/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWPeerB'], connected: false }
+    {
+      peerId: '12D3KooWPeerA',
+      multiaddrs: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWPeerA'],
+      connected: true,
+      delivery: { breaker: 'closed', consecutiveFailures: 0, trips: 0, inFlight: 2, queued: 5 }
+    },
+    {
+      peerId: '12D3KooWPeerB',
+      multiaddrs: ['/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWPeerB'],
+      connected: false,
+      delivery: { breaker: 'open', consecutiveFailures: 5, trips: 1, inFlight: 0, queued: 12 }
+    }
   ]
+
+  /** Present with `{ delivery: true }`. @throws MESSAGE_NOT_FOUND */
+  readonly messageStatus?: (messageId: string) => Promise<MessageStatus>
+  /** Present with `{ delivery: true }`. */
+  readonly handledLog?: (query: { after?: string, limit?: number }) => Promise<HandledEntry[]>
+  /** Present with `{ delivery: true }`. */
+  readonly deadLetters?: DeadLetterFacade
+  /** The dead-letter queue, oldest first. */
+  readonly deadLetterQueue: DeadLetterRecord[] = []
+  readonly handled: HandledEntry[] = []
 
   private clock = 1_700_000_000_000
   private seq = 0
   private readonly hung: Array<() => void> = []
   private readonly hangWaiters: Array<() => void> = []
+  private readonly statuses = new Map<string, { sender: AgentId, message: AclMessage, receivers: Map<AgentId, ReceiverStatus> }>()
+
+  constructor (options: { delivery?: boolean } = {}) {
+    if (options.delivery !== true) return
+    this.messageStatus = async (messageId) => {
+      const s = this.statuses.get(messageId)
+      if (s === undefined) {
+        throw new FakeError('MESSAGE_NOT_FOUND', `message ${messageId} is not known to this node (sent, received or dead-lettered here, and still remembered)`, { messageId })
+      }
+      return { messageId, sender: s.sender, receivers: [...s.receivers.values()] }
+    }
+    this.handledLog = async ({ after, limit }) => this.handled.filter(e => after === undefined || e.key > after).slice(0, limit ?? 1000)
+    this.deadLetters = {
+      list: async (query) => {
+        const all = this.deadLetterQueue.filter(matches(query)).reverse()
+        return { entries: all.slice(0, query.limit ?? 100), total: all.length }
+      },
+      get: async (id) => this.deadLetterEntry(id),
+      replay: async (id) => {
+        const d = this.deadLetterEntry(id)
+        this.deadLetterQueue.splice(this.deadLetterQueue.indexOf(d), 1)
+        this.setDeliveryState(d.messageId, d.receiver, 'delivered')
+        return { messageId: d.messageId, receiver: d.receiver }
+      },
+      delete: async (id) => {
+        this.deadLetterQueue.splice(this.deadLetterQueue.indexOf(this.deadLetterEntry(id)), 1)
+      },
+      purge: async (query) => {
+        const gone = this.deadLetterQueue.filter(matches(query))
+        for (const d of gone) this.deadLetterQueue.splice(this.deadLetterQueue.indexOf(d), 1)
+        return gone.length
+      }
+    }
+  }
 
   info (): NodeInfo {
     return {
@@ -137,6 +199,13 @@ export class FakeFacade implements NodeFacade {
     const content = message.content
     this.records.unshift({ at: message.createdAt, direction: 'local', status: 'delivered', message })
     const outcome: SendOutcome = { messageId: message.messageId, conversationId: message.conversationId!, sender: message.sender }
+    if (this.messageStatus !== undefined) {
+      if (message.replyBy !== undefined && message.replyBy <= message.createdAt) {
+        const d = this.addDeadLetter(message, req.to, 'expired', `its reply-by (${new Date(message.replyBy).toISOString()}) had passed when it was sent`)
+        return req.waitMs === undefined ? outcome : { ...outcome, reply: failure(message, d.reason, SYSTEM_AGENT, { messageId: `m-${++this.seq}`, createdAt: this.tick() }) }
+      }
+      this.setDeliveryState(message.messageId, req.to, 'delivered', {}, message)
+    }
 
     if (req.to === 'hang') {
       await new Promise<void>(resolve => {
@@ -182,6 +251,50 @@ export class FakeFacade implements NodeFacade {
     }
   }
 
+  /**
+   * Moves one receiver's copy of a sent message to `state` (with `{ delivery: true }`); to
+   * `handled`, it also adds a line to the handled log.
+   */
+  setDeliveryState (messageId: string, receiver: AgentId, state: DeliveryState, extra: Partial<ReceiverStatus> = {}, message?: AclMessage): void {
+    let s = this.statuses.get(messageId)
+    if (s === undefined) {
+      if (message === undefined) throw new Error(`the fake sent no message ${messageId}`)
+      s = { sender: message.sender, message, receivers: new Map() }
+      this.statuses.set(messageId, s)
+    }
+    const at = this.tick()
+    s.receivers.set(receiver, { receiver, state, at, ...extra })
+    if (state !== 'handled') return
+    const line: HandledEntry = {
+      key: (this.handled.length + 1).toString(16).padStart(14, '0'), receiver, messageId, sender: s.sender, performative: s.message.performative, at, sent: []
+    }
+    if (s.message.inReplyTo !== undefined) line.inReplyTo = s.message.inReplyTo
+    if (s.message.conversationId !== undefined) line.conversationId = s.message.conversationId
+    this.handled.push(line)
+  }
+
+  /** Puts one receiver's copy of `message` in the dead-letter queue, as the node does when it gives it up. */
+  addDeadLetter (message: AclMessage, receiver: AgentId, cause: DeadLetterCause, reason: string, options: { attempts?: number, peer?: string } = {}): DeadLetterRecord {
+    const at = this.tick()
+    const d: DeadLetterRecord = {
+      id: at.toString(16).padStart(13, '0') + (this.deadLetterQueue.length + 1).toString(16).padStart(5, '0'),
+      at,
+      receiver,
+      sender: message.sender,
+      messageId: message.messageId,
+      cause,
+      reason,
+      attempts: options.attempts ?? 0,
+      message: encodeMessage(message)
+    }
+    if (options.peer !== undefined) d.peer = options.peer
+    this.deadLetterQueue.push(d)
+    this.setDeliveryState(message.messageId, receiver, 'dead-lettered', {
+      reason, cause, attempts: d.attempts, deadLetterId: d.id, ...(d.peer !== undefined ? { peer: d.peer } : {})
+    }, message)
+    return d
+  }
+
   /** Resolves once a `hang` send is pending. */
   async whenHung (): Promise<void> {
     if (this.hung.length > 0) return
@@ -196,5 +309,17 @@ export class FakeFacade implements NodeFacade {
   private tick (): number {
     return ++this.clock
   }
+
+  private deadLetterEntry (id: string): DeadLetterRecord {
+    const d = this.deadLetterQueue.find(e => e.id === id)
+    if (d === undefined) throw new FakeError('DEAD_LETTER_NOT_FOUND', `no dead letter ${id} on this node`, { id })
+    return d
+  }
+}
+
+/** The node's dead-letter filters: receiver or sender, cause, dead-lettered at or after `since`. */
+function matches (q: Omit<DeadLetterListQuery, 'limit'>): (d: DeadLetterRecord) => boolean {
+  return d => (q.agent === undefined || d.receiver === q.agent || d.sender === q.agent) &&
+    (q.cause === undefined || d.cause === q.cause) && (q.since === undefined || d.at >= q.since)
 }
 

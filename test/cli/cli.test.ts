@@ -5,10 +5,9 @@ import { join } from 'node:path'
 import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import type { AgentInfo, ErrorBody, MessageListResponse, SendResponse } from '../../src/api/types.js'
 import { CAXTON_VERSION } from '../../src/api/version.js'
-import { run, type CliIo } from '../../src/cli/index.js'
+import { run } from '../../src/cli/index.js'
 import { FakeFacade, TINY_WASM } from '../api/fake-facade.js'
-
-interface Result { code: number, stdout: string, stderr: string }
+import { runCli, type CliResult } from './harness.js'
 
 describe('cli: caxton commands against a real API server', () => {
   let facade: FakeFacade
@@ -43,22 +42,15 @@ describe('cli: caxton commands against a real API server', () => {
   })
 
   /** Runs `caxton <args>` in-process against the test server (unless args name --api or env does). */
-  async function cli (args: string[], options: { env?: Record<string, string>, withApi?: boolean } = {}): Promise<Result> {
-    let stdout = ''
-    let stderr = ''
-    const io: CliIo = {
-      stdout: (t) => { stdout += t },
-      stderr: (t) => { stderr += t },
+  async function cli (args: string[], options: { env?: Record<string, string>, withApi?: boolean } = {}): Promise<CliResult> {
+    return await runCli(options.withApi === false ? args : [...args, '--api', url], {
       env: options.env ?? {},
       now: () => NOW,
       fetch: async (input, init) => {
         requestHeaders.push(new Headers(init?.headers))
         return await fetch(input, init)
       }
-    }
-    const argv = options.withApi === false ? args : [...args, '--api', url]
-    const code = await run(argv, io)
-    return { code, stdout, stderr }
+    })
   }
 
   const deploy = async (id: string): Promise<void> => {
@@ -236,6 +228,18 @@ describe('cli: caxton commands against a real API server', () => {
       assert.equal(r.stderr, 'error: no reply within 100 ms (REPLY_TIMEOUT)\n')
     })
 
+    it('exits 1 on OUTBOX_FULL, with the Retry-After advice; --json puts the error body on stdout', async () => {
+      const r = await cli(['message', 'send', 'full', '--content', 'x'])
+      assert.equal(r.code, 1)
+      assert.equal(r.stdout, '')
+      assert.equal(r.stderr, 'error: the outbox is full (3 messages, at most 3); retry in 3 s (OUTBOX_FULL)\n' +
+        '  nothing was accepted; try again in 3 s or later (Retry-After: 3)\n')
+      const json = await cli(['message', 'send', 'full', '--json'])
+      assert.equal(json.code, 1)
+      assert.equal((JSON.parse(json.stdout) as ErrorBody).error.code, 'OUTBOX_FULL')
+      assert.match(json.stderr, /Retry-After: 3\)\n$/)
+    })
+
     it('exits 1 with ACL_INVALID / AGENT_NOT_FOUND from the node', async () => {
       const shout = await cli(['message', 'send', 'worker', '--performative', 'shout'])
       assert.equal(shout.code, 1)
@@ -281,11 +285,20 @@ describe('cli: caxton commands against a real API server', () => {
       const r = await cli(['cluster', 'peers'])
       assert.equal(r.code, 0, r.stderr)
       const lines = r.stdout.trimEnd().split('\n')
-      assert.match(lines[0], /^PEER\s+CONNECTED\s+ADDRESS$/)
-      assert.match(lines[1], /^12D3KooWPeerA\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/4001\/p2p\/12D3KooWPeerA$/)
-      assert.match(lines[2], /^12D3KooWPeerB\s+no\s+\/ip4\//)
+      assert.match(lines[0], /^PEER\s+CONNECTED\s+BREAKER\s+IN FLIGHT\s+QUEUED\s+ADDRESS$/)
+      assert.match(lines[1], /^12D3KooWPeerA\s+yes\s+closed\s+2\s+5\s+\/ip4\/127\.0\.0\.1\/tcp\/4001\/p2p\/12D3KooWPeerA$/)
+      assert.match(lines[2], /^12D3KooWPeerB\s+no\s+open \(5 failed\)\s+0\s+12\s+\/ip4\//)
       const json = await cli(['cluster', 'peers', '--json'])
       assert.deepEqual(JSON.parse(json.stdout), { peers: facade.peerList })
+      facade.peerList = [
+        { peerId: 'P1', multiaddrs: [], connected: true, delivery: { breaker: 'half-open', consecutiveFailures: 0, trips: 2, inFlight: 1, queued: 0 } },
+        { peerId: 'P2', multiaddrs: [], connected: true, delivery: { breaker: 'closed', consecutiveFailures: 2, trips: 0, inFlight: 0, queued: 0 } },
+        { peerId: 'P3', multiaddrs: [], connected: false }
+      ]
+      const states = (await cli(['cluster', 'peers'])).stdout.trimEnd().split('\n').slice(1)
+      assert.match(states[0], /^P1\s+yes\s+half-open\s+1\s+0\s+-$/)
+      assert.match(states[1], /^P2\s+yes\s+closed \(2 failed\)\s+0\s+0\s+-$/)
+      assert.match(states[2], /^P3\s+no\s+-\s+-\s+-\s+-$/, 'a peer without delivery state (an older node)')
       facade.peerList = []
       assert.match((await cli(['cluster', 'peers'])).stdout, /^no peers known/)
     })
@@ -366,7 +379,9 @@ describe('cli: caxton commands against a real API server', () => {
 
     it('--help prints usage with examples on stdout, exit 0; --version the version', async () => {
       for (const args of [['--help'], ['agent', '--help'], ['agent', 'deploy', '--help'], ['message', 'send', '--help'], ['message', 'list', '--help'],
-        ['agent', 'list', '--help'], ['agent', 'show', '--help'], ['agent', 'remove', '--help'], ['cluster', 'peers', '--help'], ['status', '--help'], ['metrics', '--help']]) {
+        ['agent', 'list', '--help'], ['agent', 'show', '--help'], ['agent', 'remove', '--help'], ['cluster', 'peers', '--help'], ['status', '--help'], ['metrics', '--help'],
+        ['message', 'status', '--help'], ['message', 'handled', '--help'], ['dlq', '--help'], ['dlq', 'list', '--help'], ['dlq', 'show', '--help'],
+        ['dlq', 'replay', '--help'], ['dlq', 'delete', '--help'], ['dlq', 'purge', '--help']]) {
         const r = await cli(args, { withApi: false })
         assert.equal(r.code, 0, args.join(' '))
         assert.match(r.stdout, /^Usage: caxton/, args.join(' '))

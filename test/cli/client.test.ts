@@ -37,6 +37,50 @@ describe('cli: CaxtonClient', () => {
     assert.equal(client.serverVersion, '9.9.9')
   })
 
+  it('round-trips the delivery endpoints (status, handled log, dead letters) with typed results', async () => {
+    const delivery = new FakeFacade({ delivery: true })
+    const api = createApiServer({ facade: delivery, host: '127.0.0.1', port: 0 })
+    const c = new CaxtonClient({ url: (await api.start()).url })
+    try {
+      await c.deployAgent({ id: 'w', wasm: TINY_WASM })
+      const ok = await c.sendMessage('w', { performative: 'INFORM' })
+      delivery.setDeliveryState(ok.messageId, 'w', 'handled')
+      const late = await c.sendMessage('w', { performative: 'REQUEST', replyBy: 1 })
+      assert.deepEqual((await c.messageStatus(ok.messageId)).receivers.map(r => [r.receiver, r.state]), [['w', 'handled']])
+      assert.deepEqual((await c.handledLog({ limit: 10 })).entries.map(e => e.messageId), [ok.messageId])
+      assert.deepEqual((await c.handledLog({ after: delivery.handled[0].key })).entries, [])
+      const list = await c.listDeadLetters({ agent: 'w', cause: 'expired', since: 0, limit: 5 })
+      assert.equal(list.total, 1)
+      const [d] = list.deadLetters
+      assert.equal(d.messageId, late.messageId)
+      assert.equal(d.message.performative, 'REQUEST')
+      assert.deepEqual(await c.getDeadLetter(d.id), d)
+      assert.deepEqual(await c.replayDeadLetter(d.id), { messageId: late.messageId, receiver: 'w' })
+      await c.sendMessage('w', { performative: 'REQUEST', replyBy: 1 })
+      const [again] = (await c.listDeadLetters()).deadLetters
+      assert.equal(await c.deleteDeadLetter(again.id), undefined)
+      await c.sendMessage('w', { performative: 'REQUEST', replyBy: 1 })
+      assert.deepEqual(await c.purgeDeadLetters({ cause: 'rejected' }), { deleted: 0 })
+      assert.deepEqual(await c.purgeDeadLetters(), { deleted: 1 })
+      const missing = await c.messageStatus('m-none').then(() => undefined, (e: unknown) => e)
+      assert.ok(missing instanceof ApiError)
+      assert.equal(missing.code, 'MESSAGE_NOT_FOUND')
+    } finally {
+      await api.stop()
+    }
+  })
+
+  it('carries Retry-After as retryAfterMs (OUTBOX_FULL), and nothing when absent', async () => {
+    const full = await client.sendMessage('full', { performative: 'INFORM' }).then(() => undefined, (e: unknown) => e)
+    assert.ok(full instanceof ApiError)
+    assert.equal(full.status, 503)
+    assert.equal(full.code, 'OUTBOX_FULL')
+    assert.equal(full.retryAfterMs, 3000)
+    const other = await client.getAgent('ghost').then(() => undefined, (e: unknown) => e)
+    assert.ok(other instanceof ApiError)
+    assert.equal(other.retryAfterMs, undefined)
+  })
+
   it('ready() resolves with the checks on 503 too', async () => {
     facade.readinessValue = { ready: false, checks: { libp2p: { ok: false } } }
     assert.deepEqual(await client.ready(), facade.readinessValue)

@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander'
 import { MAX_WAIT_MS } from '../../../api/schemas.js'
 import type { AclContentJson, AclMessageJson, MessageDraftJson } from '../../../api/types.js'
 import { addGlobalOptions, integerIn, UsageError, type CliContext } from '../../context.js'
-import { examples, type Output } from '../../output.js'
+import { examples, fullContent, type Output } from '../../output.js'
 
 interface SendOptions {
   performative: string
@@ -91,8 +91,5 @@ async function readContent (opts: SendOptions, ctx: CliContext): Promise<AclCont
 
 function printReply (out: Output, reply: AclMessageJson): void {
   out.line(`reply ${reply.performative} from ${reply.sender} (message ${reply.messageId}):`)
-  const content = reply.content
-  if (content === undefined) out.line(out.style('dim', '(no content)'))
-  else if (typeof content === 'string') out.line(content)
-  else out.line(`<${Buffer.from(content.base64, 'base64').byteLength} bytes> base64: ${content.base64}`)
+  out.line(reply.content === undefined ? out.style('dim', '(no content)') : fullContent(reply.content))
 }
