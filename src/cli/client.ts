@@ -5,6 +5,7 @@
  * is an {@link ApiError} carrying the API's error code.
  */
 import { CaxtonError } from '../../protocols/errors.js'
+import type { Conversation } from '../../protocols/fipa/conversations.js'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type {
   AgentInfo, AgentLimits, AgentListResponse, CapabilityJson, DeadLetterFilter, DeadLetterJson, DeadLetterListQuery, DeadLetterListResponse,
@@ -209,6 +210,14 @@ export class CaxtonClient {
   }
 
   /** `GET /dead-letters/:id`. @throws ApiError DEAD_LETTER_NOT_FOUND (404) */
+  /**
+   * `GET /conversations/:id`: a conversation as the node knows it.
+   * @throws ApiError CONVERSATION_NOT_FOUND (404)
+   */
+  async conversation (id: string): Promise<Conversation> {
+    return await this.request<Conversation>({ method: 'GET', path: `/conversations/${encodeURIComponent(id)}` })
+  }
+
   async getDeadLetter (id: string): Promise<DeadLetterJson> {
     return await this.request<DeadLetterJson>({ method: 'GET', path: `/dead-letters/${encodeURIComponent(id)}` })
   }

@@ -9,6 +9,7 @@ import { ApiError, ApiUnreachableError, ApiTimeoutError } from './client.js'
 import { registerAgentCommands } from './commands/agent/index.js'
 import { registerClusterCommands } from './commands/cluster/index.js'
 import { registerCompletionCommands } from './commands/completion/index.js'
+import { registerConversationCommands } from './commands/conversation/index.js'
 import { registerDlqCommands } from './commands/dlq/index.js'
 import { registerMessageCommands } from './commands/message/index.js'
 import { registerMetricsCommand } from './commands/metrics/index.js'
@@ -66,6 +67,7 @@ export function createProgram (ctx: CliContext, options: RunOptions = {}): Comma
   registerMetricsCommand(program, ctx)
   registerRegistryCommands(program, ctx)
   registerDlqCommands(program, ctx)
+  registerConversationCommands(program, ctx)
   for (const register of options.commands ?? []) register(program, ctx)
   // Last: it reads the tree built above.
   registerCompletionCommands(program, ctx)

@@ -20,6 +20,7 @@
  * node does; {@link FakeFacade.addDeadLetter} adds any other entry.
  */
 import { CaxtonError } from '../../protocols/errors.js'
+import type { Conversation } from '../../protocols/fipa/conversations.js'
 import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
 import {
   AclValidationError, SYSTEM_AGENT, draftFromJson, encodeMessage, failure, isAgentId, validateMessage, type AclMessage, type AgentId
@@ -79,6 +80,9 @@ export class FakeFacade implements NodeFacade {
   readonly handledLog?: (query: { after?: string, limit?: number }) => Promise<HandledEntry[]>
   /** Present with `{ delivery: true }`. */
   readonly deadLetters?: DeadLetterFacade
+  /** Present with `{ delivery: true }`: the conversations in {@link conversationTable}. @throws CONVERSATION_NOT_FOUND */
+  readonly conversation?: (id: string) => Conversation
+  readonly conversationTable = new Map<string, Conversation>()
   /** The dead-letter queue, oldest first. */
   readonly deadLetterQueue: DeadLetterRecord[] = []
   readonly handled: HandledEntry[] = []
@@ -97,6 +101,11 @@ export class FakeFacade implements NodeFacade {
         throw new FakeError('MESSAGE_NOT_FOUND', `message ${messageId} is not known to this node (sent, received or dead-lettered here, and still remembered)`, { messageId })
       }
       return { messageId, sender: s.sender, receivers: [...s.receivers.values()] }
+    }
+    this.conversation = (id) => {
+      const c = this.conversationTable.get(id)
+      if (c === undefined) throw new FakeError('CONVERSATION_NOT_FOUND', `conversation ${id} is not known to this node (never seen here, or forgotten once idle)`, { conversationId: id })
+      return c
     }
     this.handledLog = async ({ after, limit }) => this.handled.filter(e => after === undefined || e.key > after).slice(0, limit ?? 1000)
     this.deadLetters = {

@@ -249,6 +249,25 @@ describe('cli: durable delivery (dlq, message status, message handled)', () => {
     })
   })
 
+  describe('conversation show', () => {
+    it('prints who takes part and what is awaited; --json gives the node\'s object; an unknown id is CONVERSATION_NOT_FOUND', async () => {
+      facade.conversationTable.set('c-7', {
+        id: 'c-7', initiator: 'client-1', participants: ['client-1', 'worker', 'ams'], protocol: 'fipa-request', startedAt: NOW - 60_000,
+        lastActivity: NOW - 5000, messages: 3, awaiting: [{ key: 'q-1', from: 'client-1', to: ['worker'], replyBy: NOW + 10_000, messageId: 'm-1', checkAt: NOW + 10_000 }]
+      })
+      const r = await cli(['conversation', 'show', 'c-7'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, /participants:\s+client-1, worker, ams/)
+      assert.match(r.stdout, /protocol:\s+fipa-request/)
+      assert.match(r.stdout, /client-1 awaits worker by .* \(reply-with q-1\)/)
+      const j = await cli(['conversation', 'show', 'c-7', '--json'])
+      assert.deepEqual(JSON.parse(j.stdout).participants, ['client-1', 'worker', 'ams'])
+      const missing = await cli(['conversation', 'show', 'nope'])
+      assert.equal(missing.code, 1)
+      assert.match(missing.stderr, /CONVERSATION_NOT_FOUND|not known to this node/)
+    })
+  })
+
   describe('message status', () => {
     it('prints one row per receiver; a dead letter with its cause, reason and id; --json the API body', async () => {
       const sent = await client.sendMessage('worker', { performative: 'REQUEST', content: 'x' })
