@@ -41,6 +41,8 @@ export const SEND_MALFORMED: i32 = -1
 export const SEND_TOO_LARGE: i32 = -2
 /** `send` result: the agent sent too many messages while handling one. */
 export const SEND_QUOTA: i32 = -3
+/** `send` result: the node's outbox is full; nothing was sent, try again later. */
+export const SEND_OUTBOX_FULL: i32 = -4
 
 let handler: ((msg: Message) => void) | null = null
 

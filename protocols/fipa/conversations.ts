@@ -41,6 +41,15 @@ export interface Conversation {
   awaiting: AwaitedReply[]
 }
 
+/** What {@link ConversationTable.observe} did. */
+export interface Observed {
+  conversation: Conversation
+  /** Its awaited replies changed (one added or settled): worth writing at once. */
+  awaitingChanged: boolean
+  /** Conversations dropped from memory to stay within `maxEntries` (idle ones with nothing awaited, oldest first). */
+  evicted: Conversation[]
+}
+
 /** What {@link ConversationTable.due} found. */
 export interface DueWork {
   /** Replies not seen by their deadline, removed from their conversations. */
@@ -57,8 +66,12 @@ export class ConversationTable {
   /** Conversations by last activity, for idle expiry: insertion order is refreshed on each touch. */
   private readonly byActivity = new Map<string, Conversation>()
 
-  /** @param idleMs a conversation with no message for this long is forgotten, ms */
-  constructor (private readonly idleMs: number) {}
+  /**
+   * @param idleMs a conversation with no message for this long is forgotten, ms
+   * @param maxEntries most conversations held; past it the least recently active one with
+   *   nothing awaited is dropped (its caller keeps it on disk)
+   */
+  constructor (private readonly idleMs: number, private readonly maxEntries = Infinity) {}
 
   get size (): number {
     return this.conversations.size
@@ -87,14 +100,19 @@ export class ConversationTable {
    * agents back to the asker) settles what it answers.
    * @returns the conversation changed, or undefined
    */
-  observe (m: AclMessage, now: number): Conversation | undefined {
+  observe (m: AclMessage, now: number, stored?: Conversation): Observed | undefined {
     const id = m.conversationId
     if (id === undefined) return undefined
     let c = this.conversations.get(id)
+    if (c === undefined && stored !== undefined) {
+      this.restore(stored)
+      c = stored
+    }
     if (c === undefined) {
       c = { id, initiator: m.sender, participants: [], startedAt: now, lastActivity: now, messages: 0, awaiting: [] }
       this.conversations.set(id, c)
     }
+    const awaitingBefore = c.awaiting.length
     c.messages++
     c.lastActivity = now
     this.byActivity.delete(id)
@@ -104,14 +122,26 @@ export class ConversationTable {
     if (c.awaiting.length > 0) {
       c.awaiting = c.awaiting.filter(a => !(m.inReplyTo === a.key || (m.receivers.includes(a.from) && a.to.includes(m.sender))))
     }
+    let added = false
     if (m.replyBy !== undefined) {
       const key = m.replyWith ?? m.messageId
       if (!c.awaiting.some(a => a.key === key)) {
         c.awaiting.push({ key, from: m.sender, to: [...m.receivers], replyBy: m.replyBy, messageId: m.messageId, checkAt: m.replyBy })
         this.deadlines.push({ at: m.replyBy, conversationId: id, key })
+        added = true
       }
     }
-    return c
+    const evicted: Conversation[] = []
+    if (this.conversations.size > this.maxEntries) {
+      for (const old of this.byActivity.values()) {
+        if (this.conversations.size <= this.maxEntries) break
+        if (old === c || old.awaiting.length > 0) continue
+        this.byActivity.delete(old.id)
+        this.conversations.delete(old.id)
+        evicted.push(old)
+      }
+    }
+    return { conversation: c, awaitingChanged: added || c.awaiting.length !== awaitingBefore, evicted }
   }
 
   /** Overdue replies (at or before `now`) and idle conversations, removed from the table. */

@@ -92,9 +92,12 @@ export async function benchLocal (options: MessageBenchOptions): Promise<RoundTr
 
 /** Node B (a child process) with `agent` deployed, and node A (this process) joined to it. */
 async function twoNodes (agent: 'echo' | 'sink', durable: boolean): Promise<{ a: { node: CaxtonNode, cleanup: () => Promise<void> }, b: NodeProcess }> {
+  // CAXTON_BENCH_CPU_PROF=<dir>: node B writes a CPU profile there when it stops.
+  const profileDir = process.env.CAXTON_BENCH_CPU_PROF
   const b = await startNodeProcess({
     name: 'bench-b',
     args: ['--log-level', 'warn'],
+    ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
     env: { CAXTON_DELIVERY_DURABLE: String(durable), CAXTON_AGENTS_MAILBOX_CAPACITY: '65536' }
   })
   try {

@@ -38,10 +38,10 @@ export function tempDataDir (name: string): string {
 }
 
 /** Starts a node on loopback (libp2p and API on free ports) and resolves when it prints its ready line. */
-export async function startNodeProcess (opts: { name: string, dataDir?: string, join?: string[], args?: string[], timeoutMs?: number, env?: Record<string, string> }): Promise<NodeProcess> {
+export async function startNodeProcess (opts: { name: string, dataDir?: string, join?: string[], args?: string[], timeoutMs?: number, env?: Record<string, string>, nodeArgs?: string[] }): Promise<NodeProcess> {
   assertBuilt()
   const dataDir = opts.dataDir ?? tempDataDir(opts.name)
-  const args = [CLI, 'node', 'start', '--json', '--preset', 'local', '--name', opts.name, '--data', dataDir,
+  const args = [...(opts.nodeArgs ?? []), CLI, 'node', 'start', '--json', '--preset', 'local', '--name', opts.name, '--data', dataDir,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--log-level', 'info',
     ...(opts.join ?? []).flatMap(a => ['--join', a]), ...(opts.args ?? [])]
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}) })

@@ -253,7 +253,7 @@ export interface NodeFacade {
   /** Where a message stands, per receiver. @throws MessageNotFoundError (404) */
   messageStatus?: (messageId: string) => Promise<MessageStatus>
   /** A conversation as this node knows it. @throws ConversationNotFoundError (404) */
-  conversation?: (id: string) => Conversation
+  conversation?: (id: string) => Promise<Conversation>
   /** Lines of the handled log (`delivery.handledLog`), oldest first after `after`. */
   handledLog?: (query: { after?: string, limit?: number }) => Promise<HandledEntry[]>
   /** The dead-letter queue (`/dead-letters` routes exist only when present). */

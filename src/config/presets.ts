@@ -54,7 +54,7 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       durable: true,
       handledLog: false
     },
-    conversations: { idleTimeoutMs: 1_800_000 },
+    conversations: { idleTimeoutMs: 1_800_000, maxInMemory: 100_000 },
     membership: membershipDefaults('lan'),
     registry: { ...REGISTRY_TIMING.lan },
     routing: { announceIntervalMs: 30_000, dhtLookupTimeoutMs: 5000 }

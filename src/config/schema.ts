@@ -168,7 +168,9 @@ export const configSchema = z.strictObject({
   }),
   conversations: z.strictObject({
     /** A conversation with no message for this long is forgotten, ms. @default 1800000 (30 min) */
-    idleTimeoutMs: z.number().int().min(1000).max(30 * 86_400_000)
+    idleTimeoutMs: z.number().int().min(1000).max(30 * 86_400_000),
+    /** Conversations held in memory; the least recently active beyond it are read back from disk when needed. @default 100000 */
+    maxInMemory: z.number().int().min(100).max(100_000_000)
   }),
   membership: membershipSchema,
   /** The cluster registry's timing (docs/registry.md); defaults from `REGISTRY_TIMING` of the preset. */

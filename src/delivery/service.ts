@@ -880,9 +880,12 @@ export class DeliveryService {
         this.metrics?.delivered.inc({ path })
         if (r !== undefined && path === 'remote') {
           this.setState(r.messageId, r.receiver, 'delivered', { ...(peer !== undefined ? { peer } : {}) })
-          try {
-            this.record('out', 'delivered', decodeMessage(r.message, this.options.limits), peer)
-          } catch {}
+          // Decoded only for the recent-message log, when it keeps anything.
+          if (this.recentLog.capacity > 0) {
+            try {
+              this.record('out', 'delivered', decodeMessage(r.message, this.options.limits), peer)
+            } catch {}
+          }
         }
         break
       }

@@ -167,7 +167,7 @@ export class CaxtonNode implements NodeFacade {
       { name: 'providers', start: () => { providers.start() }, stop: () => { providers.stop() } },
       { name: 'agents', start: async () => { await agents.restore(); await delivery.restoreInbox() } },
       { name: 'delivery', start: async () => { await delivery.start() }, stop: async () => { await delivery.stop() } },
-      { name: 'conversations', start: () => { conversations.start() }, stop: () => { conversations.stop() } },
+      { name: 'conversations', start: () => { conversations.start() }, stop: async () => { await conversations.stop() } },
       // Joins through `--join` and the members remembered from the last run, once the
       // agents are back: from here on others may route to this node. Stopping leaves
       // gracefully while libp2p still carries the news.
@@ -306,8 +306,8 @@ export class CaxtonNode implements NodeFacade {
   }
 
   /** @throws ConversationNotFoundError */
-  conversation (id: string): Conversation {
-    const c = this.conversations.get(id)
+  async conversation (id: string): Promise<Conversation> {
+    const c = await this.conversations.get(id)
     if (c === undefined) throw new ConversationNotFoundError(id)
     return c
   }
@@ -530,6 +530,7 @@ async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger
   const conversations = new ConversationService({
     rows: storage.sublevel('conversations'),
     idleMs: config.conversations.idleTimeoutMs,
+    maxInMemory: config.conversations.maxInMemory,
     isLocal: (id) => runtime.has(id) || sessions.has(id),
     pending: (messageId) => delivery.pending(messageId),
     accept: async (messages) => { await delivery.accept(messages) },

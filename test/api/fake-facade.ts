@@ -81,7 +81,7 @@ export class FakeFacade implements NodeFacade {
   /** Present with `{ delivery: true }`. */
   readonly deadLetters?: DeadLetterFacade
   /** Present with `{ delivery: true }`: the conversations in {@link conversationTable}. @throws CONVERSATION_NOT_FOUND */
-  readonly conversation?: (id: string) => Conversation
+  readonly conversation?: (id: string) => Promise<Conversation>
   readonly conversationTable = new Map<string, Conversation>()
   /** The dead-letter queue, oldest first. */
   readonly deadLetterQueue: DeadLetterRecord[] = []
@@ -102,7 +102,7 @@ export class FakeFacade implements NodeFacade {
       }
       return { messageId, sender: s.sender, receivers: [...s.receivers.values()] }
     }
-    this.conversation = (id) => {
+    this.conversation = async (id) => {
       const c = this.conversationTable.get(id)
       if (c === undefined) throw new FakeError('CONVERSATION_NOT_FOUND', `conversation ${id} is not known to this node (never seen here, or forgotten once idle)`, { conversationId: id })
       return c

@@ -23,7 +23,7 @@ export function deliveryRoutes (app: FastifyInstance, { facade }: RouteDeps): vo
   }
   const conversation = facade.conversation?.bind(facade)
   if (conversation !== undefined) {
-    app.get<{ Params: { id: string } }>('/conversations/:id', { schema: conversationSchema }, async (req) => conversation(req.params.id))
+    app.get<{ Params: { id: string } }>('/conversations/:id', { schema: conversationSchema }, async (req) => await conversation(req.params.id))
   }
   const handled = facade.handledLog?.bind(facade)
   if (handled !== undefined) {

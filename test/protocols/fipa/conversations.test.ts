@@ -12,8 +12,9 @@ describe('protocols/fipa conversations', () => {
     t.observe(m('b', ['a', 'c'], { protocol: 'fipa-request' }), 20)
     t.observe(m('c', ['a'], { protocol: 'fipa-query' }), 30)
     assert.equal(t.observe(m('x', ['y'], { conversationId: undefined }), 40), undefined, 'no conversation id: nothing')
+    assert.equal(t.observe(m('a', ['b']), 50)?.awaitingChanged, false)
     const c = t.get('c1')
-    assert.deepEqual(c, { id: 'c1', initiator: 'a', participants: ['a', 'b', 'c'], protocol: 'fipa-request', startedAt: 10, lastActivity: 30, messages: 3, awaiting: [] })
+    assert.deepEqual(c, { id: 'c1', initiator: 'a', participants: ['a', 'b', 'c'], protocol: 'fipa-request', startedAt: 10, lastActivity: 50, messages: 4, awaiting: [] })
   })
 
   it('a reply settles what it answers: by in-reply-to, or from an asked agent back to the asker', () => {
@@ -54,6 +55,17 @@ describe('protocols/fipa conversations', () => {
     t.defer('c1', again.awaited, 400)
     t.observe(m('ams', ['a'], { performative: 'FAILURE', inReplyTo: 'q10' }), 350)
     assert.deepEqual(t.due(400).overdue, [])
+  })
+
+  it('holds at most maxEntries, dropping the least recently active with nothing awaited; a stored one comes back', () => {
+    const t = new ConversationTable(60_000, 2)
+    t.observe(m('a', ['b'], { conversationId: 'k1', replyBy: 1000, replyWith: 'r' }), 1)
+    t.observe(m('a', ['b'], { conversationId: 'k2' }), 2)
+    const o = t.observe(m('a', ['b'], { conversationId: 'k3' }), 3)
+    assert.deepEqual(o?.evicted.map(c => c.id), ['k2'], 'k1 awaits a reply: kept')
+    assert.equal(t.size, 2)
+    const back = t.observe(m('b', ['a'], { conversationId: 'k2' }), 4, o?.evicted[0])
+    assert.equal(back?.conversation.messages, 2, 'continued from what was stored')
   })
 
   it('keeps a conversation with a reply awaited even when idle; restores what was stored', () => {
