@@ -52,3 +52,7 @@ export { MemoryRegistryStore, createMemoryRegistryData, checkBatch, combineBatch
 export type { RegistryStore, MemoryRegistryData } from './store.js'
 export { AGENT_ID_PATTERN, LIMITS } from './validate.js'
 export * from './errors.js'
+export { REGISTRY_TIMING } from './timing.js'
+export type { RegistryTiming } from './timing.js'
+export { SyncPolicy, CONNECT_SYNC_ATTEMPTS, validateRegistryTiming } from './sync-policy.js'
+export type { SyncAction, SyncPolicyOutput, SyncPolicyOptions, SyncPolicyStats, SyncReason, SyncRole, InitiateDecision } from './sync-policy.js'
