@@ -43,6 +43,6 @@ export {
   GossipsubRegistryGossip, Libp2pSyncNetwork, FrameInbox, DEFAULT_MAX_SYNC_FRAME_BYTES,
   type RegistryGossip, type SyncChannel, type SyncNetwork
 } from './transport.js'
-export { StaticMembership, type MembershipView, type MembershipEventType } from './membership.js'
+export { StaticMembership, type MembershipView } from './membership.js'
 export { parseCapabilities, parseCapabilityRef, formatCapability } from './capabilities.js'
 export { InvalidCapabilityError, RegistryPersistError, RegistryNotRunningError, RegistrySyncError, REGISTRY_ERROR_STATUS } from './errors.js'
