@@ -112,7 +112,9 @@ function run (o: RegistrySimOptions, c: Common, label: string): RegistrySimRepor
   return report
 }
 
-const kb = (b: number): string => b >= 1e6 ? `${(b / 1e6).toPrecision(3)} MB` : b >= 1e3 ? `${(b / 1e3).toPrecision(3)} kB` : `${Math.round(b)} B`
+const kb = (b: number): string => b >= 1e9
+  ? `${(b / 1e9).toPrecision(3)} GB`
+  : b >= 1e6 ? `${(b / 1e6).toPrecision(3)} MB` : b >= 1e3 ? `${(b / 1e3).toPrecision(3)} kB` : `${Math.round(b)} B`
 const secs = (ms: number | null): string => ms === null ? 'did not converge' : `${(ms / 1000).toFixed(3)} s`
 const both = (c: RegistrySimReport['healConvergence'], timeoutMs: number): string => c === null
   ? '-'
