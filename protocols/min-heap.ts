@@ -1,7 +1,7 @@
 /**
  * A binary min-heap ordered by a caller's `before(a, b)` (a strict "a comes first"):
- * push and pop in O(log n), peek in O(1). Shared by SWIM's deadline queue and the
- * simulator's agenda.
+ * push and pop in O(log n), peek in O(1). Shared by the deadline queue (SWIM, the registry
+ * sync policy) and the simulator's agenda.
  */
 export class MinHeap<T> {
   private items: T[] = []

@@ -91,3 +91,17 @@ export class RegistryStoreClosedError extends CaxtonError {
     this.name = 'RegistryStoreClosedError'
   }
 }
+
+/** A {@link import('./timing.js').RegistryTiming} field out of range (the sync policy's constructor). */
+export class InvalidRegistryTimingError extends CaxtonError {
+  /** The offending field, e.g. `maxConcurrentSyncs`. */
+  readonly field: string
+  readonly reason: string
+
+  constructor (field: string, reason: string) {
+    super('INVALID_REGISTRY_TIMING', `invalid registry timing ${field}: ${reason}`)
+    this.name = 'InvalidRegistryTimingError'
+    this.field = field
+    this.reason = reason
+  }
+}

@@ -3,6 +3,8 @@
  * state and capabilities, replicated by deltas (gossipsub `caxton/registry/1`) and
  * anti-entropy (`/caxton/registry-sync/1.0.0`). No clock, randomness or I/O: the caller
  * passes `now` and its node id, persists the returned batches and moves the bytes.
+ * When to sync and with whom is the {@link SyncPolicy} (`sync-policy.ts`), clock-driven
+ * the same way: the node's `ClusterRegistry` and the simulator both run it.
  * Rules and formats: `SPEC.md` beside this file.
  *
  * @example
@@ -26,6 +28,13 @@
  * }
  *
  * reg.findByCapability('echo')                          // RegisteredAgent[]
+ *
+ * // the sync policy: feed it membership and the ends of exchanges, run what it returns,
+ * // and call tick(now) when the clock reaches wakeAt
+ * const policy = new SyncPolicy({ self: me, timing: REGISTRY_TIMING.lan, random: Math.random })
+ * let out = policy.start(performance.now(), aliveMembers)
+ * out = policy.memberUp(peer, performance.now())        // { actions: [{ type: 'sync', peer, reason: 'connect', attempt: 1 }], wakeAt }
+ * out = policy.ended(peer, 'initiator', true, performance.now())
  * ```
  */
 export { Registry, createRegistry, DEFAULT_BUCKET_COUNT, DEFAULT_MAX_CLOCK_DRIFT_MS, DEFAULT_TOMBSTONE_TTL_MS } from './registry.js'
@@ -52,3 +61,7 @@ export { MemoryRegistryStore, createMemoryRegistryData, checkBatch, combineBatch
 export type { RegistryStore, MemoryRegistryData } from './store.js'
 export { AGENT_ID_PATTERN, LIMITS } from './validate.js'
 export * from './errors.js'
+export { REGISTRY_TIMING } from './timing.js'
+export type { RegistryTiming } from './timing.js'
+export { SyncPolicy, CONNECT_SYNC_ATTEMPTS, validateRegistryTiming } from './sync-policy.js'
+export type { SyncAction, SyncPolicyOutput, SyncPolicyOptions, SyncPolicyStats, SyncReason, SyncRole, InitiateDecision } from './sync-policy.js'

@@ -11,8 +11,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { performance } from 'node:perf_hooks'
-import { Registry, decodeGossip, encodeDelta, decodeDelta, encodeGossip } from '../../protocols/registry/index.js'
-import { REGISTRY_TIMING } from '../../src/registry/timing.js'
+import { REGISTRY_TIMING, Registry, decodeGossip, encodeDelta, decodeDelta, encodeGossip } from '../../protocols/registry/index.js'
 import { defaultOptions, runRegistrySim, type RegistrySimOptions, type RegistrySimReport } from './runner.js'
 
 function int (name: string, min: number) {
@@ -113,7 +112,9 @@ function run (o: RegistrySimOptions, c: Common, label: string): RegistrySimRepor
   return report
 }
 
-const kb = (b: number): string => b >= 1e6 ? `${(b / 1e6).toPrecision(3)} MB` : b >= 1e3 ? `${(b / 1e3).toPrecision(3)} kB` : `${Math.round(b)} B`
+const kb = (b: number): string => b >= 1e9
+  ? `${(b / 1e9).toPrecision(3)} GB`
+  : b >= 1e6 ? `${(b / 1e6).toPrecision(3)} MB` : b >= 1e3 ? `${(b / 1e3).toPrecision(3)} kB` : `${Math.round(b)} B`
 const secs = (ms: number | null): string => ms === null ? 'did not converge' : `${(ms / 1000).toFixed(3)} s`
 const both = (c: RegistrySimReport['healConvergence'], timeoutMs: number): string => c === null
   ? '-'
@@ -127,7 +128,8 @@ function print (o: RegistrySimOptions, r: RegistrySimReport): void {
   if (!o.preload) t.push({ 'same registry on every node, from the last deploy': both(r.initialConvergence, o.convergeTimeoutMs) })
   if (o.partition !== undefined) {
     t.push({ 'same registry on every node, from the heal': both(r.healConvergence, o.convergeTimeoutMs) })
-    if (r.healBytes !== null) t.push({ 'bytes moved to converge': `${kb(r.healBytes.total)} in total, busiest node ${kb(r.healBytes.maxNode)}, ${r.healBytes.syncExchanges} exchanges` })
+    if (r.healBytes !== null) t.push({ 'bytes moved to converge': `${kb(r.healBytes.total)} in total, busiest node ${kb(r.healBytes.maxNode)}, ${r.healBytes.syncExchanges} exchanges ` +
+      `(${r.healBytes.refusedAtCap} refused at the cap, ${r.healBytes.connectRetries} reconnection retries)` })
   }
   for (const [name, p] of Object.entries(r.phases)) {
     t.push({ [`bytes/node/s, ${name} (${(p.ms / 1000).toFixed(1)} s)`]: `${kb(p.bytesPerNodePerSec)}/s (gossip ${kb(p.gossipBytesPerNodePerSec)}, sync ${kb(p.syncBytesPerNodePerSec)}); busiest ${kb(p.maxBytesPerNodePerSec)}/s` })
@@ -141,7 +143,7 @@ function print (o: RegistrySimOptions, r: RegistrySimReport): void {
 /** `registry heal|scale|calibrate`, for `sim/cli.ts` to mount. */
 export function registryCommand (): Command {
   const program = new Command('registry')
-    .description('The cluster registry (CRDT + gossip + anti-entropy of src/registry) on the simulated network, in virtual time.')
+    .description('The cluster registry (the CRDT, the replica and sessions of src/registry, the sync policy of protocols/registry) on the simulated network, in virtual time.')
     .showHelpAfterError()
 
   withCommon(program.command('heal'))

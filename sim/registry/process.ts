@@ -1,10 +1,12 @@
 /**
  * A node's registry as a simulated process: the real CRDT (`protocols/registry`) driven by
- * the node's own protocol logic (`src/registry/replica.ts`, `session.ts`), with the
- * service's rules of `src/registry/cluster-registry.ts` re-expressed in virtual time:
- * deltas gossiped on a gossipsub-like mesh, anti-entropy with a random connected member
- * every interval and on every (re)connection (lower id at once, the other after a
- * fallback delay), tombstone acks and collection, unreachable members.
+ * the node's own protocol logic (`src/registry/replica.ts`, `session.ts`) and by the sync
+ * policy the node ships (`protocols/registry/sync-policy.ts`, the same `SyncPolicy` that
+ * `ClusterRegistry` drives): anti-entropy with a random connected member every interval
+ * and on every (re)connection (lower id at once, the other after a fallback delay), the
+ * cap on exchanges and the retries of refused ones, maintenance rounds. This file is only
+ * its host in virtual time: deltas gossiped on a gossipsub-like mesh, sync frames on the
+ * simulated network, the exchange timeout, connections closed by a cut.
  *
  * What the network model lacks is modelled here: each node's CPU (one event loop: a
  * message costs `perMessageUs + perByteUs × bytes` to decode and merge, a send
@@ -14,10 +16,11 @@
  * frame (length prefix, yamux header).
  */
 import { Packr } from 'msgpackr'
-import { Registry, type MergeUpdate, type NodeId, type RegistryOp } from '../../protocols/registry/index.js'
+import {
+  Registry, SyncPolicy, type MergeUpdate, type NodeId, type RegistryOp, type RegistryTiming, type SyncPolicyOutput
+} from '../../protocols/registry/index.js'
 import { RegistryReplica } from '../../src/registry/replica.js'
 import type { SyncInitiator, SyncResponder } from '../../src/registry/session.js'
-import type { RegistryTiming } from '../../src/registry/timing.js'
 import { EventQueue } from '../core/event-queue.js'
 import type { ProcessContext, SimProcess } from '../core/network.js'
 
@@ -93,19 +96,16 @@ interface Session {
   role: 'initiator' | 'responder'
   session: SyncInitiator | SyncResponder
   deadline: Timer
-  /** For the exchange of a (re)connection: its attempt number (retried when refused). */
-  connectAttempt?: number
 }
 
 /** Sync step of a refused or broken exchange (the stream reset the real service sends). */
 const RESET = -1
-/** As `CONNECT_SYNC_ATTEMPTS` in src/registry/cluster-registry.ts. */
-const CONNECT_SYNC_ATTEMPTS = 4
 
 export class RegistryProcess implements SimProcess {
   replica!: RegistryReplica
+  policy!: SyncPolicy
   readonly counters: NodeCounters = { bytesSent: 0, bytesReceived: 0, gossipBytesSent: 0, syncBytesSent: 0, messagesSent: 0, duplicates: 0, syncsCompleted: 0, syncsTimedOut: 0, busyUs: 0 }
-  /** Connected peers now (the membership view). */
+  /** Connected peers now (the gossip mesh is drawn from them; the policy hears of them as membership). */
   readonly alive = new Set<NodeId>()
   private ctx!: ProcessContext
   private readonly timers = new EventQueue<Timer>()
@@ -118,9 +118,8 @@ export class RegistryProcess implements SimProcess {
   private mesh: NodeId[] = []
   private readonly sessions = new Map<string, Session>()
   private sessionSeq = 0
-  private readonly exchanges = new Map<NodeId, number>()
-  private readonly fallback = new Map<NodeId, Timer>()
   private readonly cancelled = new Set<Timer>()
+  private policyTimer?: Timer
 
   constructor (private readonly options: RegistryProcessOptions) {}
 
@@ -137,9 +136,8 @@ export class RegistryProcess implements SimProcess {
     this.replica = new RegistryReplica(this.options.registry ?? new Registry({ nodeId: ctx.id, ...this.options.crdt }))
     for (const l of this.options.links) this.alive.add(l)
     this.rebuildMesh()
-    const t = this.options.timing
-    if (t.antiEntropyIntervalMs > 0) this.every(t.antiEntropyIntervalMs, () => { this.antiEntropy() })
-    if (t.maintenanceIntervalMs > 0) this.every(t.maintenanceIntervalMs, () => { this.maintain() })
+    this.policy = new SyncPolicy({ self: ctx.id, timing: this.options.timing, random: () => ctx.random.next() })
+    this.drive(this.policy.start(ctx.now(), this.options.links))
   }
 
   // ---- driven by the runner ----
@@ -155,42 +153,17 @@ export class RegistryProcess implements SimProcess {
 
   /** Membership: `peer` is connected again (alive) or gone (dead). */
   setAlive (peer: NodeId, alive: boolean): void {
-    if (alive === this.alive.has(peer)) return
     if (alive) this.alive.add(peer)
     else this.alive.delete(peer)
     this.rebuildMesh()
     this.replica.setReachable(peer, alive)
-    const pending = this.fallback.get(peer)
-    if (pending !== undefined) this.cancel(pending)
-    this.fallback.delete(peer)
-    if (!alive) {
-      // the connection closed: its streams are reset
-      for (const s of [...this.sessions.values()]) if (s.peer === peer) this.endSession(s, undefined, true)
+    if (alive) {
+      this.drive(this.policy.memberUp(peer, this.ctx.now()))
       return
     }
-    if (this.id < peer) {
-      this.startSync(peer, 1)
-      return
-    }
-    const seen = this.exchanges.get(peer) ?? 0
-    this.connectLater(peer, this.options.timing.connectSyncFallbackMs, () => {
-      if ((this.exchanges.get(peer) ?? 0) === seen) this.startSync(peer, 1)
-    })
-  }
-
-  private connectLater (peer: NodeId, delayMs: number, run: () => void): void {
-    const pending = this.fallback.get(peer)
-    if (pending !== undefined) this.cancel(pending)
-    this.fallback.set(peer, this.after(delayMs, () => {
-      this.fallback.delete(peer)
-      if (this.alive.has(peer)) run()
-    }))
-  }
-
-  /** A refused or broken exchange of a (re)connection is retried after a growing, jittered delay. */
-  private retryConnectSync (peer: NodeId, attempt: number): void {
-    if (attempt >= CONNECT_SYNC_ATTEMPTS || !this.alive.has(peer)) return
-    this.connectLater(peer, this.options.timing.connectSyncFallbackMs * attempt * (1 + this.ctx.random.next()), () => { this.startSync(peer, attempt + 1) })
+    this.drive(this.policy.memberDown(peer, this.ctx.now()))
+    // the connection closed: its streams are reset
+    for (const s of [...this.sessions.values()]) if (s.peer === peer) this.endSession(s, undefined, true)
   }
 
   // ---- SimProcess ----
@@ -253,25 +226,34 @@ export class RegistryProcess implements SimProcess {
     this.mesh = candidates.slice(0, this.options.gossip.meshDegree)
   }
 
-  // ---- anti-entropy ----
+  // ---- the sync policy ----
 
-  private antiEntropy (): void {
-    const peers = [...this.alive]
-    if (peers.length === 0) return
-    this.startSync(peers[this.ctx.random.int(peers.length)])
+  /** Runs the policy's actions, then sets the one timer of the policy to its `wakeAt`. */
+  private drive (out: SyncPolicyOutput): void {
+    for (const action of out.actions) {
+      if (action.type === 'maintain') this.maintain()
+      else this.startSync(action.peer)
+    }
+    // an action may have called back into the policy: read wakeAt afresh
+    const wakeAt = this.policy.wakeAt
+    if (wakeAt === this.policyTimer?.at) return
+    if (this.policyTimer !== undefined) this.cancel(this.policyTimer)
+    this.policyTimer = undefined
+    if (!Number.isFinite(wakeAt)) return
+    const timer = this.at(wakeAt, () => {
+      if (this.policyTimer === timer) this.policyTimer = undefined
+      this.drive(this.policy.tick(this.ctx.now()))
+    })
+    this.policyTimer = timer
   }
 
-  /** Starts an exchange; `connectAttempt` marks the exchange of a (re)connection. */
-  private startSync (peer: NodeId, connectAttempt?: number): void {
-    for (const s of this.sessions.values()) if (s.peer === peer && s.role === 'initiator') return
-    if (this.sessions.size >= this.options.timing.maxConcurrentSyncs) {
-      if (connectAttempt !== undefined) this.retryConnectSync(peer, connectAttempt)
-      return
-    }
+  // ---- anti-entropy ----
+
+  /** Starts an exchange the policy reserved a slot for. */
+  private startSync (peer: NodeId): void {
     const key = `${this.id}#${++this.sessionSeq}`
     const session = this.replica.initiate(peer)
     const s = this.track(key, peer, 'initiator', session)
-    s.connectAttempt = connectAttempt
     this.counters.bytesSent += this.options.model.syncOpenBytes
     this.sendSync(s, 0, session.open())
   }
@@ -283,7 +265,7 @@ export class RegistryProcess implements SimProcess {
         if (s !== undefined) this.endSession(s, undefined, true)
       } else if (step === 0) {
         if (s !== undefined) return
-        if (this.sessions.size >= this.options.timing.maxConcurrentSyncs) {
+        if (!this.policy.answer(from, this.ctx.now())) {
           // busy: the real service aborts the stream at once
           this.reset(from, key)
           return
@@ -327,13 +309,10 @@ export class RegistryProcess implements SimProcess {
   private endSession (s: Session, merge: MergeUpdate | undefined, failed: boolean): void {
     if (!this.sessions.delete(s.key)) return
     this.cancel(s.deadline)
+    this.drive(this.policy.ended(s.peer, s.role, !failed, this.ctx.now()))
     const acks = this.replica.settle(s.session.tally, merge, failed)
-    if (failed) {
-      if (s.role === 'initiator' && s.connectAttempt !== undefined) this.retryConnectSync(s.peer, s.connectAttempt)
-      return
-    }
+    if (failed) return
     this.counters.syncsCompleted++
-    this.exchanges.set(s.peer, (this.exchanges.get(s.peer) ?? 0) + 1)
     if (merge !== undefined && (merge.changes.length > 0 || merge.batch.put.length > 0 || merge.batch.delete.length > 0)) this.options.onChange(this.id)
     for (const a of acks) this.publish(a)
   }
@@ -346,7 +325,7 @@ export class RegistryProcess implements SimProcess {
   // ---- maintenance ----
 
   private maintain (): void {
-    const out = this.replica.maintain(this.wall(), this.alive)
+    const out = this.replica.maintain(this.wall(), this.policy.members())
     if (out.collected.length > 0) this.options.onChange(this.id)
     for (const p of out.publish) this.publish(p)
   }
@@ -385,16 +364,6 @@ export class RegistryProcess implements SimProcess {
 
   private wall (): number {
     return this.options.epochMs + Math.floor(this.ctx.now())
-  }
-
-  private every (intervalMs: number, fn: () => void): void {
-    const arm = (): void => {
-      this.after(intervalMs * (0.8 + 0.4 * this.ctx.random.next()), () => {
-        fn()
-        arm()
-      })
-    }
-    arm()
   }
 
   private after (ms: number, run: () => void): Timer {

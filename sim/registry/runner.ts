@@ -9,8 +9,7 @@
  * replica holds exactly the agents that should be live (a removed agent never comes back)
  * and reports bytes sent per node per second by phase.
  */
-import { Registry, type AgentState, type NodeId, type RegistryOp } from '../../protocols/registry/index.js'
-import { REGISTRY_TIMING, type RegistryTiming } from '../../src/registry/timing.js'
+import { REGISTRY_TIMING, Registry, type AgentState, type NodeId, type RegistryOp, type RegistryTiming } from '../../protocols/registry/index.js'
 import { SimNetwork, type Distribution } from '../core/network.js'
 import { Prng } from '../core/prng.js'
 import { Simulator } from '../core/simulator.js'
@@ -94,8 +93,11 @@ export interface RegistrySimReport {
   initialConvergence: Convergence | null
   /** From the heal, or null without a partition. */
   healConvergence: Convergence | null
-  /** Bytes moved during the heal's convergence, total and by the busiest node. */
-  healBytes: { total: number, maxNode: number, syncExchanges: number } | null
+  /**
+   * Bytes moved during the heal's convergence, total and by the busiest node; exchanges
+   * completed, and the sync policy's refusals at the cap and retries of reconnection exchanges.
+   */
+  healBytes: { total: number, maxNode: number, syncExchanges: number, refusedAtCap: number, connectRetries: number } | null
   phases: Record<string, PhaseBytes>
   /** Every replica holds exactly the expected live agents, and no removed one. */
   correct: boolean
@@ -362,7 +364,18 @@ export function runRegistrySim (options: RegistrySimOptions): RegistrySimReport 
 
     net.heal()
     const healedAt = sim.now
-    const syncsBefore = [...processes.values()].reduce((n, x) => n + x.counters.syncsCompleted, 0)
+    const tally = (): { syncs: number, refused: number, retries: number } => {
+      let syncs = 0
+      let refused = 0
+      let retries = 0
+      for (const x of processes.values()) {
+        syncs += x.counters.syncsCompleted
+        refused += x.policy.stats.refusedAtCap
+        retries += x.policy.stats.connectRetries
+      }
+      return { syncs, refused, retries }
+    }
+    const before = tally()
     sim.after(o.reconnectMs, () => {
       for (const id of ids) for (const peer of graph.get(id) as NodeId[]) if (across(id, peer)) (processes.get(id) as RegistryProcess).setAlive(peer, true)
     })
@@ -376,8 +389,8 @@ export function runRegistrySim (options: RegistrySimOptions): RegistrySimReport 
       total += d
       maxNode = Math.max(maxNode, d)
     }
-    const syncsAfter = [...processes.values()].reduce((n, x) => n + x.counters.syncsCompleted, 0)
-    healBytes = { total, maxNode, syncExchanges: (syncsAfter - syncsBefore) / 2 }
+    const after = tally()
+    healBytes = { total, maxNode, syncExchanges: (after.syncs - before.syncs) / 2, refusedAtCap: after.refused - before.refused, connectRetries: after.retries - before.retries }
   }
 
   // ---- phase 3: steady state ----

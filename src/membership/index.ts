@@ -41,8 +41,9 @@ import { Libp2pSwimTransport, type SwimLibp2p } from './transport.js'
 
 export {
   SwimMembership,
-  type SwimMembershipOptions, type MembershipEventType, type MembershipEvents, type MemberInfo, type MembershipSummary, type Timers
+  type SwimMembershipOptions, type MemberInfo, type MembershipSummary, type Timers
 } from './membership.js'
+export type { MembershipEventType, MembershipEvents } from './events.js'
 export { Libp2pSwimTransport, SWIM_PROTOCOL, type SwimTransport, type SwimTransportHandlers, type SwimLibp2p, type Libp2pSwimTransportOptions } from './transport.js'
 export { LevelMemberStore, MEMBERSHIP_SUBLEVEL, type MemberStore, type MembershipSnapshot } from './store.js'
 export { EventLoopDelayMonitor, type LoadMonitor } from './load.js'

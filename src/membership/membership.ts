@@ -12,6 +12,7 @@
  * - a graceful leave on stop;
  * - typed events that the rest of the node (router, registry) listens to.
  */
+import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import {
   createSwimNode, type MemberEvent, type MemberId, type MemberRecord, type MemberSnapshot, type MemberState, type RandomSource,
@@ -20,27 +21,11 @@ import {
 import { silentLogger } from '../observability/logger.js'
 import type { Registry } from '../observability/metrics.js'
 import { MembershipNotRunningError } from './errors.js'
+import type { MembershipEvents, MembershipEventType } from './events.js'
 import { EventLoopDelayMonitor, type LoadMonitor } from './load.js'
 import { registerMembershipMetrics } from './metrics.js'
 import type { MemberStore, MembershipSnapshot } from './store.js'
 import type { SwimTransport } from './transport.js'
-
-/**
- * The events of the service, each a `CustomEvent<MemberId>` (the member's PeerId string):
- *
- * - `member:join`: a member appeared: first seen, or back after being dead or gone;
- * - `member:alive`: a member is (again) alive: after it joined, or after it refuted a
- *   suspicion. Every `member:join` is followed by a `member:alive`;
- * - `member:suspect`: a member did not answer a probe and is suspected (it may refute);
- * - `member:dead`: the suspicion timed out: the member is taken for crashed;
- * - `member:leave`: the member left gracefully;
- * - `member:update`: a live member's addresses changed.
- *
- * `member:alive`, `member:dead` and `member:leave` are the registry's
- * {@link import('../registry/membership.js').MembershipView} events.
- */
-export type MembershipEventType = 'member:join' | 'member:alive' | 'member:suspect' | 'member:dead' | 'member:leave' | 'member:update'
-export type MembershipEvents = { [K in MembershipEventType]: CustomEvent<MemberId> }
 
 /** One member as this node sees it. */
 export interface MemberInfo {
@@ -136,7 +121,8 @@ function shuffle<T> (items: T[], random: RandomSource): void {
   }
 }
 
-export class SwimMembership {
+/** Emits {@link MembershipEvents} (`member:join`, `member:alive`, ...; see events.ts). */
+export class SwimMembership extends TypedEventEmitter<MembershipEvents> {
   readonly self: string
   private readonly options: SwimMembershipOptions
   private readonly log: Logger
@@ -144,7 +130,6 @@ export class SwimMembership {
   private readonly wallClock: () => number
   private readonly timers: Timers
   private readonly loadMonitor: LoadMonitor
-  private readonly events = new EventTarget()
   private readonly joinRetryMs: number
   private readonly housekeepingMs: number
   private swim?: SwimNode
@@ -170,6 +155,7 @@ export class SwimMembership {
   private leaveDone?: () => void
 
   constructor (options: SwimMembershipOptions) {
+    super()
     this.options = options
     this.self = options.self
     this.log = options.logger ?? silentLogger()
@@ -345,14 +331,6 @@ export class SwimMembership {
     return this.lifecycle === 'running'
   }
 
-  addEventListener (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void): void {
-    this.events.addEventListener(type, listener as EventListener)
-  }
-
-  removeEventListener (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void): void {
-    this.events.removeEventListener(type, listener as EventListener)
-  }
-
   // ---- driving the protocol -------------------------------------------------------
 
   private onFrame (from: string, bytes: Uint8Array): void {
@@ -468,7 +446,7 @@ export class SwimMembership {
   }
 
   private emit (type: MembershipEventType, id: string): void {
-    this.events.dispatchEvent(new CustomEvent(type, { detail: id }))
+    this.safeDispatchEvent(type, { detail: id })
   }
 
   // ---- join, housekeeping, persistence -----------------------------------------------

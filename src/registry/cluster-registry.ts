@@ -2,28 +2,34 @@
  * The node's cluster registry (issue 4): a replica of the registry CRDT
  * (`protocols/registry/`) kept in the node's LevelDB, changed by this node's lifecycle
  * events, and synchronised with the other members by gossip (deltas as they happen, on
- * `caxton/registry/1`) and anti-entropy (`/caxton/registry-sync/1.0.0`: periodically with
- * a random live member, and at once on a (re)connection, so a healed partition converges
- * without waiting). Tombstones are acknowledged and collected periodically; a member
- * declared dead has its agents shown `unreachable` until it returns.
+ * `caxton/registry/1`) and anti-entropy (`/caxton/registry-sync/1.0.0`). When to sync and
+ * with whom (periodically with a random live member, at once on a (re)connection, the cap
+ * on exchanges, retries) and when to collect tombstones is the sync policy of
+ * `protocols/registry/sync-policy.ts`, which the simulator runs too: this class is its
+ * host (one timer re-armed to the policy's `wakeAt`, membership events in, exchanges and
+ * maintenance rounds out). A member declared dead has its agents shown `unreachable`
+ * until it returns.
  *
  * Ordering rules (SPEC §9): every batch is persisted before anything it produced leaves
  * the node (a gossip delta, an ack, the next sync frame); batches are written in the
  * order the replica produced them.
  */
+import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import {
-  isEmptyBatch, Registry, type AgentChange, type AgentId, type Capability, type MergeUpdate, type NodeId,
-  type RegisteredAgent, type RegistryBatch, type RegistryOp
+  isEmptyBatch, Registry, SyncPolicy, validateRegistryTiming, type AgentChange, type AgentId, type Capability, type MergeUpdate,
+  type NodeId, type RegisteredAgent, type RegistryBatch, type RegistryOp, type SyncAction, type SyncPolicyOutput, type SyncRole
 } from '../../protocols/registry/index.js'
+import type { Timers } from '../membership/index.js'
 import { silentLogger } from '../observability/logger.js'
-import { Counter, Gauge, type Registry as MetricsRegistry } from '../observability/metrics.js'
+import type { Registry as MetricsRegistry } from '../observability/metrics.js'
 import type { StorageOp } from '../storage/agent-store.js'
 import { RegistryNotRunningError, RegistryPersistError, RegistrySyncError } from './errors.js'
 import type { AtomicRegistryStore } from './level-store.js'
 import type { MembershipView } from './membership.js'
+import { registerRegistryMetrics } from './metrics.js'
 import { RegistryReplica, zeroStats, type ReplicaOutcome, type ReplicaStats } from './replica.js'
-import type { SyncTally } from './session.js'
+import type { SyncInitiator, SyncResponder, SyncTally } from './session.js'
 import { REGISTRY_TIMING, type RegistryTiming } from './timing.js'
 import type { RegistryGossip, SyncChannel, SyncNetwork } from './transport.js'
 
@@ -34,13 +40,17 @@ export interface ClusterRegistryOptions {
   gossip: RegistryGossip
   sync: SyncNetwork
   membership: MembershipView
-  /** @default REGISTRY_TIMING.lan */
+  /** Over `REGISTRY_TIMING.lan`. @default REGISTRY_TIMING.lan */
   timing?: Partial<RegistryTiming>
   /** CRDT options (protocols/registry `RegistryOptions`); the defaults are the spec's. */
   crdt?: { tombstoneTtlMs?: number, bucketCount?: number, maxClockDriftMs?: number }
-  /** ms since the epoch. @default Date.now */
+  /** Wall clock for the CRDT (write times, tombstone TTL), ms since the epoch. @default Date.now */
   clock?: () => number
-  /** [0, 1). @default Math.random */
+  /** Monotonic clock of the sync policy's timers, ms. @default performance.now */
+  monotonicClock?: () => number
+  /** setTimeout / clearTimeout, replaceable by a fake clock in tests. @default Node's, unref'd */
+  timers?: Timers
+  /** [0, 1): the sync policy's partner choice and jitter. @default Math.random */
   random?: () => number
   logger?: Logger
   metrics?: MetricsRegistry
@@ -90,44 +100,67 @@ export interface RegistrySummary {
  */
 export type AgentLocation = { node: NodeId, reachable: boolean, version: string } | { removedBy: NodeId }
 
-type ChangeListener = (evt: CustomEvent<AgentChange>) => void
+/** The registry's events: `change`, an agent added, updated (state, capabilities, reachability) or removed. */
+export interface ClusterRegistryEvents {
+  change: CustomEvent<AgentChange>
+}
 
-export class ClusterRegistry {
+const NODE_TIMERS: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (handle) => { clearTimeout(handle as NodeJS.Timeout) }
+}
+
+export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   readonly nodeId: NodeId
   private readonly options: ClusterRegistryOptions
   private readonly timing: RegistryTiming
   private readonly log: Logger
   private readonly clock: () => number
+  private readonly monotonic: () => number
+  private readonly timers: Timers
   private readonly random: () => number
-  private readonly events = new EventTarget()
   private replicaOrUndefined?: RegistryReplica
+  private policy?: SyncPolicy
   private running = false
   private healthy = true
   private stopping = new AbortController()
-  private readonly timers = new Set<NodeJS.Timeout>()
-  private readonly connectTimers = new Map<NodeId, NodeJS.Timeout>()
+  private timer?: unknown
+  private armedAt = NaN
   private readonly inflight = new Map<NodeId, Promise<SyncOutcome>>()
-  /** Completed exchanges per peer (either side started them). */
-  private readonly exchanges = new Map<NodeId, number>()
   private readonly background = new Set<Promise<unknown>>()
-  private activeSyncs = 0
 
   private readonly onAlive = (evt: CustomEvent<string>): void => { this.memberChanged(evt.detail, true) }
   private readonly onGone = (evt: CustomEvent<string>): void => { this.memberChanged(evt.detail, false) }
 
+  /** @throws InvalidRegistryTimingError for a timing out of range */
   constructor (options: ClusterRegistryOptions) {
+    super()
     this.options = options
     this.nodeId = options.nodeId
     this.timing = { ...REGISTRY_TIMING.lan, ...options.timing }
+    validateRegistryTiming(this.timing)
     this.log = options.logger ?? silentLogger()
     this.clock = options.clock ?? Date.now
+    this.monotonic = options.monotonicClock ?? (() => performance.now())
+    this.timers = options.timers ?? NODE_TIMERS
     this.random = options.random ?? Math.random
-    if (options.metrics !== undefined) this.registerMetrics(options.metrics)
+    if (options.metrics !== undefined) {
+      registerRegistryMetrics(options.metrics, {
+        stats: () => this.replicaOrUndefined?.stats,
+        policy: () => this.policy?.stats,
+        size: () => {
+          const r = this.replicaOrUndefined?.registry
+          return { agents: r?.size ?? 0, entries: r?.entryCount ?? 0, tombstones: r?.tombstoneCount ?? 0 }
+        },
+        activeSyncs: () => this.policy?.active ?? 0
+      })
+    }
   }
 
   /**
    * Loads the replica from the store, subscribes to the gossip topic, answers
-   * anti-entropy and starts the timers.
+   * anti-entropy and starts the sync policy (the members alive now are partners, without
+   * an exchange: the node starts the registry before membership, whose events follow).
    * @throws StorageCorruptError, InvalidStoredRegistryError (what is on disk is unusable)
    */
   async start (): Promise<void> {
@@ -135,6 +168,8 @@ export class ClusterRegistry {
     const { tombstoneTtlMs, bucketCount, maxClockDriftMs } = this.options.crdt ?? {}
     const registry = Registry.restore({ nodeId: this.nodeId, tombstoneTtlMs, bucketCount, maxClockDriftMs }, await this.options.store.load())
     this.replicaOrUndefined = new RegistryReplica(registry)
+    const policy = new SyncPolicy({ self: this.nodeId, timing: this.timing, random: this.random })
+    this.policy = policy
     this.stopping = new AbortController()
     this.running = true
     this.healthy = true
@@ -144,20 +179,17 @@ export class ClusterRegistry {
     m.addEventListener('member:alive', this.onAlive)
     m.addEventListener('member:dead', this.onGone)
     m.addEventListener('member:leave', this.onGone)
-    this.every(this.timing.antiEntropyIntervalMs, async () => { await this.runAntiEntropy() })
-    this.every(this.timing.maintenanceIntervalMs, async () => { await this.runMaintenance() })
+    this.drive(policy.start(this.monotonic(), m.alive()))
     this.log.info({ agents: registry.size, entries: registry.entryCount }, 'registry loaded')
   }
 
-  /** Stops timers and exchanges and waits for pending writes. Idempotent. */
+  /** Stops the policy's timer and the exchanges, and waits for pending writes. Idempotent. */
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
     this.stopping.abort(new RegistryNotRunningError('finish an exchange while stopping'))
-    for (const t of this.timers) clearTimeout(t)
-    this.timers.clear()
-    for (const t of this.connectTimers.values()) clearTimeout(t)
-    this.connectTimers.clear()
+    this.policy?.stop()
+    this.arm()
     const m = this.options.membership
     m.removeEventListener('member:alive', this.onAlive)
     m.removeEventListener('member:dead', this.onGone)
@@ -253,43 +285,21 @@ export class ClusterRegistry {
     return this.replicaOrUndefined.registry
   }
 
-  /** `change` events: an agent added, updated (state, capabilities, reachability) or removed. */
-  addEventListener (type: 'change', listener: ChangeListener): void {
-    this.events.addEventListener(type, listener as EventListener)
-  }
-
-  removeEventListener (type: 'change', listener: ChangeListener): void {
-    this.events.removeEventListener(type, listener as EventListener)
-  }
-
   // ---- anti-entropy ----
 
   /**
    * One anti-entropy exchange with `peer`, started by this node (joins one already
    * running with that peer).
-   * @throws RegistrySyncError (the peer is unreachable, broke off or timed out),
-   *   RegistryNotRunningError, RegistryPersistError
+   * @throws RegistrySyncError (the peer is unreachable, broke off or timed out, or
+   *   `maxConcurrentSyncs` exchanges are running), RegistryNotRunningError, RegistryPersistError
    */
   async syncWith (peer: NodeId): Promise<SyncOutcome> {
     const running = this.inflight.get(peer)
     if (running !== undefined) return await running
-    const p = this.initiate(peer).finally(() => { this.inflight.delete(peer) })
-    this.inflight.set(peer, p)
-    return await p
-  }
-
-  /** One periodic round: an exchange with a random live member (none when alone). Never throws. */
-  async runAntiEntropy (): Promise<SyncOutcome | undefined> {
-    if (!this.running || !this.healthy) return undefined
-    const members = this.options.membership.alive().filter(m => m !== this.nodeId)
-    if (members.length === 0) return undefined
-    const peer = members[Math.floor(this.random() * members.length)]
-    try {
-      return await this.syncWith(peer)
-    } catch (err) {
-      this.log.debug({ peer, err: (err as Error).message }, 'anti-entropy round failed')
-      return undefined
-    }
+    this.writable('start an anti-entropy exchange')
+    const decision = (this.policy as SyncPolicy).initiate(peer, this.monotonic())
+    if (decision !== 'start') throw new RegistrySyncError(peer, 'too many exchanges running')
+    return await this.exchange(peer)
   }
 
   /**
@@ -301,7 +311,7 @@ export class ClusterRegistry {
   async runMaintenance (): Promise<readonly AgentId[]> {
     if (!this.running || !this.healthy) return []
     const replica = this.replicaOrUndefined as RegistryReplica
-    const out = replica.maintain(this.clock(), this.options.membership.alive().filter(m => m !== this.nodeId))
+    const out = replica.maintain(this.clock(), (this.policy as SyncPolicy).members())
     try {
       await this.persist(out.batch)
     } catch (err) {
@@ -313,16 +323,26 @@ export class ClusterRegistry {
     return out.collected
   }
 
+  /** Runs an exchange the policy reserved a slot for; joined by `syncWith` while it runs. */
+  private async exchange (peer: NodeId): Promise<SyncOutcome> {
+    const p = this.initiate(peer)
+    this.inflight.set(peer, p)
+    try {
+      return await p
+    } finally {
+      if (this.inflight.get(peer) === p) this.inflight.delete(peer)
+    }
+  }
+
   private async initiate (peer: NodeId): Promise<SyncOutcome> {
-    const replica = this.writable('start an anti-entropy exchange')
-    if (this.activeSyncs >= this.timing.maxConcurrentSyncs) throw new RegistrySyncError(peer, 'too many exchanges running')
-    this.activeSyncs++
-    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.timing.syncTimeoutMs)])
-    const session = replica.initiate(peer)
+    let session: SyncInitiator | undefined
     let channel: SyncChannel | undefined
     let merge: MergeUpdate | undefined
     let failed = true
     try {
+      const replica = this.writable('start an anti-entropy exchange')
+      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.timing.syncTimeoutMs)])
+      session = replica.initiate(peer)
       channel = await this.options.sync.open(peer, signal)
       await channel.send(session.open())
       const reply = await channel.receive(signal)
@@ -339,25 +359,27 @@ export class ClusterRegistry {
         ? err
         : new RegistrySyncError(peer, (err as Error).message, { cause: err })
     } finally {
-      await this.endExchange(replica, peer, session.tally, merge, failed)
+      await this.endExchange(peer, 'initiator', session, merge, failed)
     }
     return { peer, ...session.tally, accepted: merge?.accepted ?? 0, pruned: merge?.pruned ?? 0 }
   }
 
-  /** After an exchange either way, done or broken off: tally, emit what merged, publish acks. */
-  private async endExchange (replica: RegistryReplica, peer: NodeId, tally: SyncTally, merge: MergeUpdate | undefined, failed: boolean): Promise<void> {
-    this.activeSyncs--
-    const acks = replica.settle(tally, merge, failed)
+  /**
+   * After an exchange either way, done, broken off or never begun: the policy frees its
+   * slot; then tally, emit what merged, publish acks.
+   */
+  private async endExchange (peer: NodeId, role: SyncRole, session: SyncInitiator | SyncResponder | undefined, merge: MergeUpdate | undefined, failed: boolean): Promise<void> {
+    if (this.running) this.drive((this.policy as SyncPolicy).ended(peer, role, !failed, this.monotonic()))
+    const replica = this.replicaOrUndefined
+    if (session === undefined || replica === undefined) return
+    const acks = replica.settle(session.tally, merge, failed)
     // a merge that happened changed what readers see, even if the exchange broke off later
     this.emit(merge?.changes ?? [])
-    if (!failed) {
-      this.exchanges.set(peer, (this.exchanges.get(peer) ?? 0) + 1)
-      await this.publish(acks)
-    }
+    if (!failed) await this.publish(acks)
   }
 
-    private onIncoming (peer: NodeId, channel: SyncChannel): void {
-    if (!this.running || !this.healthy || this.activeSyncs >= this.timing.maxConcurrentSyncs) {
+  private onIncoming (peer: NodeId, channel: SyncChannel): void {
+    if (!this.running || !this.healthy || !(this.policy as SyncPolicy).answer(peer, this.monotonic())) {
       channel.abort(new Error('the registry is busy or stopping; try later'))
       return
     }
@@ -366,7 +388,6 @@ export class ClusterRegistry {
 
   private async answer (peer: NodeId, channel: SyncChannel): Promise<void> {
     const replica = this.replicaOrUndefined as RegistryReplica
-    this.activeSyncs++
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.timing.syncTimeoutMs)])
     const session = replica.answer(peer)
     let merge: MergeUpdate | undefined
@@ -386,7 +407,7 @@ export class ClusterRegistry {
       channel.abort(err as Error)
       this.log.debug({ peer, err: (err as Error).message }, 'answering anti-entropy failed')
     } finally {
-      await this.endExchange(replica, peer, session.tally, merge, failed)
+      await this.endExchange(peer, 'responder', session, merge, failed)
     }
   }
 
@@ -416,45 +437,43 @@ export class ClusterRegistry {
     if (!this.running || peer === this.nodeId) return
     const replica = this.replicaOrUndefined as RegistryReplica
     this.emit(replica.setReachable(peer, alive))
-    clearTimeout(this.connectTimers.get(peer))
-    this.connectTimers.delete(peer)
-    if (!alive) return
-    // Both sides see the connection: the lower id syncs now, the other only if no exchange
-    // with that peer completed meanwhile.
-    if (this.nodeId < peer) {
-      this.connectSync(peer, 1)
-      return
-    }
-    const seen = this.exchanges.get(peer) ?? 0
-    this.connectLater(peer, this.timing.connectSyncFallbackMs, () => {
-      if ((this.exchanges.get(peer) ?? 0) === seen) this.connectSync(peer, 1)
-    })
+    const policy = this.policy as SyncPolicy
+    this.drive(alive ? policy.memberUp(peer, this.monotonic()) : policy.memberDown(peer, this.monotonic()))
   }
 
-  /**
-   * The exchange of a (re)connection. After a partition heals, every member reconnects to
-   * many at once and responders at their limit refuse: a failed attempt is retried (up to
-   * {@link CONNECT_SYNC_ATTEMPTS}, after a jittered, growing delay) while the peer is alive.
-   */
-  private connectSync (peer: NodeId, attempt: number): void {
-    this.track(this.syncWith(peer).catch(err => {
-      const alive = this.running && this.options.membership.alive().includes(peer)
-      if (!alive || attempt >= CONNECT_SYNC_ATTEMPTS) {
-        this.log.debug({ peer, attempt, err: (err as Error).message }, 'anti-entropy on connection failed')
-        return
-      }
-      this.connectLater(peer, this.timing.connectSyncFallbackMs * attempt * (1 + this.random()), () => { this.connectSync(peer, attempt + 1) })
+  // ---- driving the sync policy ----
+
+  /** Runs the policy's actions, then re-arms the one timer to its `wakeAt`. */
+  private drive (out: SyncPolicyOutput): void {
+    for (const action of out.actions) this.run(action)
+    // an action may have called back into the policy (an exchange that failed at once): read wakeAt afresh
+    this.arm()
+  }
+
+  private run (action: SyncAction): void {
+    if (action.type === 'maintain') {
+      this.track(this.runMaintenance())
+      return
+    }
+    const { peer, reason, attempt } = action
+    this.track(this.exchange(peer).catch(err => {
+      this.log.debug({ peer, reason, attempt, err: (err as Error).message }, 'anti-entropy exchange failed')
     }))
   }
 
-  private connectLater (peer: NodeId, delayMs: number, run: () => void): void {
-    clearTimeout(this.connectTimers.get(peer))
-    const t = setTimeout(() => {
-      this.connectTimers.delete(peer)
-      if (this.running) run()
-    }, delayMs)
-    t.unref()
-    this.connectTimers.set(peer, t)
+  /** Keeps exactly one timer, set for the policy's `wakeAt` (none once stopped). */
+  private arm (): void {
+    const wakeAt = this.running ? (this.policy as SyncPolicy).wakeAt : Infinity
+    if (wakeAt === this.armedAt) return
+    if (this.timer !== undefined) this.timers.clear(this.timer)
+    this.timer = undefined
+    this.armedAt = wakeAt
+    if (!Number.isFinite(wakeAt)) return
+    this.timer = this.timers.set(() => {
+      this.timer = undefined
+      this.armedAt = NaN
+      if (this.running) this.drive((this.policy as SyncPolicy).tick(this.monotonic()))
+    }, Math.max(0, Math.ceil(wakeAt - this.monotonic())))
   }
 
   // ---- plumbing ----
@@ -486,7 +505,7 @@ export class ClusterRegistry {
   }
 
   private emit (changes: readonly AgentChange[]): void {
-    for (const c of changes) this.events.dispatchEvent(new CustomEvent('change', { detail: c }))
+    for (const c of changes) this.safeDispatchEvent('change', { detail: c })
   }
 
   private track (p: Promise<unknown>): void {
@@ -494,85 +513,6 @@ export class ClusterRegistry {
     this.background.add(q)
     void q.finally(() => this.background.delete(q))
   }
-
-  /** Runs `fn` every `intervalMs` ±20%, never two at once; 0 disables. */
-  private every (intervalMs: number, fn: () => Promise<unknown>): void {
-    if (intervalMs <= 0) return
-    const arm = (): void => {
-      const t = setTimeout(() => {
-        this.timers.delete(t)
-        if (!this.running) return
-        const run = fn().catch(() => {}).finally(() => { if (this.running) arm() })
-        this.track(run)
-      }, intervalMs * (0.8 + 0.4 * this.random()))
-      t.unref()
-      this.timers.add(t)
-    }
-    arm()
-  }
-
-  private registerMetrics (metrics: MetricsRegistry): void {
-    const self = this
-    const stats = (): ReplicaStats => self.replicaOrUndefined?.stats ?? ZERO_STATS
-    new Gauge({
-      name: 'caxton_registry_agents',
-      help: 'Live agents in this node\'s registry replica',
-      registers: [metrics],
-      collect () { this.set(self.replicaOrUndefined?.registry.size ?? 0) }
-    })
-    new Gauge({
-      name: 'caxton_registry_entries',
-      help: 'Registry entries held, tombstones included',
-      registers: [metrics],
-      collect () { this.set(self.replicaOrUndefined?.registry.entryCount ?? 0) }
-    })
-    new Gauge({
-      name: 'caxton_registry_tombstones',
-      help: 'Registry entries that are tombstones awaiting collection',
-      registers: [metrics],
-      collect () { this.set(self.replicaOrUndefined?.registry.tombstoneCount ?? 0) }
-    })
-    counterFromStats(metrics, 'caxton_registry_gossip_bytes_total', 'Registry gossip message bytes (payload), by direction', 'direction',
-      { sent: () => stats().gossipBytesSent, received: () => stats().gossipBytesReceived })
-    counterFromStats(metrics, 'caxton_registry_deltas_total', 'Registry deltas published and merged from gossip, by direction', 'direction',
-      { sent: () => stats().deltasSent, received: () => stats().deltasReceived })
-    counterFromStats(metrics, 'caxton_registry_acks_total', 'Tombstone acknowledgements published and received, by direction', 'direction',
-      { sent: () => stats().acksSent, received: () => stats().acksReceived })
-    counterFromStats(metrics, 'caxton_registry_sync_bytes_total', 'Anti-entropy frame bytes, by direction', 'direction',
-      { sent: () => stats().syncBytesSent, received: () => stats().syncBytesReceived })
-    counterFromStats(metrics, 'caxton_registry_sync_entries_total', 'Entries carried by anti-entropy frames, by direction', 'direction',
-      { sent: () => stats().syncEntriesSent, received: () => stats().syncEntriesReceived })
-    counterFromStats(metrics, 'caxton_registry_sync_rounds_total', 'Anti-entropy exchanges, by role (initiated, answered) and failures', 'outcome',
-      { initiated: () => stats().syncInitiated, answered: () => stats().syncAnswered, failed: () => stats().syncFailed })
-    counterFromStats(metrics, 'caxton_registry_versions_merged_total', 'Versions received, by outcome (accepted, stale, pruned)', 'outcome',
-      { accepted: () => stats().versionsAccepted, stale: () => stats().versionsStale, pruned: () => stats().versionsPruned })
-    counterFromStats(metrics, 'caxton_registry_tombstones_collected_total', 'Tombstones collected', 'kind',
-      { collected: () => stats().tombstonesCollected })
-    counterFromStats(metrics, 'caxton_registry_gossip_rejected_total', 'Registry gossip messages that did not decode', 'kind',
-      { undecodable: () => stats().gossipRejected })
-  }
 }
-
-/** Attempts of the exchange started on a (re)connection. */
-export const CONNECT_SYNC_ATTEMPTS = 4
 
 const ZERO_STATS: ReplicaStats = Object.freeze(zeroStats())
-
-/** A prom-client counter that follows monotonic numbers read at scrape time. */
-function counterFromStats (metrics: MetricsRegistry, name: string, help: string, label: string, read: Record<string, () => number>): void {
-  const last = new Map<string, number>()
-  new Counter({
-    name,
-    help,
-    labelNames: [label],
-    registers: [metrics],
-    collect () {
-      for (const [value, get] of Object.entries(read)) {
-        const now = get()
-        const before = last.get(value) ?? 0
-        if (now > before) this.inc({ [label]: value }, now - before)
-        last.set(value, Math.max(now, before))
-      }
-    }
-  })
-}

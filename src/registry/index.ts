@@ -6,12 +6,15 @@
  * are `protocols/registry/` (SPEC.md there); this folder runs them on real I/O.
  *
  * - `ClusterRegistry`: the service (start/stop): local changes, gossip, anti-entropy,
- *   tombstone collection, unreachable members.
+ *   tombstone collection, unreachable members; the host of the sync policy
+ *   (`protocols/registry/sync-policy.ts`: when to sync and with whom), on one timer.
+ *   A `TypedEventEmitter` of `change` events.
  * - `LevelRegistryStore`: the replica in the node's sublevel `registry`.
  * - `RegistryReplica`, `SyncInitiator`, `SyncResponder`: the protocol logic, sans-I/O
- *   (the simulator in `sim/registry/` runs them too).
+ *   (the simulator in `sim/registry/` runs them too, with the same sync policy).
  * - `MembershipView`: what the registry needs from membership (the node passes its SWIM
  *   membership, `src/membership/`); `StaticMembership` for a fixed list (tests).
+ * - `registerRegistryMetrics`: `caxton_registry_*`, read at scrape time.
  * - `parseCapabilities`: capability declarations checked (zod + ajv).
  *
  * @example
@@ -34,8 +37,9 @@
 export { REGISTRY_TIMING, type RegistryTiming } from './timing.js'
 export {
   ClusterRegistry,
-  type ClusterRegistryOptions, type SyncOutcome, type RegistryQuery, type RegistrySummary, type AgentLocation
+  type ClusterRegistryOptions, type ClusterRegistryEvents, type SyncOutcome, type RegistryQuery, type RegistrySummary, type AgentLocation
 } from './cluster-registry.js'
+export { registerRegistryMetrics, type RegistryMetricsSource } from './metrics.js'
 export { LevelRegistryStore, REGISTRY_SUBLEVEL, type AtomicRegistryStore } from './level-store.js'
 export { RegistryReplica, zeroStats, type ReplicaStats, type ReplicaOutcome } from './replica.js'
 export { SyncInitiator, SyncResponder, type SyncTally } from './session.js'
@@ -43,6 +47,6 @@ export {
   GossipsubRegistryGossip, Libp2pSyncNetwork, FrameInbox, DEFAULT_MAX_SYNC_FRAME_BYTES,
   type RegistryGossip, type SyncChannel, type SyncNetwork
 } from './transport.js'
-export { StaticMembership, type MembershipView, type MembershipEventType } from './membership.js'
+export { StaticMembership, type MembershipView } from './membership.js'
 export { parseCapabilities, parseCapabilityRef, formatCapability } from './capabilities.js'
 export { InvalidCapabilityError, RegistryPersistError, RegistryNotRunningError, RegistrySyncError, REGISTRY_ERROR_STATUS } from './errors.js'

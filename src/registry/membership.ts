@@ -1,62 +1,35 @@
 /**
- * What the registry needs from membership: who is alive now (for tombstone collection and
- * the choice of an anti-entropy partner) and when a member dies, leaves or (re)appears
- * (to mark its agents unreachable, and to sync at once on a reconnection). The node's
- * SWIM membership (`src/membership/`) implements {@link MembershipView}.
+ * What the registry needs from membership: who is alive when it starts, and when a member
+ * (re)appears, dies or leaves (to mark its agents unreachable, and for the sync policy:
+ * who syncs on a reconnection, who is a partner for anti-entropy, whose acks tombstone
+ * collection waits for). The node's SWIM membership (`src/membership/`) implements
+ * {@link MembershipView}; the events are its {@link MembershipEvents}.
  */
+import { TypedEventEmitter, type TypedEventTarget } from '@libp2p/interface'
+import type { MembershipEvents, MembershipEventType } from '../membership/events.js'
 
-/** Membership events: the detail is the member's node id (PeerId string). */
-export type MembershipEventType = 'member:alive' | 'member:dead' | 'member:leave'
-
-export interface MembershipView {
+export interface MembershipView extends Pick<TypedEventTarget<MembershipEvents>, 'addEventListener' | 'removeEventListener'> {
   /** Node ids of the members alive now, this node excluded. */
   alive: () => string[]
-  addEventListener: (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void) => void
-  removeEventListener: (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void) => void
 }
 
 /** A view with a fixed member list whose events the caller fires (a node alone, tests). */
-export class StaticMembership implements MembershipView {
-  private readonly events = new MemberEvents()
-
-  constructor (private members: string[] = []) {}
+export class StaticMembership extends TypedEventEmitter<MembershipEvents> implements MembershipView {
+  constructor (private members: string[] = []) {
+    super()
+  }
 
   alive (): string[] {
     return [...this.members]
   }
 
-  /** Changes the member list and emits the event (tests). */
+  /** Changes the member list as the event says (join, alive: add; dead, leave: remove) and emits it (tests). */
   emit (type: MembershipEventType, member: string): void {
-    if (type === 'member:alive') {
+    if (type === 'member:alive' || type === 'member:join') {
       if (!this.members.includes(member)) this.members.push(member)
-    } else {
+    } else if (type === 'member:dead' || type === 'member:leave') {
       this.members = this.members.filter(m => m !== member)
     }
-    this.events.emit(type, member)
-  }
-
-  addEventListener (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void): void {
-    this.events.on(type, listener)
-  }
-
-  removeEventListener (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void): void {
-    this.events.off(type, listener)
-  }
-}
-
-/** Typed membership events over an EventTarget. */
-class MemberEvents {
-  private readonly target = new EventTarget()
-
-  on (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void): void {
-    this.target.addEventListener(type, listener as EventListener)
-  }
-
-  off (type: MembershipEventType, listener: (evt: CustomEvent<string>) => void): void {
-    this.target.removeEventListener(type, listener as EventListener)
-  }
-
-  emit (type: MembershipEventType, member: string): void {
-    this.target.dispatchEvent(new CustomEvent(type, { detail: member }))
+    this.safeDispatchEvent(type, { detail: member })
   }
 }

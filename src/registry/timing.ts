@@ -1,31 +1,6 @@
 /**
- * The registry service's timing (no dependencies: the config module reads the defaults).
- * The node takes it from its config section `registry`, whose defaults are
- * {@link REGISTRY_TIMING} of the node's preset.
+ * The registry's timing, defined beside the sync policy that runs on it
+ * (`protocols/registry/timing.ts`). Re-exported here because the node's config module
+ * imports this file directly (the registry's index would load libp2p into every CLI command).
  */
-
-/** How often the service does what (ms). */
-export interface RegistryTiming {
-  /** Period of anti-entropy with one random live member (±20% jitter); 0 disables the timer. @default 10000 (lan) */
-  antiEntropyIntervalMs: number
-  /** Period of the maintenance round: ack of held tombstones, then their collection; 0 disables. @default 30000 (lan) */
-  maintenanceIntervalMs: number
-  /** Bound on one anti-entropy exchange. @default 30000 (lan) */
-  syncTimeoutMs: number
-  /**
-   * On a (re)connection the member with the lower node id starts an exchange at once;
-   * the other starts one after this delay unless an exchange with that peer completed
-   * meanwhile (so a reconnection costs one exchange, not two). Also the base of the
-   * back-off when that exchange fails (a busy responder). @default 1000
-   */
-  connectSyncFallbackMs: number
-  /** Most anti-entropy exchanges running at once (started and answered together). @default 8 */
-  maxConcurrentSyncs: number
-}
-
-/** Timing by node preset (`src/config` presets `local`, `lan`, `wan`). */
-export const REGISTRY_TIMING: Readonly<Record<'local' | 'lan' | 'wan', Readonly<RegistryTiming>>> = Object.freeze({
-  local: Object.freeze({ antiEntropyIntervalMs: 2000, maintenanceIntervalMs: 10_000, syncTimeoutMs: 10_000, connectSyncFallbackMs: 500, maxConcurrentSyncs: 8 }),
-  lan: Object.freeze({ antiEntropyIntervalMs: 10_000, maintenanceIntervalMs: 30_000, syncTimeoutMs: 30_000, connectSyncFallbackMs: 1000, maxConcurrentSyncs: 8 }),
-  wan: Object.freeze({ antiEntropyIntervalMs: 30_000, maintenanceIntervalMs: 120_000, syncTimeoutMs: 60_000, connectSyncFallbackMs: 3000, maxConcurrentSyncs: 8 })
-})
+export { REGISTRY_TIMING, type RegistryTiming } from '../../protocols/registry/timing.js'

@@ -9,6 +9,7 @@ import { Registry as Metrics } from '../../src/observability/metrics.js'
 import {
   ClusterRegistry, RegistryPersistError, RegistrySyncError, StaticMembership, type RegistryTiming
 } from '../../src/registry/index.js'
+import { FakeClock } from '../membership/fakes.js'
 import { Cuts, eventually, FlakyStore, MemoryGossipBus, MemorySyncNet, pipe } from './fakes.js'
 
 const OFF: Partial<RegistryTiming> = { antiEntropyIntervalMs: 0, maintenanceIntervalMs: 0, connectSyncFallbackMs: 20, syncTimeoutMs: 2000 }
@@ -33,7 +34,8 @@ describe('ClusterRegistry (service, in-memory collaborators)', function () {
 
   afterEach(async () => { await Promise.all(members.map(async m => { await m.reg.stop() })) })
 
-  async function member (id: string, options: { store?: FlakyStore, timing?: Partial<RegistryTiming>, metrics?: Metrics, ttl?: number } = {}): Promise<Member> {
+  /** A member; with `virtual`, its sync policy's timer runs on that fake clock. */
+  async function member (id: string, options: { store?: FlakyStore, timing?: Partial<RegistryTiming>, metrics?: Metrics, ttl?: number, virtual?: FakeClock } = {}): Promise<Member> {
     const store = options.store ?? new FlakyStore()
     const membership = new StaticMembership(members.map(m => m.id))
     const reg = new ClusterRegistry({
@@ -45,6 +47,7 @@ describe('ClusterRegistry (service, in-memory collaborators)', function () {
       timing: { ...OFF, ...options.timing },
       crdt: { tombstoneTtlMs: options.ttl },
       clock: () => now,
+      ...(options.virtual === undefined ? {} : { timers: options.virtual.timers, monotonicClock: () => (options.virtual as FakeClock).now }),
       metrics: options.metrics
     })
     const changes: AgentChange[] = []
@@ -145,17 +148,50 @@ describe('ClusterRegistry (service, in-memory collaborators)', function () {
   })
 
   it('the higher id syncs on a reconnection only if the lower one did not', async () => {
-    const a = await member('node-a')
-    const b = await member('node-b')
+    const clock = new FakeClock()
+    const metrics = new Metrics()
+    await member('node-a', { virtual: clock })
+    const b = await member('node-b', { virtual: clock, metrics })
+    const a = members[0]
+    const idle = async (m: Member, answered: number): Promise<boolean> =>
+      m.reg.summary().stats.syncAnswered === answered && (await metrics.getSingleMetric('caxton_registry_syncs_active')?.get())?.values[0]?.value === 0
+    await eventually('b to finish answering a\'s first exchange', async () => await idle(b, 1))
+
     const opened = net.opened
-    b.membership.emit('member:alive', 'node-a') // b is the higher id: waits connectSyncFallbackMs
-    await eventually('b\'s fallback exchange', () => net.opened === opened + 1)
+    b.membership.emit('member:alive', 'node-a') // b is the higher id: waits connectSyncFallbackMs (20)
+    await clock.advance(19)
+    assert.equal(net.opened, opened, 'nothing before the fallback delay')
+    await clock.advance(1)
+    await eventually('b\'s fallback exchange to end', async () => net.opened === opened + 1 && await idle(b, 1))
+
     b.membership.emit('member:alive', 'node-a')
-    a.membership.emit('member:alive', 'node-b')
-    await eventually('a\'s exchange', () => net.opened === opened + 2)
-    const timers = (b.reg as unknown as { connectTimers: Map<string, unknown> }).connectTimers
-    await eventually('b\'s fallback timer to fire', () => timers.size === 0)
+    a.membership.emit('member:alive', 'node-b') // a, the lower id, syncs at once
+    await eventually('a\'s exchange to end at b', async () => net.opened === opened + 2 && await idle(b, 2))
+    await clock.advance(20)
     assert.equal(net.opened, opened + 2, 'b saw a\'s exchange complete and did not start another')
+    assert.equal(clock.pending, 0, 'no timer left: both periodic rounds are off')
+  })
+
+  it('drives the sync policy on one timer: anti-entropy and maintenance come due in virtual time; none is left after stop', async () => {
+    const clock = new FakeClock()
+    const a = await member('node-a', { virtual: clock, timing: { antiEntropyIntervalMs: 1000, maintenanceIntervalMs: 5000 }, ttl: 1 })
+    const b = await member('node-b')
+    assert.equal(clock.pending, 1, 'one timer for both rounds')
+    cuts.separate('node-a', 'node-b')
+    await put(b, 'late')
+    await put(a, 'gone')
+    await a.reg.commit({ type: 'remove', agentId: 'gone' })
+    cuts.heal()
+    const initiated = a.reg.summary().stats.syncInitiated
+    await clock.advance(1200) // the round comes due within 1000 ± 20%
+    await eventually('the round to bring late to a', () => a.reg.get('late') !== undefined)
+    assert.equal(a.reg.summary().stats.syncInitiated, initiated + 1, 'one round')
+    assert.equal(a.reg.summary().tombstones, 1)
+    now += 1 // past the 1 ms TTL
+    await clock.advance(6000 - 1200) // maintenance comes due within 5000 ± 20%
+    await eventually('maintenance to collect the tombstone', () => a.reg.summary().tombstones === 0)
+    await a.reg.stop()
+    assert.equal(clock.pending, 0)
   })
 
   it('acks tombstones and collects them once every live member holds them; a late delta does not resurrect', async () => {

@@ -126,10 +126,10 @@ export class FlakyStore extends MemoryRegistryStore implements AtomicRegistrySto
   }
 }
 
-/** Polls `check` (sync) until true; fails after `ms`. */
-export async function eventually (what: string, check: () => boolean, ms = 5000): Promise<void> {
+/** Polls `check` until true; fails after `ms`. */
+export async function eventually (what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms
-  while (!check()) {
+  while (!await check()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, 5))
   }

@@ -1,9 +1,10 @@
 /**
  * Keyed deadlines in a binary min-heap with lazy deletion: set, move or cancel a key's
- * deadline in O(log n), find the earliest in O(1) amortised. Used for suspicion expiries
- * and dead-member reclaim, of which a partition can create thousands at once.
+ * deadline in O(log n), find the earliest in O(1) amortised. Used for SWIM's suspicion
+ * expiries and dead-member reclaim, of which a partition can create thousands at once,
+ * and for the registry sync policy's per-peer connection timers.
  */
-import { MinHeap } from '../min-heap.js'
+import { MinHeap } from './min-heap.js'
 
 export class DeadlineQueue<K> {
   private readonly current = new Map<K, number>()
