@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { componentLogger, silentLogger, type Logger } from '../observability/logger.js'
-import { Counter, Histogram, type Registry } from '../observability/metrics.js'
+import type { Registry } from '../observability/metrics.js'
 import { DEFAULT_ERROR_STATUS, RouteNotFoundError, toHttpError } from './errors.js'
 import type { NodeFacade } from './facade.js'
 import { agentRoutes } from './routes/agents.js'
@@ -13,6 +13,7 @@ import type { RouteDeps } from './routes/common.js'
 import { faultRoutes } from './routes/faults.js'
 import { memberRoutes } from './routes/members.js'
 import { messageRoutes } from './routes/messages.js'
+import { ApiMetrics } from './metrics.js'
 import { registerOpenApi } from './openapi.js'
 import { deliveryRoutes } from './routes/delivery.js'
 import { registryRoutes } from './routes/registry.js'
@@ -139,23 +140,7 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     return payload
   })
 
-  const requests = options.metrics === undefined
-    ? undefined
-    : {
-        count: new Counter({
-          name: 'caxton_api_requests_total',
-          help: 'REST API requests answered, by method, route and status',
-          labelNames: ['method', 'route', 'status'] as const,
-          registers: [options.metrics]
-        }),
-        duration: new Histogram({
-          name: 'caxton_api_request_duration_seconds',
-          help: 'Time to answer a REST API request, seconds',
-          labelNames: ['method', 'route'] as const,
-          buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
-          registers: [options.metrics]
-        })
-      }
+  const requests = options.metrics === undefined ? undefined : new ApiMetrics(options.metrics)
 
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern (not the URL) keeps the label set bounded.

@@ -4,8 +4,8 @@
  * shortens them for nodes on one machine (tests, walkthroughs).
  */
 import { SWIM_PRESETS } from '../../protocols/swim/index.js'
-// timing.ts directly, not the registry's index: that would load libp2p into every CLI command
-import { REGISTRY_TIMING } from '../registry/timing.js'
+// The pure timing module, not src/registry's index: that would load libp2p into every CLI command.
+import { REGISTRY_TIMING } from '../../protocols/registry/timing.js'
 import type { CaxtonConfig, MembershipConfig, Preset } from './schema.js'
 
 /** Membership defaults of a preset: the SWIM preset of the same name, plus the binding's keys. */

@@ -15,7 +15,8 @@ import {
   type AckStatus, type AclLimits, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from '../../protocols/fipa/index.js'
 import { silentLogger } from '../observability/logger.js'
-import { Counter, Histogram, type Registry } from '../observability/metrics.js'
+import type { Registry } from '../observability/metrics.js'
+import { LinkMetrics } from './metrics.js'
 import { FrameWriter, readFrames } from '../transport/framing.js'
 
 export const FIPA_PROTOCOL = FIPA_PROTOCOL_ID
@@ -85,24 +86,13 @@ export class FipaLink {
   private handlers?: LinkHandlers
   private sweepTimer?: NodeJS.Timeout
   private running = false
-  private readonly sent?: Counter
-  private readonly received?: Counter
-  private readonly ackLatency?: Histogram
+  private readonly metrics?: LinkMetrics
 
   constructor (private readonly options: FipaLinkOptions) {
     this.log = options.logger ?? silentLogger()
     this.maxFrameBytes = options.maxFrameBytes ?? (options.limits?.maxContentBytes ?? 1024 * 1024) + 64 * 1024
     this.maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024
-    if (options.metrics != null) {
-      this.sent = new Counter({ name: 'caxton_fipa_frames_sent_total', help: 'Deliver frames written to peers', registers: [options.metrics] })
-      this.received = new Counter({ name: 'caxton_fipa_frames_received_total', help: 'Deliver frames read from peers', registers: [options.metrics] })
-      this.ackLatency = new Histogram({
-        name: 'caxton_fipa_ack_seconds',
-        help: 'Time from writing a deliver frame to its ack',
-        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-        registers: [options.metrics]
-      })
-    }
+    if (options.metrics != null) this.metrics = new LinkMetrics(options.metrics)
   }
 
   async start (handlers: LinkHandlers): Promise<void> {
@@ -174,7 +164,7 @@ export class FipaLink {
       open.nextSeq++
       open.pending.set(seq, { order: e.header.order, sentAt: now })
     }
-    this.sent?.inc(entries.length - refused.length)
+    this.metrics?.sent.inc(entries.length - refused.length)
     if (refused.length > 0) this.handlers?.failed(p.id, refused, `more than ${this.maxQueuedBytes} bytes queued for node ${p.id}`)
   }
 
@@ -231,7 +221,7 @@ export class FipaLink {
     const pending = open.pending.get(frame.seq)
     if (pending === undefined) return
     open.pending.delete(frame.seq)
-    this.ackLatency?.observe((performance.now() - pending.sentAt) / 1000)
+    this.metrics?.ackLatency.observe((performance.now() - pending.sentAt) / 1000)
     this.handlers?.acked(p.id, pending.order, frame.reason !== undefined ? { status: frame.status, reason: frame.reason } : { status: frame.status })
   }
 
@@ -297,7 +287,7 @@ export class FipaLink {
       return
     }
     if (frame.type !== 'deliver') return
-    this.received?.inc()
+    this.metrics?.received.inc()
     let answered = false
     const reply = answer(frame.seq)
     try {

@@ -58,3 +58,22 @@ export class DeliveryMetrics {
     })
   }
 }
+
+/** The FIPA link's metrics (`caxton_fipa_*`). */
+export class LinkMetrics {
+  readonly sent: Counter
+  readonly received: Counter
+  readonly ackLatency: Histogram
+
+  constructor (registry: Registry) {
+    const registers = [registry]
+    this.sent = new Counter({ name: 'caxton_fipa_frames_sent_total', help: 'Deliver frames written to peers', registers })
+    this.received = new Counter({ name: 'caxton_fipa_frames_received_total', help: 'Deliver frames read from peers', registers })
+    this.ackLatency = new Histogram({
+      name: 'caxton_fipa_ack_seconds',
+      help: 'Time from writing a deliver frame to its ack',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers
+    })
+  }
+}

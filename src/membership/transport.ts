@@ -10,7 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { silentLogger } from '../observability/logger.js'
-import { createFrameDecoder, encodeBatch } from '../transport/framing.js'
+import { drained, encodeBatch, readFrames } from '../transport/framing.js'
 import { SeedUnreachableError } from './errors.js'
 
 /** The protocol id of SWIM on libp2p (DESIGN.md "What crosses the wire"). */
@@ -260,28 +260,12 @@ export class Libp2pSwimTransport implements SwimTransport {
   private onInbound (stream: Stream, connection: Connection): void {
     const from = connection.remotePeer.toString()
     this.inbound.add(stream)
-    const decoder = createFrameDecoder(this.maxFrameBytes)
-    stream.addEventListener('message', (evt) => {
-      try {
-        for (const bytes of decoder.decode(evt.data)) this.handlers?.frame(from, bytes)
-      } catch (err) {
-        // A length prefix beyond the limit: the framing is lost, and so is the stream.
-        this.log.warn({ member: from, err: (err as Error).message }, 'corrupt SWIM stream from member; closing it')
-        stream.abort(err as Error)
-      }
+    // A length prefix beyond the limit loses the framing, and so the stream (readFrames aborts it).
+    readFrames(stream, this.maxFrameBytes, bytes => { this.handlers?.frame(from, bytes) }, (err) => {
+      this.log.warn({ member: from, err: err.message }, 'corrupt SWIM stream from member; closing it')
     })
     stream.addEventListener('close', () => { this.inbound.delete(stream) })
   }
-}
-
-/** Resolves once `stream` drains, rejects if it closes first (`onDrain()` of @libp2p/utils 7.4 resolves only once). */
-async function drained (stream: Stream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const done = (): void => { stream.removeEventListener('close', closed); resolve() }
-    const closed = (): void => { stream.removeEventListener('drain', done); reject(new Error('stream closed while waiting for drain')) }
-    stream.addEventListener('drain', done, { once: true })
-    stream.addEventListener('close', closed, { once: true })
-  })
 }
 
 /** `addr` ending in `/p2p/<id>`. */

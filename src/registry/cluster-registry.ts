@@ -30,7 +30,7 @@ import type { MembershipView } from './membership.js'
 import { registerRegistryMetrics } from './metrics.js'
 import { RegistryReplica, zeroStats, type ReplicaOutcome, type ReplicaStats } from './replica.js'
 import type { SyncInitiator, SyncResponder, SyncTally } from './session.js'
-import { REGISTRY_TIMING, type RegistryTiming } from './timing.js'
+import { REGISTRY_TIMING, type RegistryTiming } from '../../protocols/registry/timing.js'
 import type { RegistryGossip, SyncChannel, SyncNetwork } from './transport.js'
 
 export interface ClusterRegistryOptions {

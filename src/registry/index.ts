@@ -34,7 +34,7 @@
  * await registry.stop()
  * ```
  */
-export { REGISTRY_TIMING, type RegistryTiming } from './timing.js'
+export { REGISTRY_TIMING, type RegistryTiming } from '../../protocols/registry/timing.js'
 export {
   ClusterRegistry,
   type ClusterRegistryOptions, type ClusterRegistryEvents, type SyncOutcome, type RegistryQuery, type RegistrySummary, type AgentLocation

@@ -1,8 +1,8 @@
 /**
  * How the registry service moves bytes, as two narrow interfaces (gossip and sync
  * channels), and their libp2p implementations: gossipsub topic `caxton/registry/1` and
- * streams of `/caxton/registry-sync/1.0.0` carrying length-prefixed frames (the router's
- * framing, `src/router/framing.ts`). Tests implement the interfaces in memory.
+ * streams of `/caxton/registry-sync/1.0.0` carrying length-prefixed frames
+ * (`src/transport/framing.ts`, shared by every Caxton protocol). Tests implement the interfaces in memory.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
@@ -10,7 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import { REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL } from '../../protocols/registry/index.js'
 import { silentLogger } from '../observability/logger.js'
-import { createFrameDecoder, encodeBatch } from '../transport/framing.js'
+import { drained, encodeBatch, FrameInbox, readFrames } from '../transport/framing.js'
 
 /** The registry's gossip topic, as the service sees it. */
 export interface RegistryGossip {
@@ -41,6 +41,8 @@ export interface SyncNetwork {
   /** @throws the transport's error when the peer cannot be reached or does not speak the protocol */
   open: (peer: string, signal: AbortSignal) => Promise<SyncChannel>
 }
+
+export { FrameInbox }
 
 /** 64 MiB: a full reply of ~200,000 entries (SPEC §6: 150-300 bytes each). */
 export const DEFAULT_MAX_SYNC_FRAME_BYTES = 64 * 1024 * 1024
@@ -127,83 +129,14 @@ export class Libp2pSyncNetwork implements SyncNetwork {
   }
 }
 
-/**
- * Frames received on a sync channel, waiting for {@link FrameInbox.receive}: the queue both
- * the libp2p channel and in-memory test channels read from. One reader at a time.
- */
-export class FrameInbox {
-  private readonly frames: Uint8Array[] = []
-  private ended = false
-  private failure?: Error
-  private wake?: () => void
-
-  /** A frame arrived. */
-  push (frame: Uint8Array): void {
-    this.frames.push(frame)
-    this.notify()
-  }
-
-  /** The other side closed its writing end: `receive` answers undefined once the queue is empty. */
-  end (): void {
-    this.ended = true
-    this.notify()
-  }
-
-  /** The channel broke: `receive` throws `err` once the queue is empty (the first failure wins). */
-  fail (err: Error): void {
-    this.failure ??= err
-    this.notify()
-  }
-
-  get closed (): boolean {
-    return this.ended || this.failure !== undefined
-  }
-
-  /**
-   * The next frame; undefined once the other side ended.
-   * @throws the channel's failure, or `signal.reason` when aborted first
-   */
-  async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {
-    for (;;) {
-      const next = this.frames.shift()
-      if (next !== undefined) return next
-      if (this.failure !== undefined) throw this.failure
-      if (this.ended) return undefined
-      signal.throwIfAborted()
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => { reject(signal.reason) }
-        signal.addEventListener('abort', onAbort, { once: true })
-        this.wake = () => {
-          signal.removeEventListener('abort', onAbort)
-          resolve()
-        }
-      })
-    }
-  }
-
-  private notify (): void {
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
-  }
-}
-
 /** A libp2p stream as a {@link SyncChannel}: frames decoded from 'message' events into an inbox. */
 class StreamChannel implements SyncChannel {
   onEnd?: () => void
   private readonly inbox = new FrameInbox()
 
   constructor (private readonly stream: Stream, maxFrameBytes: number) {
-    const decoder = createFrameDecoder(maxFrameBytes)
-    stream.addEventListener('message', (evt) => {
-      try {
-        for (const frame of decoder.decode(evt.data)) this.inbox.push(frame)
-      } catch (err) {
-        // A length prefix past the bound: the framing is lost.
-        this.inbox.fail(err as Error)
-        stream.abort(err as Error)
-      }
-    })
+    // A length prefix past the bound loses the framing: the inbox fails and the stream is aborted.
+    readFrames(stream, maxFrameBytes, frame => { this.inbox.push(frame) }, err => { this.inbox.fail(err) })
     stream.addEventListener('remoteCloseWrite', () => { this.inbox.end() })
     stream.addEventListener('close', (evt) => {
       if (evt.error != null && !this.inbox.closed) this.inbox.fail(evt.error)
@@ -214,13 +147,7 @@ class StreamChannel implements SyncChannel {
 
   async send (frame: Uint8Array): Promise<void> {
     if (this.stream.send(encodeBatch([frame]))) return
-    // @libp2p/utils' onDrain() resolves only once (shared/notes/libp2p.md): wait for the event.
-    await new Promise<void>((resolve, reject) => {
-      const drained = (): void => { this.stream.removeEventListener('close', closed); resolve() }
-      const closed = (): void => { this.stream.removeEventListener('drain', drained); reject(new Error('the stream closed while sending')) }
-      this.stream.addEventListener('drain', drained, { once: true })
-      this.stream.addEventListener('close', closed, { once: true })
-    })
+    await drained(this.stream)
   }
 
   async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {

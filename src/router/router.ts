@@ -13,7 +13,8 @@ import {
 } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { silentLogger } from '../observability/logger.js'
-import { Counter, type Registry } from '../observability/metrics.js'
+import type { Registry } from '../observability/metrics.js'
+import { RouterMetrics } from './metrics.js'
 import type { AgentOutbound, AgentRuntime } from '../runtime/types.js'
 import { AgentNotFoundError } from '../runtime/errors.js'
 import type { AgentLocator } from './locator.js'
@@ -62,21 +63,14 @@ export class MessageRouter {
   private readonly limits: AclLimits
   private readonly clock: () => number
   private readonly newId: () => string
-  private readonly routed?: Counter<'outcome'>
+  private readonly metrics?: RouterMetrics
 
   constructor (private readonly options: RouterOptions) {
     this.log = options.logger ?? silentLogger()
     this.limits = { ...DEFAULT_ACL_LIMITS, ...options.limits }
     this.clock = options.clock ?? Date.now
     this.newId = options.newId ?? randomUUID
-    if (options.metrics != null) {
-      this.routed = new Counter({
-        name: 'caxton_router_messages_total',
-        help: 'Messages the router took in, by outcome: accepted (validated and handed to delivery), rejected (malformed: NOT-UNDERSTOOD)',
-        labelNames: ['outcome'],
-        registers: [options.metrics]
-      })
-    }
+    if (options.metrics != null) this.metrics = new RouterMetrics(options.metrics)
   }
 
   /**
@@ -118,7 +112,7 @@ export class MessageRouter {
    */
   async submit (message: AclMessage): Promise<void> {
     await this.options.sink.accept([message])
-    this.routed?.inc({ outcome: 'accepted' })
+    this.metrics?.accepted.inc()
   }
 
   /**
@@ -156,7 +150,7 @@ export class MessageRouter {
         createdAt: this.clock(),
         traceparent: this.traceFor(outbound.draft.traceparent)
       }, this.limits)
-      this.routed?.inc({ outcome: 'accepted' })
+      this.metrics?.accepted.inc()
       return m
     } catch (err) {
       return this.reject({ ...outbound.draft, sender: agentId }, (err as Error).message)
@@ -165,7 +159,7 @@ export class MessageRouter {
 
   /** NOT-UNDERSTOOD from the AMS for a malformed message (never to the AMS itself). */
   private reject (original: Partial<AclMessage> & { sender: AgentId }, reason: string): AclMessage | undefined {
-    this.routed?.inc({ outcome: 'rejected' })
+    this.metrics?.rejected.inc()
     this.log.debug({ sender: original.sender, reason }, 'malformed message rejected')
     if (original.sender === SYSTEM_AGENT) return undefined
     const report = notUnderstood(original, reason, SYSTEM_AGENT, { messageId: this.newId(), createdAt: this.clock() })

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
+import { LRUCache } from 'lru-cache'
 import { silentLogger } from '../observability/logger.js'
 import type { AgentLocator } from '../router/locator.js'
 
@@ -34,8 +35,8 @@ export interface RegistryLocatorOptions {
 }
 
 export class RegistryLocator implements AgentLocator {
-  /** agent (usually an API client) → peer it last wrote from, LRU by insertion order. */
-  private readonly learned = new Map<AgentId, string>()
+  /** agent (usually an API client) → peer it last wrote from. */
+  private readonly learned: LRUCache<AgentId, string>
   /**
    * Registry answers a peer contradicted ("no such agent"): skipped until the registry
    * says something else about the agent (another node, or a newer version).
@@ -45,6 +46,7 @@ export class RegistryLocator implements AgentLocator {
 
   constructor (private readonly options: RegistryLocatorOptions) {
     this.log = options.logger ?? silentLogger()
+    this.learned = new LRUCache({ max: options.maxLearned ?? 100_000 })
   }
 
   lookup (agentId: AgentId): string | undefined {
@@ -71,12 +73,7 @@ export class RegistryLocator implements AgentLocator {
     const c = this.contradicted.get(agentId)
     if (c !== undefined && c.node === peer) this.contradicted.delete(agentId)
     if (this.fromRegistry(agentId) === peer) return
-    this.learned.delete(agentId)
     this.learned.set(agentId, peer)
-    if (this.learned.size > (this.options.maxLearned ?? 100_000)) {
-      const oldest = this.learned.keys().next().value
-      if (oldest !== undefined) this.learned.delete(oldest)
-    }
   }
 
   forget (agentId: AgentId, peer: string): void {

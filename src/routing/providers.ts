@@ -12,7 +12,8 @@ import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import { silentLogger } from '../observability/logger.js'
-import { Counter, type Registry } from '../observability/metrics.js'
+import type { Registry } from '../observability/metrics.js'
+import { RoutingMetrics } from './metrics.js'
 import { agentKey } from './agent-key.js'
 
 export interface ProviderRecordsOptions {
@@ -39,15 +40,11 @@ export class ProviderRecords {
   private readonly log: Logger
   private timer?: NodeJS.Timeout
   private running = false
-  private readonly provides?: Counter<'outcome'>
-  private readonly lookups?: Counter<'outcome'>
+  private readonly metrics?: RoutingMetrics
 
   constructor (private readonly options: ProviderRecordsOptions) {
     this.log = options.logger ?? silentLogger()
-    if (options.metrics !== undefined) {
-      this.provides = new Counter({ name: 'caxton_routing_dht_provides_total', help: 'kad-dht provider records published, by outcome', labelNames: ['outcome'], registers: [options.metrics] })
-      this.lookups = new Counter({ name: 'caxton_routing_dht_lookups_total', help: 'kad-dht provider lookups, by outcome (found, none)', labelNames: ['outcome'], registers: [options.metrics] })
-    }
+    if (options.metrics !== undefined) this.metrics = new RoutingMetrics(options.metrics)
   }
 
   start (): void {
@@ -85,13 +82,13 @@ export class ProviderRecords {
       for await (const provider of this.options.contentRouting.findProviders(await agentKey(agentId), { signal })) {
         const peer = (provider.id as PeerId).toString()
         if (peer === this.options.self || !accept(peer)) continue
-        this.lookups?.inc({ outcome: 'found' })
+        this.metrics?.lookups.inc({ outcome: 'found' })
         return peer
       }
     } catch (err) {
       this.log.debug({ agentId, err: (err as Error).message }, 'DHT provider lookup ended without a result')
     }
-    this.lookups?.inc({ outcome: 'none' })
+    this.metrics?.lookups.inc({ outcome: 'none' })
     return undefined
   }
 
@@ -111,9 +108,9 @@ export class ProviderRecords {
   private async provideNow (agentId: AgentId): Promise<boolean> {
     try {
       await this.options.contentRouting.provide(await agentKey(agentId), { signal: AbortSignal.timeout(this.options.provideTimeoutMs ?? 30_000) })
-      this.provides?.inc({ outcome: 'ok' })
+      this.metrics?.provides.inc({ outcome: 'ok' })
     } catch (err) {
-      this.provides?.inc({ outcome: 'failed' })
+      this.metrics?.provides.inc({ outcome: 'failed' })
       this.log.debug({ agentId, err: (err as Error).message }, 'DHT provide failed (the registry still names the agent\'s node)')
       return false
     }

@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { LRUCache } from 'lru-cache'
 import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeForAgent } from '../../protocols/agent-abi/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { isAgentId } from '../../protocols/fipa/rules.js'
@@ -139,12 +140,12 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly workerCount: number
   private readonly drainTimeoutMs: number
   private readonly sandbox: Pick<LoadRequest, 'maxSendBytes' | 'maxSendsPerMessage' | 'maxLogsPerMessage' | 'maxLogBytes'>
-  private readonly moduleCacheSize: number
   private readonly now: () => number
   private readonly policy: PolicyClient
   private readonly agents = new Map<AgentId, AgentRecord>()
   private readonly slots = new Map<number, AgentRecord>()
-  private readonly modules = new Map<string, Promise<CompiledAgentModule>>()
+  /** Compiled modules by sha256, least recently used dropped first. */
+  private readonly modules: LRUCache<string, Promise<CompiledAgentModule>>
   private workers: AgentWorker[] = []
   private nextSlot = 1
   private nextWorkerId = 1
@@ -170,7 +171,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       maxLogsPerMessage: options.maxLogsPerMessage ?? 100,
       maxLogBytes: options.maxLogBytes ?? 4096
     }
-    this.moduleCacheSize = options.moduleCacheSize ?? 64
+    this.modules = new LRUCache({ max: options.moduleCacheSize ?? 64 })
     this.now = options.now ?? Date.now
     this.policy = new PolicyClient({ logger: this.log.child({ component: 'caxton:runtime:policy' }), idleMs: options.policyIdleMs })
     this.metrics = options.metrics === undefined ? undefined : new RuntimeMetrics(options.metrics, () => this.countByState())
@@ -348,12 +349,7 @@ export class WasmAgentRuntime implements AgentRuntime {
   private async compile (bytes: Uint8Array): Promise<CompiledAgentModule> {
     const hash = sha256(bytes)
     let entry = this.modules.get(hash)
-    if (entry !== undefined) {
-      // Least recently used goes first: re-inserting moves the entry to the end.
-      this.modules.delete(hash)
-      this.modules.set(hash, entry)
-      return await entry
-    }
+    if (entry !== undefined) return await entry
     entry = (async () => {
       const result = await this.policy.check(bytes, true)
       const instrumented = result.instrumented
@@ -368,11 +364,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       return { report: { hash, ...result.report }, module }
     })()
     this.modules.set(hash, entry)
-    entry.catch(() => { if (this.modules.get(hash) === entry) this.modules.delete(hash) })
-    while (this.modules.size > this.moduleCacheSize) {
-      const oldest = this.modules.keys().next().value as string
-      this.modules.delete(oldest)
-    }
+    entry.catch(() => { if (this.modules.peek(hash) === entry) this.modules.delete(hash) })
     return await entry
   }
 

@@ -9,6 +9,7 @@
  * - {@link FrameWriter}: one stream's outgoing frames, coalesced per tick, bounded in bytes,
  *   waiting for `'drain'` when the stream pushes back.
  * - {@link readFrames}: one stream's incoming frames, with a bound on a frame's size.
+ * - {@link FrameInbox}: incoming frames queued for a reader that pulls them one by one.
  * - {@link drained}: waits for a stream's `'drain'` (not `onDrain()`, see below).
  */
 import type { Stream } from '@libp2p/interface'
@@ -142,5 +143,67 @@ export class FrameWriter {
       this.pumping = false
       for (const done of this.idle.splice(0)) done()
     }
+  }
+}
+
+/**
+ * Frames received on a request/response stream, waiting for {@link FrameInbox.receive}
+ * (a pull reader, where {@link readFrames} pushes): what the registry's sync channels, on
+ * libp2p and in memory under test, read from. One reader at a time.
+ */
+export class FrameInbox {
+  private readonly frames: Uint8Array[] = []
+  private ended = false
+  private failure?: Error
+  private wake?: () => void
+
+  /** A frame arrived. */
+  push (frame: Uint8Array): void {
+    this.frames.push(frame)
+    this.notify()
+  }
+
+  /** The other side closed its writing end: `receive` answers undefined once the queue is empty. */
+  end (): void {
+    this.ended = true
+    this.notify()
+  }
+
+  /** The channel broke: `receive` throws `err` once the queue is empty (the first failure wins). */
+  fail (err: Error): void {
+    this.failure ??= err
+    this.notify()
+  }
+
+  get closed (): boolean {
+    return this.ended || this.failure !== undefined
+  }
+
+  /**
+   * The next frame; undefined once the other side ended.
+   * @throws the channel's failure, or `signal.reason` when aborted first
+   */
+  async receive (signal: AbortSignal): Promise<Uint8Array | undefined> {
+    for (;;) {
+      const next = this.frames.shift()
+      if (next !== undefined) return next
+      if (this.failure !== undefined) throw this.failure
+      if (this.ended) return undefined
+      signal.throwIfAborted()
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => { reject(signal.reason) }
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.wake = () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        }
+      })
+    }
+  }
+
+  private notify (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
   }
 }

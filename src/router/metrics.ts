@@ -1,0 +1,21 @@
+/** The router's Prometheus metrics, registered once per node. */
+import { Counter, type Registry } from '../observability/metrics.js'
+
+export class RouterMetrics {
+  /** Validated and handed to delivery. */
+  readonly accepted: Counter
+  /** Malformed: answered with NOT-UNDERSTOOD. */
+  readonly rejected: Counter
+
+  constructor (registry: Registry) {
+    const routed = new Counter({
+      name: 'caxton_router_messages_total',
+      help: 'Messages the router took in, by outcome: accepted (validated and handed to delivery), rejected (malformed: NOT-UNDERSTOOD)',
+      labelNames: ['outcome'],
+      registers: [registry]
+    })
+    // Pre-labelled children: no label hashing per message.
+    this.accepted = routed.labels({ outcome: 'accepted' }) as unknown as Counter
+    this.rejected = routed.labels({ outcome: 'rejected' }) as unknown as Counter
+  }
+}
