@@ -37,7 +37,7 @@
  * out = policy.ended(peer, 'initiator', true, performance.now())
  * ```
  */
-export { Registry, createRegistry, DEFAULT_BUCKET_COUNT, DEFAULT_MAX_CLOCK_DRIFT_MS, DEFAULT_TOMBSTONE_TTL_MS } from './registry.js'
+export { Registry, DEFAULT_BUCKET_COUNT, DEFAULT_MAX_CLOCK_DRIFT_MS, DEFAULT_TOMBSTONE_TTL_MS } from './registry.js'
 export type { RegistryOptions, LocalUpdate, MergeUpdate, MergeOptions, GcOptions, GcUpdate } from './registry.js'
 export * from './types.js'
 export {

@@ -145,7 +145,7 @@ function opField<T> (fn: () => T): T {
  *
  * @example
  * ```ts
- * const reg = createRegistry({ nodeId: peerId.toString() })
+ * const reg = new Registry({ nodeId: peerId.toString() })
  * const { delta, batch } = reg.apply({ type: 'put', agentId: 'echo', node: peerId.toString(),
  *   state: 'running', capabilities: [{ name: 'echo' }] }, Date.now())
  * await store.write(batch)        // persist
@@ -658,9 +658,4 @@ export class Registry {
 function sameView (a: RegisteredAgent, b: RegisteredAgent): boolean {
   return a.version.by === b.version.by && a.version.seq === b.version.seq && compareHlc(a.version.hlc, b.version.hlc) === 0 &&
     a.reachable === b.reachable && a.conflicts === b.conflicts
-}
-
-/** Creates an empty replica. @throws InvalidRegistryOptionsError */
-export function createRegistry (options: RegistryOptions): Registry {
-  return new Registry(options)
 }

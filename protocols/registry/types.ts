@@ -11,7 +11,7 @@ export type { AgentId, NodeId, VectorClock, HlcTimestamp }
 
 /**
  * An agent's lifecycle state as its hosting node publishes it; the same states as the
- * runtime's `AgentState` (Caxton story 001), repeated here because `protocols/` imports
+ * runtime's `AgentState`, repeated here because `protocols/` imports
  * nothing from `src/`.
  */
 export const AGENT_STATES = ['loaded', 'running', 'draining', 'stopped', 'failed'] as const

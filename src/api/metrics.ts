@@ -1,11 +1,11 @@
 /** The REST API's Prometheus metrics (`caxton_api_*`), registered once per server. */
-import { Counter, Histogram, type Registry } from '../observability/metrics.js'
+import { Counter, Histogram, type MetricsRegistry } from '../observability/metrics.js'
 
 export class ApiMetrics {
   readonly count: Counter<'method' | 'route' | 'status'>
   readonly duration: Histogram<'method' | 'route'>
 
-  constructor (registry: Registry) {
+  constructor (registry: MetricsRegistry) {
     this.count = new Counter({
       name: 'caxton_api_requests_total',
       help: 'REST API requests answered, by method, route and status',

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { componentLogger, silentLogger, type Logger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import { DEFAULT_ERROR_STATUS, RouteNotFoundError, toHttpError } from './errors.js'
 import type { NodeFacade } from './facade.js'
 import { agentRoutes } from './routes/agents.js'
@@ -45,7 +45,7 @@ export interface ApiServerOptions {
   /** Error code → HTTP status, over {@link DEFAULT_ERROR_STATUS} (for codes a module adds later). */
   errorStatus?: Record<string, number>
   /** When given, request counts and durations are registered here (`caxton_api_*`). */
-  metrics?: Registry
+  metrics?: MetricsRegistry
   /** Sent as `X-Caxton-Version`. @default this build's package version */
   version?: string
   /**

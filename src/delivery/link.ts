@@ -15,7 +15,7 @@ import {
   type AckStatus, type AclLimits, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from '../../protocols/fipa/index.js'
 import { silentLogger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import { LinkMetrics } from './metrics.js'
 import { FrameWriter, readFrames } from '../transport/framing.js'
 
@@ -56,7 +56,7 @@ export interface FipaLinkOptions {
   /** Bytes queued for one stream before further entries to it fail at once, bytes. @default 64 MiB */
   maxQueuedBytes?: number
   logger?: Logger
-  metrics?: Registry
+  metrics?: MetricsRegistry
 }
 
 /** One outbound stream and the entries awaiting acks on it, by seq (insertion order = seq order). */

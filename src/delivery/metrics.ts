@@ -1,5 +1,5 @@
 /** Durable delivery's Prometheus metrics, `caxton_delivery_*`, registered once per node. */
-import { Counter, Gauge, Histogram, type Registry } from '../observability/metrics.js'
+import { Counter, Gauge, Histogram, type MetricsRegistry } from '../observability/metrics.js'
 import type { PeerDelivery } from '../../protocols/delivery/index.js'
 
 export interface DeliveryGauges {
@@ -21,7 +21,7 @@ export class DeliveryMetrics {
   readonly commitSeconds: Histogram
   readonly commitRows: Histogram
 
-  constructor (registry: Registry, gauges: DeliveryGauges) {
+  constructor (registry: MetricsRegistry, gauges: DeliveryGauges) {
     const registers = [registry]
     this.accepted = new Counter({ name: 'caxton_delivery_accepted_total', help: 'Message copies (one per receiver) accepted durably, by path: inbox (a local agent, directly), outbox (to be sent), client (an API client here, in memory)', labelNames: ['path'], registers })
     this.delivered = new Counter({ name: 'caxton_delivery_delivered_total', help: 'Outbox entries delivered (acked by the receiving node, or put in a local inbox), by path: local, remote', labelNames: ['path'], registers })
@@ -65,7 +65,7 @@ export class LinkMetrics {
   readonly received: Counter
   readonly ackLatency: Histogram
 
-  constructor (registry: Registry) {
+  constructor (registry: MetricsRegistry) {
     const registers = [registry]
     this.sent = new Counter({ name: 'caxton_fipa_frames_sent_total', help: 'Deliver frames written to peers', registers })
     this.received = new Counter({ name: 'caxton_fipa_frames_received_total', help: 'Deliver frames read from peers', registers })

@@ -25,7 +25,7 @@ import {
 } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { silentLogger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import type { AgentRuntime } from '../runtime/types.js'
 import type { NodeStorage, StorageOp, Sublevel } from '../storage/index.js'
 import { GroupCommit } from './commit.js'
@@ -68,7 +68,7 @@ export interface DeliveryServiceOptions {
   /** Told of every message accepted on this node (`outgoing`: sent from it), with the rows of the write it is in. */
   observer?: { observe: (message: AclMessage, outgoing: boolean, ops: StorageOp[]) => void }
   logger?: Logger
-  metrics?: Registry
+  metrics?: MetricsRegistry
 }
 
 /** Rows to write together, and what to do once they are written (`ok` false: the write failed). */

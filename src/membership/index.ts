@@ -33,7 +33,7 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { SwimConfig, SwimPreset } from '../../protocols/swim/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import type { NodeStorage } from '../storage/storage.js'
 import { SwimMembership } from './membership.js'
 import { LevelMemberStore } from './store.js'
@@ -65,7 +65,7 @@ export interface CreateMembershipOptions {
   leaveTimeoutMs?: number
   /** Root logger; the service logs as `caxton:membership`, its transport as `caxton:membership:transport`. */
   logger?: Logger
-  metrics?: Registry
+  metrics?: MetricsRegistry
 }
 
 /**

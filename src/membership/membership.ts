@@ -19,7 +19,7 @@ import {
   type SeedMember, type SwimConfig, type SwimMetrics, type SwimNode, type SwimOutput, type SwimPreset
 } from '../../protocols/swim/index.js'
 import { silentLogger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import { MembershipNotRunningError } from './errors.js'
 import type { MembershipEvents, MembershipEventType } from './events.js'
 import { EventLoopDelayMonitor, type LoadMonitor } from './load.js'
@@ -90,7 +90,7 @@ export interface SwimMembershipOptions {
   loadMonitor?: LoadMonitor
   logger?: Logger
   /** When given, `caxton_membership_*` metrics are registered here. */
-  metrics?: Registry
+  metrics?: MetricsRegistry
 }
 
 const NODE_TIMERS: Timers = {

@@ -4,7 +4,7 @@
  * the hot path pays nothing.
  */
 import type { MemberState, SwimMetrics } from '../../protocols/swim/index.js'
-import { Counter, Gauge, type Registry } from '../observability/metrics.js'
+import { Counter, Gauge, type MetricsRegistry } from '../observability/metrics.js'
 
 /** What the metrics read. */
 export interface MembershipMetricsSource {
@@ -43,7 +43,7 @@ const COUNTERS: Array<[string, string, keyof SwimMetrics]> = [
 ]
 
 /** Registers the membership metrics on a node's registry. */
-export function registerMembershipMetrics (registry: Registry, source: MembershipMetricsSource): void {
+export function registerMembershipMetrics (registry: MetricsRegistry, source: MembershipMetricsSource): void {
   for (const [suffix, help, key] of COUNTERS) {
     new Counter({
       name: `caxton_membership_${suffix}`,

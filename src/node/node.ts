@@ -20,7 +20,7 @@ import type { Conversation } from '../../protocols/fipa/index.js'
 import { createMembership, type SwimMembership } from '../membership/index.js'
 import { FAULT_ERROR_STATUS, FaultInjectionRefusedError, FaultInjector, isLoopbackHost } from '../faults/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
-import { createMetricsRegistry, type Registry } from '../observability/metrics.js'
+import { createMetricsRegistry, type MetricsRegistry } from '../observability/metrics.js'
 import { RegistryAgentNotFoundError, type RegisteredAgent } from '../../protocols/registry/index.js'
 import {
   ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork,
@@ -74,7 +74,7 @@ interface Components {
   membership: SwimMembership
   providers: ProviderRecords
   agents: AgentManager
-  metrics: Registry
+  metrics: MetricsRegistry
   log: Logger
   faultInjector?: FaultInjector
 }
@@ -101,7 +101,7 @@ export class CaxtonNode implements NodeFacade {
   readonly clusterRegistry: ClusterRegistry
   /** Cluster membership (SWIM over libp2p): who is alive, suspect, dead or gone. */
   readonly clusterMembership: SwimMembership
-  readonly metricsRegistry: Registry
+  readonly metricsRegistry: MetricsRegistry
   private readonly sessions: ClientSessions
   private readonly providers: ProviderRecords
   private readonly agents: AgentManager

@@ -1,5 +1,5 @@
 /**
- * The node's cluster registry (issue 4): a replica of the registry CRDT
+ * The node's cluster registry: a replica of the registry CRDT
  * (`protocols/registry/`) kept in the node's LevelDB, changed by this node's lifecycle
  * events, and synchronised with the other members by gossip (deltas as they happen, on
  * `caxton/registry/1`) and anti-entropy (`/caxton/registry-sync/1.0.0`). When to sync and
@@ -22,7 +22,7 @@ import {
 } from '../../protocols/registry/index.js'
 import type { Timers } from '../membership/index.js'
 import { silentLogger } from '../observability/logger.js'
-import type { Registry as MetricsRegistry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import type { StorageOp } from '../storage/agent-store.js'
 import { RegistryNotRunningError, RegistryPersistError, RegistrySyncError } from './errors.js'
 import type { AtomicRegistryStore } from './level-store.js'
@@ -229,7 +229,7 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   }
 
   /** Where an agent is, or was (for resolution); undefined when never heard of or forgotten. */
-  locate (agentId: AgentId): AgentLocation | undefined {
+  lookup (agentId: AgentId): AgentLocation | undefined {
     const registry = this.replicaOrUndefined?.registry
     if (registry === undefined) return undefined
     const view = registry.get(agentId)
@@ -249,11 +249,6 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
     if (query.node !== undefined && query.capability !== undefined) out = out.filter(a => a.node === query.node)
     if (query.reachableOnly === true) out = out.filter(a => a.reachable)
     return out.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0))
-  }
-
-  /** Capabilities of a live agent, or undefined. */
-  capabilitiesOf (agentId: AgentId): readonly Capability[] | undefined {
-    return this.get(agentId)?.capabilities
   }
 
   summary (): RegistrySummary {

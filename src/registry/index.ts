@@ -1,5 +1,5 @@
 /**
- * The cluster registry on a node (issue 4): which node hosts each agent, in what state,
+ * The cluster registry on a node: which node hosts each agent, in what state,
  * offering what capabilities, answered from this node's own LevelDB and kept in step with
  * every other member by gossip (`caxton/registry/1`) and anti-entropy
  * (`/caxton/registry-sync/1.0.0`), without coordination. The CRDT and its wire formats

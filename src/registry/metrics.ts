@@ -4,7 +4,7 @@
  * (`SyncPolicyStats`): nothing is counted twice and the hot path pays nothing.
  */
 import type { SyncPolicyStats } from '../../protocols/registry/index.js'
-import { Counter, Gauge, type Registry } from '../observability/metrics.js'
+import { Counter, Gauge, type MetricsRegistry } from '../observability/metrics.js'
 import type { ReplicaStats } from './replica.js'
 
 /** What the metrics read (each zero, or undefined, before the registry starts). */
@@ -21,8 +21,8 @@ export interface RegistryMetricsSource {
 
 /** Labelled counters: name, help, label, and the counter each label value mirrors. */
 const STATS_COUNTERS: Array<[string, string, string, Record<string, keyof ReplicaStats>]> = [
-  ['gossip_bytes_total', 'Registry gossip message bytes (payload), by direction', 'direction', { sent: 'gossipBytesSent', received: 'gossipBytesReceived' }],
-  ['deltas_total', 'Registry deltas published and merged from gossip, by direction', 'direction', { sent: 'deltasSent', received: 'deltasReceived' }],
+  ['gossip_bytes_total', 'MetricsRegistry gossip message bytes (payload), by direction', 'direction', { sent: 'gossipBytesSent', received: 'gossipBytesReceived' }],
+  ['deltas_total', 'MetricsRegistry deltas published and merged from gossip, by direction', 'direction', { sent: 'deltasSent', received: 'deltasReceived' }],
   ['acks_total', 'Tombstone acknowledgements published and received, by direction', 'direction', { sent: 'acksSent', received: 'acksReceived' }],
   ['sync_bytes_total', 'Anti-entropy frame bytes, by direction', 'direction', { sent: 'syncBytesSent', received: 'syncBytesReceived' }],
   ['sync_entries_total', 'Entries carried by anti-entropy frames, by direction', 'direction', { sent: 'syncEntriesSent', received: 'syncEntriesReceived' }],
@@ -33,19 +33,19 @@ const STATS_COUNTERS: Array<[string, string, string, Record<string, keyof Replic
 /** Unlabelled counters: name, help, and how to read the number from the source. */
 const COUNTERS: Array<[string, string, (s: RegistryMetricsSource) => number | undefined]> = [
   ['tombstones_collected_total', 'Tombstones collected', s => s.stats()?.tombstonesCollected],
-  ['gossip_rejected_total', 'Registry gossip messages that did not decode', s => s.stats()?.gossipRejected],
+  ['gossip_rejected_total', 'MetricsRegistry gossip messages that did not decode', s => s.stats()?.gossipRejected],
   ['sync_refused_total', 'Anti-entropy exchanges not started or not answered because maxConcurrentSyncs were running', s => s.policy()?.refusedAtCap],
   ['connect_sync_retries_total', 'Retries of a (re)connection\'s anti-entropy exchange after a failure or a refusal', s => s.policy()?.connectRetries]
 ]
 
 const SIZE_GAUGES: Array<[string, string, 'agents' | 'entries' | 'tombstones']> = [
   ['agents', 'Live agents in this node\'s registry replica', 'agents'],
-  ['entries', 'Registry entries held, tombstones included', 'entries'],
-  ['tombstones', 'Registry entries that are tombstones awaiting collection', 'tombstones']
+  ['entries', 'MetricsRegistry entries held, tombstones included', 'entries'],
+  ['tombstones', 'MetricsRegistry entries that are tombstones awaiting collection', 'tombstones']
 ]
 
 /** Registers the registry's metrics on a node's metrics registry. */
-export function registerRegistryMetrics (registry: Registry, source: RegistryMetricsSource): void {
+export function registerRegistryMetrics (registry: MetricsRegistry, source: RegistryMetricsSource): void {
   for (const [suffix, help, key] of SIZE_GAUGES) {
     new Gauge({
       name: `caxton_registry_${suffix}`,

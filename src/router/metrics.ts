@@ -1,5 +1,5 @@
 /** The router's Prometheus metrics, registered once per node. */
-import { Counter, type Registry } from '../observability/metrics.js'
+import { Counter, type MetricsRegistry } from '../observability/metrics.js'
 
 export class RouterMetrics {
   /** Validated and handed to delivery. */
@@ -7,7 +7,7 @@ export class RouterMetrics {
   /** Malformed: answered with NOT-UNDERSTOOD. */
   readonly rejected: Counter
 
-  constructor (registry: Registry) {
+  constructor (registry: MetricsRegistry) {
     const routed = new Counter({
       name: 'caxton_router_messages_total',
       help: 'Messages the router took in, by outcome: accepted (validated and handed to delivery), rejected (malformed: NOT-UNDERSTOOD)',

@@ -13,7 +13,7 @@ import {
 } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { silentLogger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import { RouterMetrics } from './metrics.js'
 import type { AgentOutbound, AgentRuntime } from '../runtime/types.js'
 import { AgentNotFoundError } from '../runtime/errors.js'
@@ -55,7 +55,7 @@ export interface RouterOptions {
   /** Unique ids for messages, conversations and clients. @default crypto.randomUUID */
   newId?: () => string
   logger?: Logger
-  metrics?: Registry
+  metrics?: MetricsRegistry
 }
 
 export class MessageRouter {

@@ -11,12 +11,12 @@ import { LRUCache } from 'lru-cache'
 import { silentLogger } from '../observability/logger.js'
 import type { AgentLocator } from '../router/locator.js'
 
-/** Where the registry says an agent is (`ClusterRegistry.locate`). */
+/** Where the registry says an agent is (`ClusterRegistry.lookup`). */
 export type RegistryAnswer = { node: string, version?: string } | { removedBy: string }
 
 /** What the locator needs from the registry. */
 export interface RegistryLookup {
-  locate: (agentId: AgentId) => RegistryAnswer | undefined
+  lookup: (agentId: AgentId) => RegistryAnswer | undefined
 }
 
 /** What the locator needs from the DHT (`ProviderRecords.find`). */
@@ -59,7 +59,7 @@ export class RegistryLocator implements AgentLocator {
     if (registered !== undefined && registered !== exclude) return registered
     const learned = this.learned.get(agentId)
     if (learned !== undefined && learned !== exclude) return learned
-    const answer = this.options.registry.locate(agentId)
+    const answer = this.options.registry.lookup(agentId)
     const removedBy = answer !== undefined && 'removedBy' in answer ? answer.removedBy : undefined
     const found = await this.options.providers.find(agentId, peer => peer !== exclude && peer !== removedBy)
     if (found !== undefined) {
@@ -78,14 +78,14 @@ export class RegistryLocator implements AgentLocator {
 
   forget (agentId: AgentId, peer: string): void {
     if (this.learned.get(agentId) === peer) this.learned.delete(agentId)
-    const answer = this.options.registry.locate(agentId)
+    const answer = this.options.registry.lookup(agentId)
     if (answer !== undefined && 'node' in answer && answer.node === peer) {
       this.contradicted.set(agentId, { node: answer.node, version: answer.version })
     }
   }
 
   private fromRegistry (agentId: AgentId): string | undefined {
-    const answer = this.options.registry.locate(agentId)
+    const answer = this.options.registry.lookup(agentId)
     if (answer === undefined || !('node' in answer)) return undefined
     const c = this.contradicted.get(agentId)
     if (c !== undefined) {

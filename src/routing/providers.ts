@@ -12,7 +12,7 @@ import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import { silentLogger } from '../observability/logger.js'
-import type { Registry } from '../observability/metrics.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import { RoutingMetrics } from './metrics.js'
 import { agentKey } from './agent-key.js'
 
@@ -33,7 +33,7 @@ export interface ProviderRecordsOptions {
   /** Provides running at once during a re-provide round. @default 4 */
   concurrency?: number
   logger?: Logger
-  metrics?: Registry
+  metrics?: MetricsRegistry
 }
 
 export class ProviderRecords {

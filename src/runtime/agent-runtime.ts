@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
-import type { Registry } from 'prom-client'
+import type { MetricsRegistry } from '../observability/metrics.js'
 import { LRUCache } from 'lru-cache'
 import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeForAgent } from '../../protocols/agent-abi/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
@@ -55,7 +55,7 @@ export interface AgentRuntimeOptions {
   /** @default silent */
   logger?: Logger
   /** The node's registry; no metrics without one. */
-  metrics?: Registry
+  metrics?: MetricsRegistry
   /** Limits of agents deployed without their own, over `DEFAULT_AGENT_LIMITS`. */
   defaults?: Partial<AgentLimits>
   /** Agent worker threads. @default max(1, min(4, availableParallelism() - 1)) */
@@ -83,7 +83,8 @@ interface CompiledAgentModule {
   module: WebAssembly.Module
 }
 
-class AgentRecord {
+/** An agent as the runtime holds it: limits, state, mailbox, stats, and the worker slot it runs in. */
+class AgentSlot {
   state: AgentState = 'loaded'
   lastError: string | undefined
   readonly stats: Required<AgentStats> = { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 0, restarts: 0 }
@@ -111,8 +112,8 @@ class AgentRecord {
 }
 
 class AgentWorker {
-  readonly agents = new Set<AgentRecord>()
-  readonly dirty: AgentRecord[] = []
+  readonly agents = new Set<AgentSlot>()
+  readonly dirty: AgentSlot[] = []
   readonly loads = new Map<number, { resolve: (pages: number) => void, reject: (err: Error) => void }>()
   /** Terminated (by us) or exited: its messages are ignored from then on. */
   closed = false
@@ -142,8 +143,8 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly sandbox: Pick<LoadRequest, 'maxSendBytes' | 'maxSendsPerMessage' | 'maxLogsPerMessage' | 'maxLogBytes'>
   private readonly now: () => number
   private readonly policy: PolicyClient
-  private readonly agents = new Map<AgentId, AgentRecord>()
-  private readonly slots = new Map<number, AgentRecord>()
+  private readonly agents = new Map<AgentId, AgentSlot>()
+  private readonly slots = new Map<number, AgentSlot>()
   /** Compiled modules by sha256, least recently used dropped first. */
   private readonly modules: LRUCache<string, Promise<CompiledAgentModule>>
   private workers: AgentWorker[] = []
@@ -253,7 +254,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     const resolved = resolveLimits(this.defaults, limits)
     const bytes = asBytes(wasm)
     const started = performance.now()
-    const a = new AgentRecord(id, this.nextSlot++, resolved, this.now(), bytes.length)
+    const a = new AgentSlot(id, this.nextSlot++, resolved, this.now(), bytes.length)
     this.agents.set(id, a)
     try {
       const compiled = await this.compile(bytes)
@@ -368,7 +369,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     return await entry
   }
 
-  private async load (w: AgentWorker, a: AgentRecord): Promise<number> {
+  private async load (w: AgentWorker, a: AgentSlot): Promise<number> {
     const compiled = a.compiled as CompiledAgentModule
     const declared = compiled.report.memory
     const maximum = Math.min(a.limits.maxMemoryPages, declared.maximum ?? a.limits.maxMemoryPages)
@@ -387,7 +388,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     return await promise
   }
 
-  private unload (a: AgentRecord): void {
+  private unload (a: AgentSlot): void {
     const w = a.worker
     if (w !== undefined) {
       w.agents.delete(a)
@@ -406,7 +407,7 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   // --- message flow ---
 
-  private markDirty (a: AgentRecord): void {
+  private markDirty (a: AgentSlot): void {
     if (!a.dirty && a.worker !== undefined) {
       a.dirty = true
       a.worker.dirty.push(a)
@@ -556,7 +557,7 @@ export class WasmAgentRuntime implements AgentRuntime {
   }
 
   /** A send of the start function goes to the host now; one of a handler waits for its `Handled` record. */
-  private outbound (a: AgentRecord, outbound: AgentOutbound): void {
+  private outbound (a: AgentSlot, outbound: AgentOutbound): void {
     if (a.starting) this.callHost(() => { this.host.onAgentSend(a.id, outbound) })
     else a.sends.push(outbound)
   }
@@ -570,7 +571,7 @@ export class WasmAgentRuntime implements AgentRuntime {
   }
 
   /** Stops an agent for a fault: drops its mailbox and instance, keeps it listed as failed. */
-  private fail (a: AgentRecord, reason: string, kind: FailureKind): void {
+  private fail (a: AgentSlot, reason: string, kind: FailureKind): void {
     if (a.state === 'failed') return
     a.state = 'failed'
     a.lastError = reason
@@ -585,7 +586,7 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   // --- drain ---
 
-  private async drain (a: AgentRecord, deadline: number): Promise<boolean> {
+  private async drain (a: AgentSlot, deadline: number): Promise<boolean> {
     if (a.mailbox.size === 0 || a.worker === undefined) return true
     const { promise, resolve } = Promise.withResolvers<boolean>()
     const waiter = (): void => { resolve(true) }
@@ -597,7 +598,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     return drained
   }
 
-  private wakeDrain (a: AgentRecord): void {
+  private wakeDrain (a: AgentSlot): void {
     const waiters = a.drainWaiters
     a.drainWaiters = []
     for (const w of waiters) w()
@@ -718,7 +719,7 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   // --- views ---
 
-  private info (a: AgentRecord): AgentInfo {
+  private info (a: AgentSlot): AgentInfo {
     const info: AgentInfo = {
       id: a.id,
       moduleHash: a.compiled?.report.hash ?? '',

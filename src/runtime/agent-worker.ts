@@ -40,7 +40,7 @@ class HostFault extends Error {
   constructor (readonly kind: FailureKind, message: string) { super(message) }
 }
 
-interface HostedAgent {
+interface AgentInstance {
   slot: number
   id: string
   memory: WebAssembly.Memory
@@ -55,18 +55,18 @@ interface HostedAgent {
   limits: LoadRequest
 }
 
-const agents = new Map<number, HostedAgent>()
+const agents = new Map<number, AgentInstance>()
 
-function pages (a: HostedAgent): number {
+function pages (a: AgentInstance): number {
   return a.memory.buffer.byteLength / WASM_PAGE_BYTES
 }
 
-function rejectSend (a: HostedAgent, reason: string): void {
+function rejectSend (a: AgentInstance, reason: string): void {
   out.u8(RecordKind.SendRejected); out.u32(a.slot); out.text(reason)
   records++
 }
 
-function hostImports (a: HostedAgent): WebAssembly.ModuleImports {
+function hostImports (a: AgentInstance): WebAssembly.ModuleImports {
   return {
     memory: a.memory,
     send: (ptr: number, len: number): number => {
@@ -128,7 +128,7 @@ function hostImports (a: HostedAgent): WebAssembly.ModuleImports {
  * Reads an AssemblyScript string: UTF-16LE code units at `ptr`, their byte length in the
  * u32 just before (the object header's `rtSize`). Null when absent or out of bounds.
  */
-function readAsString (a: HostedAgent, ptr: number): string | null {
+function readAsString (a: AgentInstance, ptr: number): string | null {
   ptr >>>= 0
   const buffer = a.memory.buffer
   if (ptr < 4 || ptr > buffer.byteLength) return null
@@ -138,7 +138,7 @@ function readAsString (a: HostedAgent, ptr: number): string | null {
   return utf16.decode(new Uint8Array(buffer, ptr, n))
 }
 
-function classify (a: HostedAgent, err: unknown): { kind: FailureKind, reason: string } {
+function classify (a: AgentInstance, err: unknown): { kind: FailureKind, reason: string } {
   if (err instanceof AgentAbort) return { kind: 'abort', reason: `aborted: ${err.message}` }
   if (err instanceof HostFault) return { kind: err.kind, reason: err.message }
   const memory = `linear memory ${pages(a)}/${a.maxPages} pages`
@@ -154,7 +154,7 @@ function classify (a: HostedAgent, err: unknown): { kind: FailureKind, reason: s
   return { kind: 'host', reason: `host error: ${err instanceof Error ? err.message : String(err)}` }
 }
 
-function fail (a: HostedAgent, err: unknown): void {
+function fail (a: AgentInstance, err: unknown): void {
   const { kind, reason } = classify(a, err)
   agents.delete(a.slot)
   out.u8(RecordKind.Failed); out.u32(a.slot); out.u8(FAILURE_KINDS.indexOf(kind)); out.u32(pages(a)); out.text(reason)
@@ -180,7 +180,7 @@ function load (req: LoadRequest): void {
     sends: 0,
     logs: 0,
     limits: req
-  } as HostedAgent
+  } as AgentInstance
   // What the start function sends or logs is kept only if it succeeds.
   const mark = out.length
   const markRecords = records
@@ -188,8 +188,8 @@ function load (req: LoadRequest): void {
     a.memory = new WebAssembly.Memory({ initial: req.memory.initial, maximum: req.memory.maximum })
     const instance = new WebAssembly.Instance(req.module, { env: hostImports(a) })
     const exports = instance.exports
-    a.alloc = exports.alloc as HostedAgent['alloc']
-    a.handle = exports.handle_message as HostedAgent['handle']
+    a.alloc = exports.alloc as AgentInstance['alloc']
+    a.handle = exports.handle_message as AgentInstance['handle']
     a.fuel = exports[FUEL_EXPORT] as WebAssembly.Global
     const start = exports[START_EXPORT]
     a.fuel.value = a.budget
@@ -209,7 +209,7 @@ function load (req: LoadRequest): void {
   }
 }
 
-function handleOne (a: HostedAgent, batch: Uint8Array, off: number, len: number): void {
+function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: number): void {
   enter(a.slot)
   a.sends = 0
   a.logs = 0

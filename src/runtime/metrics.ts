@@ -1,7 +1,7 @@
 /**
  * The runtime's Prometheus metrics, registered on the node's registry when one is given.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type MetricsRegistry } from '../observability/metrics.js'
 import type { AgentState } from './types.js'
 import type { FailureKind } from './worker-protocol.js'
 
@@ -15,7 +15,7 @@ export class RuntimeMetrics {
   readonly deploys: Histogram<'result'>
   readonly sendsRejected: Counter
 
-  constructor (registry: Registry, agentsByState: () => Record<AgentState, number>) {
+  constructor (registry: MetricsRegistry, agentsByState: () => Record<AgentState, number>) {
     const registers = [registry]
     this.handled = new Counter({
       name: 'caxton_runtime_messages_handled_total',

@@ -16,7 +16,7 @@ export interface AgentLimits {
   handlerTimeoutMs: number
 }
 
-/** Agent lifecycle (Caxton story 001): Unloaded → Loaded → Running → Draining → Stopped; Failed when stopped by a fault. */
+/** Agent lifecycle: Unloaded → Loaded → Running → Draining → Stopped; Failed when stopped by a fault. */
 export type AgentState = 'loaded' | 'running' | 'draining' | 'stopped' | 'failed'
 
 export interface AgentStats {

@@ -36,7 +36,7 @@ export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
  * Creates (not starts) the node's libp2p peer: TCP, Noise (XX), yamux, identify, ping,
  * kad-dht in server mode under `/caxton`, gossipsub.
  *
- * Choices measured on this stack (shared/notes/libp2p.md):
+ * Choices measured on this stack (libp2p 3.3, Node 20):
  * - `passthroughMapper`: the default mapper strips 127.0.0.1 and private addresses and
  *   leaves a loopback cluster's routing tables empty.
  * - The connection monitor does not abort connections on a late ping: under load it

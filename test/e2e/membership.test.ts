@@ -1,5 +1,5 @@
 /**
- * Membership on real processes (issue 3): five `caxton node start` processes on loopback.
+ * Membership on real processes: five `caxton node start` processes on loopback.
  * kill -9 one → every survivor marks it dead; restart it on the same data folder → alive
  * again everywhere, at a higher incarnation, without an operator; SIGSTOP one until a
  * survivor suspects it (well under the suspicion timeout), SIGCONT → it refutes and no

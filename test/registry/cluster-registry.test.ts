@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { encodeGossip, encodeSyncFrame, Registry, type AgentChange } from '../../protocols/registry/index.js'
-import { Registry as Metrics } from '../../src/observability/metrics.js'
+import { MetricsRegistry as Metrics } from '../../src/observability/metrics.js'
 import {
   ClusterRegistry, RegistryPersistError, RegistrySyncError, StaticMembership, type RegistryTiming
 } from '../../src/registry/index.js'
@@ -79,7 +79,7 @@ describe('ClusterRegistry (service, in-memory collaborators)', function () {
     assert.deepEqual(b.reg.list({ capability: 'echo' }).map(x => [x.agentId, x.node]), [['echo', 'node-a']])
     assert.equal(b.changes[0]?.kind, 'added')
     assert.ok(b.store.writes >= 1, 'b persisted what it merged')
-    assert.deepEqual(b.reg.locate('echo'), { node: 'node-a', reachable: true, version: 'node-a/1' })
+    assert.deepEqual(b.reg.lookup('echo'), { node: 'node-a', reachable: true, version: 'node-a/1' })
   })
 
   it('converges two members after a cut through one anti-entropy exchange, both ways, and counts it', async () => {

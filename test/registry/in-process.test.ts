@@ -107,7 +107,7 @@ describe('registry on in-process nodes', function () {
 
     await b.removeAgent('echo')
     for (const n of [a, c]) await waitFor(`${n.config.name} to learn the removal`, () => n.clusterRegistry.get('echo') === undefined ? true : undefined)
-    assert.deepEqual(a.clusterRegistry.locate('echo'), { removedBy: b.info().peerId })
+    assert.deepEqual(a.clusterRegistry.lookup('echo'), { removedBy: b.info().peerId })
     await assert.rejects(a.sendMessage({ to: 'echo', draft: { performative: 'REQUEST', content: 'x' } }), { code: 'AGENT_NOT_FOUND' })
     await waitFor('one registry on all three', () => new Set([a, b, c].map(digest)).size === 1 ? true : undefined)
   })

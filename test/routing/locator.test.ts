@@ -11,7 +11,7 @@ function setup (table: Record<string, RegistryAnswer> = {}, providers: Record<st
   const asked: string[] = []
   const locator = new RegistryLocator({
     self: SELF,
-    registry: { locate: id => table[id] },
+    registry: { lookup: id => table[id] },
     providers: {
       find: async (id, accept) => {
         asked.push(id)
@@ -58,7 +58,7 @@ describe('RegistryLocator', () => {
   })
 
   it('keeps at most maxLearned routes, forgetting the oldest', () => {
-    const locator = new RegistryLocator({ self: SELF, registry: { locate: () => undefined }, providers: { find: async () => undefined }, maxLearned: 2 })
+    const locator = new RegistryLocator({ self: SELF, registry: { lookup: () => undefined }, providers: { find: async () => undefined }, maxLearned: 2 })
     locator.learn('c1', 'p1')
     locator.learn('c2', 'p2')
     locator.learn('c1', 'p3')
