@@ -13,23 +13,21 @@ import { DeliveryService, type DeliveryConfig, type LinkHandlers, type OutgoingE
 import type { AgentOutbound, DeliverResult } from '../../src/runtime/types.js'
 import { openStorage, type NodeStorage } from '../../src/storage/index.js'
 import { DEFAULT_ACL_LIMITS } from '../../protocols/fipa/index.js'
+import { presetDefaults } from '../../src/config/presets.js'
 
+/** The local preset's delivery settings, with retries, breakers and deadlines made fast for tests. */
 export const FAST: DeliveryConfig = {
+  ...presetDefaults('local').delivery,
   ttlMs: 5000,
   maxTtlMs: 60_000,
   retryBaseMs: 5,
-  retryFactor: 2,
   retryCapMs: 40,
   breakerThreshold: 3,
   breakerCoolDownMs: 50,
   maxInFlightPerPeer: 64,
   outboxMaxMessages: 10_000,
-  outboxMaxBytes: 64 * 1024 * 1024,
   outboxMaxMessagesPerPeer: 10_000,
-  outboxMaxBytesPerPeer: 64 * 1024 * 1024,
   deadLetterMax: 1000,
-  sync: false,
-  durable: true,
   handledLog: true,
   ackTimeoutMs: 1000
 }
