@@ -1,6 +1,8 @@
 /**
- * A Caxton node: the composition root that wires storage, libp2p, the agent runtime,
- * the router, agent resolution and the REST API.
+ * A Caxton node: `compose.ts` wires storage, libp2p, membership, the registry, agent
+ * resolution, the agent runtime, durable delivery, conversations and the router;
+ * `node.ts` starts and stops them from one list and serves the REST API's facade;
+ * `agents.ts` deploys, removes and restores agents.
  *
  * @example
  * ```ts

@@ -1,43 +1,36 @@
 /**
- * A running node: the composition root ({@link CaxtonNode.start} wires storage, libp2p,
- * the agent runtime, the router, durable delivery, cluster membership (SWIM), the cluster
- * registry, agent resolution and the REST API, and starts them from one list) and the
- * facade the REST API talks to. Agents' deploy/remove/restore live in `agents.ts`.
+ * A running node: {@link CaxtonNode.start} opens storage, has `compose.ts` (the
+ * composition root) build the components, and starts them in order from one list
+ * ({@link Lifecycle}); the node is also the facade the REST API talks to. Agents'
+ * deploy/remove/restore live in `agents.ts`.
  */
 import type { Logger } from 'pino'
+import type { Conversation } from '../../protocols/fipa/index.js'
 import type { AgentId } from '../../protocols/fipa/types.js'
-import { createApiServer, type ApiServer } from '../api/index.js'
-import { ClientSessions } from '../api/clients.js'
+import { RegistryAgentNotFoundError, type RegisteredAgent } from '../../protocols/registry/index.js'
+import type { ClientSessions } from '../api/clients.js'
 import type {
   DeadLetterFacade, DeployRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness,
   RegisteredAgentJson, RegistryFacade, SendOutcome, SendRequest
 } from '../api/facade.js'
+import { createApiServer, CAXTON_VERSION as VERSION, type ApiServer } from '../api/index.js'
 import type { CaxtonConfig } from '../config/index.js'
-import { swimSettings } from '../config/schema.js'
-import { DeliveryService, FipaLink, MessageNotFoundError, type MessageStatus, type HandledEntry } from '../delivery/index.js'
-import { ConversationNotFoundError, ConversationService } from '../conversations/index.js'
-import type { Conversation } from '../../protocols/fipa/index.js'
-import { createMembership, type SwimMembership } from '../membership/index.js'
-import { FAULT_ERROR_STATUS, FaultInjectionRefusedError, FaultInjector, isLoopbackHost } from '../faults/index.js'
+import { ConversationNotFoundError, type ConversationService } from '../conversations/index.js'
+import { MessageNotFoundError, type DeliveryService, type HandledEntry, type MessageStatus } from '../delivery/index.js'
+import { FAULT_ERROR_STATUS, FaultInjectionRefusedError, isLoopbackHost, type FaultInjector } from '../faults/index.js'
+import type { SwimMembership } from '../membership/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
-import { createMetricsRegistry, type MetricsRegistry } from '../observability/metrics.js'
-import { RegistryAgentNotFoundError, type RegisteredAgent } from '../../protocols/registry/index.js'
-import {
-  ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork,
-  REGISTRY_ERROR_STATUS, type RegistryTiming
-} from '../registry/index.js'
-import { MessageRouter } from '../router/index.js'
-import { ProviderRecords, RegistryLocator } from '../routing/index.js'
-import { createAgentRuntime } from '../runtime/index.js'
+import type { MetricsRegistry } from '../observability/metrics.js'
+import { REGISTRY_ERROR_STATUS, type ClusterRegistry, type RegistryTiming } from '../registry/index.js'
+import type { MessageRouter } from '../router/index.js'
+import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import type { AgentRuntime } from '../runtime/types.js'
-import { AgentStore, loadOrCreateIdentity, openStorage, type NodeStorage } from '../storage/index.js'
-import { createTransport, type CaxtonLibp2p } from '../transport/index.js'
-import { AgentManager, type HostedAgent } from './agents.js'
+import { openStorage, type NodeStorage } from '../storage/index.js'
+import type { CaxtonLibp2p } from '../transport/index.js'
+import type { AgentManager, HostedAgent } from './agents.js'
+import { compose, type Components } from './compose.js'
 import { NotReadyError } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
-import { CAXTON_VERSION as VERSION } from '../api/index.js'
-import { randomUUID } from 'node:crypto'
-import { DEFAULT_ACL_LIMITS as DEFAULT_LIMITS } from '../../protocols/fipa/index.js'
 
 export type { HostedAgent } from './agents.js'
 
@@ -57,26 +50,6 @@ export interface StartNodeOptions {
   faults?: boolean
   /** Registry timing over the config's `registry` section, e.g. for tests. */
   registryTiming?: Partial<RegistryTiming>
-}
-
-/** The parts a node is made of, as the composition root wires them. */
-interface Components {
-  config: CaxtonConfig
-  storage: NodeStorage
-  libp2p: CaxtonLibp2p
-  runtime: AgentRuntime
-  router: MessageRouter
-  delivery: DeliveryService
-  conversations: ConversationService
-  sessions: ClientSessions
-  locator: RegistryLocator
-  registry: ClusterRegistry
-  membership: SwimMembership
-  providers: ProviderRecords
-  agents: AgentManager
-  metrics: MetricsRegistry
-  log: Logger
-  faultInjector?: FaultInjector
 }
 
 /** A running Caxton node. Create with {@link startNode}. */
@@ -415,151 +388,6 @@ export class CaxtonNode implements NodeFacade {
   private assertReady (what: string): void {
     if (!this.ready) throw new NotReadyError(`cannot take ${what} while starting or stopping`)
   }
-}
-
-/**
- * The composition root: builds every component of a node from its config and wires the
- * narrow interfaces between them (nothing is started here). The runtime and the router
- * need each other (agents send through the router, the router's delivery feeds the
- * runtime): the runtime's host is an object whose methods reach the router once it exists.
- */
-async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger, options: StartNodeOptions): Promise<Components> {
-  const log = componentLogger(root, 'node')
-  const metrics = createMetricsRegistry({ processMetrics: options.processMetrics ?? true })
-  const { privateKey, created } = await loadOrCreateIdentity(storage)
-  const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
-  const libp2p = await createTransport({
-    privateKey,
-    listen: config.listen,
-    agentVersion: `caxton/${VERSION}`,
-    ...(faultInjector !== undefined ? { connectionGater: faultInjector.gater } : {})
-  })
-  const self = libp2p.peerId.toString()
-  log.info({ peerId: self, created }, created ? 'created node identity' : 'loaded node identity')
-  if (faultInjector !== undefined) {
-    faultInjector.attach(libp2p)
-    log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
-  }
-  const agentLog = componentLogger(root, 'agent')
-  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService } = {}
-  const runtime = createAgentRuntime({
-    host: {
-      onHandled: (agentId, token, sends) => { wired.router?.handled(agentId, token, sends) },
-      onAgentSend: (agentId, outbound) => { wired.router?.sendFromAgent(agentId, outbound) },
-      onAgentLog: (agentId, level, text) => { agentLog[level]({ agentId }, text) },
-      onAgentFailed: (agentId, reason, tokens) => {
-        log.warn({ agentId, reason, undelivered: tokens.length }, 'agent stopped by a fault')
-        wired.agents?.stateChanged(agentId, 'failed')
-        void wired.delivery?.disposeInbox(tokens, 'agent-failed', `agent ${agentId} failed: ${reason}`).catch(() => {})
-      },
-      onAgentRestarted: (agentId, reason) => {
-        log.warn({ agentId, reason }, 'agent restarted from its module (in-memory state lost)')
-        wired.agents?.stateChanged(agentId, 'running')
-      }
-    },
-    logger: componentLogger(root, 'runtime'),
-    metrics,
-    defaults: {
-      maxMemoryPages: config.agents.maxMemoryPages,
-      mailboxCapacity: config.agents.mailboxCapacity,
-      fuelPerMessage: config.agents.fuelPerMessage,
-      handlerTimeoutMs: config.agents.handlerTimeoutMs
-    },
-    workers: config.agents.workers,
-    drainTimeoutMs: config.agents.drainTimeoutMs
-  })
-  const membership = createMembership({
-    libp2p,
-    storage,
-    seeds: config.join,
-    preset: config.preset,
-    config: swimSettings(config.membership),
-    joinRetryMs: config.membership.joinRetryMs,
-    leaveTimeoutMs: config.membership.leaveTimeoutMs,
-    logger: root,
-    metrics
-  })
-  const registry = new ClusterRegistry({
-    nodeId: self,
-    store: LevelRegistryStore.fromStorage(storage),
-    gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
-    sync: new Libp2pSyncNetwork(libp2p),
-    membership,
-    timing: { ...config.registry, ...options.registryTiming },
-    logger: componentLogger(root, 'registry'),
-    metrics
-  })
-  const providers = new ProviderRecords({
-    contentRouting: libp2p.contentRouting,
-    dht: libp2p.services.dht,
-    self,
-    localAgents: () => runtime.list().map(a => a.id),
-    // The agents' re-announcement now is the re-providing of their DHT records: the
-    // registry carries them by gossip and anti-entropy.
-    reprovideIntervalMs: config.routing.announceIntervalMs,
-    lookupTimeoutMs: config.routing.dhtLookupTimeoutMs,
-    logger: componentLogger(root, 'routing'),
-    metrics
-  })
-  const locator = new RegistryLocator({ self, registry, providers, logger: componentLogger(root, 'routing') })
-  const limits = { ...DEFAULT_LIMITS, maxContentBytes: config.messages.maxContentBytes }
-  const sessions = new ClientSessions()
-  const link = new FipaLink({
-    libp2p,
-    ackTimeoutMs: config.messages.ackTimeoutMs,
-    limits,
-    logger: componentLogger(root, 'delivery:link'),
-    metrics
-  })
-  const delivery = new DeliveryService({
-    self,
-    storage,
-    runtime,
-    clients: sessions,
-    routes: locator,
-    health: membership,
-    link,
-    config: { ...config.delivery, ackTimeoutMs: config.messages.ackTimeoutMs },
-    limits,
-    recentLimit: config.messages.recentLimit,
-    newId: randomUUID,
-    observer: { observe: (m, outgoing, ops) => { wired.conversations?.observe(m, outgoing, ops) } },
-    logger: componentLogger(root, 'delivery'),
-    metrics
-  })
-  const conversations = new ConversationService({
-    rows: storage.sublevel('conversations'),
-    idleMs: config.conversations.idleTimeoutMs,
-    maxInMemory: config.conversations.maxInMemory,
-    isLocal: (id) => runtime.has(id) || sessions.has(id),
-    pending: (messageId) => delivery.pending(messageId),
-    accept: async (messages) => { await delivery.accept(messages) },
-    write: async (ops) => { await delivery.write(ops) },
-    newId: randomUUID,
-    limits,
-    logger: componentLogger(root, 'conversations')
-  })
-  wired.conversations = conversations
-  const router = new MessageRouter({
-    localPeer: self,
-    runtime,
-    locator,
-    sink: delivery,
-    clients: sessions,
-    limits,
-    logger: componentLogger(root, 'router'),
-    metrics
-  })
-  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, logger: log })
-  wired.router = router
-  wired.delivery = delivery
-  wired.agents = agents
-  // A member back from the dead gets its waiting messages now; a newly registered agent
-  // releases messages that waited for its route.
-  const back = (evt: CustomEvent<string>): void => { delivery.peerBack(evt.detail) }
-  membership.addEventListener('member:alive', back)
-  registry.addEventListener('change', () => { delivery.routesChanged() })
-  return { config, storage, libp2p, runtime, router, delivery, conversations, sessions, locator, registry, membership, providers, agents, metrics, log, faultInjector }
 }
 
 function membershipDetail (membership: SwimMembership): string {
