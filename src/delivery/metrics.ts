@@ -15,6 +15,7 @@ export class DeliveryMetrics {
   readonly delivered: Counter<'path'>
   readonly retries: Counter<'reason'>
   readonly duplicates: Counter
+  readonly forgedSenders: Counter
   readonly deadLettered: Counter<'cause'>
   readonly deadLettersEvicted: Counter
   readonly handled: Counter
@@ -27,6 +28,7 @@ export class DeliveryMetrics {
     this.delivered = new Counter({ name: 'caxton_delivery_delivered_total', help: 'Outbox entries delivered (acked by the receiving node, or put in a local inbox), by path: local, remote', labelNames: ['path'], registers })
     this.retries = new Counter({ name: 'caxton_delivery_retries_total', help: 'Outbox entries sent again, by what failed: transport, refused (mailbox-full, not-running, out-of-order), reroute', labelNames: ['reason'], registers })
     this.duplicates = new Counter({ name: 'caxton_delivery_duplicates_total', help: 'Messages from peers acked but not accepted again (already accepted)', registers })
+    this.forgedSenders = new Counter({ name: 'caxton_delivery_forged_senders_total', help: 'Messages from peers refused because the peer does not host their sender (nor is it its API client or AMS)', registers })
     this.deadLettered = new Counter({ name: 'caxton_delivery_dead_lettered_total', help: 'Message copies dead-lettered, by cause', labelNames: ['cause'], registers })
     this.deadLettersEvicted = new Counter({ name: 'caxton_delivery_dead_letters_evicted_total', help: 'Dead letters dropped, oldest first, past delivery.deadLetterMax', registers })
     this.handled = new Counter({ name: 'caxton_delivery_handled_total', help: 'Inbox entries removed after their agent handled them', registers })

@@ -17,7 +17,7 @@ import type { Logger } from 'pino'
 import { LRUCache } from 'lru-cache'
 import {
   admit, decodeInboxRecord, decodeOutboxRecord, DELIVER_FLAGS, encodeInboxRecord, encodeOutboxRecord, OrderCounter,
-  orderKey, OutboxScheduler, parseOrderKey, MAX_RUN,
+  orderKey, OutboxScheduler, parseOrderKey, senderProblem, MAX_RUN,
   type AckAnswer, type DeadLetterCause, type DeadLetterRecord, type GivenUp, type OutboxRecord, type PeerDelivery, type RouteAnswer, type Sendable
 } from '../../protocols/delivery/index.js'
 import {
@@ -946,7 +946,16 @@ export class DeliveryService {
       answer({ status: 'rejected', reason: `${r} is not among the message's receivers` })
       return
     }
-    if (m.sender !== SYSTEM_AGENT) this.options.routes.learn(m.sender, from)
+    // A peer speaks only for its own agents, its own API clients and its AMS (SPEC.md §5).
+    const routes = this.options.routes
+    const forged = senderProblem(m.sender, from, { registeredOn: routes.registeredOn(m.sender), boundTo: routes.learnedFrom(m.sender) }, SYSTEM_AGENT)
+    if (forged !== undefined) {
+      this.metrics?.forgedSenders.inc()
+      this.log.warn({ peer: from, sender: m.sender, messageId: m.messageId }, 'refused a message whose sender the peer does not host')
+      answer({ status: 'rejected', reason: forged })
+      return
+    }
+    if (m.sender !== SYSTEM_AGENT) routes.learn(m.sender, from)
     if (this.options.clients.has(r)) {
       this.options.clients.deliver(r, m)
       this.record('in', 'delivered', m, from)
