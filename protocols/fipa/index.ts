@@ -57,6 +57,6 @@ export {
   tryParseTraceparent, type RandomBytes, type TraceContext
 } from './trace.js'
 export {
-  ACK_STATUSES, FIPA_PROTOCOL_ID, MAX_ACK_REASON_CHARS, decodeFrame, encodeDeliverFrame, encodeFrame,
+  ACK_STATUSES, FIPA_PROTOCOL_ID, MAX_ACK_REASON_CHARS, decodeFrame, deliverMessageOffset, encodeDeliverFrame, encodeFrame,
   type AckFrame, type AckStatus, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from './wire.js'
