@@ -28,6 +28,7 @@ import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import type { AgentRuntime } from '../runtime/types.js'
 import type { NodeStorage, StorageOp, Sublevel } from '../storage/index.js'
+import { Alarm } from './alarm.js'
 import { GroupCommit } from './commit.js'
 import { DeadLetterQueue, type DeadLetterQuery } from './dead-letters.js'
 import { DeadLetterNotFoundError, OutboxFullError } from './errors.js'
@@ -131,8 +132,7 @@ export class DeliveryService {
   /** Routes learned from the stored outbox and inboxes at start-up, applied once the registry runs ({@link start}). */
   private routeHints: Array<[AgentId, string]> = []
   private pumpScheduled = false
-  private timer?: NodeJS.Timeout
-  private timerAt = Infinity
+  private readonly alarm: Alarm
   private maintenance?: NodeJS.Timeout
   private running = false
 
@@ -154,6 +154,7 @@ export class DeliveryService {
       maxInFlightPerPeer: c.maxInFlightPerPeer
     }, options.random ?? Math.random)
     this.recentLog = new MessageLog(options.recentLimit ?? 1000)
+    this.alarm = new Alarm(() => { this.pump() }, this.clock)
     this.statuses = new LRUCache({ max: options.statusLimit ?? 100_000 })
     if (options.metrics !== undefined) {
       this.metrics = new DeliveryMetrics(options.metrics, {
@@ -277,8 +278,7 @@ export class DeliveryService {
   async stop (): Promise<void> {
     this.running = false
     clearInterval(this.maintenance)
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.alarm.cancel()
     await this.options.link.stop()
     await this.commits.flushed()
   }
@@ -798,26 +798,15 @@ export class DeliveryService {
       }
       this.options.link.send(peer, entries)
     }
-    this.arm(now)
+    this.arm()
   }
 
   /** Sets the one timer for the scheduler's next deadline or retry. */
-  private arm (now: number): void {
+  private arm (): void {
     const next = this.scheduler.nextWakeAt()
     if (next === undefined) return
-    if (next === -Infinity) {
-      this.kick()
-      return
-    }
-    if (this.timer !== undefined && this.timerAt <= next) return
-    clearTimeout(this.timer)
-    this.timerAt = next
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.timerAt = Infinity
-      this.pump()
-    }, Math.max(1, next - now))
-    this.timer.unref()
+    if (next === -Infinity) this.kick()
+    else this.alarm.setFor(next)
   }
 
   /** Where a receiver is now, for the scheduler. */
