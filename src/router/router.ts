@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
   AclValidationError, DEFAULT_ACL_LIMITS, SYSTEM_AGENT, childTraceparent, draftFromJson, newTraceparent, notUnderstood,
-  tryParseTraceparent, validateMessage, type AclLimits
+  stampDraft, tryParseTraceparent, validateMessage, type AclLimits
 } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { clientTag, clientTagIn, newClientId } from '../../protocols/delivery/index.js'
@@ -94,8 +94,7 @@ export class MessageRouter {
     const messageId = this.newId()
     const sender = typeof draft.sender === 'string' && draft.sender !== '' ? draft.sender : newClientId(this.options.localPeer, hex(randomBytes(4)))
     const receivers = Array.isArray(draft.receivers) ? draft.receivers as unknown[] : []
-    const message = validateMessage({
-      ...draft,
+    const message = validateMessage(stampDraft(draft, {
       messageId,
       createdAt: this.clock(),
       sender,
@@ -103,7 +102,7 @@ export class MessageRouter {
       conversationId: draft.conversationId ?? this.newId(),
       replyWith: draft.replyWith ?? messageId,
       traceparent: draft.traceparent ?? newTraceparent(randomBytes)
-    }, this.limits)
+    }), this.limits)
     if (sender === SYSTEM_AGENT || this.options.runtime.has(sender)) {
       throw new AclValidationError([{ field: 'sender', reason: `${sender} is an agent on this node; API clients must use another id` }])
     }
@@ -160,13 +159,12 @@ export class MessageRouter {
   private fromAgent (agentId: AgentId, outbound: AgentOutbound): AclMessage | undefined {
     if (!outbound.ok) return this.reject({ sender: agentId }, `could not decode the message the agent sent: ${outbound.error}`)
     try {
-      const m = validateMessage({
-        ...outbound.draft,
+      const m = validateMessage(stampDraft(outbound.draft, {
         sender: agentId,
         messageId: this.newId(),
         createdAt: this.clock(),
         traceparent: this.traceFor(outbound.draft.traceparent)
-      }, this.limits)
+      }), this.limits)
       this.metrics?.accepted.inc()
       return m
     } catch (err) {
