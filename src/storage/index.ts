@@ -14,3 +14,4 @@ export { openStorage, SCHEMA_VERSION, type NodeStorage, type Sublevel } from './
 export { loadOrCreateIdentity } from './identity.js'
 export { AgentStore, type StoredAgent, type StorageOp } from './agent-store.js'
 export { StorageOpenError, StorageCorruptError } from './errors.js'
+export { writeSecretFile, SECRET_FILE_MODE } from './secret-file.js'

@@ -1,5 +1,6 @@
 /**
- * The node's libp2p peer: TCP + Noise + yamux + identify + ping + kad-dht + gossipsub.
+ * The node's libp2p peer: TCP + Noise + yamux + identify + ping + kad-dht + gossipsub, and
+ * cluster admission (a private network under the cluster key, an allow-list of peers).
  *
  * @example
  * ```ts
@@ -8,3 +9,7 @@
  * ```
  */
 export { createTransport, DHT_PROTOCOL, type CaxtonLibp2p, type CaxtonServices, type TransportOptions } from './create.js'
+export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmissionOptions } from './admission.js'
+export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
+export { allowListGater, composeGaters } from './gater.js'
+export { AllowListError, ClusterKeyError } from './errors.js'
