@@ -62,8 +62,26 @@ Examples:
     })
 }
 
-/** Starts a node from flags + environment + config file, prints where it is, runs until stopped. */
+/**
+ * Files the node writes while it runs (its database, which holds its private key; token
+ * files) are for its user alone: the process's umask is 077 until the node has stopped.
+ */
+const NODE_UMASK = 0o077
+
+/**
+ * Starts a node from flags + environment + config file, prints where it is, runs until
+ * stopped. The umask is {@link NODE_UMASK} meanwhile, and restored after.
+ */
 export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
+  const umask = process.umask(NODE_UMASK)
+  try {
+    await runNode(flags, io)
+  } finally {
+    process.umask(umask)
+  }
+}
+
+async function runNode (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
   const input: ConfigInput = {}
   if (flags.preset != null) input.preset = flags.preset as ConfigInput['preset']
   if (flags.name != null) input.name = flags.name
