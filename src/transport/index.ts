@@ -4,7 +4,10 @@
  *
  * @example
  * ```ts
- * const libp2p = await createTransport({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * const listen = ['/ip4/127.0.0.1/tcp/0']
+ * // Only peers holding the key in cluster.key (caxton cluster keygen) can connect.
+ * const { clusterKey, gater } = await clusterAdmission({ keyFile: 'cluster.key', allowPeers: [], listen, logger })
+ * const libp2p = await createTransport({ privateKey, listen, clusterKey, connectionGater: composeGaters([gater, faults?.gater]) })
  * await libp2p.start()
  * ```
  */
