@@ -37,7 +37,7 @@
 import { SwimNode } from './swim-node.js'
 import type { SwimNodeOptions } from './swim-node.js'
 
-export { SwimNode } from './swim-node.js'
+export { SwimNode, NON_MEMBER_MAX_FRAME_BYTES } from './swim-node.js'
 export type { SwimNodeOptions, SeedMember } from './swim-node.js'
 export * from './types.js'
 export * from './errors.js'
@@ -49,8 +49,8 @@ export type { ProbeOutcome } from './awareness.js'
 export { BroadcastQueue, retransmitLimit } from './broadcast-queue.js'
 export { encodeFrame, decodeFrame, encodedUpdateSize, SWIM_WIRE_VERSION, WIRE_LIMITS } from './codec.js'
 export type { DecodeOptions } from './codec.js'
-export { MemberList } from './members.js'
-export type { Member, Transition } from './members.js'
+export { MemberList, MAX_INCARNATION, MAX_INCARNATION_STEP } from './members.js'
+export type { Member, Transition, ClaimRejection } from './members.js'
 
 /**
  * Creates a SWIM member (not yet started).

@@ -19,6 +19,25 @@
 import { DenseSet } from './dense-set.js'
 import type { MemberId, MemberRecord, MemberSnapshot, MemberState, MemberUpdate } from './types.js'
 
+/**
+ * The largest incarnation (2^53 − 1, the largest integer a double holds exactly; the
+ * decoder rejects anything above). A node's own incarnation never goes past it: a
+ * refutation of a claim at this value is made at this value, and wins because a suspect,
+ * dead or left claim at this value about another member is never obeyed (SPEC.md §2).
+ */
+export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER
+
+/**
+ * How far above the incarnation a node holds for a member a claim about it, relayed by
+ * another node, may be and still be obeyed. Legitimate incarnations grow by one per
+ * refutation or change, so a node that missed a few is never that far behind; a claim
+ * beyond it is a forgery meant to push the member out of reach (SPEC.md §2).
+ */
+export const MAX_INCARNATION_STEP = 2 ** 16
+
+/** Why a claim from another node is not obeyed: at the largest incarnation, or too far ahead. */
+export type ClaimRejection = 'ceiling' | 'step'
+
 /** A member as stored (mutated in place by transitions). */
 export interface Member {
   readonly id: MemberId
@@ -173,10 +192,30 @@ export class MemberList {
     return u
   }
 
-  /** Raises the own incarnation above `atLeast` (refutation, or a change of addrs/meta). */
+  /**
+   * Raises the own incarnation above `atLeast` (refutation, or a change of addrs/meta), to
+   * {@link MAX_INCARNATION} at most.
+   */
   bumpIncarnation (atLeast: number, now: number): void {
-    this.self.incarnation = Math.max(this.self.incarnation, atLeast) + 1
+    this.self.incarnation = Math.min(Math.max(this.self.incarnation, atLeast) + 1, MAX_INCARNATION)
     this.self.stateChangedAt = now
+  }
+
+  /**
+   * Whether a claim received from `via` (the sender as the transport authenticated it) may
+   * be applied: undefined if so, else why not. A suspect, dead or left claim about another
+   * member at {@link MAX_INCARNATION} could never be refuted (`ceiling`); a claim more than
+   * {@link MAX_INCARNATION_STEP} above the incarnation held (`step`) would push the member
+   * towards that ceiling in one frame. A member's own alive news is taken whatever its
+   * incarnation: only the member raises it. Unknown members pass (only an alive claim
+   * does anything about them: a join).
+   */
+  screen (u: MemberUpdate, via: MemberId): ClaimRejection | undefined {
+    const m = this.members.get(u.id)
+    if (m === undefined) return undefined
+    if (u.kind !== 'alive' && m !== this.self && u.incarnation >= MAX_INCARNATION) return 'ceiling'
+    if (u.kind === 'alive' && via === u.id) return undefined
+    return u.incarnation - m.incarnation > MAX_INCARNATION_STEP ? 'step' : undefined
   }
 
   /** Marks oneself as leaving: the state becomes `left`, claims are no longer refuted. */

@@ -12,7 +12,7 @@ import { decodeFrame, encodeFrame, encodedUpdateSize } from './codec.js'
 import { scaledPushPullIntervalMs, swimConfig } from './config.js'
 import { DeadlineQueue } from '../deadline-queue.js'
 import { SwimArgumentError, SwimDecodeError, SwimLifecycleError } from './errors.js'
-import { MemberList, snapshot } from './members.js'
+import { MAX_INCARNATION, MemberList, snapshot } from './members.js'
 import { ProbeOrder, RecentSeqs } from './probe.js'
 import { Suspicion, expectedConfirmations, suspicionMaxTimeoutMs, suspicionMinTimeoutMs } from './suspicion.js'
 import type { SwimConfig, SwimPreset } from './config.js'
@@ -75,6 +75,12 @@ const SEQ_LIMIT = 2 ** 32
 const NOTIFY_FANOUT = 6
 /** Indirect probes served at once; more ping-reqs are ignored (a flood must not grow memory). */
 const MAX_RELAYS = 1024
+/**
+ * Largest frame read from a non-member, bytes: a joining node's push-pull fits with room
+ * to spare (its own record, or a remembered table of a few hundred members), and a
+ * stranger cannot make this node decode megabytes to learn one record.
+ */
+export const NON_MEMBER_MAX_FRAME_BYTES = 64 * 1024
 const EMPTY_ADDRS: readonly string[] = Object.freeze([])
 
 function newMetrics (): SwimMetrics {
@@ -95,9 +101,20 @@ function newMetrics (): SwimMetrics {
     messagesReceived: 0,
     bytesReceived: 0,
     decodeErrors: 0,
+    claimsRejected: 0,
     pushPulls: 0,
     gossipFrames: 0,
     updatesSent: 0
+  }
+}
+
+/** A push-pull record as the claim its sender makes by it. */
+function claimOf (r: MemberRecord, from: MemberId): MemberUpdate {
+  switch (r.state) {
+    case 'alive': return { kind: 'alive', id: r.id, incarnation: r.incarnation, addrs: r.addrs }
+    case 'suspect': return { kind: 'suspect', id: r.id, incarnation: r.incarnation, from }
+    case 'dead': return { kind: 'dead', id: r.id, incarnation: r.incarnation, from }
+    case 'left': return { kind: 'left', id: r.id, incarnation: r.incarnation }
   }
 }
 
@@ -138,6 +155,8 @@ export class SwimNode {
   private readonly failedSeqs = new RecentSeqs()
   /** Members this node accused itself, to count the accusations later refuted. */
   private readonly accused = new Set<MemberId>()
+  /** Members this node joined through: their frames count as a member's before they are in the table. */
+  private readonly seeds = new Set<MemberId>()
   private lifecycle: Lifecycle = 'created'
   private readonly restore: readonly MemberRecord[]
   private clock = -Infinity
@@ -163,7 +182,7 @@ export class SwimNode {
     checkAddrs('addrs', addrs)
     if (typeof options.random !== 'function') throw new SwimArgumentError('random', 'expected a function returning numbers in [0, 1)')
     const incarnation = options.incarnation ?? 0
-    if (!Number.isSafeInteger(incarnation) || incarnation < 0) throw new SwimArgumentError('incarnation', 'expected a non-negative safe integer')
+    if (!Number.isSafeInteger(incarnation) || incarnation < 0) throw new SwimArgumentError('incarnation', `expected an integer from 0 to ${MAX_INCARNATION}`)
     this.config = swimConfig(options.preset ?? 'lan', options.config ?? {})
     if (options.meta !== undefined) this.checkMeta(options.meta)
     this.id = options.id
@@ -234,6 +253,7 @@ export class SwimNode {
     this.advance(now)
     for (const seed of seeds) {
       if (seed.id === this.id) continue
+      this.seeds.add(seed.id)
       this.sendPushPull(seed.id, true, false, seed.addrs)
     }
     return this.output()
@@ -241,7 +261,9 @@ export class SwimNode {
 
   /**
    * Processes one received frame. Never throws on bad input: a frame that does not decode is
-   * counted (`metrics.decodeErrors`), ignored, and returned as `rejected`.
+   * counted (`metrics.decodeErrors`), ignored, and returned as `rejected`. A frame from a
+   * non-member (neither in the table nor a seed this node joined through) is read only up
+   * to {@link NON_MEMBER_MAX_FRAME_BYTES}, and only what it says about its sender is applied.
    *
    * @param from the sender's member id as the transport authenticated it (libp2p: remote PeerId)
    * @throws {SwimLifecycleError} before `start`
@@ -252,16 +274,18 @@ export class SwimNode {
     this.metrics.messagesReceived++
     this.metrics.bytesReceived += bytes instanceof Uint8Array ? bytes.byteLength : 0
     if (typeof from !== 'string' || from.length === 0 || from === this.id) return this.output()
+    const member = this.memberList.get(from) !== undefined || this.seeds.has(from)
+    const maxFrameBytes = member ? this.config.maxFrameBytes : Math.min(this.config.maxFrameBytes, NON_MEMBER_MAX_FRAME_BYTES)
     let frame: SwimFrame
     try {
-      frame = decodeFrame(bytes, { maxFrameBytes: this.config.maxFrameBytes, maxMetaBytes: this.config.maxMetaBytes, intern: this.internId })
+      frame = decodeFrame(bytes, { maxFrameBytes, maxMetaBytes: this.config.maxMetaBytes, intern: this.internId })
     } catch (err) {
       this.metrics.decodeErrors++
       const out = this.output()
       out.rejected = err instanceof SwimDecodeError ? err : new SwimDecodeError(0, '(input)', String(err))
       return out
     }
-    this.onFrame(from, frame)
+    this.onFrame(from, frame, member)
     return this.output()
   }
 
@@ -414,12 +438,12 @@ export class SwimNode {
 
   // ---------------------------------------------------------------- frames
 
-  private onFrame (from: MemberId, frame: SwimFrame): void {
+  private onFrame (from: MemberId, frame: SwimFrame, member: boolean): void {
     if (frame.type === 'push-pull') {
-      this.onPushPull(from, frame)
+      this.onPushPull(from, frame, member)
       return
     }
-    const corrections = this.applyAll(frame.updates)
+    const corrections = this.applyAll(from, member, frame.updates)
     const sender = this.memberList.get(from)
     if (sender !== undefined && sender.state === 'dead' && !corrections.some((c) => c.id === from)) {
       // A member we hold dead is talking to us: it cannot know, so tell it, and it refutes
@@ -439,7 +463,8 @@ export class SwimNode {
         // A ping meant for a previous owner of our address: do not vouch for someone else.
         return
       case 'ping-req':
-        this.onPingReq(from, frame)
+        // Only a member may have this node probe someone, and only a member it knows.
+        if (member) this.onPingReq(from, frame)
         return
       case 'ack':
         this.onAck(from, frame.seq)
@@ -462,11 +487,17 @@ export class SwimNode {
    * and then (about e^(−λ·log N) per member and update); a member that missed a refutation
    * would otherwise declare a healthy member dead when its suspicion times out. The sender
    * of stale news is exactly such a member, so it is told directly. Bounded by the packet budget.
+   * Claims that are not admitted (see {@link admits}) are skipped; one about ourselves is
+   * answered with what we are.
    */
-  private applyAll (updates: readonly MemberUpdate[]): MemberUpdate[] {
+  private applyAll (from: MemberId, member: boolean, updates: readonly MemberUpdate[]): MemberUpdate[] {
     const corrections: MemberUpdate[] = []
     let budget = this.config.maxPacketBytes - FRAME_OVERHEAD - 64
     for (const u of updates) {
+      if (!this.admits(u, from, member)) {
+        if (u.id === this.id && !corrections.some((c) => c.id === this.id)) corrections.push(this.memberList.selfAlive())
+        continue
+      }
       if (this.memberList.isStale(u)) {
         const current = this.memberList.current(u.id, (m) => this.suspicions.get(m.id)?.accuser ?? this.id)
         // Deaths are not corrected: the member may be alive on the sender's side of a
@@ -488,8 +519,23 @@ export class SwimNode {
     return corrections
   }
 
+  /**
+   * Whether a claim received from `from` may be applied: a non-member speaks only for
+   * itself, and nobody for another member at the largest incarnation or far beyond the one
+   * held (`MemberList.screen`, SPEC.md §2). Counts what it turns down.
+   */
+  private admits (u: MemberUpdate, from: MemberId, member: boolean): boolean {
+    if ((member || u.id === from) && this.memberList.screen(u, from) === undefined) return true
+    this.metrics.claimsRejected++
+    return false
+  }
+
   private onPingReq (from: MemberId, frame: Extract<SwimFrame, { type: 'ping-req' }>): void {
     if (this.relays.size >= MAX_RELAYS) return
+    // The target's addresses are the ones this node knows, never the frame's: a ping-req
+    // must not make it dial wherever the requester likes.
+    const known = frame.target === this.id ? undefined : this.memberList.get(frame.target)
+    if (frame.target !== this.id && known === undefined) return
     this.metrics.pingReqsServed++
     if (frame.target === this.id) {
       // Asked to probe ourselves: answer for ourselves.
@@ -506,9 +552,7 @@ export class SwimNode {
       nackAt: frame.nack ? t + c.nackTimeoutFraction * c.probeTimeoutMs : Infinity,
       expiresAt: t + c.probeTimeoutMs
     })
-    const known = this.memberList.get(frame.target)
-    const addrs = known !== undefined && known.addrs.length > 0 ? known.addrs : frame.targetAddrs
-    this.sendProbeFrame(frame.target, { type: 'ping', seq, target: frame.target, updates: [] }, addrs)
+    this.sendProbeFrame(frame.target, { type: 'ping', seq, target: frame.target, updates: [] }, known?.addrs)
   }
 
   private onAck (from: MemberId, seq: number): void {
@@ -538,10 +582,11 @@ export class SwimNode {
     }
   }
 
-  private onPushPull (from: MemberId, frame: Extract<SwimFrame, { type: 'push-pull' }>): void {
+  private onPushPull (from: MemberId, frame: Extract<SwimFrame, { type: 'push-pull' }>, member: boolean): void {
     // Merge before replying, so that a refutation the merge provokes travels back at once.
     const refutations = this.metrics.refutations
     for (const r of frame.members) {
+      if (!this.admits(claimOf(r, from), from, member)) continue
       switch (r.state) {
         case 'alive': {
           const u: MemberUpdate = { kind: 'alive', id: r.id, incarnation: r.incarnation, addrs: r.addrs }

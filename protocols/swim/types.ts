@@ -154,8 +154,13 @@ export interface SwimMetrics {
   bytesSent: number
   messagesReceived: number
   bytesReceived: number
-  /** Frames rejected by the decoder. */
+  /** Frames rejected by the decoder (from a non-member: larger than 64 KiB, too). */
   decodeErrors: number
+  /**
+   * Claims received and not obeyed: a non-member's claims about others, claims at the
+   * largest incarnation or too far ahead (SPEC.md §2).
+   */
+  claimsRejected: number
   pushPulls: number
   gossipFrames: number
   /** Piggybacked or gossiped updates sent. */

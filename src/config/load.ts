@@ -27,7 +27,8 @@ type Sources = Map<string, string>
 /**
  * The environment variable of each config key: `CAXTON_` + the dotted path in
  * SCREAMING_SNAKE (`agents.maxMemoryPages` → `CAXTON_AGENTS_MAX_MEMORY_PAGES`), plus
- * the short aliases `CAXTON_DATA` (dataDir) and `CAXTON_API` (`host:port`).
+ * the short aliases `CAXTON_DATA` (dataDir), `CAXTON_API` (`host:port`) and
+ * `CAXTON_CLUSTER_KEY` (cluster.keyFile).
  */
 export function envVarName (key: string): string {
   return 'CAXTON_' + key.split('.').map(part => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')
@@ -112,6 +113,9 @@ function readEnv (env: Record<string, string | undefined>): ConfigInput {
     setPath(out, key, parseEnvValue(key, raw, example))
   }
   if (env.CAXTON_DATA != null && env.CAXTON_DATA !== '') out.dataDir = env.CAXTON_DATA
+  if (env.CAXTON_CLUSTER_KEY != null && env.CAXTON_CLUSTER_KEY !== '') {
+    out.cluster = { ...(out.cluster as object ?? {}), keyFile: env.CAXTON_CLUSTER_KEY }
+  }
   if (env.CAXTON_API != null && env.CAXTON_API !== '') {
     out.api = { ...(out.api as object ?? {}), ...parseHostPort(env.CAXTON_API, 'api', 'env CAXTON_API') }
   }

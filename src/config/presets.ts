@@ -21,6 +21,7 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
     name: 'node',
     listen: ['/ip4/127.0.0.1/tcp/7400'],
     join: [],
+    cluster: { keyFile: null, allowPeers: [] },
     api: { host: '127.0.0.1', port: 7420, bodyLimitBytes: 16 * 1024 * 1024 },
     log: { level: 'info' },
     agents: {

@@ -10,6 +10,7 @@ const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1
 // The /p2p/<peerId> part is optional: without it, the Noise handshake tells who answered.
 const joinAddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]{46,})?$/, 'must be a TCP multiaddr, optionally ending in /p2p/<peerId>, e.g. /ip4/127.0.0.1/tcp/7400/p2p/12D3Koo...')
 const port = z.number().int().min(0).max(65535)
+const peerId = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{46,}$/, 'must be a peer id like 12D3Koo...')
 
 export const PRESETS = ['local', 'lan', 'wan'] as const
 export type Preset = typeof PRESETS[number]
@@ -92,6 +93,17 @@ export const configSchema = z.strictObject({
   listen: z.array(multiaddr).min(1),
   /** Members to join through, each `/ip4/.../tcp/...[/p2p/<peerId>]`. @default [] */
   join: z.array(joinAddr),
+  /** Cluster admission (src/transport/admission.ts): who may open a connection to this node. */
+  cluster: z.strictObject({
+    /**
+     * File holding the cluster's pre-shared key (`caxton cluster keygen`; also `--cluster-key`
+     * and `CAXTON_CLUSTER_KEY`): only peers holding the same key can connect. null: no key,
+     * any peer that reaches the listen port can. @default null
+     */
+    keyFile: z.string().min(1).nullable(),
+    /** Peer ids allowed to connect, besides this node; empty: any peer (holding the key). @default [] */
+    allowPeers: z.array(peerId)
+  }),
   api: z.strictObject({
     /** REST API bind address. @default '127.0.0.1' */
     host: z.string().min(1),

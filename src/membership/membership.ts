@@ -15,7 +15,7 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import {
-  createSwimNode, type MemberEvent, type MemberId, type MemberRecord, type MemberSnapshot, type MemberState, type RandomSource,
+  createSwimNode, MAX_INCARNATION, type MemberEvent, type MemberId, type MemberRecord, type MemberSnapshot, type MemberState, type RandomSource,
   type SeedMember, type SwimConfig, type SwimMetrics, type SwimNode, type SwimOutput, type SwimPreset
 } from '../../protocols/swim/index.js'
 import { silentLogger } from '../observability/logger.js'
@@ -195,7 +195,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> {
     this.remembered = members
     for (const m of members) if (m.state === 'alive' || m.state === 'suspect') this.unconfirmed.add(m.id)
     // One above the last incarnation this node had: above any claim made about its old self.
-    const incarnation = snapshot === undefined ? 0 : snapshot.incarnation + 1
+    const incarnation = snapshot === undefined ? 0 : Math.min(snapshot.incarnation + 1, MAX_INCARNATION)
     const swim = createSwimNode({
       id: this.self,
       addrs: this.options.addrs(),

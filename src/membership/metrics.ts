@@ -39,7 +39,8 @@ const COUNTERS: Array<[string, string, keyof SwimMetrics]> = [
   ['frames_received_total', 'SWIM frames received', 'messagesReceived'],
   ['sent_bytes_total', 'SWIM frame bytes sent', 'bytesSent'],
   ['received_bytes_total', 'SWIM frame bytes received', 'bytesReceived'],
-  ['decode_errors_total', 'Frames rejected by the decoder', 'decodeErrors']
+  ['decode_errors_total', 'Frames rejected by the decoder', 'decodeErrors'],
+  ['claims_rejected_total', 'Claims about members not obeyed: a non-member speaking for others, at the largest incarnation or too far ahead', 'claimsRejected']
 ]
 
 /** Registers the membership metrics on a node's registry. */

@@ -24,7 +24,7 @@ import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime } from '../runtime/index.js'
 import type { AgentRuntime, RuntimeHost } from '../runtime/types.js'
 import { AgentStore, loadOrCreateIdentity, type NodeStorage } from '../storage/index.js'
-import { createTransport, type CaxtonLibp2p } from '../transport/index.js'
+import { clusterAdmission, composeGaters, createTransport, type CaxtonLibp2p } from '../transport/index.js'
 import { AgentManager } from './agents.js'
 import type { StartNodeOptions } from './node.js'
 
@@ -65,15 +65,20 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
   return { ...shared, ...cluster, ...messaging, libp2p, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
-/** The node's identity (its key in LevelDB, so its PeerId is stable) and its libp2p peer. */
+/**
+ * The node's identity (its key in LevelDB, so its PeerId is stable) and its libp2p peer,
+ * behind the cluster key and the allow-list when configured.
+ */
 async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, faultInjector?: FaultInjector }> {
   const { privateKey, created } = await loadOrCreateIdentity(storage)
   const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
+  const admission = await clusterAdmission({ ...config.cluster, listen: config.listen, logger: componentLogger(root, 'transport') })
   const libp2p = await createTransport({
     privateKey,
     listen: config.listen,
     agentVersion: `caxton/${VERSION}`,
-    ...(faultInjector !== undefined ? { connectionGater: faultInjector.gater } : {})
+    clusterKey: admission.clusterKey,
+    connectionGater: composeGaters([admission.gater, faultInjector?.gater])
   })
   log.info({ peerId: libp2p.peerId.toString(), created }, created ? 'created node identity' : 'loaded node identity')
   if (faultInjector !== undefined) {

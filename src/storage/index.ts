@@ -10,7 +10,8 @@
  * await storage.close()
  * ```
  */
-export { openStorage, SCHEMA_VERSION, type NodeStorage, type Sublevel } from './storage.js'
+export { openStorage, SCHEMA_VERSION, DATA_DIR_MODE, type NodeStorage, type Sublevel } from './storage.js'
 export { loadOrCreateIdentity } from './identity.js'
 export { AgentStore, type StoredAgent, type StorageOp } from './agent-store.js'
 export { StorageOpenError, StorageCorruptError } from './errors.js'
+export { writeSecretFile, SECRET_FILE_MODE } from './secret-file.js'

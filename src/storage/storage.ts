@@ -1,10 +1,16 @@
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
 import { Level } from 'level'
 import { StorageOpenError } from './errors.js'
 
 /** Version of the on-disk layout; bumped when a sublevel's encoding changes. */
 export const SCHEMA_VERSION = 1
+
+/** Mode of the data folder: the node's private key is in it (sublevel `identity`). */
+export const DATA_DIR_MODE = 0o700
+/** Mode the database's files are narrowed to when found wider (a folder from an earlier version). */
+const DATA_FILE_MODE = 0o600
 
 type Root = Level<string, Uint8Array>
 /** A sublevel of the node's database: string keys, byte values (`get` resolves undefined for a missing key). */
@@ -31,13 +37,18 @@ export interface NodeStorage {
 }
 
 /**
- * Opens (creating if needed) the node's database under `dataDir`.
- * @throws StorageOpenError when the folder is locked by another process, unreadable, or
- *   was written by a newer schema version.
+ * Opens (creating if needed) the node's database under `dataDir`. The folder is made
+ * private to the node's user (0700, and so are the folders created above it) and the
+ * files already in it are narrowed to 0600: the node's private key is stored there.
+ * Files LevelDB creates later get the process's umask (`caxton node start` runs with
+ * 077); the folder's mode keeps other users out of them either way.
+ * @throws StorageOpenError when the folder cannot be created or made private, is locked
+ *   by another process, unreadable, or was written by a newer schema version.
  */
 export async function openStorage (dataDir: string): Promise<NodeStorage> {
   try {
-    await mkdir(dataDir, { recursive: true })
+    await mkdir(dataDir, { recursive: true, mode: DATA_DIR_MODE })
+    await chmod(dataDir, DATA_DIR_MODE)
   } catch (err) {
     throw new StorageOpenError(dataDir, (err as Error).message, { cause: err })
   }
@@ -50,6 +61,13 @@ export async function openStorage (dataDir: string): Promise<NodeStorage> {
       ? 'it is locked: another Caxton node is using this data folder (give each node its own --data)'
       : (err as Error).message
     throw new StorageOpenError(dataDir, reason, { cause: err })
+  }
+  try {
+    // After open: opening replays the log into new files.
+    await narrowFiles(dataDir)
+  } catch (err) {
+    await db.close()
+    throw new StorageOpenError(dataDir, `cannot make its files private: ${(err as Error).message}`, { cause: err })
   }
   const sub = (name: string): Sublevel => db.sublevel<string, Uint8Array>(name, { valueEncoding: 'view' })
   const meta = sub('meta')
@@ -69,5 +87,12 @@ export async function openStorage (dataDir: string): Promise<NodeStorage> {
     meta,
     sublevel: sub,
     close: async () => { await db.close() }
+  }
+}
+
+/** Narrows every file directly in `dir` to {@link DATA_FILE_MODE} (LevelDB keeps no sub-folders). */
+async function narrowFiles (dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) await chmod(join(dir, entry.name), DATA_FILE_MODE)
   }
 }

@@ -3,6 +3,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -25,8 +26,17 @@ export interface TransportOptions {
   listen: string[]
   /** Reported to peers by identify. */
   agentVersion?: string
-  /** Consulted on every dial and inbound connection (fault injection's partitions). */
+  /**
+   * Consulted on every dial and inbound connection (the allow-list, fault injection's
+   * partitions: combine them with `composeGaters`).
+   */
   connectionGater?: ConnectionGater
+  /**
+   * The cluster's pre-shared key in the libp2p private-network format
+   * (`parseClusterKey(...).psk`): every connection is encrypted under it before Noise, so
+   * only peers holding the same key can connect. Absent: any peer can.
+   */
+  clusterKey?: Uint8Array
 }
 
 /** Protocol id of the private kad-dht (DESIGN.md: kad-dht with prefix `/caxton`). */
@@ -34,7 +44,8 @@ export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
 
 /**
  * Creates (not starts) the node's libp2p peer: TCP, Noise (XX), yamux, identify, ping,
- * kad-dht in server mode under `/caxton`, gossipsub.
+ * kad-dht in server mode under `/caxton`, gossipsub; with a cluster key, a private network
+ * (`@libp2p/pnet`: XSalsa20 under the key beneath Noise).
  *
  * Choices measured on this stack (libp2p 3.3, Node 20):
  * - `passthroughMapper`: the default mapper strips 127.0.0.1 and private addresses and
@@ -53,6 +64,7 @@ export async function createTransport (options: TransportOptions): Promise<Caxto
     streamMuxers: [yamux()],
     connectionMonitor: { abortConnectionOnPingFailure: false },
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
+    ...(options.clusterKey !== undefined ? { connectionProtector: preSharedKey({ psk: options.clusterKey }) } : {}),
     nodeInfo: options.agentVersion != null ? { userAgent: options.agentVersion } : undefined,
     services: {
       identify: identify(),

@@ -1,10 +1,18 @@
 /**
- * The node's libp2p peer: TCP + Noise + yamux + identify + ping + kad-dht + gossipsub.
+ * The node's libp2p peer: TCP + Noise + yamux + identify + ping + kad-dht + gossipsub, and
+ * cluster admission (a private network under the cluster key, an allow-list of peers).
  *
  * @example
  * ```ts
- * const libp2p = await createTransport({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * const listen = ['/ip4/127.0.0.1/tcp/0']
+ * // Only peers holding the key in cluster.key (caxton cluster keygen) can connect.
+ * const { clusterKey, gater } = await clusterAdmission({ keyFile: 'cluster.key', allowPeers: [], listen, logger })
+ * const libp2p = await createTransport({ privateKey, listen, clusterKey, connectionGater: composeGaters([gater, faults?.gater]) })
  * await libp2p.start()
  * ```
  */
 export { createTransport, DHT_PROTOCOL, type CaxtonLibp2p, type CaxtonServices, type TransportOptions } from './create.js'
+export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmissionOptions } from './admission.js'
+export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
+export { allowListGater, composeGaters } from './gater.js'
+export { AllowListError, ClusterKeyError } from './errors.js'

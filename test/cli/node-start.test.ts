@@ -1,10 +1,10 @@
 /**
  * `caxton node start` refusing to start: an address another process holds is reported as
  * ADDRESS_IN_USE naming the address and the flag that moves it, and nothing is left
- * running.
+ * running. And what a running node leaves on disk: private files only.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,5 +41,32 @@ describe('caxton node start: addresses in use', function () {
     } finally {
       server.close()
     }
+  })
+})
+
+describe('caxton node start: files on disk', function () {
+  this.timeout(30_000)
+
+  it('keeps the data folder 0700 and every file in it, the node key\'s included, 0600; the umask is restored after', async () => {
+    const data = join(mkdtempSync(join(tmpdir(), 'caxton-files-')), 'n1')
+    const umask = process.umask(0o022)
+    const modes: Record<string, number> = {}
+    try {
+      await runNodeStart({ name: 'files', data, listen: ['/ip4/127.0.0.1/tcp/0'], api: '127.0.0.1:0', logLevel: 'silent' }, {
+        stdout: () => {},
+        untilStopped: async () => {
+          modes['.'] = statSync(data).mode & 0o777
+          for (const f of readdirSync(data)) modes[f] = statSync(join(data, f)).mode & 0o777
+          return 'test'
+        }
+      })
+      assert.equal(process.umask(0o022), 0o022, 'restored')
+    } finally {
+      process.umask(umask)
+    }
+    assert.equal(modes['.'], 0o700)
+    const files = Object.entries(modes).filter(([f]) => f !== '.')
+    assert.ok(files.some(([f]) => /\.log$/.test(f)), `LevelDB's files: ${Object.keys(modes).join(', ')}`)
+    for (const [f, mode] of files) assert.equal(mode, 0o600, f)
   })
 })

@@ -105,6 +105,17 @@ describe('config', () => {
     assert.match(e.message, /16 pages/)
   })
 
+  it('takes the cluster key file from cluster.keyFile, CAXTON_CLUSTER_KEY(_FILE) or a flag, and checks the allow-list\'s peer ids', () => {
+    assert.deepEqual(loadConfig({ env: {} }).cluster, { keyFile: null, allowPeers: [] })
+    assert.equal(loadConfig({ env: { CAXTON_CLUSTER_KEY: '/etc/caxton/cluster.key' } }).cluster.keyFile, '/etc/caxton/cluster.key')
+    assert.equal(loadConfig({ env: { CAXTON_CLUSTER_KEY_FILE: 'k' } }).cluster.keyFile, 'k')
+    assert.equal(loadConfig({ env: { CAXTON_CLUSTER_KEY: 'from-env' }, flags: { cluster: { keyFile: 'from-flag' } } }).cluster.keyFile, 'from-flag')
+    const peer = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
+    assert.deepEqual(loadConfig({ env: { CAXTON_CLUSTER_ALLOW_PEERS: `${peer}, ${peer}` } }).cluster.allowPeers, [peer, peer])
+    const e = configError(() => loadConfig({ env: { CAXTON_CLUSTER_ALLOW_PEERS: 'nobody' } }))
+    assert.equal(e.key, 'cluster.allowPeers.0')
+  })
+
   it('parses HOST:PORT forms', () => {
     assert.deepEqual(parseHostPort('127.0.0.1:7420'), { host: '127.0.0.1', port: 7420 })
     assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 })

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { AgentStore, loadOrCreateIdentity, openStorage, StorageOpenError, StorageCorruptError } from '../../src/storage/index.js'
+import { AgentStore, loadOrCreateIdentity, openStorage, StorageOpenError, StorageCorruptError, writeSecretFile } from '../../src/storage/index.js'
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'caxton-storage-'))
 
@@ -19,6 +19,41 @@ describe('storage', () => {
     assert.equal(second.created, false)
     assert.equal(peerIdFromPrivateKey(second.privateKey).toString(), peerIdFromPrivateKey(first.privateKey).toString())
     await s.close()
+  })
+
+  it('keeps the data folder private: 0700 when it creates it (and the folders above), or finds it wider, and its files 0600', async () => {
+    const mode = (path: string): number => statSync(path).mode & 0o777
+    const root = tmp()
+    const dir = join(root, 'caxton', 'n1')
+    let s = await openStorage(dir)
+    await loadOrCreateIdentity(s)
+    await s.close()
+    assert.equal(mode(join(root, 'caxton')), 0o700)
+    assert.equal(mode(dir), 0o700)
+    // A folder from before: readable by everyone, and so is the file with the node's key.
+    chmodSync(dir, 0o755)
+    for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644)
+    s = await openStorage(dir)
+    assert.equal(mode(dir), 0o700)
+    const files = readdirSync(dir)
+    assert.ok(files.some(f => /\.(log|ldb)$/.test(f)), files.join(', '))
+    for (const f of files) assert.equal(mode(join(dir, f)), 0o600, f)
+    await s.close()
+  })
+
+  it('writes secret files with mode 0600 whatever the umask, replacing one only when asked', async () => {
+    const path = join(tmp(), 'admin.token')
+    const umask = process.umask(0)
+    try {
+      await writeSecretFile(path, 'one')
+      assert.equal(statSync(path).mode & 0o777, 0o600)
+      await assert.rejects(writeSecretFile(path, 'two'), { code: 'EEXIST' })
+      chmodSync(path, 0o666)
+      await writeSecretFile(path, 'three', { overwrite: true })
+      assert.equal(statSync(path).mode & 0o777, 0o600)
+    } finally {
+      process.umask(umask)
+    }
   })
 
   it('refuses a data folder another node holds open, saying so', async () => {

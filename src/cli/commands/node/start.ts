@@ -14,6 +14,8 @@ export interface NodeStartFlags {
   listen?: string[]
   api?: string
   join?: string[]
+  clusterKey?: string
+  allowPeer?: string[]
   logLevel?: string
   json?: boolean
   enableFaults?: boolean
@@ -39,6 +41,8 @@ export function addStartCommand (node: Command, io?: Partial<NodeStartIo>): void
     .option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/7400)', collect)
     .option('--api <host:port>', 'REST API address (default 127.0.0.1:7420)')
     .option('--join <multiaddr>', 'a member to join through, /ip4/.../tcp/.../p2p/<peerId>; repeatable', collect)
+    .option('--cluster-key <file>', 'the cluster key (caxton cluster keygen): only nodes holding it can connect (also CAXTON_CLUSTER_KEY)')
+    .option('--allow-peer <peerId>', 'only this peer may connect (with the others given); repeatable (config cluster.allowPeers)', collect)
     .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .option('--json', 'print one JSON line { peerId, multiaddrs, api } on stdout when ready')
     .option('--enable-faults', 'serve /faults (partition this node, heal) for tests and chaos scripts; needs a loopback --api')
@@ -47,7 +51,8 @@ Every flag is also a config key (file or CAXTON_* environment variable); flags w
 Examples:
   $ caxton node start
   $ caxton node start --name n2 --listen /ip4/127.0.0.1/tcp/7401 --api 127.0.0.1:7421 \\
-      --join /ip4/127.0.0.1/tcp/7400/p2p/12D3KooW...`)
+      --join /ip4/127.0.0.1/tcp/7400/p2p/12D3KooW...
+  $ caxton cluster keygen --out cluster.key && caxton node start --cluster-key cluster.key`)
     .action(async (flags: NodeStartFlags, cmd: Command) => {
       const global = cmd.optsWithGlobals<{ json?: boolean }>()
       await runNodeStart({ ...flags, json: flags.json === true || global.json === true }, {
@@ -57,14 +62,38 @@ Examples:
     })
 }
 
-/** Starts a node from flags + environment + config file, prints where it is, runs until stopped. */
+/**
+ * Files the node writes while it runs (its database, which holds its private key; token
+ * files) are for its user alone: the process's umask is 077 until the node has stopped.
+ */
+const NODE_UMASK = 0o077
+
+/**
+ * Starts a node from flags + environment + config file, prints where it is, runs until
+ * stopped. The umask is {@link NODE_UMASK} meanwhile, and restored after.
+ */
 export async function runNodeStart (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
+  const umask = process.umask(NODE_UMASK)
+  try {
+    await runNode(flags, io)
+  } finally {
+    process.umask(umask)
+  }
+}
+
+async function runNode (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
   const input: ConfigInput = {}
   if (flags.preset != null) input.preset = flags.preset as ConfigInput['preset']
   if (flags.name != null) input.name = flags.name
   if (flags.data != null) input.dataDir = flags.data
   if (flags.listen != null && flags.listen.length > 0) input.listen = flags.listen
   if (flags.join != null && flags.join.length > 0) input.join = flags.join
+  if (flags.clusterKey != null || (flags.allowPeer != null && flags.allowPeer.length > 0)) {
+    input.cluster = {
+      ...(flags.clusterKey != null ? { keyFile: flags.clusterKey } : {}),
+      ...(flags.allowPeer != null && flags.allowPeer.length > 0 ? { allowPeers: flags.allowPeer } : {})
+    }
+  }
   if (flags.api != null) input.api = parseHostPort(flags.api)
   if (flags.logLevel != null) input.log = { level: flags.logLevel as 'info' }
   const config = loadConfig({ file: flags.config, flags: input })
