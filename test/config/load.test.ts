@@ -27,7 +27,22 @@ describe('config', () => {
     assert.equal(c.preset, 'lan')
     assert.equal(c.dataDir, join('.caxton', 'node'))
     assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/7400'])
-    assert.deepEqual(c.api, { host: '127.0.0.1', port: 7420, bodyLimitBytes: 16 * 1024 * 1024 })
+    assert.deepEqual(c.api, {
+      host: '127.0.0.1',
+      port: 7420,
+      bodyLimitBytes: 16 * 1024 * 1024,
+      tlsCertFile: '',
+      tlsKeyFile: '',
+      allowedHosts: [],
+      requestTimeoutMs: 60_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5000,
+      rateLimitMax: 1000,
+      rateLimitWindowMs: 10_000
+    })
+    assert.deepEqual(c.quota, {
+      maxAgents: 1000, maxTotalMemoryPages: 65536, maxMemoryPages: 4096, maxMailboxCapacity: 100_000, maxFuelPerMessage: 1_000_000_000, maxHandlerTimeoutMs: 60_000
+    })
     assert.equal(loadConfig({ env: {}, flags: { name: 'n2' } }).dataDir, join('.caxton', 'n2'))
   })
 
