@@ -120,6 +120,18 @@ describe('config', () => {
     assert.match(e.message, /16 pages/)
   })
 
+  it('checks the API and quota keys against each other', () => {
+    const cert = configError(() => loadConfig({ env: { CAXTON_API_TLS_CERT_FILE: 'cert.pem' } }))
+    assert.equal(cert.key, 'api.tlsKeyFile')
+    assert.equal(loadConfig({ env: { CAXTON_API_TLS_CERT_FILE: 'c.pem', CAXTON_API_TLS_KEY_FILE: 'k.pem' } }).api.tlsKeyFile, 'k.pem')
+    assert.equal(configError(() => loadConfig({ env: { CAXTON_API_HEADERS_TIMEOUT_MS: '90000' } })).key, 'api.headersTimeoutMs')
+    const tooBig = configError(() => loadConfig({ env: { CAXTON_AGENTS_HANDLER_TIMEOUT_MS: '120000' } }))
+    assert.equal(tooBig.key, 'agents.handlerTimeoutMs')
+    assert.match(tooBig.message, /quota\.maxHandlerTimeoutMs/)
+    assert.deepEqual(loadConfig({ env: { CAXTON_API_ALLOWED_HOSTS: 'caxton.internal, .mesh.example' } }).api.allowedHosts, ['caxton.internal', '.mesh.example'])
+    assert.equal(configError(() => loadConfig({ env: { CAXTON_API_ALLOWED_HOSTS: 'http://x' } })).key, 'api.allowedHosts.0')
+  })
+
   it('parses HOST:PORT forms', () => {
     assert.deepEqual(parseHostPort('127.0.0.1:7420'), { host: '127.0.0.1', port: 7420 })
     assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 })
