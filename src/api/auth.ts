@@ -125,7 +125,8 @@ export function registerAccessControl (app: FastifyInstance, options: AccessCont
 
 /** The audit entry a finished request makes, if any. */
 function auditEntryOf (req: FastifyRequest, status: number, payload: unknown): AuditInput | undefined {
-  const base = { status, source: req.ip, request: `${req.method} ${pathOf(req)}` }
+  // With the query: a purge's filter, a raw deploy's id and limits are part of what was asked.
+  const base = { status, source: req.ip, request: `${req.method} ${req.url}` }
   const refusal = req.refusal
   if (refusal !== null) {
     if (refusal.action === 'auth.refused') {

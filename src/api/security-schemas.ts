@@ -72,7 +72,7 @@ const auditEntry = {
     actor: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } } },
     source: { type: 'string', description: "the client's address (or a peer id)" },
     target: { type: 'string', description: 'agent id, token id, dead letter id' },
-    request: { type: 'string', description: 'METHOD /path' },
+    request: { type: 'string', description: 'METHOD /path?query' },
     detail: { type: 'string' },
     prev: { type: 'string', description: "hex SHA-256 of the previous entry's stored bytes" },
     hash: { type: 'string', description: "hex SHA-256 of this entry's stored bytes" }

@@ -45,7 +45,7 @@ export interface AuditInput {
   source?: string
   /** What it was about: an agent id, a token id, a dead letter's id. */
   target?: string
-  /** `METHOD /path` of the request. */
+  /** `METHOD /path?query` of the request. */
   request?: string
   /** Anything else worth knowing (an error code, a reason); cut to {@link MAX_DETAIL_CHARS}. */
   detail?: string

@@ -198,7 +198,7 @@ describe('api: access control', () => {
       assert.equal(log.statusCode, 200)
       const rows = (log.json().entries as Array<Record<string, any>>).map(e => [e.action, e.outcome, e.status, e.actor?.name, e.target, e.request, e.detail])
       assert.deepEqual(rows, [
-        ['agent.deploy', 'ok', 201, 'ci', 'echo', 'POST /agents', undefined],
+        ['agent.deploy', 'ok', 201, 'ci', 'echo', 'POST /agents?id=echo', undefined],
         ['agent.deploy', 'failed', 409, 'ci', 'echo', 'POST /agents', 'AGENT_EXISTS'],
         ['agent.remove', 'ok', 204, 'ci', 'echo', 'DELETE /agents/echo', undefined],
         ['auth.forbidden', 'refused', 403, 'test-reader', undefined, 'DELETE /agents/echo', 'reader may not DELETE /agents/:id'],
@@ -219,8 +219,13 @@ describe('api: access control', () => {
       await admin({ method: 'POST', url: '/faults/heal' })
       await admin({ method: 'DELETE', url: '/dead-letters?cause=expired' })
       await admin({ method: 'POST', url: '/dead-letters/000000000000000000/replay' })
-      const actions = (await access.auth.audit.list({ limit: 10 })).map(e => [e.action, e.status])
-      assert.deepEqual(actions, [['faults.partition', 200], ['faults.heal', 200], ['dead-letter.purge', 200], ['dead-letter.replay', 404]])
+      const actions = (await access.auth.audit.list({ limit: 10 })).map(e => [e.action, e.status, e.request])
+      assert.deepEqual(actions, [
+        ['faults.partition', 200, 'POST /faults/partition'],
+        ['faults.heal', 200, 'POST /faults/heal'],
+        ['dead-letter.purge', 200, 'DELETE /dead-letters?cause=expired'],
+        ['dead-letter.replay', 404, 'POST /dead-letters/000000000000000000/replay']
+      ])
     })
   })
 
