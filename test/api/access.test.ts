@@ -230,53 +230,51 @@ describe('api: access control', () => {
   })
 
   describe('timeouts', () => {
-    it('closes a connection whose request body trickles in past the request timeout', async function () {
-      this.timeout(10_000)
-      const slow = createApiServer({ facade, host: '127.0.0.1', port: 0, auth: access.auth, timeouts: { requestMs: 400, headersMs: 300, keepAliveMs: 1000 } })
+    /**
+     * Opens a connection to a server with `timeouts`, writes `head`, then `drip` every
+     * 50 ms (the socket never idles); resolves with what the server answered and how long
+     * it kept the socket open, or fails after 5 s.
+     */
+    async function trickle (timeouts: { requestMs: number, headersMs: number, keepAliveMs: number }, head: string, drip: string): Promise<{ answer: string, heldMs: number }> {
+      const slow = createApiServer({ facade, host: '127.0.0.1', port: 0, auth: access.auth, timeouts })
       const { port } = await slow.start()
+      const socket = connect(port, '127.0.0.1')
+      // Writes after the server closed it fail with EPIPE: expected here.
+      socket.on('error', () => {})
+      let timer: NodeJS.Timeout | undefined
+      let bound: NodeJS.Timeout | undefined
       try {
-        const socket = connect(port, '127.0.0.1')
-        // Writes after the server closed it fail with EPIPE: expected here.
-        socket.on('error', () => {})
         await once(socket, 'connect')
         let answer = ''
         socket.on('data', (d: Buffer) => { answer += d.toString() })
-        socket.write(`POST /agents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${access.admin}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`)
-        // One byte every 50 ms: the socket never idles, the request never completes.
-        const trickle = setInterval(() => { if (!socket.destroyed) socket.write(' ') }, 50)
+        socket.write(head)
+        timer = setInterval(() => { if (!socket.destroyed) socket.write(drip) }, 50)
         const started = Date.now()
-        try {
-          await Promise.race([new Promise(resolve => socket.once('close', resolve)), new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('the socket is still open after 5 s')) }, 5000))])
-        } finally {
-          clearInterval(trickle)
-        }
-        const heldMs = Date.now() - started
-        assert.ok(heldMs >= 300 && heldMs < 2000, `held for ${heldMs} ms`)
-        assert.match(answer, /^HTTP\/1\.1 408/)
+        await Promise.race([
+          new Promise(resolve => socket.once('close', resolve)),
+          new Promise((_resolve, reject) => { bound = setTimeout(() => { reject(new Error('the socket is still open after 5 s')) }, 5000) })
+        ])
+        return { answer, heldMs: Date.now() - started }
       } finally {
+        clearInterval(timer)
+        clearTimeout(bound)
+        socket.destroy()
         await slow.stop()
       }
+    }
+
+    it('closes a connection whose request body trickles in past the request timeout', async function () {
+      this.timeout(10_000)
+      const { answer, heldMs } = await trickle({ requestMs: 400, headersMs: 300, keepAliveMs: 1000 },
+        `POST /agents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${access.admin}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`, ' ')
+      assert.ok(heldMs >= 300 && heldMs < 2000, `held for ${heldMs} ms`)
+      assert.match(answer, /^HTTP\/1\.1 408/)
     })
 
     it('closes a connection that sends headers too slowly', async function () {
       this.timeout(10_000)
-      const slow = createApiServer({ facade, host: '127.0.0.1', port: 0, auth: access.auth, timeouts: { requestMs: 2000, headersMs: 300, keepAliveMs: 1000 } })
-      const { port } = await slow.start()
-      try {
-        const socket = connect(port, '127.0.0.1')
-        // Writes after the server closed it fail with EPIPE: expected here.
-        socket.on('error', () => {})
-        await once(socket, 'connect')
-        socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n')
-        const trickle = setInterval(() => { if (!socket.destroyed) socket.write('X-Slow: 1\r\n') }, 50)
-        try {
-          await Promise.race([new Promise(resolve => socket.once('close', resolve)), new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('the socket is still open after 5 s')) }, 5000))])
-        } finally {
-          clearInterval(trickle)
-        }
-      } finally {
-        await slow.stop()
-      }
+      const { heldMs } = await trickle({ requestMs: 2000, headersMs: 300, keepAliveMs: 1000 }, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: 1\r\n')
+      assert.ok(heldMs < 2000, `held for ${heldMs} ms`)
     })
   })
 })
