@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
-import { ROOT, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
+import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 import { summarize, type LatencySummary } from './stats.js'
 
 export const ECHO_WASM = join(ROOT, 'dist', 'agents', 'echo.wasm')
@@ -101,7 +101,7 @@ async function twoNodes (agent: 'echo' | 'sink', durable: boolean): Promise<{ a:
     env: { CAXTON_DELIVERY_DURABLE: String(durable), CAXTON_AGENTS_MAILBOX_CAPACITY: '65536' }
   })
   try {
-    const res = await fetch(`${b.api}/agents?id=${agent}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(agent === 'echo' ? ECHO_WASM : SINK_WASM) })
+    const res = await apiFetch(b, `/agents?id=${agent}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(agent === 'echo' ? ECHO_WASM : SINK_WASM) })
     if (res.status !== 201) throw new Error(`deploy on node B failed: ${res.status} ${await res.text()}`)
     const a = await startBenchNode('bench-a', [b.multiaddrs[0]], durable)
     const nodeA = a.node
@@ -139,7 +139,7 @@ export async function benchOneWay (options: MessageBenchOptions): Promise<OneWay
   const { a, b } = await twoNodes('sink', options.durable)
   try {
     const handledOnB = async (): Promise<number> => {
-      const res = await fetch(`${b.api}/agents/sink`, { signal: AbortSignal.timeout(5000) })
+      const res = await apiFetch(b, '/agents/sink', { signal: AbortSignal.timeout(5000) })
       return ((await res.json()) as { stats: { handled: number } }).stats.handled
     }
     const send = async (count: number): Promise<{ acceptedMs: number, handledMs: number }> => {

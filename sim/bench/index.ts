@@ -10,6 +10,8 @@
  * - `registry`: registry apply/merge throughput, digest and anti-entropy costs, capability
  *   lookup at `--agents` agents (sim/bench/registry.ts).
  * - `runtime`: WASM runtime deploy cost and echo throughput (sim/bench/runtime.ts).
+ * - `auth`: the REST API's access control per request: token authentication, permission
+ *   check, the whole access path through fastify, an audit append (sim/bench/auth.ts).
  * - `all` (the default): every one of them.
  *
  * `messages`, `local`, `remote` and `runtime` need the build (`npm run build`) for the
@@ -18,6 +20,7 @@
 import '../../src/polyfill.js'
 import { existsSync } from 'node:fs'
 import { Argument, Command, InvalidArgumentError, Option } from 'commander'
+import type { AuthResult } from './auth.js'
 import type { BaselineResult } from './baseline.js'
 import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
@@ -51,13 +54,14 @@ interface Results {
   fipa?: FipaResult
   registry?: RegistryResult
   runtime?: RuntimeResult
+  auth?: AuthResult
 }
 
-type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime'
+type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth'
 
 /** What each name on the command line runs. */
 const SELECTIONS: Record<string, Suite[]> = {
-  all: ['fipa', 'registry', 'runtime', 'baseline', 'local', 'remote', 'oneway'],
+  all: ['fipa', 'registry', 'runtime', 'auth', 'baseline', 'local', 'remote', 'oneway'],
   messages: ['baseline', 'local', 'remote', 'oneway'],
   local: ['baseline', 'local'],
   remote: ['baseline', 'remote'],
@@ -65,7 +69,8 @@ const SELECTIONS: Record<string, Suite[]> = {
   baseline: ['baseline'],
   fipa: ['fipa'],
   registry: ['registry'],
-  runtime: ['runtime']
+  runtime: ['runtime'],
+  auth: ['auth']
 }
 
 const DEFAULT_WINDOW = { messages: 256, runtime: 1000 }
@@ -83,7 +88,7 @@ const program = new Command('bench')
   .addOption(new Option('--durability <mode>', 'messages: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
   .addOption(new Option('--size <bytes>', 'messages, fipa, runtime: message content size, bytes').default(200).argParser(positiveInteger))
   .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
-  .addOption(new Option('--iterations <n>', 'fipa: calls per codec operation').default(300_000).argParser(positiveInteger))
+  .addOption(new Option('--iterations <n>', 'fipa, auth: calls per operation').default(300_000).argParser(positiveInteger))
   .addOption(new Option('--agents <n>', 'registry: agents registered').default(10_000).argParser(positiveInteger))
   .addOption(new Option('--seconds <n>', 'runtime: length of the measured echo run, s').default(5).argParser(positiveInteger))
   .option('--json', 'print the results as one JSON object, a key per suite')
@@ -99,6 +104,7 @@ Examples:
   npm run bench -- fipa --size 1000
   npm run bench -- registry --agents 100000
   npm run bench -- runtime --seconds 10 --window 1000
+  npm run bench -- auth --iterations 100000
   npm run -s bench -- fipa registry --json > bench.json`)
   .action(async (which: string[], opts: Options) => {
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
@@ -131,6 +137,11 @@ Examples:
       heading(`registry: ${opts.agents} agents`)
       const { benchRegistry } = await import('./registry.js')
       results.registry = await benchRegistry({ agents: opts.agents }, say)
+    }
+    if (suites.has('auth')) {
+      heading(`auth: REST API access control, ${opts.iterations} calls per operation`)
+      const { benchAuth } = await import('./auth.js')
+      results.auth = await benchAuth({ iterations: opts.iterations }, say)
     }
     if (runtime !== undefined) {
       heading(`runtime: WASM agent runtime, echo for ${opts.seconds} s, window ${window.runtime}`)

@@ -5,7 +5,7 @@
  * its Prometheus counters.
  */
 import type { MemberListJson } from '../../src/api/facade.js'
-import { startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
+import { apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 
 export interface ClusterOptions {
   nodes: number
@@ -49,7 +49,7 @@ export async function restartNode (node: NodeProcess, seed: NodeProcess, options
 }
 
 export async function members (node: NodeProcess): Promise<MemberListJson> {
-  const res = await fetch(`${node.api}/cluster/members`, { signal: AbortSignal.timeout(5000) })
+  const res = await apiFetch(node, '/cluster/members', { signal: AbortSignal.timeout(5000) })
   if (!res.ok) throw new Error(`${node.name}: GET /cluster/members answered ${res.status}`)
   return await res.json() as MemberListJson
 }
@@ -117,7 +117,7 @@ export class LogWatch {
 
 /** The value of a counter or gauge without labels from `GET /metrics`, or NaN. */
 export async function metric (node: NodeProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${node.api}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+  const text = await (await apiFetch(node, '/metrics', { signal: AbortSignal.timeout(5000) })).text()
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
   return m === null ? NaN : Number(m[1])
 }

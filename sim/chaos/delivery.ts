@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Prng } from '../core/prng.js'
-import { ROOT, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
+import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 
 export const FAULT_KINDS = ['kill', 'pause', 'partition'] as const
 export type FaultKind = typeof FAULT_KINDS[number]
@@ -129,13 +129,13 @@ export async function runDeliveryChaos (o: DeliveryChaosOptions): Promise<Delive
     const wasm = Object.fromEntries(AGENTS.map(a => [a, readFileSync(join(ROOT, 'dist', 'agents', `${a}.wasm`))]))
     for (const [i, n] of nodes.entries()) {
       for (const a of AGENTS) {
-        const res = await fetch(`${n.api}/agents?id=${a}-${i + 1}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: wasm[a] })
+        const res = await apiFetch(n, `/agents?id=${a}-${i + 1}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: wasm[a] })
         if (res.status !== 201) throw new Error(`deploy ${a}-${i + 1} on ${n.name}: ${res.status} ${await res.text()}`)
       }
     }
     await waitFor('every node to know every agent', async () => {
       for (const n of nodes) {
-        const r = await (await fetch(`${n.api}/registry`)).json() as { agents: number }
+        const r = await (await apiFetch(n, '/registry')).json() as { agents: number }
         if (r.agents < AGENTS.length * o.nodes) return undefined
       }
       return true
@@ -165,7 +165,7 @@ export async function runDeliveryChaos (o: DeliveryChaosOptions): Promise<Delive
         chains.push(chain)
         const body = { performative: relay ? 'REQUEST' : 'INFORM', content: relay ? chain.sink : `k${k}`, conversationId: chain.conversationId }
         try {
-          const res = await fetch(`${entry.api}/agents/${chain.first}/messages`, {
+          const res = await apiFetch(entry, `/agents/${chain.first}/messages`, {
             method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000)
           })
           chain.accepted = res.status === 202
@@ -204,9 +204,9 @@ export async function runDeliveryChaos (o: DeliveryChaosOptions): Promise<Delive
         } else {
           const others = nodes.filter(n => n !== victim)
           const cut = others.slice(0, Math.max(1, Math.ceil(others.length / 2))).map(n => n.peerId)
-          await postJson(`${victim.api}/faults/partition`, { peers: cut })
+          await postJson(victim, '/faults/partition', { peers: cut })
           await sleep(o.partitionMs ?? 5000)
-          await postJson(`${byName(victim.name).api}/faults/heal`, {})
+          await postJson(byName(victim.name), '/faults/heal', {})
         }
         faults.push({ kind, victim: victim.name, atMs, durationMs: Date.now() - began })
         activeFault = 'none'
@@ -223,7 +223,7 @@ export async function runDeliveryChaos (o: DeliveryChaosOptions): Promise<Delive
     // --- quiescence: nothing left to deliver anywhere ---
     await waitFor('every outbox and inbox to be empty', async () => {
       for (const n of nodes) {
-        const text = await (await fetch(`${n.api}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+        const text = await (await apiFetch(n, '/metrics', { signal: AbortSignal.timeout(5000) })).text()
         if (gauge(text, 'caxton_delivery_outbox_messages') !== 0 || gauge(text, 'caxton_delivery_inbox_messages') !== 0) return undefined
       }
       return true
@@ -235,12 +235,12 @@ export async function runDeliveryChaos (o: DeliveryChaosOptions): Promise<Delive
     for (const n of nodes) {
       let after: string | undefined
       for (;;) {
-        const page = await (await fetch(`${n.api}/messages/handled?limit=10000${after !== undefined ? `&after=${after}` : ''}`)).json() as { entries: HandledLine[] }
+        const page = await (await apiFetch(n, `/messages/handled?limit=10000${after !== undefined ? `&after=${after}` : ''}`)).json() as { entries: HandledLine[] }
         handled.push(...page.entries)
         if (page.entries.length < 10000) break
         after = page.entries[page.entries.length - 1].key
       }
-      const dl = await (await fetch(`${n.api}/dead-letters?limit=100000`)).json() as { deadLetters: DeadLetterJson[] }
+      const dl = await (await apiFetch(n, '/dead-letters?limit=100000')).json() as { deadLetters: DeadLetterJson[] }
       dead.push(...dl.deadLetters)
     }
     const report = account(chains, handled, dead)
@@ -330,9 +330,9 @@ function account (chains: Chain[], handled: HandledLine[], dead: DeadLetterJson[
   }
 }
 
-async function postJson (url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
+async function postJson (node: NodeProcess, path: string, body: unknown): Promise<void> {
+  const res = await apiFetch(node, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+  if (!res.ok) throw new Error(`POST ${node.api}${path}: ${res.status} ${await res.text()}`)
 }
 
 /** The value of a gauge without labels in Prometheus text, or NaN. */

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ROOT, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
+import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 
 export interface RequestsOptions {
   fault: 'kill' | 'pause'
@@ -49,9 +49,9 @@ export async function runRequests (o: RequestsOptions): Promise<RequestsReport> 
     nodes.push(await startNodeProcess({ name: 'b', join: [nodes[0].multiaddrs[0]], env, timeoutMs: 60_000 }))
     nodes.push(await startNodeProcess({ name: 'c', join: [nodes[0].multiaddrs[0]], env, timeoutMs: 60_000 }))
     const [a, , c] = nodes
-    const res = await fetch(`${c.api}/agents?id=echo`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(join(ROOT, 'dist', 'agents', 'echo.wasm')) })
+    const res = await apiFetch(c, '/agents?id=echo', { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(join(ROOT, 'dist', 'agents', 'echo.wasm')) })
     if (res.status !== 201) throw new Error(`deploy echo on c: ${res.status} ${await res.text()}`)
-    await waitFor('a to know where echo runs', async () => (await fetch(`${a.api}/registry/agents/echo`)).ok ? true : undefined, 30_000, 200)
+    await waitFor('a to know where echo runs', async () => (await apiFetch(a, '/registry/agents/echo')).ok ? true : undefined, 30_000, 200)
     log(`3 nodes up, echo on c; ${total} REQUESTs through a, ${window} in flight, wait ${waitMs} ms; ${o.fault} c a third of the way in`)
     const answers: Record<string, number> = {}
     const latencies: number[] = []
@@ -78,7 +78,7 @@ export async function runRequests (o: RequestsOptions): Promise<RequestsReport> 
         const t0 = performance.now()
         let key: string
         try {
-          const r = await fetch(`${a.api}/agents/echo/messages?wait=${waitMs}`, {
+          const r = await apiFetch(a, `/agents/echo/messages?wait=${waitMs}`, {
             method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ performative: 'REQUEST', content: `r${i}` }),
             signal: AbortSignal.timeout(waitMs + 15_000)
           })

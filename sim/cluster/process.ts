@@ -3,7 +3,7 @@
  * (`dist/`, produced by `npm run build`, which `npm test` runs first).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -22,6 +22,8 @@ export interface NodeReady {
 export interface NodeProcess extends NodeReady {
   name: string
   dataDir: string
+  /** The node's admin token (from `<dataDir>/admin.token`). */
+  token: string
   child: ChildProcess
   /** stderr lines so far (JSON logs), for failure messages. */
   logs: string[]
@@ -44,7 +46,9 @@ export async function startNodeProcess (opts: { name: string, dataDir?: string, 
   const args = [...(opts.nodeArgs ?? []), CLI, 'node', 'start', '--json', '--preset', 'local', '--name', opts.name, '--data', dataDir,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--log-level', 'info',
     ...(opts.join ?? []).flatMap(a => ['--join', a]), ...(opts.args ?? [])]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}) })
+  // Load generators share one token per node: the default rate limit would throttle them.
+  const env = { ...process.env, CAXTON_API_RATE_LIMIT_MAX: '100000000', ...opts.env }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   const logs: string[] = []
   createInterface({ input: child.stderr! }).on('line', l => { logs.push(l) })
   const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
@@ -70,6 +74,7 @@ export async function startNodeProcess (opts: { name: string, dataDir?: string, 
     ...ready,
     name: opts.name,
     dataDir,
+    token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim(),
     child,
     logs,
     stop: async (signal = 'SIGTERM') => {
@@ -83,6 +88,13 @@ export async function startNodeProcess (opts: { name: string, dataDir?: string, 
       }
     }
   }
+}
+
+/** `fetch(node.api + path)` with the node's admin token. */
+export async function apiFetch (node: Pick<NodeProcess, 'api' | 'token'>, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers)
+  headers.set('authorization', `Bearer ${node.token}`)
+  return await fetch(node.api + path, { ...init, headers })
 }
 
 /** Runs the CLI to completion; resolves with its exit code and output. */

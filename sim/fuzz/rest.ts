@@ -2,7 +2,9 @@
  * The REST API fuzzed through fastify's `inject` (no socket) on a real node in this
  * process: random and mutated bodies, content types, paths and query strings on every
  * route that takes input. Each request must be answered with its own error code (4xx)
- * or succeed; a 500, or an exception out of `inject`, is a crash.
+ * or succeed; a 500, or an exception out of `inject`, is a crash. Most requests carry an
+ * admin token; the others carry none, a random `Authorization` header, or a token-shaped
+ * string the node never issued.
  */
 import fc from 'fast-check'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -32,7 +34,14 @@ const samples = (): Uint8Array[] => [
 export async function fuzzRest (runs: number, seed: number): Promise<FuzzResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caxton-fuzz-'))
   const node = await startNode(loadConfig({ env: {}, flags: { preset: 'local', name: 'fuzz', dataDir, listen: ['/ip4/127.0.0.1/tcp/0'] } }), { api: false, processMetrics: false })
-  const server = createApiServer({ facade: node, host: '127.0.0.1', port: 0 })
+  const server = createApiServer({
+    facade: node,
+    host: '127.0.0.1',
+    port: 0,
+    auth: { tokens: node.tokens, audit: node.audit },
+    rateLimit: { max: Number.MAX_SAFE_INTEGER, windowMs: 60_000 }
+  })
+  const admin = (await node.tokens.create({ name: 'fuzz', role: 'admin' })).token
   const result: FuzzResult = { name: 'REST API (inject)', runs: 0, accepted: 0, rejected: 0, crashes: 0, ms: 0 }
   const t0 = performance.now()
   try {
@@ -40,13 +49,23 @@ export async function fuzzRest (runs: number, seed: number): Promise<FuzzResult>
     await server.app.ready()
     const query = fc.oneof(fc.constant(''), fc.string({ maxLength: 40 }).map(s => '?' + encodeURI(s).replace(/#/g, '')))
     const contentType = fc.constantFrom('application/json', 'application/wasm', 'text/plain', 'application/octet-stream', 'multipart/form-data', '')
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...ROUTES), inputs(samples()), query, contentType, async (route, body, q, type) => {
+    const authorization = fc.oneof(
+      { weight: 6, arbitrary: fc.constant(`Bearer ${admin}`) },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 80 }) },
+      { weight: 1, arbitrary: fc.stringMatching(/^cxt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/).map(t => `Bearer ${t}`) }
+    )
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...ROUTES), inputs(samples()), query, contentType, authorization, async (route, body, q, type, auth) => {
       result.runs++
+      const headers: Record<string, string> = {}
+      if (auth !== undefined) headers.authorization = auth
+      if (route.method !== 'GET' && type !== '') headers['content-type'] = type
       try {
         const res = await server.app.inject({
           method: route.method,
           url: route.url + (route.url.includes('?') ? q.replace('?', '&') : q),
-          ...(route.method !== 'GET' ? { payload: Buffer.from(body), headers: type === '' ? {} : { 'content-type': type } } : {})
+          headers,
+          ...(route.method !== 'GET' ? { payload: Buffer.from(body) } : {})
         })
         if (res.statusCode >= 500 && res.statusCode !== 503 && res.statusCode !== 504) {
           result.crashes++

@@ -8,6 +8,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { declaredPolicy } from './access.js'
 
 /** Where the document is served. */
 export const OPENAPI_PATH = '/openapi.json'
@@ -41,7 +42,9 @@ const TAGS: Readonly<Record<string, string>> = {
   messages: 'messages',
   registry: 'registry',
   cluster: 'cluster',
-  faults: 'faults'
+  faults: 'faults',
+  tokens: 'access',
+  audit: 'access'
 }
 
 /**
@@ -59,14 +62,19 @@ export function registerOpenApi (app: FastifyInstance, version: string): void {
         title: 'Caxton mesh REST API',
         version,
         description: 'The REST API of one Caxton node. Every failure is `{ "error": { "code", "message", "details"? } }`; ' +
-          'the status follows from the code (see docs/api.md).'
-      }
+          'the status follows from the code (see docs/api.md). Every operation but /health and /ready needs ' +
+          '`Authorization: Bearer <token>` with a role that may call it (401 without, 403 for a role that may not).'
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Caxton API token, cxt_<id>_<secret>' } } },
+      security: [{ bearer: [] }]
     },
-    transform: ({ schema, url }) => {
+    transform: ({ schema, url, route }) => {
       if (schema === undefined || schema === null) return { schema, url }
       const tag = TAGS[url.split('/')[1]] ?? 'node'
       const response = { ...(schema.response as Record<string, unknown> | undefined), default: { description: 'a failure', ...errorBodySchema } }
-      return { schema: { ...schema, tags: [tag], response }, url }
+      const method = Array.isArray(route.method) ? route.method[0] : route.method
+      const open = declaredPolicy(method, url)?.role === 'public' ? { security: [] } : {}
+      return { schema: { ...schema, tags: [tag], response, ...open }, url }
     }
   })
   void app.register(swaggerUi, { routePrefix: DOCS_PREFIX })

@@ -35,7 +35,7 @@ const optMillis = { type: ['integer', 'null'], minimum: 0, description: 'ms sinc
 const queryText = { type: 'string', maxLength: 1024 } as const
 
 /** A whole number in a query string (ajv does not coerce here, see above). */
-const queryInteger = (what: string): { type: 'string', pattern: string, description: string } => ({
+export const queryInteger = (what: string): { type: 'string', pattern: string, description: string } => ({
   type: 'string',
   pattern: '^[0-9]{1,15}$',
   description: `a whole number (${what})`

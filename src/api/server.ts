@@ -4,10 +4,15 @@
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { AuditLog } from '../audit/index.js'
+import { AUTH_ERROR_STATUS, type TokenStore } from '../auth/index.js'
 import { componentLogger, silentLogger, type Logger } from '../observability/logger.js'
+import { QUOTA_ERROR_STATUS } from '../quota/index.js'
+import { registerAccessControl } from './auth.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { DEFAULT_ERROR_STATUS, RouteNotFoundError, toHttpError } from './errors.js'
 import type { NodeFacade } from './facade.js'
+import { accessRoutes } from './routes/access.js'
 import { agentRoutes } from './routes/agents.js'
 import type { RouteDeps } from './routes/common.js'
 import { faultRoutes } from './routes/faults.js'
@@ -53,7 +58,26 @@ export interface ApiServerOptions {
    * connections, ms. @default 5000
    */
   closeGraceMs?: number
+  /**
+   * Who may call (there is no unauthenticated mode): the tokens callers present, and the
+   * audit log that records every change and every refusal.
+   */
+  auth: { tokens: TokenStore, audit: AuditLog }
+  /** Serve HTTPS (TLS 1.3 at least) with this PEM certificate (chain) and key. */
+  tls?: { cert: string | Buffer, key: string | Buffer }
+  /** Names accepted in `Host` besides `localhost` and IP addresses (see {@link hostAllowed}). @default [] */
+  allowedHosts?: readonly string[]
+  /** Requests per window per token (or per address without a valid token). @default 1000 per 10000 ms */
+  rateLimit?: { max: number, windowMs: number }
+  /** Connection timeouts, ms. @default request 60000, headers 10000, keep-alive 5000 */
+  timeouts?: { requestMs: number, headersMs: number, keepAliveMs: number }
 }
+
+/** Defaults of {@link ApiServerOptions.timeouts}, ms. */
+export const DEFAULT_API_TIMEOUTS = Object.freeze({ requestMs: 60_000, headersMs: 10_000, keepAliveMs: 5000 })
+
+/** Default of {@link ApiServerOptions.rateLimit}. */
+export const DEFAULT_RATE_LIMIT = Object.freeze({ max: 1000, windowMs: 10_000 })
 
 export interface ApiServer {
   /**
@@ -75,7 +99,8 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
   const log = given.bindings().component === undefined ? componentLogger(given, 'api') : given
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
   const version = options.version ?? CAXTON_VERSION
-  const statusByCode = { ...DEFAULT_ERROR_STATUS, ...options.errorStatus }
+  const statusByCode = { ...DEFAULT_ERROR_STATUS, ...AUTH_ERROR_STATUS, ...QUOTA_ERROR_STATUS, ...options.errorStatus }
+  const timeouts = options.timeouts ?? DEFAULT_API_TIMEOUTS
   const stopping = new AbortController()
 
   const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
@@ -91,13 +116,27 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     } else {
       req.log.debug({ code: body.error.code, status, method: req.method, url: req.url }, body.error.message)
     }
-    // A refusal that will pass (OUTBOX_FULL) says when to come back.
+    // A refusal that will pass (OUTBOX_FULL, RATE_LIMITED) says when to come back.
     const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
-    if (typeof retryAfterMs === 'number' && status === 503) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
+    if (typeof retryAfterMs === 'number' && (status === 503 || status === 429)) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
     void reply.code(status).type('application/json; charset=utf-8').send(body)
   }
 
+  // Node checks the request and headers timeouts on an interval (30 s by default): a
+  // tenth of the shorter one, so a trickled request is cut close to its deadline.
+  const serverOptions = {
+    headersTimeout: timeouts.headersMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(timeouts.requestMs, timeouts.headersMs) / 10)))
+  }
   const app = Fastify({
+    ...(options.tls !== undefined
+      ? { https: { ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.3' as const } }
+      : { http: serverOptions }),
+    // The whole request (headers and body) must arrive within requestMs: a trickled body
+    // cannot hold a socket. The socket's idle timeout leaves room for the longest ?wait=.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: (options.maxWaitMs ?? MAX_WAIT_MS) + timeouts.requestMs,
     loggerInstance: log as FastifyBaseLogger,
     // One debug line per request (below) instead of fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
@@ -156,9 +195,15 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     }, 'request')
   })
 
+  registerAccessControl(app, {
+    ...options.auth,
+    listenHost: options.host,
+    allowedHosts: options.allowedHosts ?? [],
+    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT
+  })
   registerOpenApi(app, version)
 
-  const deps: RouteDeps = { facade: options.facade, maxWaitMs: options.maxWaitMs ?? MAX_WAIT_MS, stopping: stopping.signal }
+  const deps: RouteDeps = { facade: options.facade, maxWaitMs: options.maxWaitMs ?? MAX_WAIT_MS, stopping: stopping.signal, ...options.auth }
   // A plugin, so that the routes are added after the OpenAPI generator has loaded (see
   // registerOpenApi). It inherits the parsers, handlers and hooks set above.
   void app.register(async (api) => {
@@ -169,6 +214,7 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     registryRoutes(api, deps)
     faultRoutes(api, deps)
     memberRoutes(api, deps)
+    accessRoutes(api, deps)
   })
 
   // Connections that have not sent a request yet. Node's close() leaves them open until
@@ -193,7 +239,7 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
       const host = address.address
       const urlHost = host.includes(':') ? `[${host}]` : host
       log.info({ host, port: address.port }, 'REST API listening')
-      return { host, port: address.port, url: `http://${urlHost}:${address.port}` }
+      return { host, port: address.port, url: `${options.tls !== undefined ? 'https' : 'http'}://${urlHost}:${address.port}` }
     },
     async stop () {
       stopped ??= (async () => {

@@ -14,6 +14,8 @@ import type {
   ReplayResponse, SendResponse
 } from '../api/types.js'
 import type { MemberListJson, MemberStateJson } from '../api/facade.js'
+import type { AuditEntryJson, AuditHead, AuditVerification } from '../audit/index.js'
+import type { Role, TokenInfo } from '../auth/index.js'
 import { CAXTON_VERSION, CLI_VERSION_HEADER, VERSION_HEADER } from '../api/version.js'
 
 /** Where the CLI looks for a node when neither `--api` nor `CAXTON_API` says. */
@@ -88,7 +90,14 @@ export interface CaxtonClientOptions {
   timeoutMs?: number
   /** Sent as `X-Caxton-CLI-Version`. @default this build's version */
   clientVersion?: string
-  /** @default globalThis.fetch */
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string
+  /**
+   * PEM certificate(s) of the authority that signed the node's TLS certificate, for an
+   * `https://` node whose certificate the system does not trust (e.g. self-signed).
+   */
+  ca?: string | Buffer
+  /** @default globalThis.fetch (with `ca`: undici's fetch trusting it) */
   fetch?: typeof fetch
 }
 
@@ -120,12 +129,14 @@ export class CaxtonClient {
   serverVersion?: string
   private readonly clientVersion: string
   private readonly fetchFn: typeof fetch
+  private readonly token?: string
 
   constructor (options: CaxtonClientOptions = {}) {
     this.url = (options.url ?? DEFAULT_API_URL).replace(/\/+$/, '')
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.clientVersion = options.clientVersion ?? CAXTON_VERSION
-    this.fetchFn = options.fetch ?? globalThis.fetch
+    if (options.token !== undefined) this.token = options.token
+    this.fetchFn = options.fetch ?? (options.ca !== undefined ? trustingFetch(options.ca) : globalThis.fetch)
   }
 
   /**
@@ -285,6 +296,34 @@ export class CaxtonClient {
     return await this.request<RegisteredAgentJson>({ method: 'GET', path: `/registry/agents/${encodeURIComponent(id)}` })
   }
 
+  /** `GET /tokens` (admin): every token, never the secrets. */
+  async listTokens (): Promise<{ tokens: TokenInfo[] }> {
+    return await this.request<{ tokens: TokenInfo[] }>({ method: 'GET', path: '/tokens' })
+  }
+
+  /**
+   * `POST /tokens` (admin): a new token; the answer's `token` is the only copy.
+   * @throws ApiError TOKEN_REQUEST_INVALID / REQUEST_INVALID (400)
+   */
+  async createToken (req: { name: string, role: Role, ttlMs?: number }): Promise<TokenInfo & { token: string }> {
+    return await this.request<TokenInfo & { token: string }>({ method: 'POST', path: '/tokens', json: req })
+  }
+
+  /** `DELETE /tokens/:id` (admin). @throws ApiError TOKEN_NOT_FOUND (404) */
+  async revokeToken (id: string): Promise<TokenInfo> {
+    return await this.request<TokenInfo>({ method: 'DELETE', path: `/tokens/${encodeURIComponent(id)}` })
+  }
+
+  /** `GET /audit` (admin): entries after `after`, oldest first, and the log's head. */
+  async auditLog (query: { after?: number, limit?: number } = {}): Promise<{ entries: AuditEntryJson[], head: AuditHead }> {
+    return await this.request<{ entries: AuditEntryJson[], head: AuditHead }>({ method: 'GET', path: '/audit', query: { after: query.after, limit: query.limit } })
+  }
+
+  /** `GET /audit/verify` (admin): the hash chain checked by the node. */
+  async verifyAudit (): Promise<AuditVerification> {
+    return await this.request<AuditVerification>({ method: 'GET', path: '/audit/verify' })
+  }
+
   /** `GET /metrics`: Prometheus text. */
   async metrics (): Promise<string> {
     return await this.request<string>({ method: 'GET', path: '/metrics' })
@@ -297,6 +336,7 @@ export class CaxtonClient {
       else if (value !== undefined) url.searchParams.set(key, String(value))
     }
     const headers: Record<string, string> = { accept: 'application/json', [CLI_VERSION_HEADER]: this.clientVersion }
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
     let body: string | Uint8Array<ArrayBuffer> | undefined
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json'
@@ -350,6 +390,21 @@ function filterQuery (filter: DeadLetterFilter): Record<string, string | number 
 /** `Retry-After: 3` → 3000. The HTTP-date form is not used by the API, and is ignored. */
 function retryAfterOf (header: string | null): number | undefined {
   return header !== null && /^[0-9]+$/.test(header.trim()) ? Number(header.trim()) * 1000 : undefined
+}
+
+/**
+ * undici's fetch with a dispatcher that trusts `ca` (Node's own fetch takes no CA).
+ * Loaded on first use: most commands never need it.
+ */
+function trustingFetch (ca: string | Buffer): typeof fetch {
+  let ready: Promise<typeof fetch> | undefined
+  const load = async (): Promise<typeof fetch> => {
+    const undici = await import('undici')
+    const dispatcher = new undici.Agent({ connect: { ca } })
+    return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+      await undici.fetch(input as Parameters<typeof undici.fetch>[0], { ...init, dispatcher } as Parameters<typeof undici.fetch>[1])) as unknown as typeof fetch
+  }
+  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => await (await (ready ??= load()))(input, init)) as typeof fetch
 }
 
 function isErrorBody (value: unknown): value is ErrorBody {

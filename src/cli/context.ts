@@ -2,9 +2,11 @@
  * What every command receives: the I/O of this run, and a way to get, for the command
  * being run, its global options, an HTTP client and an output printer.
  */
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { CaxtonError } from '../../protocols/errors.js'
+import { findLocalAdminToken } from '../auth/files.js'
 import { parseHostPort } from '../config/index.js'
 import { CaxtonClient, DEFAULT_API_URL, DEFAULT_TIMEOUT_MS } from './client.js'
 import { Output, type CliIo } from './output.js'
@@ -22,6 +24,15 @@ export interface GlobalOptions {
   json: boolean
   /** `--timeout`: HTTP request timeout, ms. @default 10000 */
   timeoutMs: number
+  /**
+   * The bearer token: `--token`, else `CAXTON_TOKEN`, else the admin token of a node on
+   * this machine whose API is `api` (see {@link findLocalAdminToken}); absent when none.
+   */
+  token?: string
+  /** Where the token came from: `--token`, `CAXTON_TOKEN`, or the file it was read from. */
+  tokenSource?: string
+  /** `--ca` (or `CAXTON_CA`): PEM file of the authority to trust for an `https://` node. */
+  ca?: string
 }
 
 /** What a command's action works with. */
@@ -71,10 +82,16 @@ export function createContext (io: CliIo): CliContext {
     io,
     exitCode: 0,
     scope (command) {
-      const globals = resolveGlobals(mergedOptions(command), io.env ?? {})
+      const globals = resolveGlobals(mergedOptions(command), io.env ?? {}, io.cwd ?? process.cwd())
       return {
         globals,
-        client: new CaxtonClient({ url: globals.api, timeoutMs: globals.timeoutMs, fetch: io.fetch }),
+        client: new CaxtonClient({
+          url: globals.api,
+          timeoutMs: globals.timeoutMs,
+          ...(globals.token !== undefined ? { token: globals.token } : {}),
+          ...(globals.ca !== undefined ? { ca: readCa(globals.ca) } : {}),
+          fetch: io.fetch
+        }),
         out: new Output(io, globals.json)
       }
     },
@@ -103,6 +120,8 @@ export function addGlobalOptions (command: Command): Command {
     .addOption(new Option('--api <url>', `REST API of the node, a URL or host:port (env: CAXTON_API; default: ${DEFAULT_API_URL})`).helpGroup(GLOBAL_OPTIONS_GROUP))
     .addOption(new Option('--json', "machine output: exactly the API's JSON on stdout").helpGroup(GLOBAL_OPTIONS_GROUP))
     .addOption(new Option('--timeout <ms>', `HTTP request timeout, ms (default: ${DEFAULT_TIMEOUT_MS})`).argParser(integerIn(1, 3_600_000)).helpGroup(GLOBAL_OPTIONS_GROUP))
+    .addOption(new Option('--token <token>', 'API bearer token (env: CAXTON_TOKEN; default: the admin token of a node started from this folder)').helpGroup(GLOBAL_OPTIONS_GROUP))
+    .addOption(new Option('--ca <file>', 'PEM certificate of the authority to trust for an https:// node (env: CAXTON_CA)').helpGroup(GLOBAL_OPTIONS_GROUP))
 }
 
 /** Help heading of {@link addGlobalOptions}' options (listed after a command's own). */
@@ -115,12 +134,39 @@ function mergedOptions (command: Command): Record<string, unknown> {
   return Object.assign({}, ...chain.map(c => c.opts()))
 }
 
-function resolveGlobals (opts: Record<string, unknown>, env: Record<string, string | undefined>): GlobalOptions {
-  const raw = typeof opts.api === 'string' ? opts.api : (env.CAXTON_API !== undefined && env.CAXTON_API !== '' ? env.CAXTON_API : DEFAULT_API_URL)
-  return {
+function resolveGlobals (opts: Record<string, unknown>, env: Record<string, string | undefined>, cwd: string): GlobalOptions {
+  const given = (value: string | undefined): string | undefined => value !== undefined && value !== '' ? value : undefined
+  const raw = typeof opts.api === 'string' ? opts.api : (given(env.CAXTON_API) ?? DEFAULT_API_URL)
+  const globals: GlobalOptions = {
     api: apiBaseUrl(raw),
     json: opts.json === true,
     timeoutMs: typeof opts.timeout === 'number' ? opts.timeout : DEFAULT_TIMEOUT_MS
+  }
+  if (typeof opts.token === 'string') {
+    globals.token = opts.token
+    globals.tokenSource = '--token'
+  } else if (given(env.CAXTON_TOKEN) !== undefined) {
+    globals.token = env.CAXTON_TOKEN
+    globals.tokenSource = 'CAXTON_TOKEN'
+  } else {
+    const data = given(env.CAXTON_DATA)
+    const found = findLocalAdminToken(globals.api, { cwd, ...(data !== undefined ? { dataDirs: [data] } : {}) })
+    if (found !== undefined) {
+      globals.token = found.token
+      globals.tokenSource = found.file
+    }
+  }
+  const ca = typeof opts.ca === 'string' ? opts.ca : given(env.CAXTON_CA)
+  if (ca !== undefined) globals.ca = ca
+  return globals
+}
+
+/** @throws CliError FILE_UNREADABLE */
+function readCa (path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    throw new CliError('FILE_UNREADABLE', `cannot read the CA file ${path}: ${(err as Error).message}`, 1, { cause: err })
   }
 }
 
@@ -193,6 +239,25 @@ export function pointInTime (now: () => number): (value: string) => number {
       return checked(Date.parse(v))
     }
     return checked(NaN)
+  }
+}
+
+/**
+ * A commander argument parser for a duration, as ms: one or more `<n><unit>` with units
+ * `ms`, `s`, `m`, `h`, `d` (`90s`, `12h`, `30d`, `1h30m`), in `[minMs, maxMs]`.
+ */
+export function duration (minMs: number, maxMs: number): (value: string) => number {
+  return (value: string) => {
+    const v = value.trim()
+    let ms = NaN
+    if (/^([0-9]+(ms|s|m|h|d))+$/.test(v)) {
+      ms = 0
+      for (const [, n, unit] of v.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(n) * DURATION_UNITS_MS[unit]
+    }
+    if (!Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) {
+      throw new InvalidArgumentError(`expected a duration like 90s, 12h or 30d, from ${minMs} ms to ${Math.floor(maxMs / 86_400_000)} days.`)
+    }
+    return ms
   }
 }
 

@@ -16,8 +16,10 @@ const SGR: Record<Style, [number, number]> = { green: [32, 39], red: [31, 39], y
 export interface CliIo {
   stdout: (text: string) => void
   stderr: (text: string) => void
-  /** Environment (for `CAXTON_API`). @default {} */
+  /** Environment (for `CAXTON_API`, `CAXTON_TOKEN`, `CAXTON_CA`, `CAXTON_DATA`). @default {} */
   env?: Record<string, string | undefined>
+  /** Folder whose `.caxton/` the CLI searches for a local node's admin token. @default process.cwd() */
+  cwd?: string
   /** Whether human output may carry ANSI colours. @default false */
   color?: boolean
   /** Clock for ages ("5m ago"), ms since the epoch. @default Date.now */

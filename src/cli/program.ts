@@ -7,6 +7,7 @@ import { Command, CommanderError, Help, type Option } from 'commander'
 import { CAXTON_VERSION } from '../api/version.js'
 import { ApiError, ApiUnreachableError, ApiTimeoutError } from './client.js'
 import { registerAgentCommands } from './commands/agent/index.js'
+import { registerAuditCommands } from './commands/audit/index.js'
 import { registerClusterCommands } from './commands/cluster/index.js'
 import { registerCompletionCommands } from './commands/completion/index.js'
 import { registerConversationCommands } from './commands/conversation/index.js'
@@ -15,6 +16,7 @@ import { registerMessageCommands } from './commands/message/index.js'
 import { registerMetricsCommand } from './commands/metrics/index.js'
 import { registerRegistryCommands } from './commands/registry/index.js'
 import { registerStatusCommand } from './commands/status/index.js'
+import { registerTokenCommands } from './commands/token/index.js'
 import { addGlobalOptions, CliError, GLOBAL_OPTIONS_GROUP, createContext, type CliContext, type CliIo, type RegisterCommands } from './context.js'
 import { examples } from './output.js'
 
@@ -68,6 +70,8 @@ export function createProgram (ctx: CliContext, options: RunOptions = {}): Comma
   registerRegistryCommands(program, ctx)
   registerDlqCommands(program, ctx)
   registerConversationCommands(program, ctx)
+  registerTokenCommands(program, ctx)
+  registerAuditCommands(program, ctx)
   for (const register of options.commands ?? []) register(program, ctx)
   // Last: it reads the tree built above.
   registerCompletionCommands(program, ctx)
@@ -110,6 +114,10 @@ function report (err: unknown, io: CliIo, json: boolean): number {
     // Scripts using --json get the API's error body on stdout as well.
     if (json && err.body !== undefined) io.stdout(JSON.stringify(err.body, null, 2) + '\n')
     io.stderr(`error: ${err.message} (${err.code})\n`)
+    if (err.status === 401) {
+      io.stderr('  give a token with --token or CAXTON_TOKEN; a node keeps its admin token in <data folder>/admin.token,\n' +
+        '  which the CLI finds by itself when run from the folder the node was started in\n')
+    }
     // A refusal that will pass (503 OUTBOX_FULL): the request changed nothing, and may be repeated.
     if (err.retryAfterMs !== undefined) {
       const s = Math.ceil(err.retryAfterMs / 1000)

@@ -22,7 +22,19 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
     listen: ['/ip4/127.0.0.1/tcp/7400'],
     join: [],
     cluster: { keyFile: null, allowPeers: [] },
-    api: { host: '127.0.0.1', port: 7420, bodyLimitBytes: 16 * 1024 * 1024 },
+    api: {
+      host: '127.0.0.1',
+      port: 7420,
+      bodyLimitBytes: 16 * 1024 * 1024,
+      tlsCertFile: '',
+      tlsKeyFile: '',
+      allowedHosts: [],
+      requestTimeoutMs: 60_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5000,
+      rateLimitMax: 1000,
+      rateLimitWindowMs: 10_000
+    },
     log: { level: 'info' },
     agents: {
       maxMemoryPages: 256,
@@ -58,6 +70,14 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
     conversations: { idleTimeoutMs: 1_800_000, maxInMemory: 100_000 },
     membership: membershipDefaults('lan'),
     registry: { ...REGISTRY_TIMING.lan },
+    quota: {
+      maxAgents: 1000,
+      maxTotalMemoryPages: 65536,
+      maxMemoryPages: 4096,
+      maxMailboxCapacity: 100_000,
+      maxFuelPerMessage: 1_000_000_000,
+      maxHandlerTimeoutMs: 60_000
+    },
     routing: { announceIntervalMs: 30_000, dhtLookupTimeoutMs: 5000 }
   }
 }

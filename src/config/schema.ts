@@ -110,7 +110,28 @@ export const configSchema = z.strictObject({
     /** REST API port; 0 picks a free one. @default 7420 */
     port,
     /** Largest request body, bytes (a deploy carries a module). @default 16 MiB */
-    bodyLimitBytes: z.number().int().min(1024).max(1 << 30)
+    bodyLimitBytes: z.number().int().min(1024).max(1 << 30),
+    /** PEM certificate (chain) file: serve the API over HTTPS (TLS 1.3 at least); '' for plain HTTP. Needs tlsKeyFile. @default '' */
+    tlsCertFile: z.string(),
+    /** PEM private key file of tlsCertFile. @default '' */
+    tlsKeyFile: z.string(),
+    /**
+     * Names a client may put in the `Host` header besides `localhost` and IP addresses of
+     * the listen address (any IP address when it listens on every interface); anything
+     * else is refused (421), so a web page cannot reach the API by DNS rebinding. A name
+     * starting with `.` accepts its subdomains. @default []
+     */
+    allowedHosts: z.array(z.string().regex(/^\.?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a DNS name, or .suffix for its subdomains')),
+    /** Time a client has to send a whole request, headers and body, ms. @default 60000 */
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000),
+    /** Time a client has to send a request's headers, ms; at most requestTimeoutMs. @default 10000 */
+    headersTimeoutMs: z.number().int().min(100).max(3_600_000),
+    /** An idle keep-alive connection is closed after this long, ms. @default 5000 */
+    keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000),
+    /** Requests one token (or, without a valid token, one address) may make per window. @default 1000 */
+    rateLimitMax: z.number().int().min(1).max(100_000_000),
+    /** Rate-limit window, ms. @default 10000 */
+    rateLimitWindowMs: z.number().int().min(100).max(86_400_000)
   }),
   log: z.strictObject({
     /** @default 'info' */
@@ -198,12 +219,45 @@ export const configSchema = z.strictObject({
     /** Most anti-entropy exchanges at once, started and answered. @default 8 */
     maxConcurrentSyncs: z.number().int().min(1).max(1024)
   }),
+  /** Node-wide bounds on deploys: a deploy over them is refused (LIMIT_TOO_HIGH 400, AGENT_QUOTA_EXCEEDED 409). */
+  quota: z.strictObject({
+    /** Agents this node hosts at most. @default 1000 */
+    maxAgents: z.number().int().min(1).max(1_000_000),
+    /** Sum of the agents' memory caps (their maxMemoryPages), 64 KiB pages. @default 65536 (4 GiB) */
+    maxTotalMemoryPages: z.number().int().min(1).max(2 ** 40),
+    /** Largest limits.maxMemoryPages a deploy may ask, pages. @default 4096 (256 MiB) */
+    maxMemoryPages: z.number().int().min(1).max(65536),
+    /** Largest limits.mailboxCapacity, messages. @default 100000 */
+    maxMailboxCapacity: z.number().int().min(1).max(1 << 20),
+    /** Largest limits.fuelPerMessage. @default 1000000000 */
+    maxFuelPerMessage: z.number().int().min(1000).max(2_147_483_647),
+    /** Largest limits.handlerTimeoutMs, ms. @default 60000 */
+    maxHandlerTimeoutMs: z.number().int().min(10).max(600_000)
+  }),
   routing: z.strictObject({
     /** How often this node re-provides its agents as kad-dht provider records, ms (0: only on deploy). @default 30000 (lan) */
     announceIntervalMs: z.number().int().min(0),
     /** Bound on a kad-dht provider lookup for an unknown agent, ms. @default 5000 (lan) */
     dhtLookupTimeoutMs: z.number().int().min(10).max(600_000)
   })
+}).superRefine((c, ctx) => {
+  if ((c.api.tlsCertFile === '') !== (c.api.tlsKeyFile === '')) {
+    const missing = c.api.tlsCertFile === '' ? 'tlsCertFile' : 'tlsKeyFile'
+    ctx.addIssue({ code: 'custom', path: ['api', missing], message: 'a TLS certificate needs its key, and a key its certificate: give both or neither' })
+  }
+  if (c.api.headersTimeoutMs > c.api.requestTimeoutMs) {
+    ctx.addIssue({ code: 'custom', path: ['api', 'headersTimeoutMs'], message: `must be at most api.requestTimeoutMs (${c.api.requestTimeoutMs})` })
+  }
+  // The node's default limits must be deployable.
+  const defaults: Array<[keyof typeof c.agents, keyof typeof c.quota]> = [
+    ['maxMemoryPages', 'maxMemoryPages'], ['mailboxCapacity', 'maxMailboxCapacity'], ['fuelPerMessage', 'maxFuelPerMessage'], ['handlerTimeoutMs', 'maxHandlerTimeoutMs']
+  ]
+  for (const [field, max] of defaults) {
+    if (c.agents[field] > c.quota[max]) ctx.addIssue({ code: 'custom', path: ['agents', field], message: `must be at most quota.${max} (${c.quota[max]})` })
+  }
+  if (c.agents.maxMemoryPages > c.quota.maxTotalMemoryPages) {
+    ctx.addIssue({ code: 'custom', path: ['agents', 'maxMemoryPages'], message: `must be at most quota.maxTotalMemoryPages (${c.quota.maxTotalMemoryPages})` })
+  }
 })
 
 export type CaxtonConfig = z.infer<typeof configSchema>

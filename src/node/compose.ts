@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
 import { ClientSessions } from '../api/clients.js'
+import { AuditLog } from '../audit/index.js'
+import { TokenStore } from '../auth/index.js'
 import { CAXTON_VERSION as VERSION } from '../api/version.js'
 import type { CaxtonConfig } from '../config/index.js'
 import { swimSettings } from '../config/schema.js'
@@ -46,6 +48,10 @@ export interface Components {
   metrics: MetricsRegistry
   log: Logger
   faultInjector?: FaultInjector
+  /** The REST API's tokens (sublevel `tokens`). */
+  tokens: TokenStore
+  /** The node's hash-chained audit log (sublevel `audit`). */
+  audit: AuditLog
 }
 
 /** What every group needs. */
@@ -62,7 +68,9 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
   const { libp2p, faultInjector } = await peer(shared, options)
   const cluster = clusterOf(shared, libp2p, options)
   const messaging = messagingOf(shared, libp2p, cluster)
-  return { ...shared, ...cluster, ...messaging, libp2p, ...(faultInjector !== undefined ? { faultInjector } : {}) }
+  const tokens = await TokenStore.open(storage.sublevel('tokens'))
+  const audit = await AuditLog.open(storage.sublevel('audit'))
+  return { ...shared, ...cluster, ...messaging, libp2p, tokens, audit, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
 /**

@@ -14,6 +14,10 @@ import type {
   RegisteredAgentJson, RegistryFacade, SendOutcome, SendRequest
 } from '../api/facade.js'
 import { createApiServer, CAXTON_VERSION as VERSION, type ApiServer } from '../api/index.js'
+import { apiSettings } from '../api/settings.js'
+import type { AuditLog } from '../audit/index.js'
+import { ensureAdminToken, writeApiFile, type TokenStore } from '../auth/index.js'
+import { AgentQuota } from '../quota/index.js'
 import type { CaxtonConfig } from '../config/index.js'
 import { ConversationNotFoundError, type ConversationService } from '../conversations/index.js'
 import { MessageNotFoundError, type DeliveryService, type HandledEntry, type MessageStatus } from '../delivery/index.js'
@@ -80,6 +84,11 @@ export class CaxtonNode implements NodeFacade {
   private readonly agents: AgentManager
   private readonly log: Logger
   private readonly faultInjector?: FaultInjector
+  /** The REST API's tokens. */
+  readonly tokens: TokenStore
+  /** The hash-chained audit log; other modules record through `audit.append`. */
+  readonly audit: AuditLog
+  private readonly quota: AgentQuota
 
   private constructor (c: Components) {
     this.config = c.config
@@ -98,6 +107,10 @@ export class CaxtonNode implements NodeFacade {
     this.metricsRegistry = c.metrics
     this.log = c.log
     this.faultInjector = c.faultInjector
+    this.tokens = c.tokens
+    this.audit = c.audit
+    const { maxMemoryPages, mailboxCapacity, fuelPerMessage, handlerTimeoutMs } = c.config.agents
+    this.quota = new AgentQuota(c.config.quota, { maxMemoryPages, mailboxCapacity, fuelPerMessage, handlerTimeoutMs })
   }
 
   /**
@@ -149,16 +162,20 @@ export class CaxtonNode implements NodeFacade {
         name: 'api',
         start: async () => {
           if (options.api === false) return
+          await ensureAdminToken(this.tokens, this.config.dataDir, this.log)
           this.api = createApiServer({
             facade: this,
             logger: componentLogger(this.log, 'api'),
             host: this.config.api.host,
             port: this.config.api.port,
-            bodyLimitBytes: this.config.api.bodyLimitBytes,
+            ...await apiSettings(this.config.api),
+            auth: { tokens: this.tokens, audit: this.audit },
             errorStatus: { ...REGISTRY_ERROR_STATUS, ...FAULT_ERROR_STATUS },
             metrics: this.metricsRegistry
           })
           this.apiUrl = (await this.api.start()).url
+          // For the CLI on this machine: which node's admin.token goes with which address.
+          await writeApiFile(this.config.dataDir, this.apiUrl)
         },
         stop: async () => { await this.api?.stop() }
       },
@@ -225,10 +242,18 @@ export class CaxtonNode implements NodeFacade {
     return { ready: this.ready && Object.values(checks).every(c => c.ok), checks }
   }
 
-  /** See {@link AgentManager.deploy}. */
+  /**
+   * See {@link AgentManager.deploy}; first checked against the node's quota (config `quota`).
+   * @throws LimitTooHighError, AgentQuotaExceededError, and the deploy's own errors
+   */
   async deployAgent (req: DeployRequest): Promise<HostedAgent> {
     this.assertReady('deploying agents')
-    return await this.agents.deploy(req)
+    const release = this.quota.reserve(req.limits, this.agents.list())
+    try {
+      return await this.agents.deploy(req)
+    } finally {
+      release()
+    }
   }
 
   listAgents (): HostedAgent[] {

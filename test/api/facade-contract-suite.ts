@@ -6,7 +6,7 @@
  *
  * ```ts
  * apiContractSuite('in-process node', {
- *   setup: async () => { node = await startNode(config); return { url: node.info().api, module: ECHO } },
+ *   setup: async () => { node = await startNode(config); return { url: node.info().api, module: ECHO, token } },
  *   teardown: async () => { await node.stop() }
  * })
  * ```
@@ -19,6 +19,8 @@ export interface ApiUnderTest {
   url: string
   /** A module the node accepts, whose agent answers a REQUEST with an INFORM carrying the same content. */
   module: Uint8Array
+  /** An admin token of the API. */
+  token: string
 }
 
 export interface ApiContractHarness {
@@ -45,12 +47,13 @@ export function apiContractSuite (name: string, { setup, teardown }: ApiContract
     after(async () => { await teardown() })
 
     async function call (method: string, path: string, body?: unknown): Promise<Answer> {
-      const init: RequestInit = { method }
+      const headers: Record<string, string> = { authorization: `Bearer ${api.token}` }
+      const init: RequestInit = { method, headers }
       if (body instanceof Uint8Array) {
-        init.headers = { 'content-type': 'application/wasm' }
+        headers['content-type'] = 'application/wasm'
         init.body = Buffer.from(body)
       } else if (body !== undefined) {
-        init.headers = { 'content-type': 'application/json' }
+        headers['content-type'] = 'application/json'
         init.body = JSON.stringify(body)
       }
       const res = await fetch(api.url + path, init)

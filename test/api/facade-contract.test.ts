@@ -8,15 +8,17 @@ import { join } from 'node:path'
 import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
+import { adminTokenOf, testAuth } from './auth-fixture.js'
 import { apiContractSuite } from './facade-contract-suite.js'
 import { FakeFacade, TINY_WASM } from './fake-facade.js'
 
 let server: ApiServer | undefined
 apiContractSuite('fake facade', {
   setup: async () => {
-    server = createApiServer({ facade: new FakeFacade(), host: '127.0.0.1', port: 0 })
+    const { auth, admin } = await testAuth()
+    server = createApiServer({ facade: new FakeFacade(), host: '127.0.0.1', port: 0, auth })
     const { url } = await server.start()
-    return { url, module: TINY_WASM }
+    return { url, module: TINY_WASM, token: admin }
   },
   teardown: async () => { await server?.stop() }
 })
@@ -30,7 +32,7 @@ apiContractSuite('in-process node', {
     node = await startNode(config, { processMetrics: false })
     // the echo agent the build compiles (`npm test` builds first)
     const module = new Uint8Array(await readFile(new URL('../../dist/agents/echo.wasm', import.meta.url)))
-    return { url: node.info().api, module }
+    return { url: node.info().api, module, token: await adminTokenOf(dataDir) }
   },
   teardown: async () => {
     await node?.stop()

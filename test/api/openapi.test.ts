@@ -10,6 +10,8 @@ import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import type { FaultFacade, MembershipFacade, RegistryFacade } from '../../src/api/facade.js'
 import { errorBodySchema } from '../../src/api/openapi.js'
 import { CAXTON_VERSION } from '../../src/api/version.js'
+import { declaredPolicy } from '../../src/api/access.js'
+import { injectWith, testAuth } from './auth-fixture.js'
 import { FakeFacade } from './fake-facade.js'
 
 interface Operation {
@@ -69,13 +71,16 @@ describe('api: OpenAPI document and docs', () => {
   let server: ApiServer
   let routes: RouteOptions[]
   let doc: OpenApiDocument
+  let inject: ReturnType<typeof injectWith>
 
   beforeEach(async () => {
-    server = createApiServer({ facade: new FullFacade(), host: '127.0.0.1', port: 0 })
+    const { auth, admin } = await testAuth()
+    server = createApiServer({ facade: new FullFacade(), host: '127.0.0.1', port: 0, auth })
+    inject = injectWith(server.app, admin)
     // Routes are added when the app loads (in a plugin), so a hook added now sees them all.
     routes = []
     server.app.addHook('onRoute', (route) => { routes.push(route) })
-    const res = await server.app.inject({ method: 'GET', url: '/openapi.json' })
+    const res = await inject({ method: 'GET', url: '/openapi.json' })
     assert.equal(res.statusCode, 200)
     assert.match(String(res.headers['content-type']), /^application\/json/)
     doc = res.json<OpenApiDocument>()
@@ -87,6 +92,15 @@ describe('api: OpenAPI document and docs', () => {
   const apiRoutes = (): Array<{ method: string, url: string, schema: RouteSchema }> => routes
     .flatMap(r => (Array.isArray(r.method) ? r.method : [r.method]).map(method => ({ method, url: r.url, schema: (r.schema ?? {}) as RouteSchema })))
     .filter(r => r.method !== 'HEAD' && r.schema.hide !== true)
+
+  it('names the role of every route the router holds (the access policy has no gaps)', () => {
+    const held = routerTable(server.app.printRoutes({ commonPrefix: false }))
+    assert.ok(held.length >= 30, held.join('\n'))
+    for (const route of held) {
+      const [method, url] = route.split(' ')
+      assert.ok(declaredPolicy(method, url) !== undefined, `${route} has a role in ROUTE_POLICY (src/api/access.ts)`)
+    }
+  })
 
   it('is OpenAPI 3.1 with this build\'s version', () => {
     assert.equal(doc.openapi, '3.1.0')
@@ -133,7 +147,7 @@ describe('api: OpenAPI document and docs', () => {
   })
 
   it('documents /metrics as text, the way it answers', async () => {
-    const res = await server.app.inject({ method: 'GET', url: '/metrics' })
+    const res = await inject({ method: 'GET', url: '/metrics' })
     assert.match(String(res.headers['content-type']), /^text\/plain/)
     const ok = doc.paths['/metrics'].get.responses['200'] as { content: Record<string, unknown> }
     assert.deepEqual(Object.keys(ok.content), ['text/plain'])
@@ -147,7 +161,7 @@ describe('api: OpenAPI document and docs', () => {
   })
 
   it('documents the error body the server sends', async () => {
-    const res = await server.app.inject({ method: 'GET', url: '/agents/ghost' })
+    const res = await inject({ method: 'GET', url: '/agents/ghost' })
     assert.equal(res.statusCode, 404)
     const validate = new Ajv().compile(errorBodySchema)
     assert.ok(validate(res.json()), JSON.stringify(validate.errors))
@@ -158,18 +172,18 @@ describe('api: OpenAPI document and docs', () => {
   })
 
   it('serves Swagger UI at /docs from its own files, nothing fetched from elsewhere', async () => {
-    const page = await server.app.inject({ method: 'GET', url: '/docs' })
+    const page = await inject({ method: 'GET', url: '/docs' })
     assert.equal(page.statusCode, 200)
     assert.match(String(page.headers['content-type']), /^text\/html/)
     const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map(m => m[1])
     assert.ok(assets.some(a => a.endsWith('swagger-ui-bundle.js')), page.body)
     for (const asset of assets) {
       assert.ok(asset.startsWith('/docs/'), `${asset} is served by the node`)
-      const res = await server.app.inject({ method: 'GET', url: asset })
+      const res = await inject({ method: 'GET', url: asset })
       assert.equal(res.statusCode, 200, asset)
       assert.ok(res.rawPayload.byteLength > 0, asset)
     }
-    const json = await server.app.inject({ method: 'GET', url: '/docs/json' })
+    const json = await inject({ method: 'GET', url: '/docs/json' })
     assert.deepEqual(json.json(), doc, 'the UI reads the same document')
   })
 })

@@ -7,6 +7,7 @@ import type { AgentInfo, AgentListResponse, ErrorBody, MessageListResponse, Send
 import { CAXTON_VERSION } from '../../src/api/version.js'
 import type { Logger } from '../../src/observability/logger.js'
 import { createMetricsRegistry } from '../../src/observability/metrics.js'
+import { injectWith, testAuth, type TestAuth } from './auth-fixture.js'
 import { FakeError, FakeFacade, TINY_WASM } from './fake-facade.js'
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
@@ -30,12 +31,16 @@ describe('api: REST server', () => {
   let facade: FakeFacade
   let server: ApiServer
   let captured: Captured
+  let access: TestAuth
+  let inject: ReturnType<typeof injectWith>
 
-  beforeEach(() => {
+  beforeEach(async () => {
     facade = new FakeFacade()
     const log = capturingLogger()
     captured = log.captured
-    server = createApiServer({ facade, logger: log.logger, host: '127.0.0.1', port: 0, bodyLimitBytes: 64 * 1024 })
+    access = await testAuth()
+    server = createApiServer({ facade, logger: log.logger, host: '127.0.0.1', port: 0, bodyLimitBytes: 64 * 1024, auth: access.auth })
+    inject = injectWith(server.app, access.admin)
   })
 
   afterEach(async () => {
@@ -44,23 +49,23 @@ describe('api: REST server', () => {
   })
 
   const deployEcho = async (id = 'echo'): Promise<AgentInfo> => {
-    const res = await server.app.inject({ method: 'POST', url: '/agents', payload: { id, wasm: b64(TINY_WASM) } })
+    const res = await inject({ method: 'POST', url: '/agents', payload: { id, wasm: b64(TINY_WASM) } })
     assert.equal(res.statusCode, 201, res.body)
     return res.json<AgentInfo>()
   }
 
   describe('every response', () => {
     it('carries X-Caxton-Version, on success and on error', async () => {
-      const ok = await server.app.inject({ method: 'GET', url: '/health' })
+      const ok = await inject({ method: 'GET', url: '/health' })
       assert.equal(ok.headers['x-caxton-version'], CAXTON_VERSION)
-      const missing = await server.app.inject({ method: 'GET', url: '/nope' })
+      const missing = await inject({ method: 'GET', url: '/nope' })
       assert.equal(missing.headers['x-caxton-version'], CAXTON_VERSION)
-      const bad = await server.app.inject({ method: 'POST', url: '/agents', headers: { 'content-type': 'application/json' }, payload: '{' })
+      const bad = await inject({ method: 'POST', url: '/agents', headers: { 'content-type': 'application/json' }, payload: '{' })
       assert.equal(bad.headers['x-caxton-version'], CAXTON_VERSION)
     })
 
     it('answers an unknown route with a JSON 404', async () => {
-      const res = await server.app.inject({ method: 'PATCH', url: '/agents/echo?x=1' })
+      const res = await inject({ method: 'PATCH', url: '/agents/echo?x=1' })
       assert.equal(res.statusCode, 404)
       assert.match(String(res.headers['content-type']), /^application\/json/)
       const error = errorOf(res.body)
@@ -69,7 +74,7 @@ describe('api: REST server', () => {
     })
 
     it('answers a URL with broken percent-encoding with a JSON 400', async () => {
-      const res = await server.app.inject({ method: 'GET', url: '/agents/%E0%A4%A' })
+      const res = await inject({ method: 'GET', url: '/agents/%E0%A4%A' })
       assert.equal(res.statusCode, 400)
       assert.equal(errorOf(res.body).code, 'REQUEST_INVALID')
     })
@@ -77,7 +82,7 @@ describe('api: REST server', () => {
 
   describe('POST /agents', () => {
     it('deploys from JSON with base64 and limits: 201, Location, the AgentInfo', async () => {
-      const res = await server.app.inject({
+      const res = await inject({
         method: 'POST',
         url: '/agents',
         payload: { id: 'echo', wasm: b64(TINY_WASM), limits: { maxMemoryPages: 16, fuelPerMessage: 1000 } }
@@ -93,7 +98,7 @@ describe('api: REST server', () => {
     })
 
     it('deploys a raw application/wasm body with ?id= and limits as query parameters', async () => {
-      const res = await server.app.inject({
+      const res = await inject({
         method: 'POST',
         url: '/agents?id=raw-1&maxMemoryPages=8&mailboxCapacity=10&fuelPerMessage=500&handlerTimeoutMs=250',
         headers: { 'content-type': 'application/wasm' },
@@ -108,7 +113,7 @@ describe('api: REST server', () => {
     })
 
     it('accepts application/octet-stream like application/wasm, and no limits means none passed', async () => {
-      const res = await server.app.inject({
+      const res = await inject({
         method: 'POST', url: '/agents?id=raw-2', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(TINY_WASM)
       })
       assert.equal(res.statusCode, 201, res.body)
@@ -142,7 +147,7 @@ describe('api: REST server', () => {
     for (const c of badDeploys) {
       it(`rejects ${c.name}: ${c.status} ${c.code}`, async () => {
         const headers: Record<string, string> = c.type === undefined ? {} : { 'content-type': c.type }
-        const res = await server.app.inject({ method: 'POST', url: c.url ?? '/agents', headers, payload: c.payload as string })
+        const res = await inject({ method: 'POST', url: c.url ?? '/agents', headers, payload: c.payload as string })
         assert.equal(res.statusCode, c.status, res.body)
         const error = errorOf(res.body)
         assert.equal(error.code, c.code)
@@ -152,7 +157,7 @@ describe('api: REST server', () => {
 
     it('answers 409 AGENT_EXISTS with the agent id in details', async () => {
       await deployEcho()
-      const res = await server.app.inject({ method: 'POST', url: '/agents', payload: { id: 'echo', wasm: b64(TINY_WASM) } })
+      const res = await inject({ method: 'POST', url: '/agents', payload: { id: 'echo', wasm: b64(TINY_WASM) } })
       assert.equal(res.statusCode, 409)
       const error = errorOf(res.body)
       assert.equal(error.code, 'AGENT_EXISTS')
@@ -161,31 +166,31 @@ describe('api: REST server', () => {
 
     it('answers 503 NOT_READY while the node is not ready', async () => {
       facade.notReady = true
-      const res = await server.app.inject({ method: 'POST', url: '/agents', payload: { id: 'a', wasm: b64(TINY_WASM) } })
+      const res = await inject({ method: 'POST', url: '/agents', payload: { id: 'a', wasm: b64(TINY_WASM) } })
       assert.equal(res.statusCode, 503)
       assert.equal(errorOf(res.body).code, 'NOT_READY')
     })
 
     it('answers 413 PAYLOAD_TOO_LARGE for a body over the limit, JSON or raw, and keeps serving', async () => {
       const huge = Buffer.alloc(128 * 1024, 0x61)
-      const json = await server.app.inject({ method: 'POST', url: '/agents', payload: { id: 'a', wasm: huge.toString('base64') } })
+      const json = await inject({ method: 'POST', url: '/agents', payload: { id: 'a', wasm: huge.toString('base64') } })
       assert.equal(json.statusCode, 413)
       const error = errorOf(json.body)
       assert.equal(error.code, 'PAYLOAD_TOO_LARGE')
       assert.deepEqual(error.details, { limitBytes: 64 * 1024 })
-      const raw = await server.app.inject({ method: 'POST', url: '/agents?id=a', headers: { 'content-type': 'application/wasm' }, payload: huge })
+      const raw = await inject({ method: 'POST', url: '/agents?id=a', headers: { 'content-type': 'application/wasm' }, payload: huge })
       assert.equal(raw.statusCode, 413)
-      assert.equal((await server.app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
+      assert.equal((await inject({ method: 'GET', url: '/health' })).statusCode, 200)
     })
   })
 
   describe('GET/DELETE /agents', () => {
     it('lists this node\'s agents', async () => {
-      const empty = await server.app.inject({ method: 'GET', url: '/agents' })
+      const empty = await inject({ method: 'GET', url: '/agents' })
       assert.deepEqual(empty.json(), { agents: [] })
       await deployEcho('a1')
       await deployEcho('a2')
-      const res = await server.app.inject({ method: 'GET', url: '/agents' })
+      const res = await inject({ method: 'GET', url: '/agents' })
       assert.equal(res.statusCode, 200)
       assert.deepEqual(res.json<AgentListResponse>().agents.map(a => a.id), ['a1', 'a2'])
       assert.deepEqual(res.json<AgentListResponse>().agents[0], facade.agents.get('a1'))
@@ -193,10 +198,10 @@ describe('api: REST server', () => {
 
     it('shows one agent, and 404 AGENT_NOT_FOUND for an unknown one', async () => {
       await deployEcho('a1')
-      const res = await server.app.inject({ method: 'GET', url: '/agents/a1' })
+      const res = await inject({ method: 'GET', url: '/agents/a1' })
       assert.equal(res.statusCode, 200)
       assert.deepEqual(res.json(), facade.agents.get('a1'))
-      const missing = await server.app.inject({ method: 'GET', url: '/agents/zz' })
+      const missing = await inject({ method: 'GET', url: '/agents/zz' })
       assert.equal(missing.statusCode, 404)
       const error = errorOf(missing.body)
       assert.equal(error.code, 'AGENT_NOT_FOUND')
@@ -206,24 +211,24 @@ describe('api: REST server', () => {
     it('keeps fields the node adds to AgentInfo (open response schema)', async () => {
       const info = await deployEcho('a1')
       facade.agents.set('a1', { ...info, lastError: 'trap: unreachable', extra: 7 } as AgentInfo)
-      const res = await server.app.inject({ method: 'GET', url: '/agents/a1' })
+      const res = await inject({ method: 'GET', url: '/agents/a1' })
       assert.equal(res.json<AgentInfo & { extra: number }>().extra, 7)
       assert.equal(res.json<AgentInfo>().lastError, 'trap: unreachable')
     })
 
     it('rejects an invalid id in the path with 400', async () => {
-      const res = await server.app.inject({ method: 'GET', url: '/agents/-bad' })
+      const res = await inject({ method: 'GET', url: '/agents/-bad' })
       assert.equal(res.statusCode, 400)
       assert.match(errorOf(res.body).message, /params\.id must be an agent id/)
     })
 
     it('removes an agent: 204 with no body, then 404', async () => {
       await deployEcho('a1')
-      const res = await server.app.inject({ method: 'DELETE', url: '/agents/a1' })
+      const res = await inject({ method: 'DELETE', url: '/agents/a1' })
       assert.equal(res.statusCode, 204)
       assert.equal(res.body, '')
       assert.equal(facade.agents.has('a1'), false)
-      const again = await server.app.inject({ method: 'DELETE', url: '/agents/a1' })
+      const again = await inject({ method: 'DELETE', url: '/agents/a1' })
       assert.equal(again.statusCode, 404)
       assert.equal(errorOf(again.body).code, 'AGENT_NOT_FOUND')
     })
@@ -234,7 +239,7 @@ describe('api: REST server', () => {
 
     it('sends without waiting: 202 with messageId, conversationId, sender; the draft goes on as written', async () => {
       const draft = { performative: 'REQUEST', content: 'ping', conversationId: 'c-42', protocol: 'fipa-request', sender: 'tester' }
-      const res = await server.app.inject({ method: 'POST', url: '/agents/worker/messages', payload: draft })
+      const res = await inject({ method: 'POST', url: '/agents/worker/messages', payload: draft })
       assert.equal(res.statusCode, 202, res.body)
       const body = res.json<SendResponse>()
       assert.equal(body.conversationId, 'c-42')
@@ -248,20 +253,20 @@ describe('api: REST server', () => {
 
     it('accepts null for optional fields and a loosely spelled performative, passing them on for the router', async () => {
       const draft = { performative: 'inform', content: null, conversationId: null, sender: null, replyBy: null }
-      const res = await server.app.inject({ method: 'POST', url: '/agents/worker/messages', payload: draft })
+      const res = await inject({ method: 'POST', url: '/agents/worker/messages', payload: draft })
       assert.equal(res.statusCode, 202, res.body)
       assert.deepEqual(facade.sent[0].draft, draft)
     })
 
     it('passes bytes content as { base64 } to the node', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/worker/messages', payload: { performative: 'INFORM', content: { base64: 'AAEC' } } })
+      const res = await inject({ method: 'POST', url: '/agents/worker/messages', payload: { performative: 'INFORM', content: { base64: 'AAEC' } } })
       assert.equal(res.statusCode, 202, res.body)
       assert.deepEqual(facade.sent[0].draft.content, { base64: 'AAEC' })
       assert.deepEqual(facade.records[0].message.content, new Uint8Array([0, 1, 2]))
     })
 
     it('waits for the reply: 200 with the reply in JSON form (bytes content as base64)', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/echo/messages?wait=2000', payload: { performative: 'REQUEST', content: { base64: 'AAEC' } } })
+      const res = await inject({ method: 'POST', url: '/agents/echo/messages?wait=2000', payload: { performative: 'REQUEST', content: { base64: 'AAEC' } } })
       assert.equal(res.statusCode, 200, res.body)
       const body = res.json<SendResponse>()
       assert.equal(facade.sent[0].waitMs, 2000)
@@ -274,18 +279,18 @@ describe('api: REST server', () => {
     })
 
     it('keeps string content a string in the reply', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/echo/messages?wait=10', payload: { performative: 'REQUEST', content: 'hé' } })
+      const res = await inject({ method: 'POST', url: '/agents/echo/messages?wait=10', payload: { performative: 'REQUEST', content: 'hé' } })
       assert.equal(res.json<SendResponse>().reply?.content, 'hé')
     })
 
     it('treats wait=0 as no wait', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/echo/messages?wait=0', payload: { performative: 'REQUEST' } })
+      const res = await inject({ method: 'POST', url: '/agents/echo/messages?wait=0', payload: { performative: 'REQUEST' } })
       assert.equal(res.statusCode, 202)
       assert.equal(facade.sent[0].waitMs, undefined)
     })
 
     it('answers 504 REPLY_TIMEOUT when no reply comes in time', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/silent/messages?wait=50', payload: { performative: 'REQUEST' } })
+      const res = await inject({ method: 'POST', url: '/agents/silent/messages?wait=50', payload: { performative: 'REQUEST' } })
       assert.equal(res.statusCode, 504)
       const error = errorOf(res.body)
       assert.equal(error.code, 'REPLY_TIMEOUT')
@@ -314,7 +319,7 @@ describe('api: REST server', () => {
     for (const c of badSends) {
       it(`rejects ${c.name}: ${c.status} ${c.code}`, async () => {
         const headers: Record<string, string> = c.type === undefined ? {} : { 'content-type': c.type }
-        const res = await server.app.inject({ method: 'POST', url: c.url ?? '/agents/worker/messages', headers, payload: c.payload as string })
+        const res = await inject({ method: 'POST', url: c.url ?? '/agents/worker/messages', headers, payload: c.payload as string })
         assert.equal(res.statusCode, c.status, res.body)
         const error = errorOf(res.body)
         assert.equal(error.code, c.code)
@@ -323,14 +328,14 @@ describe('api: REST server', () => {
     }
 
     it('answers 503 OUTBOX_FULL with Retry-After in whole seconds', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/full/messages', payload: { performative: 'INFORM' } })
+      const res = await inject({ method: 'POST', url: '/agents/full/messages', payload: { performative: 'INFORM' } })
       assert.equal(res.statusCode, 503)
       assert.equal(errorOf(res.body).code, 'OUTBOX_FULL')
       assert.equal(res.headers['retry-after'], '3')
     })
 
     it('answers 500 without leaking the message, and logs the cause', async () => {
-      const res = await server.app.inject({ method: 'POST', url: '/agents/boom/messages', payload: { performative: 'INFORM' } })
+      const res = await inject({ method: 'POST', url: '/agents/boom/messages', payload: { performative: 'INFORM' } })
       assert.equal(res.statusCode, 500)
       const error = errorOf(res.body)
       assert.equal(error.code, 'INTERNAL')
@@ -345,7 +350,7 @@ describe('api: REST server', () => {
     it('answers a request still waiting when the server stops with 503 NOT_READY', async () => {
       const { url } = await server.start()
       const pending = fetch(`${url}/agents/hang/messages?wait=60000`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ performative: 'REQUEST' })
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${access.admin}` }, body: JSON.stringify({ performative: 'REQUEST' })
       })
       await facade.whenHung()
       await server.stop()
@@ -361,13 +366,13 @@ describe('api: REST server', () => {
       await deployEcho('a1')
       await deployEcho('a2')
       for (const [to, cid] of [['a1', 'c1'], ['a2', 'c2'], ['a1', 'c3']]) {
-        const res = await server.app.inject({ method: 'POST', url: `/agents/${to}/messages`, payload: { performative: 'INFORM', conversationId: cid, content: { base64: 'AQ==' } } })
+        const res = await inject({ method: 'POST', url: `/agents/${to}/messages`, payload: { performative: 'INFORM', conversationId: cid, content: { base64: 'AQ==' } } })
         assert.equal(res.statusCode, 202)
       }
     })
 
     it('lists recent messages newest first with content in JSON form', async () => {
-      const res = await server.app.inject({ method: 'GET', url: '/messages' })
+      const res = await inject({ method: 'GET', url: '/messages' })
       assert.equal(res.statusCode, 200)
       const { messages } = res.json<MessageListResponse>()
       assert.deepEqual(messages.map(m => m.message.conversationId), ['c3', 'c2', 'c1'])
@@ -377,17 +382,17 @@ describe('api: REST server', () => {
     })
 
     it('filters by agent and conversation, and honours limit', async () => {
-      const byAgent = (await server.app.inject({ method: 'GET', url: '/messages?agent=a1' })).json<MessageListResponse>()
+      const byAgent = (await inject({ method: 'GET', url: '/messages?agent=a1' })).json<MessageListResponse>()
       assert.deepEqual(byAgent.messages.map(m => m.message.conversationId), ['c3', 'c1'])
-      const byConv = (await server.app.inject({ method: 'GET', url: '/messages?conversationId=c2' })).json<MessageListResponse>()
+      const byConv = (await inject({ method: 'GET', url: '/messages?conversationId=c2' })).json<MessageListResponse>()
       assert.deepEqual(byConv.messages.map(m => m.message.receivers), [['a2']])
-      const limited = (await server.app.inject({ method: 'GET', url: '/messages?limit=1' })).json<MessageListResponse>()
+      const limited = (await inject({ method: 'GET', url: '/messages?limit=1' })).json<MessageListResponse>()
       assert.equal(limited.messages.length, 1)
     })
 
     it('rejects a limit outside 1..1000 and unknown parameters', async () => {
       for (const url of ['/messages?limit=0', '/messages?limit=1001', '/messages?limit=x', '/messages?since=1']) {
-        const res = await server.app.inject({ method: 'GET', url })
+        const res = await inject({ method: 'GET', url })
         assert.equal(res.statusCode, 400, url)
         assert.equal(errorOf(res.body).code, 'REQUEST_INVALID')
       }
@@ -397,43 +402,43 @@ describe('api: REST server', () => {
   describe('node endpoints', () => {
     it('GET /health is 200 { status: "ok" } even when the node is not ready', async () => {
       facade.readinessValue = { ready: false, checks: { libp2p: { ok: false, detail: 'not listening' } } }
-      const res = await server.app.inject({ method: 'GET', url: '/health' })
+      const res = await inject({ method: 'GET', url: '/health' })
       assert.equal(res.statusCode, 200)
       assert.deepEqual(res.json(), { status: 'ok' })
     })
 
     it('GET /ready is 200 with the checks when ready, 503 with them when not', async () => {
-      const ok = await server.app.inject({ method: 'GET', url: '/ready' })
+      const ok = await inject({ method: 'GET', url: '/ready' })
       assert.equal(ok.statusCode, 200)
       assert.deepEqual(ok.json(), facade.readinessValue)
       facade.readinessValue = { ready: false, checks: { storage: { ok: true }, libp2p: { ok: false, detail: 'not listening' } } }
-      const notOk = await server.app.inject({ method: 'GET', url: '/ready' })
+      const notOk = await inject({ method: 'GET', url: '/ready' })
       assert.equal(notOk.statusCode, 503)
       assert.deepEqual(notOk.json(), facade.readinessValue)
     })
 
     it('GET /ready is 503 when the check itself throws', async () => {
       facade.readiness = () => { throw new Error('boom') }
-      const res = await server.app.inject({ method: 'GET', url: '/ready' })
+      const res = await inject({ method: 'GET', url: '/ready' })
       assert.equal(res.statusCode, 503)
       assert.equal(res.json<{ ready: boolean }>().ready, false)
     })
 
     it('GET /node is the NodeInfo', async () => {
-      const res = await server.app.inject({ method: 'GET', url: '/node' })
+      const res = await inject({ method: 'GET', url: '/node' })
       assert.equal(res.statusCode, 200)
       assert.deepEqual(res.json(), facade.info())
     })
 
     it('GET /cluster/peers lists the peers', async () => {
-      const res = await server.app.inject({ method: 'GET', url: '/cluster/peers' })
+      const res = await inject({ method: 'GET', url: '/cluster/peers' })
       assert.equal(res.statusCode, 200)
       assert.deepEqual(res.json(), { peers: facade.peerList })
     })
 
     it('GET /metrics is Prometheus text with the facade\'s content type', async () => {
       await deployEcho('a1')
-      const res = await server.app.inject({ method: 'GET', url: '/metrics' })
+      const res = await inject({ method: 'GET', url: '/metrics' })
       assert.equal(res.statusCode, 200)
       assert.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8')
       assert.match(res.body, /^caxton_agents_running_count 1$/m)
@@ -455,7 +460,7 @@ describe('api: REST server', () => {
     })
 
     it('stop() closes a connection that never sent a request instead of waiting for it', async () => {
-      const patient = createApiServer({ facade, host: '127.0.0.1', port: 0, closeGraceMs: 600_000 })
+      const patient = createApiServer({ facade, host: '127.0.0.1', port: 0, closeGraceMs: 600_000, auth: access.auth })
       const { port } = await patient.start()
       const socket = connect(port, '127.0.0.1')
       await once(socket, 'connect')
@@ -469,8 +474,8 @@ describe('api: REST server', () => {
       const root = pino({ level: 'debug' }, { write: (line: string) => { raw.push(line) } })
       for (const logger of [root, root.child({ component: 'caxton:api' })]) {
         raw.length = 0
-        const named = createApiServer({ facade, logger, host: '127.0.0.1', port: 0 })
-        await named.app.inject({ method: 'GET', url: '/health' })
+        const named = createApiServer({ facade, logger, host: '127.0.0.1', port: 0, auth: access.auth })
+        await injectWith(named.app, access.admin)({ method: 'GET', url: '/health' })
         assert.ok(raw.length > 0)
         for (const line of raw) assert.equal(line.split('"component":"caxton:api"').length, 2, line)
         await named.stop()
@@ -478,12 +483,12 @@ describe('api: REST server', () => {
     })
 
     it('errorStatus maps a new code; an unmapped CaxtonError code is a 500 that names its code only', async () => {
-      const custom = createApiServer({ facade, host: '127.0.0.1', port: 0, errorStatus: { MAILBOX_FULL: 429 } })
+      const custom = createApiServer({ facade, host: '127.0.0.1', port: 0, errorStatus: { MAILBOX_FULL: 429 }, auth: access.auth })
       facade.getAgent = (id) => { throw new FakeError(id === 'full' ? 'MAILBOX_FULL' : 'STORAGE_FAILED', 'leveldb: /secret/path corrupt') }
-      const full = await custom.app.inject({ method: 'GET', url: '/agents/full' })
+      const full = await injectWith(custom.app, access.admin)({ method: 'GET', url: '/agents/full' })
       assert.equal(full.statusCode, 429)
       assert.equal(errorOf(full.body).code, 'MAILBOX_FULL')
-      const other = await custom.app.inject({ method: 'GET', url: '/agents/x' })
+      const other = await injectWith(custom.app, access.admin)({ method: 'GET', url: '/agents/x' })
       assert.equal(other.statusCode, 500)
       assert.equal(errorOf(other.body).code, 'STORAGE_FAILED')
       assert.doesNotMatch(other.body, /secret/)
@@ -492,9 +497,9 @@ describe('api: REST server', () => {
 
     it('counts requests in the given metrics registry by route pattern', async () => {
       const registry = createMetricsRegistry()
-      const measured = createApiServer({ facade, host: '127.0.0.1', port: 0, metrics: registry })
-      await measured.app.inject({ method: 'GET', url: '/agents/x' })
-      await measured.app.inject({ method: 'GET', url: '/health' })
+      const measured = createApiServer({ facade, host: '127.0.0.1', port: 0, metrics: registry, auth: access.auth })
+      await injectWith(measured.app, access.admin)({ method: 'GET', url: '/agents/x' })
+      await injectWith(measured.app, access.admin)({ method: 'GET', url: '/health' })
       const text = await registry.metrics()
       assert.match(text, /caxton_api_requests_total\{method="GET",route="\/agents\/:id",status="404"\} 1/)
       assert.match(text, /caxton_api_requests_total\{method="GET",route="\/health",status="200"\} 1/)

@@ -6,6 +6,7 @@ import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import type { AgentInfo, ErrorBody, MessageListResponse, SendResponse } from '../../src/api/types.js'
 import { CAXTON_VERSION } from '../../src/api/version.js'
 import { run } from '../../src/cli/index.js'
+import { fetchWith, testAuth, type TestAuth } from '../api/auth-fixture.js'
 import { FakeFacade, TINY_WASM } from '../api/fake-facade.js'
 import { runCli, type CliResult } from './harness.js'
 
@@ -13,6 +14,7 @@ describe('cli: caxton commands against a real API server', () => {
   let facade: FakeFacade
   let server: ApiServer
   let url: string
+  let access: TestAuth
   let dir: string
   const requestHeaders: Headers[] = []
   const NOW = 1_700_000_000_000 + 3_600_000
@@ -31,7 +33,8 @@ describe('cli: caxton commands against a real API server', () => {
 
   beforeEach(async () => {
     facade = new FakeFacade()
-    server = createApiServer({ facade, host: '127.0.0.1', port: 0 })
+    access = await testAuth()
+    server = createApiServer({ facade, host: '127.0.0.1', port: 0, auth: access.auth })
     url = (await server.start()).url
     requestHeaders.length = 0
   })
@@ -44,7 +47,7 @@ describe('cli: caxton commands against a real API server', () => {
   /** Runs `caxton <args>` in-process against the test server (unless args name --api or env does). */
   async function cli (args: string[], options: { env?: Record<string, string>, withApi?: boolean } = {}): Promise<CliResult> {
     return await runCli(options.withApi === false ? args : [...args, '--api', url], {
-      env: options.env ?? {},
+      env: options.env ?? { CAXTON_TOKEN: access.admin },
       now: () => NOW,
       fetch: async (input, init) => {
         requestHeaders.push(new Headers(init?.headers))
@@ -134,7 +137,7 @@ describe('cli: caxton commands against a real API server', () => {
       assert.match(lines[1], /^alpha\s+running\s+0\s+0\s+0\s+1\/256 pages\s+59m$/)
       assert.match(lines[2], /^beta\s+running/)
       const json = await cli(['agent', 'list', '--json'])
-      assert.deepEqual(JSON.parse(json.stdout), await (await fetch(`${url}/agents`)).json())
+      assert.deepEqual(JSON.parse(json.stdout), await (await fetchWith(access.admin)(`${url}/agents`)).json())
     })
 
     it('show: a key/value block; --json the AgentInfo', async () => {
@@ -339,7 +342,7 @@ describe('cli: caxton commands against a real API server', () => {
 
     it('takes the API from CAXTON_API, and --api before the noun as well as after the verb', async () => {
       await deploy('alpha')
-      const fromEnv = await cli(['agent', 'list', '--json'], { env: { CAXTON_API: url }, withApi: false })
+      const fromEnv = await cli(['agent', 'list', '--json'], { env: { CAXTON_API: url, CAXTON_TOKEN: access.admin }, withApi: false })
       assert.equal(fromEnv.code, 0, fromEnv.stderr)
       const before = await cli(['--api', url, '--json', 'agent', 'list'], { withApi: false })
       assert.deepEqual(JSON.parse(before.stdout), JSON.parse(fromEnv.stdout))
@@ -348,7 +351,7 @@ describe('cli: caxton commands against a real API server', () => {
     it('takes host:port too, the form `caxton node start` reads from CAXTON_API; a wildcard host is reached on loopback', async () => {
       const port = new URL(url).port
       for (const api of [`127.0.0.1:${port}`, `0.0.0.0:${port}`, port]) {
-        const r = await cli(['agent', 'list', '--json'], { env: { CAXTON_API: api }, withApi: false })
+        const r = await cli(['agent', 'list', '--json'], { env: { CAXTON_API: api, CAXTON_TOKEN: access.admin }, withApi: false })
         assert.equal(r.code, 0, `${api}: ${r.stderr}`)
         assert.deepEqual(JSON.parse(r.stdout), { agents: [] })
       }

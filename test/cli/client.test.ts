@@ -4,17 +4,20 @@ import type { AddressInfo } from 'node:net'
 import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import { CAXTON_VERSION } from '../../src/api/version.js'
 import { ApiError, ApiUnreachableError, CaxtonClient } from '../../src/cli/index.js'
+import { testAuth, type TestAuth } from '../api/auth-fixture.js'
 import { FakeFacade, TINY_WASM } from '../api/fake-facade.js'
 
 describe('cli: CaxtonClient', () => {
   let facade: FakeFacade
   let server: ApiServer
   let client: CaxtonClient
+  let access: TestAuth
 
   beforeEach(async () => {
     facade = new FakeFacade()
-    server = createApiServer({ facade, host: '127.0.0.1', port: 0, version: '9.9.9' })
-    client = new CaxtonClient({ url: (await server.start()).url + '/' })
+    access = await testAuth()
+    server = createApiServer({ facade, host: '127.0.0.1', port: 0, version: '9.9.9', auth: access.auth })
+    client = new CaxtonClient({ url: (await server.start()).url + '/', token: access.admin })
   })
 
   afterEach(async () => {
@@ -39,8 +42,8 @@ describe('cli: CaxtonClient', () => {
 
   it('round-trips the delivery endpoints (status, handled log, dead letters) with typed results', async () => {
     const delivery = new FakeFacade({ delivery: true })
-    const api = createApiServer({ facade: delivery, host: '127.0.0.1', port: 0 })
-    const c = new CaxtonClient({ url: (await api.start()).url })
+    const api = createApiServer({ facade: delivery, host: '127.0.0.1', port: 0, auth: access.auth })
+    const c = new CaxtonClient({ url: (await api.start()).url, token: access.admin })
     try {
       await c.deployAgent({ id: 'w', wasm: TINY_WASM })
       const ok = await c.sendMessage('w', { performative: 'INFORM' })
@@ -151,6 +154,7 @@ describe('cli: CaxtonClient', () => {
     const seen: Array<{ headers: Headers, url: string }> = []
     const spy = new CaxtonClient({
       url: client.url,
+      token: access.admin,
       clientVersion: '1.2.3',
       fetch: async (input, init) => {
         seen.push({ headers: new Headers(init?.headers), url: String(input) })

@@ -54,7 +54,7 @@ describe('cli: shell completion', function () {
     assert.equal(nouns.directive, ':4', 'nothing else than the words offered')
 
     assert.deepEqual((await complete(['agent', ''])).values.filter(v => v !== 'help'), ['deploy', 'list', 'remove', 'show'])
-    assert.deepEqual((await complete(['agent', 'deploy', '--ca'])).values, ['--capability', '--capabilities'])
+    assert.deepEqual((await complete(['agent', 'deploy', '--cap'])).values, ['--capability', '--capabilities'])
     assert.deepEqual((await complete(['cluster', 'members', '--state', ''])).values, ['alive', 'suspect', 'dead', 'left'])
   })
 

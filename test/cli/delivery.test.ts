@@ -9,6 +9,7 @@ import { MAX_DEAD_LETTER_LIMIT } from '../../src/api/schemas.js'
 import type { DeadLetterListResponse, HandledLogResponse, MessageStatusResponse } from '../../src/api/types.js'
 import { CaxtonClient, type CliIo } from '../../src/cli/index.js'
 import type { DeliveryState } from '../../src/delivery/types.js'
+import { testAuth } from '../api/auth-fixture.js'
 import { FakeFacade, TINY_WASM } from '../api/fake-facade.js'
 import { runCli, type CliResult } from './harness.js'
 
@@ -22,12 +23,15 @@ describe('cli: durable delivery (dlq, message status, message handled)', () => {
   let url: string
   let client: CaxtonClient
   let requests: string[]
+  let token: string
 
   beforeEach(async () => {
     facade = new FakeFacade({ delivery: true })
-    server = createApiServer({ facade, host: '127.0.0.1', port: 0 })
+    const { auth, admin } = await testAuth()
+    token = admin
+    server = createApiServer({ facade, host: '127.0.0.1', port: 0, auth })
     url = (await server.start()).url
-    client = new CaxtonClient({ url })
+    client = new CaxtonClient({ url, token })
     requests = []
     await facade.deployAgent({ id: 'worker', wasm: TINY_WASM })
     await facade.deployAgent({ id: 'billing', wasm: TINY_WASM })
@@ -37,6 +41,7 @@ describe('cli: durable delivery (dlq, message status, message handled)', () => {
 
   async function cli (args: string[], io: Omit<CliIo, 'stdout' | 'stderr'> = {}): Promise<CliResult> {
     return await runCli([...args, '--api', url], {
+      env: { CAXTON_TOKEN: token },
       now: () => NOW,
       fetch: async (input, init) => {
         const u = new URL(String(input))

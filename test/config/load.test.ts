@@ -27,7 +27,22 @@ describe('config', () => {
     assert.equal(c.preset, 'lan')
     assert.equal(c.dataDir, join('.caxton', 'node'))
     assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/7400'])
-    assert.deepEqual(c.api, { host: '127.0.0.1', port: 7420, bodyLimitBytes: 16 * 1024 * 1024 })
+    assert.deepEqual(c.api, {
+      host: '127.0.0.1',
+      port: 7420,
+      bodyLimitBytes: 16 * 1024 * 1024,
+      tlsCertFile: '',
+      tlsKeyFile: '',
+      allowedHosts: [],
+      requestTimeoutMs: 60_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5000,
+      rateLimitMax: 1000,
+      rateLimitWindowMs: 10_000
+    })
+    assert.deepEqual(c.quota, {
+      maxAgents: 1000, maxTotalMemoryPages: 65536, maxMemoryPages: 4096, maxMailboxCapacity: 100_000, maxFuelPerMessage: 1_000_000_000, maxHandlerTimeoutMs: 60_000
+    })
     assert.equal(loadConfig({ env: {}, flags: { name: 'n2' } }).dataDir, join('.caxton', 'n2'))
   })
 
@@ -114,6 +129,18 @@ describe('config', () => {
     assert.deepEqual(loadConfig({ env: { CAXTON_CLUSTER_ALLOW_PEERS: `${peer}, ${peer}` } }).cluster.allowPeers, [peer, peer])
     const e = configError(() => loadConfig({ env: { CAXTON_CLUSTER_ALLOW_PEERS: 'nobody' } }))
     assert.equal(e.key, 'cluster.allowPeers.0')
+  })
+
+  it('checks the API and quota keys against each other', () => {
+    const cert = configError(() => loadConfig({ env: { CAXTON_API_TLS_CERT_FILE: 'cert.pem' } }))
+    assert.equal(cert.key, 'api.tlsKeyFile')
+    assert.equal(loadConfig({ env: { CAXTON_API_TLS_CERT_FILE: 'c.pem', CAXTON_API_TLS_KEY_FILE: 'k.pem' } }).api.tlsKeyFile, 'k.pem')
+    assert.equal(configError(() => loadConfig({ env: { CAXTON_API_HEADERS_TIMEOUT_MS: '90000' } })).key, 'api.headersTimeoutMs')
+    const tooBig = configError(() => loadConfig({ env: { CAXTON_AGENTS_HANDLER_TIMEOUT_MS: '120000' } }))
+    assert.equal(tooBig.key, 'agents.handlerTimeoutMs')
+    assert.match(tooBig.message, /quota\.maxHandlerTimeoutMs/)
+    assert.deepEqual(loadConfig({ env: { CAXTON_API_ALLOWED_HOSTS: 'caxton.internal, .mesh.example' } }).api.allowedHosts, ['caxton.internal', '.mesh.example'])
+    assert.equal(configError(() => loadConfig({ env: { CAXTON_API_ALLOWED_HOSTS: 'http://x' } })).key, 'api.allowedHosts.0')
   })
 
   it('parses HOST:PORT forms', () => {

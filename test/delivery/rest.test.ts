@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { loadConfig } from '../../src/config/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
 import { ROOT, waitFor } from '../../sim/cluster/index.js'
+import { adminTokenOf, fetchWith } from '../api/auth-fixture.js'
 
 const ECHO = readFileSync(join(ROOT, 'dist', 'agents', 'echo.wasm'))
 const SINK = readFileSync(join(ROOT, 'dist', 'agents', 'sink.wasm'))
@@ -17,6 +18,7 @@ describe('delivery over REST (in-process node)', function () {
   this.timeout(60_000)
   let node: CaxtonNode
   let api: string
+  let fetch: typeof globalThis.fetch
 
   before(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'caxton-delivery-rest-'))
@@ -25,6 +27,7 @@ describe('delivery over REST (in-process node)', function () {
       flags: { preset: 'local', name: 'rest', dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, delivery: { handledLog: true } }
     }), { processMetrics: false })
     api = node.info().api
+    fetch = fetchWith(await adminTokenOf(dataDir))
     await node.deployAgent({ id: 'echo', wasm: ECHO })
     await node.deployAgent({ id: 'sink', wasm: SINK })
   })

@@ -13,13 +13,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MemberListJson } from '../../src/api/facade.js'
-import { startNodeProcess, waitFor, type NodeProcess } from '../../sim/cluster/index.js'
+import { apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../../sim/cluster/index.js'
 
 const MEMBERSHIP = { probeIntervalMs: 500, probeTimeoutMs: 150, suspicionMult: 6 }
 const SUSPICION_MS = MEMBERSHIP.suspicionMult * MEMBERSHIP.probeIntervalMs
 
 async function members (node: NodeProcess): Promise<MemberListJson> {
-  const res = await fetch(`${node.api}/cluster/members`, { signal: AbortSignal.timeout(2000) })
+  const res = await apiFetch(node, '/cluster/members', { signal: AbortSignal.timeout(2000) })
   assert.equal(res.status, 200)
   return await res.json() as MemberListJson
 }
@@ -30,7 +30,7 @@ async function stateOf (node: NodeProcess, id: string): Promise<{ state?: string
 }
 
 async function counter (node: NodeProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${node.api}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+  const text = await (await apiFetch(node, '/metrics', { signal: AbortSignal.timeout(2000) })).text()
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
   assert.ok(m !== null, `${name} is exported`)
   return Number(m[1])

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import type { MemberListJson, MembershipFacade } from '../../src/api/facade.js'
 import { run, type CliIo } from '../../src/cli/index.js'
+import { injectWith, testAuth, type TestAuth } from '../api/auth-fixture.js'
 import { FakeFacade } from '../api/fake-facade.js'
 
 const NOW = 1_700_000_000_000
@@ -40,10 +41,12 @@ describe('cluster members: REST API and CLI', () => {
   let facade: MembersFacade
   let server: ApiServer
   let url: string
+  let access: TestAuth
 
   beforeEach(async () => {
     facade = new MembersFacade()
-    server = createApiServer({ facade, host: '127.0.0.1', port: 0 })
+    access = await testAuth()
+    server = createApiServer({ facade, host: '127.0.0.1', port: 0, auth: access.auth })
     url = (await server.start()).url
   })
   afterEach(async () => { await server.stop() })
@@ -51,27 +54,27 @@ describe('cluster members: REST API and CLI', () => {
   async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
     let stdout = ''
     let stderr = ''
-    const io: CliIo = { stdout: t => { stdout += t }, stderr: t => { stderr += t }, env: {}, now: () => NOW }
+    const io: CliIo = { stdout: t => { stdout += t }, stderr: t => { stderr += t }, env: { CAXTON_TOKEN: access.admin }, now: () => NOW }
     const code = await run([...args, '--api', url], io)
     return { code, stdout, stderr }
   }
 
   it('GET /cluster/members answers the list, filtered by ?state', async () => {
-    const all = await server.app.inject({ method: 'GET', url: '/cluster/members' })
+    const all = await injectWith(server.app, access.admin)({ method: 'GET', url: '/cluster/members' })
     assert.equal(all.statusCode, 200)
     assert.deepEqual(all.json(), LIST)
-    const dead = await server.app.inject({ method: 'GET', url: '/cluster/members?state=dead' })
+    const dead = await injectWith(server.app, access.admin)({ method: 'GET', url: '/cluster/members?state=dead' })
     assert.deepEqual((dead.json() as MemberListJson).members.map(m => m.id), [C])
     assert.deepEqual(facade.queries, [{}, { state: 'dead' }])
-    const bad = await server.app.inject({ method: 'GET', url: '/cluster/members?state=zombie' })
+    const bad = await injectWith(server.app, access.admin)({ method: 'GET', url: '/cluster/members?state=zombie' })
     assert.equal(bad.statusCode, 400)
     assert.match(bad.body, /state/)
     assert.equal(facade.queries.length, 2, 'a bad query never reaches the node')
   })
 
   it('has no /cluster/members on a node without membership', async () => {
-    const bare = createApiServer({ facade: new FakeFacade(), host: '127.0.0.1', port: 0 })
-    const res = await bare.app.inject({ method: 'GET', url: '/cluster/members' })
+    const bare = createApiServer({ facade: new FakeFacade(), host: '127.0.0.1', port: 0, auth: access.auth })
+    const res = await injectWith(bare.app, access.admin)({ method: 'GET', url: '/cluster/members' })
     assert.equal(res.statusCode, 404)
     await bare.stop()
   })

@@ -8,6 +8,7 @@ import { createApiServer, type ApiServer } from '../../src/api/index.js'
 import type { FaultFacade, RegisteredAgentJson, RegistryFacade, RegistryListQuery } from '../../src/api/facade.js'
 import { InvalidFaultRequestError, FAULT_ERROR_STATUS } from '../../src/faults/index.js'
 import { REGISTRY_ERROR_STATUS, parseCapabilities } from '../../src/registry/index.js'
+import { injectWith, testAuth, type TestAuth } from '../api/auth-fixture.js'
 import { FakeFacade, TINY_WASM } from '../api/fake-facade.js'
 
 function agent (id: string, caps: string[], reachable = true): RegisteredAgentJson {
@@ -59,15 +60,17 @@ class RegistryFake extends FakeFacade {
 describe('registry and fault routes (fake facade)', () => {
   let facade: RegistryFake
   let server: ApiServer
+  let access: TestAuth
 
-  beforeEach(() => {
+  beforeEach(async () => {
     facade = new RegistryFake()
-    server = createApiServer({ facade, host: '127.0.0.1', port: 0, errorStatus: { ...REGISTRY_ERROR_STATUS, ...FAULT_ERROR_STATUS } })
+    access = await testAuth()
+    server = createApiServer({ facade, host: '127.0.0.1', port: 0, errorStatus: { ...REGISTRY_ERROR_STATUS, ...FAULT_ERROR_STATUS }, auth: access.auth })
   })
   afterEach(async () => { await server.stop() })
 
   const inject = async (method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number, json: any }> => {
-    const res = await server.app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) })
+    const res = await injectWith(server.app, access.admin)({ method, url, ...(body === undefined ? {} : { payload: body as object }) })
     return { status: res.statusCode, json: res.body === '' ? undefined : JSON.parse(res.body) }
   }
 
@@ -103,10 +106,10 @@ describe('registry and fault routes (fake facade)', () => {
     const json = await inject('POST', '/agents', { id: 'j', wasm: Buffer.from(TINY_WASM).toString('base64'), capabilities: [{ name: 'plan', schema: { type: 'object' } }] })
     assert.equal(json.status, 201, JSON.stringify(json.json))
     assert.deepEqual(facade.deployed.at(-1)?.capabilities, [{ name: 'plan', schema: { type: 'object' } }])
-    const raw = await server.app.inject({ method: 'POST', url: '/agents?id=r&capability=echo@1.0&capability=plan', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })
+    const raw = await injectWith(server.app, access.admin)({ method: 'POST', url: '/agents?id=r&capability=echo@1.0&capability=plan', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })
     assert.equal(raw.statusCode, 201, raw.body)
     assert.deepEqual(facade.deployed.at(-1)?.capabilities, [{ name: 'echo', version: '1.0' }, { name: 'plan' }])
-    const one = await server.app.inject({ method: 'POST', url: '/agents?id=o&capability=solo', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })
+    const one = await injectWith(server.app, access.admin)({ method: 'POST', url: '/agents?id=o&capability=solo', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })
     assert.equal(one.statusCode, 201)
     assert.deepEqual(facade.deployed.at(-1)?.capabilities, [{ name: 'solo' }])
 
@@ -117,7 +120,7 @@ describe('registry and fault routes (fake facade)', () => {
     const unknownField = await inject('POST', '/agents', { id: 'x', wasm: Buffer.from(TINY_WASM).toString('base64'), capabilities: [{ title: 'p' }] })
     assert.equal(unknownField.status, 400)
     assert.equal(unknownField.json.error.code, 'REQUEST_INVALID')
-    const badRef = await server.app.inject({ method: 'POST', url: '/agents?id=y&capability=echo@', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })
+    const badRef = await injectWith(server.app, access.admin)({ method: 'POST', url: '/agents?id=y&capability=echo@', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })
     assert.equal(badRef.statusCode, 400)
     assert.match(JSON.parse(badRef.body).error.message, /querystring\.capability\[0\]\.version/)
   })
@@ -134,12 +137,12 @@ describe('registry and fault routes (fake facade)', () => {
   })
 
   it('has no /faults and no /registry routes when the facade has neither', async () => {
-    const plain = createApiServer({ facade: new FakeFacade(), host: '127.0.0.1', port: 0 })
+    const plain = createApiServer({ facade: new FakeFacade(), host: '127.0.0.1', port: 0, auth: access.auth })
     try {
       for (const url of ['/faults', '/registry', '/registry/agents']) {
-        assert.equal((await plain.app.inject({ method: 'GET', url })).statusCode, 404, url)
+        assert.equal((await injectWith(plain.app, access.admin)({ method: 'GET', url })).statusCode, 404, url)
       }
-      assert.equal((await plain.app.inject({ method: 'POST', url: '/faults/partition' })).statusCode, 404)
+      assert.equal((await injectWith(plain.app, access.admin)({ method: 'POST', url: '/faults/partition' })).statusCode, 404)
     } finally {
       await plain.stop()
     }

@@ -15,6 +15,7 @@ import { run, type CliIo } from '../../src/cli/index.js'
 import { loadConfig, type ConfigInput } from '../../src/config/index.js'
 import { startNode, type CaxtonNode, type StartNodeOptions } from '../../src/node/index.js'
 import { ROOT, waitFor } from '../../sim/cluster/index.js'
+import { adminTokenOf, fetchWith } from '../api/auth-fixture.js'
 
 const ECHO = readFileSync(join(ROOT, 'dist', 'agents', 'echo.wasm'))
 const FAST = { antiEntropyIntervalMs: 500, maintenanceIntervalMs: 1000, connectSyncFallbackMs: 200 }
@@ -25,13 +26,23 @@ async function start (name: string, options: { dataDir?: string, join?: string[]
     env: {},
     flags: { preset: 'local', name, dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, join: options.join ?? [], ...options.config }
   })
-  return await startNode(config, { processMetrics: false, registryTiming: FAST, ...options.node })
+  const node = await startNode(config, { processMetrics: false, registryTiming: FAST, ...options.node })
+  dataDirOf.set(node.info().api, dataDir)
+  return node
+}
+
+/** API URL → data folder of the nodes started, for the CLI to find each node's admin token (CAXTON_DATA). */
+const dataDirOf = new Map<string, string>()
+
+/** `fetch(node's API + path)` with the node's admin token. */
+async function fetchFrom (n: CaxtonNode, path: string, init?: RequestInit): Promise<Response> {
+  return await fetchWith(await adminTokenOf(n.config.dataDir))(n.info().api + path, init)
 }
 
 async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   let stdout = ''
   let stderr = ''
-  const io: CliIo = { stdout: t => { stdout += t }, stderr: t => { stderr += t }, env: {} }
+  const io: CliIo = { stdout: t => { stdout += t }, stderr: t => { stderr += t }, env: { CAXTON_DATA: dataDirOf.get(args[args.indexOf('--api') + 1]) } }
   const code = await run(args, io)
   return { code, stdout, stderr }
 }
@@ -65,16 +76,16 @@ describe('registry on in-process nodes', function () {
     assert.equal(a.locator.lookup('echo'), b.info().peerId, 'the router resolves through the registry')
 
     // REST: discovery by capability, one agent, the summary
-    const found = await (await fetch(`${c.info().api}/registry/agents?capability=text`)).json() as { agents: RegisteredAgentJson[], total: number }
+    const found = await (await fetchFrom(c, '/registry/agents?capability=text')).json() as { agents: RegisteredAgentJson[], total: number }
     assert.deepEqual(found.agents.map(x => [x.id, x.node, x.status, x.local]), [['echo', b.info().peerId, 'running', false]])
     assert.deepEqual(found.agents[0].capabilities[1], { name: 'text', schema: { type: 'string' } })
-    const one = await fetch(`${b.info().api}/registry/agents/echo`)
+    const one = await fetchFrom(b, '/registry/agents/echo')
     assert.equal(one.status, 200)
     assert.equal(((await one.json()) as RegisteredAgentJson).local, true)
-    const missing = await fetch(`${a.info().api}/registry/agents/ghost`)
+    const missing = await fetchFrom(a, '/registry/agents/ghost')
     assert.equal(missing.status, 404)
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'REGISTRY_AGENT_NOT_FOUND')
-    const bad = await fetch(`${a.info().api}/agents?id=x&capability=ok&capability=${encodeURIComponent('bad\u0001')}`, {
+    const bad = await fetchFrom(a, `/agents?id=x&capability=ok&capability=${encodeURIComponent('bad\u0001')}`, {
       method: 'POST', headers: { 'content-type': 'application/wasm' }, body: ECHO
     })
     assert.equal(bad.status, 400)

@@ -1,6 +1,8 @@
 /**
  * What every route module receives, and small helpers they share.
  */
+import type { AuditLog } from '../../audit/index.js'
+import type { TokenStore } from '../../auth/index.js'
 import type { NodeFacade } from '../facade.js'
 import { RequestInvalidError, ServerStoppingError } from '../errors.js'
 
@@ -10,6 +12,10 @@ export interface RouteDeps {
   maxWaitMs: number
   /** Aborted when the server stops: requests still waiting give up with NOT_READY. */
   stopping: AbortSignal
+  /** The API's tokens (`/tokens`). */
+  tokens: TokenStore
+  /** The node's audit log (`/audit`). */
+  audit: AuditLog
 }
 
 /**

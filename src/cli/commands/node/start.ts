@@ -1,7 +1,9 @@
 /**
  * `caxton node start`: runs a node in the foreground until SIGINT/SIGTERM.
  */
+import { join } from 'node:path'
 import { Command, Option } from 'commander'
+import { ADMIN_TOKEN_FILE } from '../../../auth/files.js'
 import { loadConfig, parseHostPort, PRESETS, type ConfigInput } from '../../../config/index.js'
 import { createLogger } from '../../../observability/logger.js'
 import { CliError } from '../../context.js'
@@ -19,6 +21,8 @@ export interface NodeStartFlags {
   logLevel?: string
   json?: boolean
   enableFaults?: boolean
+  apiTlsCert?: string
+  apiTlsKey?: string
 }
 
 /** Where the command writes: stdout for its result, and the signals it stops on. */
@@ -40,6 +44,8 @@ export function addStartCommand (node: Command, io?: Partial<NodeStartIo>): void
     .option('--data <dir>', 'data folder of the node\'s LevelDB (default .caxton/<name>)')
     .option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/7400)', collect)
     .option('--api <host:port>', 'REST API address (default 127.0.0.1:7420)')
+    .option('--api-tls-cert <file>', 'serve the REST API over HTTPS (TLS 1.3) with this PEM certificate (chain); needs --api-tls-key')
+    .option('--api-tls-key <file>', 'PEM private key of --api-tls-cert')
     .option('--join <multiaddr>', 'a member to join through, /ip4/.../tcp/.../p2p/<peerId>; repeatable', collect)
     .option('--cluster-key <file>', 'the cluster key (caxton cluster keygen): only nodes holding it can connect (also CAXTON_CLUSTER_KEY)')
     .option('--allow-peer <peerId>', 'only this peer may connect (with the others given); repeatable (config cluster.allowPeers)', collect)
@@ -95,6 +101,8 @@ async function runNode (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
     }
   }
   if (flags.api != null) input.api = parseHostPort(flags.api)
+  if (flags.apiTlsCert != null) input.api = { ...input.api, tlsCertFile: flags.apiTlsCert }
+  if (flags.apiTlsKey != null) input.api = { ...input.api, tlsKeyFile: flags.apiTlsKey }
   if (flags.logLevel != null) input.log = { level: flags.logLevel as 'info' }
   const config = loadConfig({ file: flags.config, flags: input })
   const logger = createLogger({ level: config.log.level, base: { node: config.name } })
@@ -116,6 +124,7 @@ async function runNode (flags: NodeStartFlags, io: NodeStartIo): Promise<void> {
       ...info.multiaddrs.map((a, i) => `  ${i === 0 ? 'listening' : '         '}  ${a}`),
       `  REST API   ${info.api}`,
       `  data       ${config.dataDir}`,
+      `  token      ${join(config.dataDir, ADMIN_TOKEN_FILE)} (admin; the CLI finds it when run from this folder)`,
       '',
       'Other nodes join with:',
       `  caxton node start --join ${info.multiaddrs[0]} ...`,

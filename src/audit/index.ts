@@ -1,0 +1,14 @@
+/**
+ * The node's hash-chained audit log (sublevel `audit`): every change made through the
+ * REST API and every refusal, each entry carrying the SHA-256 of the one before.
+ * Other modules record through {@link AuditLog.append}.
+ *
+ * @example
+ * ```ts
+ * const audit = await AuditLog.open(storage.sublevel('audit'))
+ * await audit.append({ action: 'peer.frame.rejected', outcome: 'refused', source: peerId, detail: 'sender not hosted by the peer' })
+ * const { ok, broken } = await audit.verify()
+ * ```
+ */
+export { AuditLog, MAX_DETAIL_CHARS } from './audit-log.js'
+export type { AuditEntry, AuditEntryJson, AuditHead, AuditInput, AuditLogOptions, AuditOutcome, AuditVerification } from './audit-log.js'
