@@ -12,3 +12,4 @@
  */
 export { AuditLog, MAX_DETAIL_CHARS } from './audit-log.js'
 export type { AuditEntry, AuditEntryJson, AuditHead, AuditInput, AuditLogOptions, AuditOutcome, AuditVerification } from './audit-log.js'
+export { RefusedFrames, type RefusedFrameSink, type RefusedFramesOptions } from './refused-frames.js'

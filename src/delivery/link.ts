@@ -14,6 +14,7 @@ import {
   decodeFrame, deliverMessageOffset, encodeDeliverFrame, encodeFrame, FIPA_PROTOCOL_ID, FrameDecodeError,
   type AckStatus, type AclLimits, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from '../../protocols/fipa/index.js'
+import type { RefusedFrameSink } from '../audit/index.js'
 import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LinkMetrics } from './metrics.js'
@@ -56,6 +57,8 @@ export interface FipaLinkOptions {
   maxFrameBytes?: number
   /** Bytes queued for one stream before further entries to it fail at once, bytes. @default 64 MiB */
   maxQueuedBytes?: number
+  /** Told of every frame refused from a peer (the node counts them into its audit log). */
+  onRefusedFrame?: RefusedFrameSink
   logger?: Logger
   metrics?: MetricsRegistry
 }
@@ -268,6 +271,7 @@ export class FipaLink {
     }
     readFrames(stream, this.maxFrameBytes, bytes => { this.onDeliverFrame(from, bytes, answer) }, (err) => {
       this.log.warn({ peer: from, err: err.message }, 'corrupt frame stream from peer; closing it')
+      this.options.onRefusedFrame?.(from, FIPA_PROTOCOL, 'corrupt-stream', err.message)
     })
     stream.addEventListener('close', () => {
       open = false
@@ -285,6 +289,7 @@ export class FipaLink {
       } else {
         this.log.warn({ peer: from, err: String(err) }, 'dropping undecodable frame from peer')
       }
+      this.options.onRefusedFrame?.(from, FIPA_PROTOCOL, 'undecodable', err instanceof Error ? err.message : String(err))
       return
     }
     if (frame.type !== 'deliver') return

@@ -32,7 +32,8 @@ import { Alarm } from './alarm.js'
 import { GroupCommit } from './commit.js'
 import { DeadLetterQueue, type DeadLetterQuery } from './dead-letters.js'
 import { DeadLetterNotFoundError, OutboxFullError } from './errors.js'
-import type { Ack, FipaLink, OutgoingEntry } from './link.js'
+import { FIPA_PROTOCOL, type Ack, type FipaLink, type OutgoingEntry } from './link.js'
+import type { RefusedFrameSink } from '../audit/index.js'
 import { MessageLog } from './message-log.js'
 import { DeliveryMetrics } from './metrics.js'
 import { ReceiverState } from './receiver-state.js'
@@ -68,6 +69,8 @@ export interface DeliveryServiceOptions {
   newId: () => string
   /** Told of every message accepted on this node (`outgoing`: sent from it), with the rows of the write it is in. */
   observer?: { observe: (message: AclMessage, outgoing: boolean, ops: StorageOp[]) => void }
+  /** Told of every frame refused from a peer (the node counts them into its audit log). */
+  onRefusedFrame?: RefusedFrameSink
   logger?: Logger
   metrics?: MetricsRegistry
 }
@@ -957,7 +960,9 @@ export class DeliveryService {
     const m = frame.message
     const r = frame.receiver
     if (!m.receivers.includes(r)) {
-      answer({ status: 'rejected', reason: `${r} is not among the message's receivers` })
+      const reason = `${r} is not among the message's receivers`
+      this.options.onRefusedFrame?.(from, FIPA_PROTOCOL, 'wrong-receiver', reason)
+      answer({ status: 'rejected', reason })
       return
     }
     // A peer speaks only for its own agents, its own API clients and its AMS (SPEC.md §5).
@@ -966,6 +971,7 @@ export class DeliveryService {
     if (forged !== undefined) {
       this.metrics?.forgedSenders.inc()
       this.log.warn({ peer: from, sender: m.sender, messageId: m.messageId }, 'refused a message whose sender the peer does not host')
+      this.options.onRefusedFrame?.(from, FIPA_PROTOCOL, 'forged-sender', forged)
       answer({ status: 'rejected', reason: forged })
       return
     }

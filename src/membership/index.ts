@@ -35,6 +35,7 @@ import type { SwimConfig, SwimPreset } from '../../protocols/swim/index.js'
 import { componentLogger, silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import type { NodeStorage } from '../storage/storage.js'
+import type { RefusedFrameSink } from '../audit/index.js'
 import { SwimMembership } from './membership.js'
 import { LevelMemberStore } from './store.js'
 import { Libp2pSwimTransport, type SwimLibp2p } from './transport.js'
@@ -66,6 +67,8 @@ export interface CreateMembershipOptions {
   /** Root logger; the service logs as `caxton:membership`, its transport as `caxton:membership:transport`. */
   logger?: Logger
   metrics?: MetricsRegistry
+  /** Told of every SWIM frame refused from a peer (the node counts them into its audit log). */
+  onRefusedFrame?: RefusedFrameSink
 }
 
 /**
@@ -86,6 +89,7 @@ export function createMembership (options: CreateMembershipOptions): SwimMembers
     joinRetryMs: options.joinRetryMs,
     leaveTimeoutMs: options.leaveTimeoutMs,
     logger: componentLogger(root, 'membership'),
-    metrics: options.metrics
+    metrics: options.metrics,
+    ...(options.onRefusedFrame !== undefined ? { onRefusedFrame: options.onRefusedFrame } : {})
   })
 }

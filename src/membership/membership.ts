@@ -25,7 +25,8 @@ import type { MembershipEvents, MembershipEventType } from './events.js'
 import { EventLoopDelayMonitor, type LoadMonitor } from './load.js'
 import { registerMembershipMetrics } from './metrics.js'
 import type { MemberStore, MembershipSnapshot } from './store.js'
-import type { SwimTransport } from './transport.js'
+import { SWIM_PROTOCOL, type SwimTransport } from './transport.js'
+import type { RefusedFrameSink } from '../audit/index.js'
 
 /** One member as this node sees it. */
 export interface MemberInfo {
@@ -88,6 +89,8 @@ export interface SwimMembershipOptions {
   random?: RandomSource
   /** The load signal of the local health score. @default event-loop delay (perf_hooks) */
   loadMonitor?: LoadMonitor
+  /** Told of every frame refused from a peer (the node counts them into its audit log). */
+  onRefusedFrame?: RefusedFrameSink
   logger?: Logger
   /** When given, `caxton_membership_*` metrics are registered here. */
   metrics?: MetricsRegistry
@@ -335,8 +338,16 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> {
 
   private onFrame (from: string, bytes: Uint8Array): void {
     if (this.swim === undefined || this.lifecycle === 'stopped' || this.lifecycle === 'created') return
+    const claimsRejected = this.swim.metrics.claimsRejected
     const out = this.swim.handle(from, bytes, this.clock())
-    if (out.rejected !== undefined) this.log.debug({ member: from, err: out.rejected.message }, 'rejected a SWIM frame')
+    if (out.rejected !== undefined) {
+      this.log.debug({ member: from, err: out.rejected.message }, 'rejected a SWIM frame')
+      this.options.onRefusedFrame?.(from, SWIM_PROTOCOL, 'undecodable', out.rejected.message)
+    }
+    const notObeyed = this.swim.metrics.claimsRejected - claimsRejected
+    if (notObeyed > 0) {
+      this.options.onRefusedFrame?.(from, SWIM_PROTOCOL, 'claim-not-obeyed', `${notObeyed} claim(s) not obeyed: from a non-member about others, at the largest incarnation, or too far ahead (protocols/swim/SPEC.md §2)`)
+    }
     this.drive(out)
     if (out.rejected === undefined) this.confirm(from)
   }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
 import { ClientSessions } from '../api/clients.js'
-import { AuditLog } from '../audit/index.js'
+import { AuditLog, RefusedFrames } from '../audit/index.js'
 import { TokenStore } from '../auth/index.js'
 import { CAXTON_VERSION as VERSION } from '../api/version.js'
 import type { CaxtonConfig } from '../config/index.js'
@@ -52,6 +52,8 @@ export interface Components {
   tokens: TokenStore
   /** The node's hash-chained audit log (sublevel `audit`). */
   audit: AuditLog
+  /** Frames refused from peers, counted into the audit log. */
+  refusedFrames: RefusedFrames
 }
 
 /** What every group needs. */
@@ -61,15 +63,17 @@ interface Shared {
   root: Logger
   log: Logger
   metrics: MetricsRegistry
+  refusedFrames: RefusedFrames
 }
 
 export async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger, options: StartNodeOptions): Promise<Components> {
-  const shared: Shared = { config, storage, root, log: componentLogger(root, 'node'), metrics: createMetricsRegistry({ processMetrics: options.processMetrics ?? true }) }
+  const tokens = await TokenStore.open(storage.sublevel('tokens'))
+  const audit = await AuditLog.open(storage.sublevel('audit'))
+  const refusedFrames = new RefusedFrames(audit, { logger: componentLogger(root, 'audit') })
+  const shared: Shared = { config, storage, root, log: componentLogger(root, 'node'), metrics: createMetricsRegistry({ processMetrics: options.processMetrics ?? true }), refusedFrames }
   const { libp2p, faultInjector } = await peer(shared, options)
   const cluster = clusterOf(shared, libp2p, options)
   const messaging = messagingOf(shared, libp2p, cluster)
-  const tokens = await TokenStore.open(storage.sublevel('tokens'))
-  const audit = await AuditLog.open(storage.sublevel('audit'))
   return { ...shared, ...cluster, ...messaging, libp2p, tokens, audit, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
@@ -99,7 +103,7 @@ async function peer ({ config, storage, root, log }: Shared, options: StartNodeO
 type Cluster = Pick<Components, 'membership' | 'registry' | 'providers' | 'locator'> & { localAgents: { ids: () => string[] } }
 
 /** Membership (SWIM), the cluster registry, DHT provider records, and agent resolution over them. */
-function clusterOf ({ config, storage, root, metrics }: Shared, libp2p: CaxtonLibp2p, options: StartNodeOptions): Cluster {
+function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, options: StartNodeOptions): Cluster {
   const self = libp2p.peerId.toString()
   const localAgents = { ids: (): string[] => [] }
   const membership = createMembership({
@@ -111,7 +115,8 @@ function clusterOf ({ config, storage, root, metrics }: Shared, libp2p: CaxtonLi
     joinRetryMs: config.membership.joinRetryMs,
     leaveTimeoutMs: config.membership.leaveTimeoutMs,
     logger: root,
-    metrics
+    metrics,
+    onRefusedFrame: refusedFrames.note
   })
   const registry = new ClusterRegistry({
     nodeId: self,
@@ -146,7 +151,7 @@ type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversat
  * runtime and the router need each other (agents send through the router; delivery feeds
  * the runtime): the runtime's host reaches the others through `wired`, filled in below.
  */
-function messagingOf ({ config, storage, root, log, metrics }: Shared, libp2p: CaxtonLibp2p, cluster: Cluster): Messaging {
+function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, cluster: Cluster): Messaging {
   const self = libp2p.peerId.toString()
   const { membership, registry, providers, locator } = cluster
   const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService } = {}
@@ -181,7 +186,7 @@ function messagingOf ({ config, storage, root, log, metrics }: Shared, libp2p: C
   cluster.localAgents.ids = () => runtime.list().map(a => a.id)
   const limits: AclLimits = { ...DEFAULT_ACL_LIMITS, maxContentBytes: config.messages.maxContentBytes }
   const sessions = new ClientSessions()
-  const link = new FipaLink({ libp2p, ackTimeoutMs: config.messages.ackTimeoutMs, limits, logger: componentLogger(root, 'delivery:link'), metrics })
+  const link = new FipaLink({ libp2p, ackTimeoutMs: config.messages.ackTimeoutMs, limits, logger: componentLogger(root, 'delivery:link'), metrics, onRefusedFrame: refusedFrames.note })
   const delivery = new DeliveryService({
     self,
     storage,
@@ -195,6 +200,7 @@ function messagingOf ({ config, storage, root, log, metrics }: Shared, libp2p: C
     recentLimit: config.messages.recentLimit,
     newId: randomUUID,
     observer: { observe: (m, outgoing, ops) => { wired.conversations?.observe(m, outgoing, ops) } },
+    onRefusedFrame: refusedFrames.note,
     logger: componentLogger(root, 'delivery'),
     metrics
   })

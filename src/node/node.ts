@@ -15,7 +15,7 @@ import type {
 } from '../api/facade.js'
 import { createApiServer, CAXTON_VERSION as VERSION, type ApiServer } from '../api/index.js'
 import { apiSettings } from '../api/settings.js'
-import type { AuditLog } from '../audit/index.js'
+import type { AuditLog, RefusedFrames } from '../audit/index.js'
 import { ensureAdminToken, writeApiFile, type TokenStore } from '../auth/index.js'
 import { AgentQuota } from '../quota/index.js'
 import type { CaxtonConfig } from '../config/index.js'
@@ -88,6 +88,8 @@ export class CaxtonNode implements NodeFacade {
   readonly tokens: TokenStore
   /** The hash-chained audit log; other modules record through `audit.append`. */
   readonly audit: AuditLog
+  /** Frames refused from peers, counted and written to the audit log every 10 s (and on stop). */
+  readonly refusedFrames: RefusedFrames
   private readonly quota: AgentQuota
 
   private constructor (c: Components) {
@@ -109,6 +111,7 @@ export class CaxtonNode implements NodeFacade {
     this.faultInjector = c.faultInjector
     this.tokens = c.tokens
     this.audit = c.audit
+    this.refusedFrames = c.refusedFrames
     const { maxMemoryPages, mailboxCapacity, fuelPerMessage, handlerTimeoutMs } = c.config.agents
     this.quota = new AgentQuota(c.config.quota, { maxMemoryPages, mailboxCapacity, fuelPerMessage, handlerTimeoutMs })
   }
@@ -139,12 +142,14 @@ export class CaxtonNode implements NodeFacade {
 
   /** Starts the components in order (see {@link compose} for who needs whom), then the API. */
   private async run (options: StartNodeOptions): Promise<void> {
-    const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers } = this
+    const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers, refusedFrames } = this
     let expiry: NodeJS.Timeout | undefined
     this.lifecycle = new Lifecycle([
       { name: 'storage', start: () => {}, stop: async () => { await storage.close() } },
       // Last to stop before the database closes: writes staged while stopping reach the disk.
       { name: 'delivery writes', start: () => {}, stop: async () => { await delivery.flushed() } },
+      // Counts of frames refused from peers go to the audit log every 10 s, and once more on stop.
+      { name: 'refused frames', start: () => { refusedFrames.start() }, stop: async () => { await refusedFrames.stop() } },
       { name: 'delivery state', start: async () => { await delivery.open(); await conversations.load() } },
       { name: 'runtime', start: async () => { await runtime.start() }, stop: async () => { await runtime.stop() } },
       { name: 'libp2p', start: async () => { await libp2p.start() }, stop: async () => { await libp2p.stop() } },

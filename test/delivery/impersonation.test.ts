@@ -2,8 +2,8 @@
  * A peer that speaks for agents it does not host, against a real node: a libp2p peer with
  * its own FIPA link sends frames claiming to come from the node's own agent and from
  * another node's API client; the node refuses them (`rejected`), hands nothing to its
- * agent, learns no route from them, and counts them. An honest frame from the same peer
- * goes through.
+ * agent, learns no route from them, and counts them (in its metrics and its audit log).
+ * An honest frame from the same peer goes through.
  */
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -65,5 +65,16 @@ describe('delivery: a peer cannot speak for agents it does not host (real node)'
     assert.ok(!handled.includes('forged-1') && !handled.includes('forged-2'), 'nothing forged reached the agent')
     assert.notEqual(node.locator.lookup('victim-agent'), rogue.peerId.toString(), 'no route learned from a forged frame')
     assert.match((await node.metrics()).body, /caxton_delivery_forged_senders_total 2/)
+  })
+
+  it('writes the refusals to the audit log: one entry counting both, naming the peer and the protocol', async () => {
+    await node.refusedFrames.flush()
+    const refused = (await node.audit.list({ limit: 1000 })).filter(e => e.action === 'peer.frame')
+    assert.equal(refused.length, 1, JSON.stringify(refused))
+    assert.equal(refused[0].outcome, 'refused')
+    assert.equal(refused[0].source, rogue.peerId.toString())
+    assert.equal(refused[0].target, '/caxton/fipa/2.0.0')
+    assert.match(refused[0].detail ?? '', /^2 × forged-sender: sender victim-agent is an agent of node /)
+    assert.equal((await node.audit.verify()).ok, true)
   })
 })

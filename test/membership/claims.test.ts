@@ -17,7 +17,7 @@ import { createTransport, generateClusterKey, parseClusterKey, type CaxtonLibp2p
 
 const FAST = { probeIntervalMs: 200, probeTimeoutMs: 80, suspicionMult: 3, gossipIntervalMs: 50, pushPullIntervalMs: 2000, reconnectIntervalMs: 500 }
 
-interface Member { libp2p: CaxtonLibp2p, membership: SwimMembership, id: string }
+interface Member { libp2p: CaxtonLibp2p, membership: SwimMembership, id: string, refused: string[][] }
 
 describe('membership claims from a peer holding the cluster key (real libp2p)', function () {
   this.timeout(30_000)
@@ -33,9 +33,11 @@ describe('membership claims from a peer holding the cluster key (real libp2p)', 
 
   async function member (seeds: string[] = []): Promise<Member> {
     const node = await libp2p()
-    const membership = createMembership({ libp2p: node, seeds, preset: 'local', config: FAST, joinRetryMs: 500, leaveTimeoutMs: 1000 })
+    const refused: string[][] = []
+    const onRefusedFrame = (peer: string, protocol: string, kind: string): void => { refused.push([peer, protocol, kind]) }
+    const membership = createMembership({ libp2p: node, seeds, preset: 'local', config: FAST, joinRetryMs: 500, leaveTimeoutMs: 1000, onRefusedFrame })
     await membership.start()
-    const m = { libp2p: node, membership, id: node.peerId.toString() }
+    const m = { libp2p: node, membership, id: node.peerId.toString(), refused }
     members.push(m)
     return m
   }
@@ -99,5 +101,7 @@ describe('membership claims from a peer holding the cluster key (real libp2p)', 
     assert.deepEqual(gone, [])
     assert.equal(a.membership.stateOf(b.id), 'alive')
     assert.equal(a.membership.member(s.id), undefined)
+    // Reported for the audit log, with the peer that sent them.
+    assert.deepEqual(a.refused.find(r => r[0] === s.id), [s.id, SWIM_PROTOCOL, 'claim-not-obeyed'])
   })
 })
