@@ -43,6 +43,11 @@ export const SEND_TOO_LARGE: i32 = -2
 export const SEND_QUOTA: i32 = -3
 /** `send` result: the node's outbox is full; nothing was sent, try again later. */
 export const SEND_OUTBOX_FULL: i32 = -4
+/**
+ * `send` result: over the agent's send budget (messages or bytes per second); nothing was
+ * sent. Send less, or later: an agent over its budget for too long is suspended.
+ */
+export const SEND_OVER_BUDGET: i32 = -5
 
 let handler: ((msg: Message) => void) | null = null
 

@@ -55,7 +55,9 @@ export const SEND_RESULT = {
   /** The agent already sent the most messages allowed while handling one message. */
   quotaExceeded: -3,
   /** The node's outbox is full: nothing was sent; try again later (e.g. on a later message). */
-  outboxFull: -4
+  outboxFull: -4,
+  /** Over the agent's send budget (messages or bytes per second): nothing was sent; send less, or later. */
+  overBudget: -5
 } as const
 
 /** `env.log` levels, by number. */

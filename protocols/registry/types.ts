@@ -14,7 +14,7 @@ export type { AgentId, NodeId, VectorClock, HlcTimestamp }
  * runtime's `AgentState`, repeated here because `protocols/` imports
  * nothing from `src/`.
  */
-export const AGENT_STATES = ['loaded', 'running', 'draining', 'stopped', 'failed'] as const
+export const AGENT_STATES = ['loaded', 'running', 'draining', 'stopped', 'suspended', 'failed'] as const
 export type AgentState = typeof AGENT_STATES[number]
 
 /**

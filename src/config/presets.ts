@@ -42,7 +42,12 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       fuelPerMessage: 50_000_000,
       handlerTimeoutMs: 5000,
       workers: 1,
-      drainTimeoutMs: 5000
+      drainTimeoutMs: 5000,
+      sendsPerSecond: 1000,
+      sendBurst: 1000,
+      sendBytesPerSecond: 4 * 1024 * 1024,
+      overBudgetGraceMs: 5000,
+      workerHeapMb: 256
     },
     messages: {
       maxContentBytes: 1024 * 1024,
@@ -76,7 +81,10 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       maxMemoryPages: 4096,
       maxMailboxCapacity: 100_000,
       maxFuelPerMessage: 1_000_000_000,
-      maxHandlerTimeoutMs: 60_000
+      maxHandlerTimeoutMs: 60_000,
+      maxSendsPerSecond: 100_000,
+      maxSendBurst: 100_000,
+      maxSendBytesPerSecond: 256 * 1024 * 1024
     },
     routing: { announceIntervalMs: 30_000, dhtLookupTimeoutMs: 5000 }
   }

@@ -149,7 +149,17 @@ export const configSchema = z.strictObject({
     /** Worker threads agents run on. @default 1 */
     workers: z.number().int().min(1).max(64),
     /** How long `stop` waits for mailboxes to drain, ms. @default 5000 */
-    drainTimeoutMs: z.number().int().min(0).max(600_000)
+    drainTimeoutMs: z.number().int().min(0).max(600_000),
+    /** Send budget per agent: messages per second, sustained (a reply to a message from someone else is free). @default 1000 */
+    sendsPerSecond: z.number().int().min(1).max(100_000_000),
+    /** Send budget per agent: messages sent at once after a quiet spell. @default 1000 */
+    sendBurst: z.number().int().min(1).max(100_000_000),
+    /** Send budget per agent: bytes per second, sustained; also the most sent at once. @default 4194304 (4 MiB) */
+    sendBytesPerSecond: z.number().int().min(1).max(2 ** 40),
+    /** An agent over its send budget for this long is suspended, ms. @default 5000 */
+    overBudgetGraceMs: z.number().int().min(0).max(86_400_000),
+    /** JavaScript heap of each agent worker (`resourceLimits.maxOldGenerationSizeMb`), MiB; agents' linear memories are not in it. @default 256 */
+    workerHeapMb: z.number().int().min(16).max(65536)
   }),
   messages: z.strictObject({
     /** Largest message content, bytes; must fit in an agent's memory with room to spare. @default 1 MiB */
@@ -232,7 +242,13 @@ export const configSchema = z.strictObject({
     /** Largest limits.fuelPerMessage. @default 1000000000 */
     maxFuelPerMessage: z.number().int().min(1000).max(2_147_483_647),
     /** Largest limits.handlerTimeoutMs, ms. @default 60000 */
-    maxHandlerTimeoutMs: z.number().int().min(10).max(600_000)
+    maxHandlerTimeoutMs: z.number().int().min(10).max(600_000),
+    /** Largest limits.sendsPerSecond, messages. @default 100000 */
+    maxSendsPerSecond: z.number().int().min(1).max(100_000_000),
+    /** Largest limits.sendBurst, messages. @default 100000 */
+    maxSendBurst: z.number().int().min(1).max(100_000_000),
+    /** Largest limits.sendBytesPerSecond, bytes. @default 268435456 (256 MiB) */
+    maxSendBytesPerSecond: z.number().int().min(1).max(2 ** 40)
   }),
   routing: z.strictObject({
     /** How often this node re-provides its agents as kad-dht provider records, ms (0: only on deploy). @default 30000 (lan) */
@@ -250,7 +266,8 @@ export const configSchema = z.strictObject({
   }
   // The node's default limits must be deployable.
   const defaults: Array<[keyof typeof c.agents, keyof typeof c.quota]> = [
-    ['maxMemoryPages', 'maxMemoryPages'], ['mailboxCapacity', 'maxMailboxCapacity'], ['fuelPerMessage', 'maxFuelPerMessage'], ['handlerTimeoutMs', 'maxHandlerTimeoutMs']
+    ['maxMemoryPages', 'maxMemoryPages'], ['mailboxCapacity', 'maxMailboxCapacity'], ['fuelPerMessage', 'maxFuelPerMessage'], ['handlerTimeoutMs', 'maxHandlerTimeoutMs'],
+    ['sendsPerSecond', 'maxSendsPerSecond'], ['sendBurst', 'maxSendBurst'], ['sendBytesPerSecond', 'maxSendBytesPerSecond']
   ]
   for (const [field, max] of defaults) {
     if (c.agents[field] > c.quota[max]) ctx.addIssue({ code: 'custom', path: ['agents', field], message: `must be at most quota.${max} (${c.quota[max]})` })

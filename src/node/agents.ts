@@ -1,6 +1,7 @@
 /**
- * The node's agents: deploy, remove and restore, keeping the runtime, the agent store, the
- * cluster registry, the DHT provider records and the durable inboxes in step.
+ * The node's agents: deploy, remove, restore, and their lifecycle (stop, start, suspend,
+ * resume), keeping the runtime, the agent store, the cluster registry, the DHT provider
+ * records and the durable inboxes in step.
  */
 import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
@@ -13,7 +14,7 @@ import { parseCapabilities } from '../registry/index.js'
 import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { AgentNotFoundError, InvalidAgentIdError } from '../runtime/index.js'
 import type { AgentInfo, AgentRuntime } from '../runtime/types.js'
-import type { AgentStore, StoredAgent } from '../storage/index.js'
+import type { AgentStore, StorageOp, StoredAgent } from '../storage/index.js'
 import { AgentIdTakenError } from './errors.js'
 
 /** An agent as the node returns it: the runtime's view plus what it offers. */
@@ -33,6 +34,9 @@ export interface AgentManagerOptions {
 const ON_THIS_NODE = 'on this node'
 
 export class AgentManager {
+  /** The stored record of each agent, to rewrite its `held` state with a registry update. */
+  private readonly records = new Map<AgentId, StoredAgent>()
+
   constructor (private readonly o: AgentManagerOptions) {}
 
   /**
@@ -50,8 +54,9 @@ export class AgentManager {
     if (elsewhere != null && elsewhere !== self && !runtime.has(req.id)) throw new AgentIdTakenError(req.id, elsewhere)
     const info = await runtime.deploy(req.id, req.wasm, req.limits)
     try {
-      const { ops } = this.o.store.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
+      const { record, ops } = this.o.store.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
       await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities }, { with: ops })
+      this.records.set(req.id, record)
     } catch (err) {
       await runtime.remove(req.id).catch(() => {})
       throw err
@@ -83,6 +88,7 @@ export class AgentManager {
     const left = await this.o.runtime.remove(id)
     const ops = await this.o.store.deleteOps(id)
     await this.o.registry.commit({ type: 'remove', agentId: id }, { with: ops })
+    this.records.delete(id)
     await this.o.delivery.disposeInbox(left, 'agent-removed', `agent ${id} was removed from node ${this.o.self} before handling it`)
     await this.o.providers.withdraw(id)
     this.o.logger.info({ agentId: id, undelivered: left.length }, 'agent removed')
@@ -90,7 +96,8 @@ export class AgentManager {
 
   /**
    * Redeploys the agents persisted before a restart (one that no longer loads is logged
-   * and published as `failed`), and brings the registry in line with them: entries of
+   * and published as `failed`; one stopped or suspended comes back so), and brings the
+   * registry in line with them: entries of
    * this node's agents are (re)written where they differ, and an entry naming this node
    * for an agent it no longer stores is removed.
    */
@@ -98,10 +105,11 @@ export class AgentManager {
     const { runtime, registry, self, logger } = this.o
     const stored = await this.o.store.list()
     for (const s of stored) {
+      this.records.set(s.id, s)
       let state: AgentState = 'failed'
       try {
         const wasm = await this.o.store.module(s.moduleHash)
-        state = (await runtime.deploy(s.id, wasm, s.limits)).state
+        state = (await runtime.deploy(s.id, wasm, s.limits, s.held ?? {})).state
         this.o.providers.provide(s.id)
         logger.info({ agentId: s.id }, 'agent restored')
       } catch (err) {
@@ -117,11 +125,67 @@ export class AgentManager {
     }
   }
 
-  /** The runtime changed an agent's state on its own (fault, restart): publish it. */
-  stateChanged (agentId: AgentId, state: AgentState): void {
-    if (this.o.registry.get(agentId)?.node !== this.o.self) return
-    this.o.registry.commit({ type: 'update', agentId, state })
-      .catch(err => { this.o.logger.debug({ agentId, state, err: (err as Error).message }, 'agent state not published') })
+  /**
+   * `POST /agents/:id/stop`: drains and stops the agent (see `AgentRuntime.stopAgent`);
+   * what it did not handle waits for its start. Stays stopped across restarts.
+   * @throws AgentNotFoundError, AgentStateError
+   */
+  async stop (id: AgentId): Promise<HostedAgent> {
+    return this.hosted(await this.o.runtime.stopAgent(id))
+  }
+
+  /**
+   * `POST /agents/:id/start`: instantiates a stopped or failed agent again; the messages
+   * that waited for it (in its inbox, or in senders' outboxes) are delivered.
+   * @throws AgentNotFoundError, AgentStateError, InvalidModuleError
+   */
+  async start (id: AgentId): Promise<HostedAgent> {
+    const info = await this.o.runtime.startAgent(id)
+    this.o.delivery.routesChanged()
+    return this.hosted(info)
+  }
+
+  /**
+   * `POST /agents/:id/suspend`: the agent keeps its instance and handles nothing until
+   * resumed; messages wait for it. Stays suspended across restarts.
+   * @throws AgentNotFoundError, AgentStateError
+   */
+  suspend (id: AgentId, reason?: string): HostedAgent {
+    return this.hosted(this.o.runtime.suspend(id, reason))
+  }
+
+  /** `POST /agents/:id/resume`. @throws AgentNotFoundError, AgentStateError */
+  resume (id: AgentId): HostedAgent {
+    const info = this.o.runtime.resume(id)
+    this.o.delivery.routesChanged()
+    return this.hosted(info)
+  }
+
+  /**
+   * The agent's state changed after its deploy (a lifecycle call, its send budget, a
+   * fault): published in the registry, in one write with its stored record when it is
+   * now held (stopped, suspended) or no longer.
+   */
+  stateChanged (agentId: AgentId, state: AgentState, reason?: string): void {
+    const record = this.records.get(agentId)
+    const held = state === 'stopped' || state === 'suspended' ? state : undefined
+    let ops: StorageOp[] = []
+    // Draining, loading and failing are passing states: a restart brings back what was held.
+    if (record !== undefined && (held !== undefined || state === 'running') && record.held?.state !== held) {
+      const next: StoredAgent = { ...record }
+      delete next.held
+      if (held !== undefined) next.held = reason === undefined ? { state: held } : { state: held, reason }
+      this.records.set(agentId, next)
+      ops = this.o.store.recordOps(next)
+    }
+    const entry = this.o.registry.get(agentId)
+    if (entry?.node !== this.o.self || (entry.state === state && ops.length === 0)) {
+      const next = this.records.get(agentId)
+      if (ops.length > 0 && next !== undefined) void this.o.store.putRecord(next).catch(err => { this.o.logger.error({ agentId, err: (err as Error).message }, 'agent state not stored') })
+      return
+    }
+    this.o.registry.commit({ type: 'update', agentId, state }, { with: ops })
+      .catch(err => { this.o.logger.warn({ agentId, state, err: (err as Error).message }, 'agent state not published') })
   }
 
   /** Writes this node's entry for a hosted agent unless the registry already says exactly that. */

@@ -23,7 +23,7 @@ import { createMetricsRegistry, type MetricsRegistry } from '../observability/me
 import { ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
 import { MessageRouter } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
-import { createAgentRuntime } from '../runtime/index.js'
+import { createAgentRuntime, pickLimits } from '../runtime/index.js'
 import type { AgentRuntime, RuntimeHost } from '../runtime/types.js'
 import { AgentStore, loadOrCreateIdentity, type NodeStorage } from '../storage/index.js'
 import { clusterAdmission, composeGaters, createTransport, type CaxtonLibp2p } from '../transport/index.js'
@@ -162,26 +162,22 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     onAgentLog: (agentId, level, text) => { agentLog[level]({ agentId }, text) },
     onAgentFailed: (agentId, reason, tokens) => {
       log.warn({ agentId, reason, undelivered: tokens.length }, 'agent stopped by a fault')
-      wired.agents?.stateChanged(agentId, 'failed')
       void wired.delivery?.disposeInbox(tokens, 'agent-failed', `agent ${agentId} failed: ${reason}`).catch(() => {})
     },
     onAgentRestarted: (agentId, reason) => {
       log.warn({ agentId, reason }, 'agent restarted from its module (in-memory state lost)')
-      wired.agents?.stateChanged(agentId, 'running')
-    }
+    },
+    onStateChanged: (agentId, state, reason) => { wired.agents?.stateChanged(agentId, state, reason) }
   }
   const runtime = createAgentRuntime({
     host,
     logger: componentLogger(root, 'runtime'),
     metrics,
-    defaults: {
-      maxMemoryPages: config.agents.maxMemoryPages,
-      mailboxCapacity: config.agents.mailboxCapacity,
-      fuelPerMessage: config.agents.fuelPerMessage,
-      handlerTimeoutMs: config.agents.handlerTimeoutMs
-    },
+    defaults: pickLimits(config.agents),
     workers: config.agents.workers,
-    drainTimeoutMs: config.agents.drainTimeoutMs
+    workerResourceLimits: { maxOldGenerationSizeMb: config.agents.workerHeapMb },
+    drainTimeoutMs: config.agents.drainTimeoutMs,
+    overBudgetGraceMs: config.agents.overBudgetGraceMs
   })
   cluster.localAgents.ids = () => runtime.list().map(a => a.id)
   const limits: AclLimits = { ...DEFAULT_ACL_LIMITS, maxContentBytes: config.messages.maxContentBytes }

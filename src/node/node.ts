@@ -28,6 +28,7 @@ import type { MetricsRegistry } from '../observability/metrics.js'
 import { REGISTRY_ERROR_STATUS, type ClusterRegistry, type RegistryTiming } from '../registry/index.js'
 import type { MessageRouter } from '../router/index.js'
 import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
+import { pickLimits } from '../runtime/index.js'
 import type { AgentRuntime } from '../runtime/types.js'
 import { openStorage, type NodeStorage } from '../storage/index.js'
 import type { CaxtonLibp2p } from '../transport/index.js'
@@ -112,8 +113,7 @@ export class CaxtonNode implements NodeFacade {
     this.tokens = c.tokens
     this.audit = c.audit
     this.refusedFrames = c.refusedFrames
-    const { maxMemoryPages, mailboxCapacity, fuelPerMessage, handlerTimeoutMs } = c.config.agents
-    this.quota = new AgentQuota(c.config.quota, { maxMemoryPages, mailboxCapacity, fuelPerMessage, handlerTimeoutMs })
+    this.quota = new AgentQuota(c.config.quota, pickLimits(c.config.agents))
   }
 
   /**
@@ -274,6 +274,30 @@ export class CaxtonNode implements NodeFacade {
   async removeAgent (id: AgentId): Promise<void> {
     this.assertReady('removing agents')
     await this.agents.remove(id)
+  }
+
+  /** See {@link AgentManager.stop}. */
+  async stopAgent (id: AgentId): Promise<HostedAgent> {
+    this.assertReady('stopping agents')
+    return await this.agents.stop(id)
+  }
+
+  /** See {@link AgentManager.start}. */
+  async startAgent (id: AgentId): Promise<HostedAgent> {
+    this.assertReady('starting agents')
+    return await this.agents.start(id)
+  }
+
+  /** See {@link AgentManager.suspend}. */
+  async suspendAgent (id: AgentId, reason?: string): Promise<HostedAgent> {
+    this.assertReady('suspending agents')
+    return this.agents.suspend(id, reason)
+  }
+
+  /** See {@link AgentManager.resume}. */
+  async resumeAgent (id: AgentId): Promise<HostedAgent> {
+    this.assertReady('resuming agents')
+    return this.agents.resume(id)
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Node-wide bounds on what deploys may take: how many agents, how much memory their caps
- * add up to, and the largest limits one agent may ask (config section `quota`).
+ * add up to, and the largest limits one agent may ask, its send budget among them
+ * (config section `quota`).
  */
 import type { AgentLimits } from '../runtime/types.js'
 import { AgentQuotaExceededError, LimitTooHighError } from './errors.js'
@@ -18,13 +19,22 @@ export interface QuotaConfig {
   maxFuelPerMessage: number
   /** Largest `handlerTimeoutMs`, ms. */
   maxHandlerTimeoutMs: number
+  /** Largest `sendsPerSecond`, messages. */
+  maxSendsPerSecond: number
+  /** Largest `sendBurst`, messages. */
+  maxSendBurst: number
+  /** Largest `sendBytesPerSecond`, bytes. */
+  maxSendBytesPerSecond: number
 }
 
 const MAX_OF: ReadonlyArray<[keyof AgentLimits, keyof QuotaConfig]> = [
   ['maxMemoryPages', 'maxMemoryPages'],
   ['mailboxCapacity', 'maxMailboxCapacity'],
   ['fuelPerMessage', 'maxFuelPerMessage'],
-  ['handlerTimeoutMs', 'maxHandlerTimeoutMs']
+  ['handlerTimeoutMs', 'maxHandlerTimeoutMs'],
+  ['sendsPerSecond', 'maxSendsPerSecond'],
+  ['sendBurst', 'maxSendBurst'],
+  ['sendBytesPerSecond', 'maxSendBytesPerSecond']
 ]
 
 /**

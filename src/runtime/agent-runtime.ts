@@ -5,21 +5,38 @@
  *
  * Threads: the main thread owns every agent's mailbox and state; agent workers
  * (`agent-worker.ts`) own the instances, many agents each; the policy worker
- * (`policy-worker.ts`) owns binaryen. Messages cross to a worker in batches (one
- * transferred buffer per worker per turn of the event loop) and come back the same way.
+ * (`policy-worker.ts`) owns binaryen. Messages cross to a worker in batches and come back
+ * the same way.
  *
- * Faults: fuel stops runaway loops inside WebAssembly deterministically; a watchdog is
+ * Fairness: a worker has at most {@link MAX_BATCHES_IN_FLIGHT} batches at a time, and each
+ * batch takes the agents with messages waiting in turn, each for about
+ * {@link QUANTUM_MS} of its measured handler time per round, until the batch holds about
+ * {@link BATCH_MS} of work: deficit round robin with estimated costs (Shreedhar and
+ * Varghese, "Efficient fair queuing using deficit round robin", SIGCOMM 1995). One agent's
+ * backlog thus delays another's next message by a few ms at most. Sends are metered per
+ * agent (`budget.ts`); an agent over its send budget for longer than `overBudgetGraceMs` is
+ * suspended.
+ *
+ * Lifecycle: loaded → running ⇄ suspended; running → draining → stopped; stopped or
+ * failed → loaded (started again from the module). A stopped or suspended agent keeps its
+ * mailbox: what is delivered with `force` (already in its durable inbox) waits there; new
+ * messages are refused with `not-running` and wait in their senders' outboxes.
+ *
+ * Faults: fuel stops runaway loops inside WebAssembly deterministically. The watchdog is
  * the backstop for a call that still runs past `handlerTimeoutMs` (e.g. fuel set very
- * high): it terminates that worker, fails the offending agent, and restarts the worker's
- * other agents from their modules (their in-memory state is lost; each is logged, counted
- * in `stats.restarts` and reported through `host.onAgentRestarted`). Messages they had
- * not yet been reported as handling are posted again to the new instance, so a handler
- * runs at least once; what it sent is reported with its `Handled` record only
- * (`host.onHandled`), so the sends of a run that did not finish are never seen.
+ * high): it asks that call to stop, and the call fails at its next fuel slice (see
+ * `fuel.ts`), in its own instance: the worker's other agents keep their state. Only a
+ * worker that does not answer within {@link INTERRUPT_GRACE_MS}, or that crashes, is
+ * terminated: its other agents are then restarted from their modules (their in-memory
+ * state is lost; each is logged, counted in `stats.restarts` and reported through
+ * `host.onAgentRestarted`). Messages they had not yet been reported as handling are posted
+ * again to the new instance, so a handler runs at least once; what it sent is reported
+ * with its `Handled` record only (`host.onHandled`), so the sends of a run that did not
+ * finish are never seen.
  */
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import type { Worker } from 'node:worker_threads'
+import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LRUCache } from 'lru-cache'
@@ -27,18 +44,19 @@ import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeForAgent } from '..
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { isAgentId } from '../../protocols/fipa/rules.js'
 import { silentLogger } from '../observability/logger.js'
+import { OverBudgetWatch } from './budget.js'
 import {
-  AgentExistsError, AgentNotFoundError, InvalidAgentIdError, InvalidModuleError, RuntimeNotRunningError
+  AgentExistsError, AgentNotFoundError, AgentStateError, InvalidAgentIdError, InvalidModuleError, RuntimeNotRunningError
 } from './errors.js'
 import { DEFAULT_AGENT_LIMITS, resolveLimits } from './limits.js'
 import { Mailbox } from './mailbox.js'
 import { AGENT_STATES, RuntimeMetrics } from './metrics.js'
 import { PolicyClient } from './policy-client.js'
 import type {
-  AgentInfo, AgentLimits, AgentOutbound, AgentRuntime, AgentState, AgentStats, DeliverResult, ModuleReport, RuntimeHost
+  AgentInfo, AgentLimits, AgentOutbound, AgentRuntime, AgentState, AgentStats, DeliverResult, DeployOptions, ModuleReport, RuntimeHost
 } from './types.js'
 import {
-  ByteWriter, FAILURE_KINDS, RecordKind, Watch,
+  ByteWriter, FAILURE_KINDS, FRAME_FLAGS, RecordKind, Watch,
   type AgentWorkerData, type FailureKind, type FromWorker, type LoadRequest, type ToWorker
 } from './worker-protocol.js'
 import { spawnWorker } from './worker-spawn.js'
@@ -46,8 +64,24 @@ import { spawnWorker } from './worker-spawn.js'
 /** A worker that crashed this many times within `CRASH_WINDOW_MS` is not replaced again. */
 const MAX_CRASHES = 5
 const CRASH_WINDOW_MS = 10_000
-/** A batch posted to a worker is cut at about this size, bytes. */
+/** Batches a worker has at once: it runs one while the next is being built. */
+export const MAX_BATCHES_IN_FLIGHT = 2
+/** A batch is cut at about this much estimated handler time, ms. */
+export const BATCH_MS = 2
+/** Estimated handler time an agent gets per round of a batch, ms. */
+export const QUANTUM_MS = 0.5
+/** Most messages of one agent per round. */
+const MAX_QUANTUM = 256
+/** Most messages of one batch. */
+const MAX_BATCH_MESSAGES = 1024
+/** A batch is cut at about this size, bytes. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024
+/** The handler time assumed of an agent before one was measured, ms. */
+const INITIAL_COST_MS = 0.05
+/** Weight of the newest handler time in an agent's estimate (exponential moving average). */
+const COST_ALPHA = 0.2
+/** How long the watchdog waits for an interrupted call to stop before it terminates the worker, ms. */
+export const INTERRUPT_GRACE_MS = 1000
 
 /** Options of {@link createAgentRuntime}. */
 export interface AgentRuntimeOptions {
@@ -60,8 +94,16 @@ export interface AgentRuntimeOptions {
   defaults?: Partial<AgentLimits>
   /** Agent worker threads. @default max(1, min(4, availableParallelism() - 1)) */
   workers?: number
-  /** How long `stop()` / `remove()` wait for mailboxes to drain, ms. @default 5000 */
+  /**
+   * `resourceLimits` of each agent worker (Node's `worker_threads`): its JavaScript heap and
+   * stack. Agents' linear memories are not counted there (they are capped per agent). A
+   * worker past them exits, and is replaced like one that crashed. @default Node's defaults
+   */
+  workerResourceLimits?: ResourceLimits
+  /** How long `stop()` / `remove()` / `stopAgent()` wait for mailboxes to drain, ms. @default 5000 */
   drainTimeoutMs?: number
+  /** An agent over its send budget for this long is suspended, ms (see `OverBudgetWatch`). @default 5000 */
+  overBudgetGraceMs?: number
   /** Longest message an agent may pass to `env.send`, bytes. @default 1048576 */
   maxSendBytes?: number
   /** Most `env.send` calls accepted while handling one message. @default 1000 */
@@ -87,14 +129,24 @@ interface CompiledAgentModule {
 class AgentSlot {
   state: AgentState = 'loaded'
   lastError: string | undefined
-  readonly stats: Required<AgentStats> = { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 0, restarts: 0 }
+  /** Why it is suspended. */
+  reason: string | undefined
+  readonly stats: Required<AgentStats> = { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 0, restarts: 0, overBudget: 0 }
   readonly mailbox: Mailbox
   worker: AgentWorker | undefined
   compiled: CompiledAgentModule | undefined
-  /** In its worker's dirty list (has messages to post). */
-  dirty = false
-  drainWaiters: Array<() => void> = []
+  /** In its worker's ready list (has messages to post). */
+  ready = false
+  /** Draining and past its deadline: nothing more is posted. */
+  holding = false
+  /** Estimated handler time of one message, ms. */
+  costMs = INITIAL_COST_MS
+  readonly overBudget: OverBudgetWatch
+  /** Woken on progress (a message handled, the agent unloaded or failed); each re-checks its condition. */
+  waiters: Array<() => void> = []
   removing: Promise<string[]> | undefined
+  /** A lifecycle action (stop, start) in progress. */
+  changing: Promise<AgentInfo> | undefined
   /** Sends of the message being handled, reported with its `Handled` record. */
   sends: AgentOutbound[] = []
   /** Its start function runs: sends now are reported on their own (`onAgentSend`). */
@@ -105,23 +157,37 @@ class AgentSlot {
     readonly slot: number,
     readonly limits: AgentLimits,
     readonly deployedAt: number,
-    readonly moduleBytes: number
+    readonly moduleBytes: number,
+    graceMs: number
   ) {
     this.mailbox = new Mailbox(limits.mailboxCapacity)
+    this.overBudget = new OverBudgetWatch(graceMs)
+  }
+
+  /** Whether its messages go to its worker now. */
+  get posting (): boolean {
+    return this.state === 'running' || (this.state === 'draining' && !this.holding)
   }
 }
 
 class AgentWorker {
   readonly agents = new Set<AgentSlot>()
-  readonly dirty: AgentSlot[] = []
+  /** Agents with messages to post, in turn (round robin). */
+  ready: AgentSlot[] = []
+  /** Batches posted whose last results have not come back. */
+  inFlight = 0
   readonly loads = new Map<number, { resolve: (pages: number) => void, reject: (err: Error) => void }>()
+  readonly unloads = new Map<number, () => void>()
   /** Terminated (by us) or exited: its messages are ignored from then on. */
   closed = false
   /** Its entry module loaded (it posted 'ready'). */
   isReady = false
-  readonly ready = Promise.withResolvers<void>()
+  readonly ready$ = Promise.withResolvers<void>()
   watchSeq = -1
   watchSince = -1
+  /** The call sequence the watchdog asked to stop, and when (performance.now()). */
+  interruptedSeq = -1
+  interruptedAt = -1
 
   constructor (readonly id: number, readonly worker: Worker, readonly watch: Int32Array) {}
 
@@ -139,7 +205,9 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly metrics: RuntimeMetrics | undefined
   private readonly defaults: AgentLimits
   private readonly workerCount: number
+  private readonly resourceLimits: ResourceLimits | undefined
   private readonly drainTimeoutMs: number
+  private readonly graceMs: number
   private readonly sandbox: Pick<LoadRequest, 'maxSendBytes' | 'maxSendsPerMessage' | 'maxLogsPerMessage' | 'maxLogBytes'>
   private readonly now: () => number
   private readonly policy: PolicyClient
@@ -165,7 +233,9 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.defaults = resolveLimits(DEFAULT_AGENT_LIMITS, options.defaults)
     this.workerCount = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1))
     if (!Number.isInteger(this.workerCount) || this.workerCount < 1) throw new RangeError(`workers must be a positive integer, got ${this.workerCount}`)
+    this.resourceLimits = options.workerResourceLimits
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000
+    this.graceMs = options.overBudgetGraceMs ?? 5000
     this.sandbox = {
       maxSendBytes: options.maxSendBytes ?? 1024 * 1024,
       maxSendsPerMessage: options.maxSendsPerMessage ?? 1000,
@@ -187,7 +257,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.slots.clear()
     const workers = Array.from({ length: this.workerCount }, () => this.startWorker())
     try {
-      await Promise.all(workers.map(async w => { await w.ready.promise }))
+      await Promise.all(workers.map(async w => { await w.ready$.promise }))
     } catch (err) {
       this.workers = []
       for (const w of workers) { w.closed = true; void w.worker.terminate() }
@@ -211,22 +281,18 @@ export class WasmAgentRuntime implements AgentRuntime {
     for (const a of live) a.state = 'draining'
     const deadline = performance.now() + this.drainTimeoutMs
     await Promise.all(live.map(async a => await this.drain(a, deadline)))
-    for (const a of live) {
+    for (const a of this.agents.values()) {
       // What is left stays in the durable inbox (the host's), for the next start.
       const left = a.mailbox.size
       a.mailbox.clear()
-      if (left > 0) this.log.warn({ agentId: a.id, left }, 'agent stopped before its mailbox drained')
-      if (a.state === 'draining') a.state = 'stopped'
+      if (left > 0 && live.includes(a)) this.log.warn({ agentId: a.id, left }, 'agent stopped before its mailbox drained')
+      if (a.state !== 'failed') a.state = 'stopped'
     }
-    for (const a of this.agents.values()) if (a.state === 'loaded') a.state = 'stopped'
     if (this.watchdog !== undefined) clearInterval(this.watchdog)
     this.watchdog = undefined
     const workers = this.workers
     this.workers = []
-    for (const w of workers) {
-      w.closed = true
-      for (const l of w.loads.values()) l.reject(new RuntimeNotRunningError())
-    }
+    for (const w of workers) this.close(w, new RuntimeNotRunningError())
     await Promise.all([...workers.map(async w => await w.worker.terminate()), this.policy.stop()])
     this.log.info('agent runtime stopped')
   }
@@ -247,14 +313,14 @@ export class WasmAgentRuntime implements AgentRuntime {
     return report
   }
 
-  async deploy (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>): Promise<AgentInfo> {
+  async deploy (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, options: DeployOptions = {}): Promise<AgentInfo> {
     if (!this.running) throw new RuntimeNotRunningError()
     if (!isAgentId(id)) throw new InvalidAgentIdError(String(id))
     if (this.agents.has(id)) throw new AgentExistsError(id)
     const resolved = resolveLimits(this.defaults, limits)
     const bytes = asBytes(wasm)
     const started = performance.now()
-    const a = new AgentSlot(id, this.nextSlot++, resolved, this.now(), bytes.length)
+    const a = new AgentSlot(id, this.nextSlot++, resolved, this.now(), bytes.length, this.graceMs)
     this.agents.set(id, a)
     try {
       const compiled = await this.compile(bytes)
@@ -262,26 +328,28 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.compiled = compiled
       if (this.agents.get(id) !== a) throw new AgentNotFoundError(id)
       if (!this.running) throw new RuntimeNotRunningError()
-      this.slots.set(a.slot, a)
-      const w = this.pickWorker()
-      if (w === undefined) throw new Error('no agent worker is running (workers kept crashing; see the log)')
-      a.worker = w
-      w.agents.add(a)
-      a.stats.memoryPages = await this.load(w, a)
-      if (this.agents.get(id) !== a) {
-        this.unload(a)
-        throw new AgentNotFoundError(id)
+      if (options.state === 'stopped') {
+        a.state = 'stopped'
+      } else {
+        await this.instantiate(a)
+        if (options.state === 'suspended') {
+          a.state = 'suspended'
+          a.reason = options.reason ?? 'suspended before the node restarted'
+        } else {
+          // Not a transition for the host: it publishes the state the deploy returns.
+          a.state = 'running'
+          this.markReady(a)
+        }
       }
-      a.state = 'running'
       this.rescheduleWatchdog()
       this.metrics?.deploys.observe({ result: 'ok' }, (performance.now() - started) / 1000)
-      this.log.info({ agentId: id, hash: compiled.report.hash, ms: Math.round(performance.now() - started) }, 'agent deployed')
+      this.log.info({ agentId: id, hash: compiled.report.hash, state: a.state, ms: Math.round(performance.now() - started) }, 'agent deployed')
       return this.info(a)
     } catch (err) {
       this.metrics?.deploys.observe({ result: 'error' }, (performance.now() - started) / 1000)
-      if (this.agents.get(id) === a) {
+      if (this.agents.get(id) === a && a.removing === undefined) {
         this.agents.delete(id)
-        this.unload(a)
+        this.detach(a)
       }
       throw err
     }
@@ -292,14 +360,18 @@ export class WasmAgentRuntime implements AgentRuntime {
     if (a === undefined) throw new AgentNotFoundError(id)
     if (a.removing !== undefined) return await a.removing
     a.removing = (async () => {
-      let left: string[] = []
+      await a.changing?.catch(() => {})
       if (a.state === 'running') {
         a.state = 'draining'
         await this.drain(a, performance.now() + this.drainTimeoutMs)
-        left = a.mailbox.clear()
-        if (left.length > 0) this.log.warn({ agentId: id, left: left.length }, 'agent removed before its mailbox drained')
       }
-      this.unload(a)
+      a.holding = true
+      // Not waiting for a call in flight: what it would send is dropped with it, and its
+      // message goes back to the host among the rest.
+      this.unload(a, false)
+      // Whatever it did not handle (a stopped or suspended agent's too) goes back to the host.
+      const left = a.mailbox.clear()
+      if (left.length > 0) this.log.warn({ agentId: id, left: left.length, state: a.state }, 'agent removed before its mailbox drained')
       if (a.state !== 'failed') a.state = 'stopped'
       if (this.agents.get(id) === a) this.agents.delete(id)
       this.log.info({ agentId: id }, 'agent removed')
@@ -308,13 +380,84 @@ export class WasmAgentRuntime implements AgentRuntime {
     return await a.removing
   }
 
+  async stopAgent (id: AgentId): Promise<AgentInfo> {
+    return await this.change(id, 'stop', async a => {
+      if (a.state === 'stopped') return
+      if (a.state !== 'running' && a.state !== 'suspended') throw new AgentStateError(id, a.state, 'stop', a.state === 'failed' ? 'a failed agent is already stopped; start or remove it' : '')
+      const wasRunning = a.state === 'running'
+      this.transition(a, 'draining')
+      if (wasRunning) {
+        const drained = await this.drain(a, performance.now() + this.drainTimeoutMs)
+        if (!drained) this.log.warn({ agentId: id, left: a.mailbox.size }, 'agent stopped before its mailbox drained: the rest waits for its start')
+      }
+      // A suspended agent handles nothing more: what waits is kept for its start.
+      a.holding = true
+      await this.unload(a)
+      // It may have failed on a message in flight meanwhile.
+      if ((a.state as AgentState) === 'failed' || this.agents.get(id) !== a) return
+      a.mailbox.resetPosted()
+      a.stats.memoryPages = 0
+      a.reason = undefined
+      this.transition(a, 'stopped')
+    })
+  }
+
+  async startAgent (id: AgentId): Promise<AgentInfo> {
+    return await this.change(id, 'start', async a => {
+      if (a.state === 'running') return
+      if (a.state !== 'stopped' && a.state !== 'failed') {
+        throw new AgentStateError(id, a.state, 'start', a.state === 'suspended' ? 'resume a suspended agent' : '')
+      }
+      if (!this.running) throw new RuntimeNotRunningError()
+      a.lastError = undefined
+      a.reason = undefined
+      a.holding = false
+      a.overBudget.reset()
+      this.transition(a, 'loaded')
+      try {
+        await this.instantiate(a)
+      } catch (err) {
+        this.detach(a)
+        a.lastError = (err as Error).message
+        if (this.agents.get(id) === a) this.transition(a, 'failed')
+        throw err
+      }
+      this.setRunning(a)
+    })
+  }
+
+  suspend (id: AgentId, reason = 'suspended by an operator'): AgentInfo {
+    const a = this.agents.get(id)
+    if (a === undefined) throw new AgentNotFoundError(id)
+    if (a.state === 'suspended') return this.info(a)
+    if (a.state !== 'running' || a.changing !== undefined) throw new AgentStateError(id, a.state, 'suspend')
+    this.suspendSlot(a, reason, 'operator')
+    return this.info(a)
+  }
+
+  resume (id: AgentId): AgentInfo {
+    const a = this.agents.get(id)
+    if (a === undefined) throw new AgentNotFoundError(id)
+    if (a.state === 'running') return this.info(a)
+    if (a.state !== 'suspended' || a.changing !== undefined) {
+      throw new AgentStateError(id, a.state, 'resume', a.state === 'stopped' || a.state === 'failed' ? 'start it instead' : '')
+    }
+    a.reason = undefined
+    a.overBudget.reset()
+    this.log.info({ agentId: id }, 'agent resumed')
+    this.setRunning(a)
+    return this.info(a)
+  }
+
   deliver (id: AgentId, message: AclMessage, token?: string, force = false): DeliverResult {
     const a = this.agents.get(id)
     if (a === undefined) return 'no-such-agent'
-    if (a.state !== 'running') return 'not-running'
-    if (!a.mailbox.push(encodeForAgent(message), token, force)) return 'mailbox-full'
+    // A message already in the durable inbox (`force`) waits in a stopped or suspended
+    // agent's mailbox for its start; a failed agent takes nothing.
+    if (a.state !== 'running' && (!force || a.state === 'failed')) return 'not-running'
+    if (!a.mailbox.push(encodeForAgent(message), token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)) return 'mailbox-full'
     a.stats.received++
-    this.markDirty(a)
+    this.markReady(a)
     return 'queued'
   }
 
@@ -342,6 +485,62 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   list (): AgentInfo[] {
     return [...this.agents.values()].map(a => this.info(a))
+  }
+
+  // --- lifecycle internals ---
+
+  /** Runs one lifecycle action at a time per agent. @throws AgentNotFoundError, and `fn`'s errors */
+  private async change (id: AgentId, action: string, fn: (a: AgentSlot) => Promise<void>): Promise<AgentInfo> {
+    const a = this.agents.get(id)
+    if (a === undefined) throw new AgentNotFoundError(id)
+    if (a.removing !== undefined) throw new AgentStateError(id, 'being removed', action)
+    while (a.changing !== undefined) await a.changing.catch(() => {})
+    const p = (async () => {
+      await fn(a)
+      return this.info(a)
+    })()
+    a.changing = p
+    try {
+      return await p
+    } finally {
+      if (a.changing === p) a.changing = undefined
+    }
+  }
+
+  /** Sets a state the host did not cause itself, and tells it. */
+  private transition (a: AgentSlot, state: AgentState): void {
+    if (a.state === state) return
+    a.state = state
+    this.callHost(() => { this.host.onStateChanged?.(a.id, state, a.state === 'suspended' ? a.reason : a.lastError) })
+  }
+
+  private setRunning (a: AgentSlot): void {
+    a.holding = false
+    this.transition(a, 'running')
+    this.markReady(a)
+  }
+
+  private suspendSlot (a: AgentSlot, reason: string, by: 'operator' | 'budget'): void {
+    a.reason = reason
+    this.metrics?.suspensions.inc({ by })
+    this.log.warn({ agentId: a.id, reason, queued: a.mailbox.size }, 'agent suspended')
+    // Its messages already posted run; nothing more is posted until it is resumed.
+    this.transition(a, 'suspended')
+  }
+
+  /** Loads the agent's instance on the least loaded worker. @throws InvalidModuleError */
+  private async instantiate (a: AgentSlot): Promise<void> {
+    const w = this.pickWorker()
+    if (w === undefined) throw new Error('no agent worker is running (workers kept crashing; see the log)')
+    this.slots.set(a.slot, a)
+    a.worker = w
+    w.agents.add(a)
+    a.stats.memoryPages = await this.load(w, a)
+    if (a.removing !== undefined || this.agents.get(a.id) !== a) {
+      // Removed meanwhile (`remove` could not unload what was still loading).
+      void this.unload(a, false)
+      throw new AgentNotFoundError(a.id)
+    }
   }
 
   // --- deploy internals ---
@@ -376,27 +575,47 @@ export class WasmAgentRuntime implements AgentRuntime {
     const { promise, resolve, reject } = Promise.withResolvers<number>()
     w.loads.set(a.slot, { resolve, reject })
     a.starting = true
+    const l = a.limits
     w.post({
       t: 'load',
       slot: a.slot,
       agentId: a.id,
       module: compiled.module,
       memory: { initial: declared.initial, maximum },
-      fuelPerMessage: a.limits.fuelPerMessage,
+      fuelPerMessage: l.fuelPerMessage,
+      handlerTimeoutMs: l.handlerTimeoutMs,
+      sendsPerSecond: l.sendsPerSecond,
+      sendBurst: l.sendBurst,
+      sendBytesPerSecond: l.sendBytesPerSecond,
       ...this.sandbox
     })
     return await promise
   }
 
-  private unload (a: AgentSlot): void {
+  /**
+   * Drops the agent's instance. With `wait`, resolves once its worker has answered, so
+   * that every result of a message posted before has been read; without, its results
+   * from now on are ignored.
+   */
+  private async unload (a: AgentSlot, wait = true): Promise<void> {
     const w = a.worker
-    if (w !== undefined) {
-      w.agents.delete(a)
-      if (!w.closed) w.post({ t: 'unload', slot: a.slot })
+    if (w !== undefined && !w.closed) {
+      const { promise, resolve } = Promise.withResolvers<void>()
+      if (wait) w.unloads.set(a.slot, resolve)
+      w.post({ t: 'unload', slot: a.slot })
+      if (wait) await promise
     }
+    this.detach(a)
+  }
+
+  /** Forgets the agent's worker and slot (its instance is gone or going). */
+  private detach (a: AgentSlot): void {
+    const w = a.worker
+    w?.agents.delete(a)
     a.worker = undefined
+    a.ready = false
     this.slots.delete(a.slot)
-    this.wakeDrain(a)
+    this.wake(a)
   }
 
   private pickWorker (): AgentWorker | undefined {
@@ -407,49 +626,75 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   // --- message flow ---
 
-  private markDirty (a: AgentSlot): void {
-    if (!a.dirty && a.worker !== undefined) {
-      a.dirty = true
-      a.worker.dirty.push(a)
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      setImmediate(this.flush)
-    }
+  /** Puts the agent in its worker's turn when it has messages to post, and schedules a flush. */
+  private markReady (a: AgentSlot): void {
+    const w = a.worker
+    if (a.ready || w === undefined || !a.posting || !a.mailbox.hasUnposted) return
+    a.ready = true
+    w.ready.push(a)
+    if (w.inFlight < MAX_BATCHES_IN_FLIGHT) this.scheduleFlush()
   }
 
-  /** Posts every worker's new messages, one batch (or a few, when large) per worker. */
+  private scheduleFlush (): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flush)
+  }
+
+  /** Posts a batch to every worker that has room for one and messages waiting. */
   private readonly flush = (): void => {
     this.flushScheduled = false
     for (const w of this.workers) {
-      if (w.dirty.length === 0) continue
-      const out = new ByteWriter(16 * 1024)
-      for (const a of w.dirty) {
-        a.dirty = false
-        if (a.worker !== w || a.state === 'failed') continue
-        a.mailbox.takeUnposted(bytes => {
-          out.u32(a.slot); out.u32(bytes.length); out.raw(bytes)
-          if (out.length >= MAX_BATCH_BYTES) this.postBatch(w, out)
-        })
-      }
-      w.dirty.length = 0
-      this.postBatch(w, out)
+      while (!w.closed && w.inFlight < MAX_BATCHES_IN_FLIGHT && w.ready.length > 0) this.postBatch(w)
     }
   }
 
-  private postBatch (w: AgentWorker, out: ByteWriter): void {
+  /**
+   * Builds one batch for `w`: the agents in its ready list take turns, each with up to its
+   * quantum of messages, until the batch holds about {@link BATCH_MS} of estimated work; an
+   * agent with messages left goes to the back of the list.
+   */
+  private postBatch (w: AgentWorker): void {
+    const out = new ByteWriter(16 * 1024)
+    const ready = w.ready
+    let estimatedMs = 0
+    let messages = 0
+    let i = 0
+    while (i < ready.length && estimatedMs < BATCH_MS && messages < MAX_BATCH_MESSAGES && out.length < MAX_BATCH_BYTES) {
+      const a = ready[i++]
+      a.ready = false
+      if (a.worker !== w || !a.posting) continue
+      const quantum = Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
+      const n = a.mailbox.takeUnposted(quantum, (bytes, flags) => {
+        out.u32(a.slot); out.u32(flags); out.u32(bytes.length); out.raw(bytes)
+      })
+      messages += n
+      estimatedMs += n * a.costMs
+      if (a.mailbox.hasUnposted) {
+        a.ready = true
+        ready.push(a)
+      }
+    }
+    w.ready = ready.slice(i)
     if (out.length === 0) return
     const { buf, length } = out.take()
+    w.inFlight++
     w.post({ t: 'batch', buf, length }, [buf])
   }
 
   private onWorkerMessage (w: AgentWorker, msg: FromWorker): void {
     if (w.closed) return
     switch (msg.t) {
-      case 'results': this.onResults(msg.buf, msg.length); break
+      case 'results':
+        this.onResults(msg.buf, msg.length)
+        if (msg.done) {
+          w.inFlight = Math.max(0, w.inFlight - 1)
+          if (w.ready.length > 0) this.scheduleFlush()
+        }
+        break
       case 'ready':
         w.isReady = true
-        w.ready.resolve()
+        w.ready$.resolve()
         break
       case 'loaded': {
         const l = w.loads.get(msg.slot)
@@ -465,6 +710,12 @@ export class WasmAgentRuntime implements AgentRuntime {
         const a = this.slots.get(msg.slot)
         if (a !== undefined) a.starting = false
         l?.reject(new InvalidModuleError(msg.reason))
+        break
+      }
+      case 'unloaded': {
+        const done = w.unloads.get(msg.slot)
+        w.unloads.delete(msg.slot)
+        done?.()
         break
       }
     }
@@ -488,6 +739,7 @@ export class WasmAgentRuntime implements AgentRuntime {
           if (a === undefined) break
           a.stats.handled++
           a.stats.memoryPages = pages
+          a.costMs += (ms - a.costMs) * COST_ALPHA
           const token = a.mailbox.ack()
           const sends = a.sends
           a.sends = []
@@ -500,7 +752,7 @@ export class WasmAgentRuntime implements AgentRuntime {
             this.metrics.duration.observe(ms / 1000)
           }
           this.callHost(() => { this.host.onHandled(a.id, token, sends) })
-          if (a.mailbox.size === 0 && a.drainWaiters.length > 0) this.wakeDrain(a)
+          if (a.waiters.length > 0) this.wake(a)
           break
         }
         case RecordKind.Send: {
@@ -547,6 +799,13 @@ export class WasmAgentRuntime implements AgentRuntime {
           this.fail(a, reason, failure)
           break
         }
+        case RecordKind.OverBudget: {
+          const refused = view.getUint32(off, true)
+          off += 4
+          if (a === undefined) break
+          this.overBudget(a, refused)
+          break
+        }
         default:
           // A record this runtime does not know can only be a bug; the rest of the
           // buffer cannot be framed, so it is dropped.
@@ -554,6 +813,15 @@ export class WasmAgentRuntime implements AgentRuntime {
           return
       }
     }
+  }
+
+  /** `refused` sends of one call were over the agent's budget: suspends it once that has lasted the grace period. */
+  private overBudget (a: AgentSlot, refused: number): void {
+    a.stats.overBudget += refused
+    this.metrics?.sendsOverBudget.inc(refused)
+    if (!a.overBudget.refused(performance.now()) || a.state !== 'running') return
+    const l = a.limits
+    this.suspendSlot(a, `over its send budget (${l.sendsPerSecond} messages/s, burst ${l.sendBurst}, ${l.sendBytesPerSecond} bytes/s) for more than ${this.graceMs} ms`, 'budget')
   }
 
   /** A send of the start function goes to the host now; one of a handler waits for its `Handled` record. */
@@ -575,32 +843,42 @@ export class WasmAgentRuntime implements AgentRuntime {
     if (a.state === 'failed') return
     a.state = 'failed'
     a.lastError = reason
+    a.reason = undefined
     a.stats.errors++
     a.sends = []
     const dropped = a.mailbox.clear()
-    this.unload(a)
+    this.detach(a)
     this.metrics?.failure(kind)
     this.log.warn({ agentId: a.id, reason, dropped: dropped.length }, 'agent failed')
     this.callHost(() => { this.host.onAgentFailed(a.id, reason, dropped) })
+    this.callHost(() => { this.host.onStateChanged?.(a.id, 'failed', reason) })
   }
 
   // --- drain ---
 
+  /** Waits until the agent's mailbox is empty (true), or `deadline` (performance.now()) passes (false). */
   private async drain (a: AgentSlot, deadline: number): Promise<boolean> {
-    if (a.mailbox.size === 0 || a.worker === undefined) return true
-    const { promise, resolve } = Promise.withResolvers<boolean>()
-    const waiter = (): void => { resolve(true) }
-    a.drainWaiters.push(waiter)
-    const timer = setTimeout(() => { resolve(false) }, Math.max(0, deadline - performance.now()))
-    const drained = await promise
-    clearTimeout(timer)
-    a.drainWaiters = a.drainWaiters.filter(x => x !== waiter)
-    return drained
+    return await this.until(a, () => a.mailbox.size === 0 || a.worker === undefined, deadline)
   }
 
-  private wakeDrain (a: AgentSlot): void {
-    const waiters = a.drainWaiters
-    a.drainWaiters = []
+  private async until (a: AgentSlot, done: () => boolean, deadline: number): Promise<boolean> {
+    if (done()) return true
+    const { promise, resolve } = Promise.withResolvers<boolean>()
+    const waiter = (): void => {
+      if (done()) resolve(true)
+      else a.waiters.push(waiter)
+    }
+    a.waiters.push(waiter)
+    const timer = setTimeout(() => { resolve(false) }, Math.max(0, deadline - performance.now()))
+    const result = await promise
+    clearTimeout(timer)
+    a.waiters = a.waiters.filter(x => x !== waiter)
+    return result
+  }
+
+  private wake (a: AgentSlot): void {
+    const waiters = a.waiters
+    a.waiters = []
     for (const w of waiters) w()
   }
 
@@ -609,17 +887,17 @@ export class WasmAgentRuntime implements AgentRuntime {
   private startWorker (): AgentWorker {
     const watch = new SharedArrayBuffer(Watch.length * Int32Array.BYTES_PER_ELEMENT)
     const data: AgentWorkerData = { watch }
-    const worker = spawnWorker('agent-worker', { ...data })
+    const worker = spawnWorker('agent-worker', { ...data }, { resourceLimits: this.resourceLimits })
     const w = new AgentWorker(this.nextWorkerId++, worker, new Int32Array(watch))
     if (this.backpressure) Atomics.store(w.watch, Watch.backpressure, 1)
-    w.ready.promise.catch(() => {})
+    w.ready$.promise.catch(() => {})
     worker.on('message', (msg: FromWorker) => { this.onWorkerMessage(w, msg) })
     worker.on('error', (err) => {
       if (!w.closed) this.log.error({ err, worker: w.id }, 'agent worker crashed')
-      w.ready.reject(err)
+      w.ready$.reject(err)
     })
     worker.on('exit', (code) => {
-      w.ready.reject(new Error(`agent worker exited (code ${code}) before it was ready`))
+      w.ready$.reject(new Error(`agent worker exited (code ${code}) before it was ready`))
       if (w.closed) return
       const slot = Atomics.load(w.watch, Watch.slot)
       this.replaceWorker(w, slot, {
@@ -629,6 +907,15 @@ export class WasmAgentRuntime implements AgentRuntime {
     })
     this.workers.push(w)
     return w
+  }
+
+  /** Marks a worker closed: pending loads fail with `err`, pending unloads are done. */
+  private close (w: AgentWorker, err: Error): void {
+    w.closed = true
+    for (const l of w.loads.values()) l.reject(err)
+    w.loads.clear()
+    for (const done of w.unloads.values()) done()
+    w.unloads.clear()
   }
 
   private rescheduleWatchdog (): void {
@@ -642,7 +929,10 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.watchdog.unref()
   }
 
-  /** Terminates a worker whose current call has run past its agent's `handlerTimeoutMs`. */
+  /**
+   * Asks a call that has run past its agent's `handlerTimeoutMs` to stop (`Watch.interrupt`);
+   * terminates the worker when the call is still running {@link INTERRUPT_GRACE_MS} later.
+   */
   private readonly checkWatchdog = (): void => {
     const now = performance.now()
     for (const w of this.workers) {
@@ -652,11 +942,19 @@ export class WasmAgentRuntime implements AgentRuntime {
       const seq = Atomics.load(w.watch, Watch.sequence)
       if (seq !== w.watchSeq || w.watchSince < 0) { w.watchSeq = seq; w.watchSince = now; continue }
       const limit = this.slots.get(slot)?.limits.handlerTimeoutMs ?? this.defaults.handlerTimeoutMs
-      if (now - w.watchSince > limit) {
+      if (now - w.watchSince <= limit) continue
+      if (w.interruptedSeq !== seq) {
+        w.interruptedSeq = seq
+        w.interruptedAt = now
+        Atomics.store(w.watch, Watch.interrupt, seq)
+        this.log.warn({ agentId: this.slots.get(slot)?.id, limitMs: limit }, 'handler ran past handlerTimeoutMs: asked it to stop')
+        continue
+      }
+      if (now - w.interruptedAt > INTERRUPT_GRACE_MS) {
         const id = this.slots.get(slot)?.id ?? '?'
         this.replaceWorker(w, slot, {
-          culprit: `handler ran longer than ${limit} ms (handlerTimeoutMs): stopped by terminating its worker`,
-          cause: `agent ${id} ran past its handlerTimeoutMs (${limit} ms)`
+          culprit: `handler ran longer than ${limit} ms (handlerTimeoutMs) and did not stop when asked: stopped by terminating its worker`,
+          cause: `agent ${id} ran past its handlerTimeoutMs (${limit} ms) and did not stop when asked`
         }, 'timeout')
       }
     }
@@ -669,17 +967,15 @@ export class WasmAgentRuntime implements AgentRuntime {
    */
   private replaceWorker (w: AgentWorker, culpritSlot: number, why: { culprit: string, cause: string }, kind: FailureKind): void {
     if (w.closed) return
-    w.closed = true
+    this.close(w, new InvalidModuleError(`instantiation interrupted: ${why.cause}`))
     void w.worker.terminate()
     this.workers = this.workers.filter(x => x !== w)
     const culprit = culpritSlot === 0 ? undefined : this.slots.get(culpritSlot)
-    for (const l of w.loads.values()) l.reject(new InvalidModuleError(`instantiation interrupted: ${why.cause}`))
-    w.loads.clear()
     // An agent still loading fails its deploy instead (its load was rejected above).
     if (culprit !== undefined && culprit.state !== 'loaded') this.fail(culprit, why.culprit, kind)
     if (!this.running) {
       // Stopping: nothing will handle the rest of their mailboxes; stop() need not wait.
-      for (const a of w.agents) this.wakeDrain(a)
+      for (const a of w.agents) this.wake(a)
       return
     }
     const now = performance.now()
@@ -691,16 +987,17 @@ export class WasmAgentRuntime implements AgentRuntime {
       this.log.error({ worker: w.id, crashes: this.crashes.length, cause: why.cause }, 'agent worker not replaced: it failed to start or crashes repeatedly')
       for (const a of [...w.agents]) {
         w.agents.delete(a)
-        if (a.state === 'running' || a.state === 'draining') this.fail(a, `${why.cause}, and its worker could not be replaced`, 'crash')
+        if (hasInstance(a)) this.fail(a, `${why.cause}, and its worker could not be replaced`, 'crash')
       }
       return
     }
     const next = this.startWorker()
     for (const a of [...w.agents]) {
       w.agents.delete(a)
-      if (a.state !== 'running' && a.state !== 'draining') continue
+      // One being stopped or removed is not brought back: its unload is done (see close()).
+      if (!hasInstance(a) || a.holding) continue
       a.worker = next
-      a.dirty = false // it may sit in the old worker's dirty list, which nobody flushes now
+      a.ready = false // it may sit in the old worker's ready list, which nobody flushes now
       next.agents.add(a)
       a.stats.restarts++
       this.metrics?.restarts.inc()
@@ -709,11 +1006,12 @@ export class WasmAgentRuntime implements AgentRuntime {
       this.callHost(() => { this.host.onAgentRestarted?.(a.id, restarted) })
       a.sends = [] // the interrupted run's sends: it runs again
       a.mailbox.resetPosted()
-      // The load is posted before the batch below, and a port keeps order.
+      // The load is posted before any batch, and a port keeps order.
       this.load(next, a).then(pages => { a.stats.memoryPages = pages }, (err: Error) => {
         this.fail(a, `restart failed: ${err.message}`, 'crash')
       })
-      if (a.mailbox.size > 0) this.markDirty(a)
+      this.markReady(a)
+      this.wake(a)
     }
   }
 
@@ -729,6 +1027,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       deployedAt: a.deployedAt,
       stats: { ...a.stats, queued: a.mailbox.size }
     }
+    if (a.state === 'suspended' && a.reason !== undefined) info.reason = a.reason
     if (a.lastError !== undefined) info.lastError = a.lastError
     return info
   }
@@ -738,6 +1037,11 @@ export class WasmAgentRuntime implements AgentRuntime {
     for (const a of this.agents.values()) counts[a.state]++
     return counts
   }
+}
+
+/** Whether the agent has an instance on its worker (one still loading fails its deploy or start instead). */
+function hasInstance (a: AgentSlot): boolean {
+  return a.state === 'running' || a.state === 'draining' || a.state === 'suspended'
 }
 
 function sha256 (bytes: Uint8Array): string {

@@ -5,16 +5,19 @@
  *
  * A fault (trap, out of fuel, abort, stack overflow) ends only the agent that faulted:
  * its instance is dropped and a `Failed` record says why; the other agents go on. A
- * handler that never returns is the runtime's to handle: its watchdog terminates this
- * worker (see `agent-runtime.ts`), reading the slot and call sequence this file publishes
- * in shared memory before every call.
+ * handler that runs too long is the runtime's watchdog's to find: it reads the slot and
+ * call sequence this file publishes in shared memory before every call, and asks for that
+ * call to stop by writing its sequence to `Watch.interrupt`; the call then fails at its
+ * next refuel (every fuel slice, see `fuel.ts`) or host call, inside its own instance.
+ * Only a worker that does not answer is terminated (see `agent-runtime.ts`).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { SEND_RESULT, WASM_PAGE_BYTES, checkFromAgent } from '../../protocols/agent-abi/index.js'
-import { FUEL_EXPORT } from './fuel.js'
+import { SendBudget } from './budget.js'
+import { FUEL_EXPORT, REFUEL_IMPORT } from './fuel.js'
 import { START_EXPORT } from './policy.js'
 import {
-  ByteWriter, FAILURE_KINDS, FRAME_HEADER_BYTES, RecordKind, Watch,
+  ByteWriter, FAILURE_KINDS, FRAME_FLAGS, FRAME_HEADER_BYTES, RecordKind, Watch,
   type AgentWorkerData, type FailureKind, type LoadRequest, type ToWorker
 } from './worker-protocol.js'
 
@@ -27,6 +30,12 @@ const FLUSH_RECORDS = 256
 const FLUSH_BYTES = 256 * 1024
 /** Longest `abort` message decoded, UTF-16 code units. */
 const MAX_ABORT_TEXT = 1024
+/**
+ * Fuel handed to a call at a time: between two refuels nothing can stop it, so this
+ * bounds how long the watchdog waits for a call it interrupted (2^18 units of fuel run in
+ * well under a millisecond of ordinary code), at the cost of a host call per slice.
+ */
+const FUEL_SLICE = 1 << 18
 
 const utf16 = new TextDecoder('utf-16le')
 const out = new ByteWriter(64 * 1024)
@@ -49,16 +58,95 @@ interface AgentInstance {
   handle: (ptr: number, len: number) => number
   fuel: WebAssembly.Global
   budget: number
+  /** Fuel of the current call not yet handed out (see {@link refuel}). */
+  fuelLeft: number
   /** `env.send` / `env.log` calls during the current message. */
   sends: number
   logs: number
   limits: LoadRequest
+  sendBudget: SendBudget
+  /** Sends of the current call that cost no budget (a reply to a message from someone else). */
+  freeSends: number
+  /** Sends of the current call refused over the budget. */
+  overBudget: number
+  /** `performance.now()` when the current call began: the budget's clock. */
+  callStart: number
 }
 
 const agents = new Map<number, AgentInstance>()
 
 function pages (a: AgentInstance): number {
   return a.memory.buffer.byteLength / WASM_PAGE_BYTES
+}
+
+/** The `Watch.sequence` of the call running now. */
+let callSeq = 0
+
+/** The watchdog asked the running call to stop (see `Watch.interrupt`). */
+function interrupted (a: AgentInstance): HostFault {
+  return new HostFault('timeout', `handler ran longer than ${a.limits.handlerTimeoutMs} ms (handlerTimeoutMs): stopped by the watchdog`)
+}
+
+function checkInterrupt (a: AgentInstance): void {
+  if (Atomics.load(watch, Watch.interrupt) === callSeq) throw interrupted(a)
+}
+
+/** Gives a call its first fuel slice; the rest is handed out by {@link refuel}. */
+function setFuel (a: AgentInstance): void {
+  const slice = Math.min(a.budget, FUEL_SLICE)
+  a.fuelLeft = a.budget - slice
+  a.fuel.value = slice
+}
+
+/**
+ * The import {@link REFUEL_IMPORT}: the counter went negative (`counter` < 0, by the
+ * overshoot). Charges the overshoot to what is left and returns the next slice.
+ * @throws HostFault `fuel` when the budget is spent, `timeout` when the watchdog asked
+ */
+function refuel (a: AgentInstance, counter: number): number {
+  checkInterrupt(a)
+  a.fuelLeft += counter
+  if (a.fuelLeft < 0) throw new HostFault('fuel', `out of fuel: handling one message took more than ${a.budget} fuel (fuelPerMessage)`)
+  const slice = Math.min(a.fuelLeft, FUEL_SLICE)
+  a.fuelLeft -= slice
+  return slice
+}
+
+/**
+ * Charges a send of `len` bytes to the agent's send budget: false when over it. The first
+ * send of a call handling someone else's message is free (a reply is paid for by the request).
+ */
+function chargeSend (a: AgentInstance, len: number): boolean {
+  if (a.freeSends > 0) {
+    a.freeSends--
+    return true
+  }
+  if (a.sendBudget.allow(len, a.callStart)) return true
+  a.overBudget++
+  return false
+}
+
+/** Imports the sandbox adds to the module (`fuel.ts`). */
+function sandboxImports (a: AgentInstance): WebAssembly.ModuleImports {
+  return { [REFUEL_IMPORT]: (counter: number): number => refuel(a, counter) }
+}
+
+/** Starts a call of `a`: the watchdog's words, fuel, the per-call counters. */
+function beginCall (a: AgentInstance, freeSends: number): void {
+  enter(a.slot)
+  a.sends = 0
+  a.logs = 0
+  a.freeSends = freeSends
+  a.overBudget = 0
+  a.callStart = performance.now()
+  setFuel(a)
+}
+
+/** After a call that returned: tells the runtime how many of its sends were over budget. */
+function reportOverBudget (a: AgentInstance): void {
+  if (a.overBudget === 0) return
+  out.u8(RecordKind.OverBudget); out.u32(a.slot); out.u32(a.overBudget)
+  records++
 }
 
 function rejectSend (a: AgentInstance, reason: string): void {
@@ -68,8 +156,10 @@ function rejectSend (a: AgentInstance, reason: string): void {
 
 function hostImports (a: AgentInstance): WebAssembly.ModuleImports {
   return {
+    ...sandboxImports(a),
     memory: a.memory,
     send: (ptr: number, len: number): number => {
+      checkInterrupt(a)
       const limits = a.limits
       if (a.sends >= limits.maxSendsPerMessage) {
         if (a.sends++ === limits.maxSendsPerMessage) {
@@ -91,6 +181,7 @@ function hostImports (a: AgentInstance): WebAssembly.ModuleImports {
         rejectSend(a, `send(ptr=${ptr}, len=${len}) is outside linear memory (${buffer.byteLength} bytes)`)
         return SEND_RESULT.malformed
       }
+      if (!chargeSend(a, len)) return SEND_RESULT.overBudget
       const bytes = new Uint8Array(buffer, ptr, len)
       // Checked here to answer the agent synchronously; the main thread decodes the
       // forwarded bytes (cheaper than cloning a decoded object across threads).
@@ -163,7 +254,7 @@ function fail (a: AgentInstance, err: unknown): void {
 
 function enter (slot: number): void {
   Atomics.store(watch, Watch.slot, slot)
-  Atomics.add(watch, Watch.sequence, 1)
+  callSeq = (Atomics.add(watch, Watch.sequence, 1) + 1) | 0
 }
 
 function leave (): void {
@@ -179,7 +270,8 @@ function load (req: LoadRequest): void {
     budget: req.fuelPerMessage,
     sends: 0,
     logs: 0,
-    limits: req
+    limits: req,
+    sendBudget: new SendBudget(req, performance.now())
   } as AgentInstance
   // What the start function sends or logs is kept only if it succeeds.
   const mark = out.length
@@ -192,10 +284,11 @@ function load (req: LoadRequest): void {
     a.handle = exports.handle_message as AgentInstance['handle']
     a.fuel = exports[FUEL_EXPORT] as WebAssembly.Global
     const start = exports[START_EXPORT]
-    a.fuel.value = a.budget
+    beginCall(a, 0)
     if (typeof start === 'function') (start as () => void)()
     agents.set(a.slot, a)
     leave()
+    reportOverBudget(a)
     flush()
     port?.postMessage({ t: 'loaded', slot: a.slot, memoryPages: pages(a) })
   } catch (err) {
@@ -209,12 +302,9 @@ function load (req: LoadRequest): void {
   }
 }
 
-function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: number): void {
-  enter(a.slot)
-  a.sends = 0
-  a.logs = 0
-  a.fuel.value = a.budget
-  const t0 = performance.now()
+function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: number, flags: number): void {
+  beginCall(a, (flags & FRAME_FLAGS.fromSelf) !== 0 ? 0 : 1)
+  const t0 = a.callStart
   let status: number
   try {
     const ptr = a.alloc(len) >>> 0
@@ -229,15 +319,17 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   }
   const ms = performance.now() - t0
   leave()
+  reportOverBudget(a)
   out.u8(RecordKind.Handled); out.u32(a.slot); out.i32(status | 0); out.f64(ms); out.u32(pages(a))
   records++
 }
 
-function flush (): void {
-  if (out.length === 0) return
+/** Posts the records written so far; `done` ends a batch (posted even when empty). */
+function flush (done = false): void {
+  if (out.length === 0 && !done) return
   const { buf, length } = out.take()
   records = 0
-  port?.postMessage({ t: 'results', buf, length }, [buf])
+  port?.postMessage({ t: 'results', buf, length, done }, [buf])
 }
 
 function runBatch (buf: ArrayBuffer, length: number): void {
@@ -246,23 +338,28 @@ function runBatch (buf: ArrayBuffer, length: number): void {
   let off = 0
   while (off + FRAME_HEADER_BYTES <= length) {
     const slot = view.getUint32(off, true)
-    const len = view.getUint32(off + 4, true)
+    const flags = view.getUint32(off + 4, true)
+    const len = view.getUint32(off + 8, true)
     off += FRAME_HEADER_BYTES
     const a = agents.get(slot)
     // Messages behind a fault are dropped: the runtime forgets the agent's mailbox when
     // it reads the `Failed` record.
-    if (a !== undefined) handleOne(a, bytes, off, len)
+    if (a !== undefined) handleOne(a, bytes, off, len, flags)
     off += len
     if (records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES) flush()
   }
-  flush()
+  flush(true)
 }
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.t) {
     case 'batch': runBatch(msg.buf, msg.length); break
     case 'load': load(msg); break
-    case 'unload': agents.delete(msg.slot); break
+    case 'unload':
+      agents.delete(msg.slot)
+      // Every result of a message posted before the unload has been posted by now.
+      port?.postMessage({ t: 'unloaded', slot: msg.slot })
+      break
   }
 })
 port.postMessage({ t: 'ready' })

@@ -73,3 +73,22 @@ export class RuntimeNotRunningError extends CaxtonError {
     this.name = 'RuntimeNotRunningError'
   }
 }
+
+/**
+ * A lifecycle action the agent's state does not allow (e.g. `resume` of a stopped agent,
+ * `stop` while it is starting). `state` is its state when asked; `action` what was asked.
+ * REST status 409.
+ */
+export class AgentStateError extends CaxtonError {
+  readonly agentId: AgentId
+  readonly state: string
+  readonly action: string
+
+  constructor (agentId: AgentId, state: string, action: string, hint = '') {
+    super('AGENT_STATE_CONFLICT', `cannot ${action} agent ${JSON.stringify(agentId)}: it is ${state}${hint === '' ? '' : ` (${hint})`}`)
+    this.name = 'AgentStateError'
+    this.agentId = agentId
+    this.state = state
+    this.action = action
+  }
+}

@@ -12,8 +12,14 @@
  * execution can run unmetered for long: an infinite loop traps after about
  * `budget / body size` iterations, at the same place every run.
  *
- * The counter is a mutable i32 global exported as {@link FUEL_EXPORT}: the host writes
- * the budget before each call and reads it after a trap (negative = out of fuel).
+ * The counter is a mutable i32 global exported as {@link FUEL_EXPORT}. The host hands
+ * the budget out in slices: it writes one slice before each call, and when the counter
+ * goes negative the module calls the import {@link REFUEL_IMPORT} `(counter) -> counter`,
+ * which charges the overshoot to what is left of the budget and returns the next slice,
+ * or throws when the budget is spent (out of fuel: the same place as with one slice, as
+ * the sum charged is the same) or when the watchdog asked the call to stop. So a call
+ * that runs too long is stopped inside its own instance, within one slice, and no other
+ * agent of its worker notices.
  * Must run after the policy check, which guarantees only MVP expressions (plus
  * sign-extension and non-trapping float-to-int, which are plain unary operations).
  */
@@ -22,6 +28,9 @@ import type { Binaryen, BinaryenModule, ExpressionAccessors } from './binaryen.j
 /** Name of the exported fuel counter (an i32 global). */
 export const FUEL_EXPORT = '__caxton_fuel'
 const FUEL_GLOBAL = '__caxton_fuel'
+/** The import (module `env`) the module calls when its counter goes negative: `(i32) -> i32`. */
+export const REFUEL_IMPORT = '__caxton_refuel'
+const REFUEL_FUNCTION = '__caxton_refuel'
 
 /** What the pass did, for logs. */
 export interface FuelPassReport {
@@ -45,10 +54,14 @@ export function meterFuel (binaryen: Binaryen, mod: BinaryenModule): FuelPassRep
   const X = binaryen as unknown as ExpressionAccessors
   mod.addGlobal(FUEL_GLOBAL, B.i32, true, mod.i32.const(0))
   mod.addGlobalExport(FUEL_GLOBAL, FUEL_EXPORT)
+  mod.addFunctionImport(REFUEL_FUNCTION, 'env', REFUEL_IMPORT, B.i32, B.i32)
 
   const charge = (cost: number): number[] => [
     mod.global.set(FUEL_GLOBAL, mod.i32.sub(mod.global.get(FUEL_GLOBAL, B.i32), mod.i32.const(cost))),
-    mod.if(mod.i32.lt_s(mod.global.get(FUEL_GLOBAL, B.i32), mod.i32.const(0)), mod.unreachable())
+    mod.if(
+      mod.i32.lt_s(mod.global.get(FUEL_GLOBAL, B.i32), mod.i32.const(0)),
+      mod.global.set(FUEL_GLOBAL, mod.call(REFUEL_FUNCTION, [mod.global.get(FUEL_GLOBAL, B.i32)], B.i32))
+    )
   ]
 
   let functions = 0

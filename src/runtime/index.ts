@@ -26,9 +26,9 @@ import type { AgentRuntime } from './types.js'
 
 export type * from './types.js'
 export type { AgentRuntimeOptions } from './agent-runtime.js'
-export { DEFAULT_AGENT_LIMITS, resolveLimits, MAX_FUEL_PER_MESSAGE, MAX_MEMORY_PAGES } from './limits.js'
+export { DEFAULT_AGENT_LIMITS, resolveLimits, pickLimits, MAX_FUEL_PER_MESSAGE, MAX_MEMORY_PAGES } from './limits.js'
 export {
-  InvalidModuleError, AgentExistsError, AgentNotFoundError, InvalidAgentIdError, InvalidLimitsError,
+  InvalidModuleError, AgentExistsError, AgentNotFoundError, AgentStateError, InvalidAgentIdError, InvalidLimitsError,
   RuntimeNotRunningError
 } from './errors.js'
 export { WasmAgentRuntime }

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, type MetricsRegistry } from '../observabilit
 import type { AgentState } from './types.js'
 import type { FailureKind } from './worker-protocol.js'
 
-export const AGENT_STATES: readonly AgentState[] = ['loaded', 'running', 'draining', 'stopped', 'failed']
+export const AGENT_STATES: readonly AgentState[] = ['loaded', 'running', 'draining', 'stopped', 'suspended', 'failed']
 
 export class RuntimeMetrics {
   readonly handled: Counter<'result'>
@@ -14,6 +14,8 @@ export class RuntimeMetrics {
   readonly restarts: Counter
   readonly deploys: Histogram<'result'>
   readonly sendsRejected: Counter
+  readonly sendsOverBudget: Counter
+  readonly suspensions: Counter<'by'>
 
   constructor (registry: MetricsRegistry, agentsByState: () => Record<AgentState, number>) {
     const registers = [registry]
@@ -50,6 +52,17 @@ export class RuntimeMetrics {
     this.sendsRejected = new Counter({
       name: 'caxton_runtime_sends_rejected_total',
       help: 'env.send calls refused (malformed, too large, over the per-message quota)',
+      registers
+    })
+    this.sendsOverBudget = new Counter({
+      name: 'caxton_runtime_sends_over_budget_total',
+      help: 'env.send calls refused because the agent was over its send budget (messages or bytes per second)',
+      registers
+    })
+    this.suspensions = new Counter({
+      name: 'caxton_runtime_agent_suspensions_total',
+      help: 'Agents suspended, by who suspended them (budget: over the send budget past the grace period; operator)',
+      labelNames: ['by'],
       registers
     })
     new Gauge({

@@ -14,10 +14,24 @@ export interface AgentLimits {
   fuelPerMessage: number
   /** Wall-clock backstop for one `handle_message` call, ms; past it the agent is stopped. @default 5000 */
   handlerTimeoutMs: number
+  /**
+   * Send budget: messages per second the agent may send, sustained (a token bucket; see
+   * `budget.ts`). One send per message handled from another agent or a client is free:
+   * a reply is paid for by the request. Past it `env.send` answers `overBudget`. @default 1000
+   */
+  sendsPerSecond: number
+  /** Send budget: messages sent at once after a quiet spell (the bucket's size). @default 1000 */
+  sendBurst: number
+  /** Send budget: bytes per second, sustained; also the most bytes sent at once. @default 4194304 (4 MiB) */
+  sendBytesPerSecond: number
 }
 
-/** Agent lifecycle: Unloaded → Loaded → Running → Draining → Stopped; Failed when stopped by a fault. */
-export type AgentState = 'loaded' | 'running' | 'draining' | 'stopped' | 'failed'
+/**
+ * Agent lifecycle: loaded (instantiating) → running → draining → stopped; suspended (its
+ * instance kept, no message handled) from running and back; failed when stopped by a
+ * fault. A stopped or failed agent is started again from its module.
+ */
+export type AgentState = 'loaded' | 'running' | 'draining' | 'stopped' | 'suspended' | 'failed'
 
 export interface AgentStats {
   /** Messages accepted into the mailbox. */
@@ -37,6 +51,8 @@ export interface AgentStats {
    * another agent on the same worker had to be stopped by terminating that worker.
    */
   restarts?: number
+  /** Sends refused because the agent was over its send budget (`env.send` answered `overBudget`). */
+  overBudget?: number
 }
 
 export interface AgentInfo {
@@ -50,8 +66,18 @@ export interface AgentInfo {
   /** ms since the epoch. */
   deployedAt: number
   stats: AgentStats
+  /** Why the agent is `suspended` (by an operator, or over its send budget), when it is. */
+  reason?: string
   /** Why the agent is `failed`, when it is. */
   lastError?: string
+}
+
+/** How {@link AgentRuntime.deploy} leaves an agent (restoring one that was stopped or suspended). */
+export interface DeployOptions {
+  /** `stopped`: compiled, not instantiated; `suspended`: instantiated, handles nothing. @default running */
+  state?: 'stopped' | 'suspended'
+  /** Why it is suspended (shown as `reason`). */
+  reason?: string
 }
 
 /** What `deliver` did with a message. */
@@ -91,6 +117,12 @@ export interface RuntimeHost {
    * worker crashed). Messages it had not finished are handled again by the new instance.
    */
   onAgentRestarted?: (agentId: AgentId, reason: string) => void
+  /**
+   * An agent's state changed after its deploy: by a lifecycle call (stop, start, suspend,
+   * resume), by the runtime (suspended over its send budget) or by a fault (failed, also
+   * reported through `onAgentFailed`). `reason` says why it is suspended or failed.
+   */
+  onStateChanged?: (agentId: AgentId, state: AgentState, reason?: string) => void
 }
 
 /** The agent runtime as the node and router use it. */
@@ -104,10 +136,11 @@ export interface AgentRuntime {
    */
   inspect: (wasm: Uint8Array) => Promise<ModuleReport>
   /**
-   * Validates, instantiates and starts an agent.
-   * @throws InvalidModuleError, AgentExistsError
+   * Validates, instantiates and starts an agent (or, with `options.state`, leaves it
+   * stopped or suspended).
+   * @throws InvalidModuleError, AgentExistsError, InvalidLimitsError
    */
-  deploy: (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>) => Promise<AgentInfo>
+  deploy: (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, options?: DeployOptions) => Promise<AgentInfo>
   /**
    * Drains (bounded by `drainTimeoutMs`) and stops an agent.
    * @returns the tokens of the messages it did not handle, oldest first
@@ -115,9 +148,36 @@ export interface AgentRuntime {
    */
   remove: (id: AgentId) => Promise<string[]>
   /**
+   * running → draining (its mailbox drains, bounded by `drainTimeoutMs`) → stopped; a
+   * suspended agent stops without handling more. Its instance, and in-memory state, is
+   * dropped; the messages it did not handle stay in its mailbox (and durable inbox) for
+   * `startAgent`. No-op when stopped.
+   * @throws AgentNotFoundError, AgentStateError (starting, failed, being removed)
+   */
+  stopAgent: (id: AgentId) => Promise<AgentInfo>
+  /**
+   * stopped or failed → loaded → running: instantiated again from its module (its start
+   * function runs), then handles what waits in its mailbox. No-op when running.
+   * @throws AgentNotFoundError, AgentStateError (suspended: resume it), InvalidModuleError
+   *   (its start function failed: it is failed again)
+   */
+  startAgent: (id: AgentId) => Promise<AgentInfo>
+  /**
+   * running → suspended: its instance (and state) is kept, it handles nothing until
+   * `resume`; messages wait as for a stopped agent. No-op when suspended.
+   * @throws AgentNotFoundError, AgentStateError
+   */
+  suspend: (id: AgentId, reason?: string) => AgentInfo
+  /**
+   * suspended → running. No-op when running.
+   * @throws AgentNotFoundError, AgentStateError (stopped or failed: start it)
+   */
+  resume: (id: AgentId) => AgentInfo
+  /**
    * Hands a validated message to a local agent's mailbox. O(1), never blocks. `token`
-   * comes back through `onHandled` (or `onAgentFailed`, or `remove`). `force` ignores the
-   * mailbox's capacity (a durable inbox restored after a restart).
+   * comes back through `onHandled` (or `onAgentFailed`, or `remove`). `force` says the
+   * message is in the agent's durable inbox already: the mailbox's capacity is ignored,
+   * and a stopped or suspended agent keeps it for its start (`not-running` otherwise).
    */
   deliver: (id: AgentId, message: AclMessage, token?: string, force?: boolean) => DeliverResult
   /**

@@ -3,9 +3,10 @@
  *
  * Messages travel in batches, one `postMessage` each (per-message ping-pong tops out near
  * 15k/s; pipelined batches reach ~190k/s): a batch is one transferred ArrayBuffer of
- * frames `slot u32 | length u32 | bytes`, where `bytes` is a message encoded for the agent
- * ABI. Results come back the same way, as records (see `RecordKind`), in the order they
- * happened, so an agent's sends precede the record of the message that caused them.
+ * frames `slot u32 | flags u32 | length u32 | bytes`, where `bytes` is a message encoded
+ * for the agent ABI and `flags` are {@link FRAME_FLAGS}. Results come back the same way,
+ * as records (see `RecordKind`), in the order they happened, so an agent's sends precede
+ * the record of the message that caused them; the last `results` of a batch says `done`.
  * All integers are little-endian.
  */
 
@@ -19,6 +20,12 @@ export interface LoadRequest {
   /** Linear memory the host creates, pages. */
   memory: { initial: number, maximum: number }
   fuelPerMessage: number
+  /** The wall-clock limit of one call, ms (for the reason given when the watchdog stops one). */
+  handlerTimeoutMs: number
+  /** The send budget (`budget.ts`). */
+  sendsPerSecond: number
+  sendBurst: number
+  sendBytesPerSecond: number
   /** Longest message `env.send` accepts, bytes. */
   maxSendBytes: number
   /** Most `env.send` calls accepted while handling one message. */
@@ -38,7 +45,10 @@ export type FromWorker =
   | { t: 'ready' }
   | { t: 'loaded', slot: number, memoryPages: number }
   | { t: 'load-failed', slot: number, reason: string }
-  | { t: 'results', buf: ArrayBuffer, length: number }
+  /** The instance at `slot` is gone; every result of what was posted before the unload came first. */
+  | { t: 'unloaded', slot: number }
+  /** `done`: the last results of a batch (the worker is ready for another). */
+  | { t: 'results', buf: ArrayBuffer, length: number, done: boolean }
 
 /** Kinds of result records. */
 export const RecordKind = {
@@ -51,7 +61,15 @@ export const RecordKind = {
   /** slot u32 | level u8 | length u32 | UTF-8 text: `env.log`. */
   Log: 4,
   /** slot u32 | failure kind u8 (index in FAILURE_KINDS) | memory pages u32 | length u32 | UTF-8 reason: the agent faulted and is gone. */
-  Failed: 5
+  Failed: 5,
+  /** slot u32 | count u32: sends refused over the agent's send budget during the call just reported. */
+  OverBudget: 6
+} as const
+
+/** Bits of a batch frame's `flags`. */
+export const FRAME_FLAGS = {
+  /** The agent sent this message itself: handling it earns no free send (see `sendsPerSecond`). */
+  fromSelf: 1
 } as const
 
 /** Why an agent faulted, for metrics. */
@@ -66,7 +84,9 @@ export const Watch = {
   sequence: 1,
   /** Non-zero while the node's outbox is full: `env.send` answers `outboxFull`. */
   backpressure: 2,
-  length: 3
+  /** The `sequence` of a call the watchdog wants stopped: the agent fails at its next refuel or host call. */
+  interrupt: 3,
+  length: 4
 } as const
 
 /** What the worker receives in `workerData`. */
@@ -75,7 +95,7 @@ export interface AgentWorkerData {
 }
 
 /** Bytes before a batch frame's payload. */
-export const FRAME_HEADER_BYTES = 8
+export const FRAME_HEADER_BYTES = 12
 
 /**
  * A growable little-endian byte writer, handed off as a transferable ArrayBuffer. After

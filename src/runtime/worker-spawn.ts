@@ -11,7 +11,7 @@
  *   loads binaryen first, with `console.error` captured, before any loader hook exists.
  * Both are done by a small CommonJS bootstrap evaluated in the new worker.
  */
-import { Worker } from 'node:worker_threads'
+import { Worker, type ResourceLimits } from 'node:worker_threads'
 
 const FROM_SOURCES = import.meta.url.endsWith('.ts')
 
@@ -54,15 +54,17 @@ function withoutImports (execArgv: readonly string[]): string[] {
 /**
  * Starts a worker on the sibling module `entry` (name without extension).
  * With `binaryen`, the entry must export `runPolicyWorker(binaryen, takeValidatorOutput)`.
+ * `resourceLimits` bound the worker's heap and stack (Node's `worker_threads`).
  */
-export function spawnWorker (entry: string, workerData: Record<string, unknown>, options: { binaryen?: boolean } = {}): Worker {
+export function spawnWorker (entry: string, workerData: Record<string, unknown>, options: { binaryen?: boolean, resourceLimits?: ResourceLimits } = {}): Worker {
   const entryUrl = new URL(`./${entry}${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url)
   const binaryen = options.binaryen === true
-  if (!FROM_SOURCES && !binaryen) return new Worker(entryUrl, { workerData })
+  const resourceLimits = options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }
+  if (!FROM_SOURCES && !binaryen) return new Worker(entryUrl, { workerData, ...resourceLimits })
   const boot: Boot = {
     entryUrl: entryUrl.href,
     tsxApiUrl: FROM_SOURCES ? import.meta.resolve('tsx/esm/api') : null,
     binaryenUrl: binaryen ? import.meta.resolve('binaryen') : null
   }
-  return new Worker(BOOTSTRAP, { eval: true, execArgv: withoutImports(process.execArgv), workerData: { ...workerData, boot } })
+  return new Worker(BOOTSTRAP, { eval: true, execArgv: withoutImports(process.execArgv), workerData: { ...workerData, boot }, ...resourceLimits })
 }

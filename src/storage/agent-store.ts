@@ -15,6 +15,8 @@ export interface StoredAgent {
   deployedAt: number
   /** What the agent offers (published in the cluster registry); `[]` when none was given. */
   capabilities: Capability[]
+  /** Set while it is stopped or suspended (by an operator, or over its send budget): how a restart brings it back. */
+  held?: { state: 'stopped' | 'suspended', reason?: string }
 }
 
 /**
@@ -50,6 +52,16 @@ export class AgentStore {
         { type: 'put', sublevel: this.storage.agents, key: agent.id, value: pack(record) }
       ]
     }
+  }
+
+  /** The row that rewrites a stored agent's record (e.g. its `held` state), for the caller to write. */
+  recordOps (record: StoredAgent): StorageOp[] {
+    return [{ type: 'put', sublevel: this.storage.agents, key: record.id, value: pack(record) }]
+  }
+
+  /** Rewrites a stored agent's record. */
+  async putRecord (record: StoredAgent): Promise<void> {
+    await this.apply(this.recordOps(record))
   }
 
   /** Removes the agent, and its module when no other agent uses it. */
@@ -112,5 +124,7 @@ function decodeAgent (key: string, value: Uint8Array): StoredAgent {
   }
   // Records written before capabilities existed have none.
   const capabilities = Array.isArray(r.capabilities) ? r.capabilities : []
-  return { id: r.id, moduleHash: r.moduleHash, limits: r.limits ?? {}, deployedAt: r.deployedAt, capabilities }
+  const agent: StoredAgent = { id: r.id, moduleHash: r.moduleHash, limits: r.limits ?? {}, deployedAt: r.deployedAt, capabilities }
+  if (r.held?.state === 'stopped' || r.held?.state === 'suspended') agent.held = r.held
+  return agent
 }

@@ -43,7 +43,10 @@ export const DEFAULT_LIMITS: AgentLimits = {
   maxMemoryPages: 256,
   mailboxCapacity: 1024,
   fuelPerMessage: 50_000_000,
-  handlerTimeoutMs: 5000
+  handlerTimeoutMs: 5000,
+  sendsPerSecond: 1000,
+  sendBurst: 1000,
+  sendBytesPerSecond: 4 * 1024 * 1024
 }
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]
@@ -181,6 +184,36 @@ export class FakeFacade implements NodeFacade {
 
   async removeAgent (id: AgentId): Promise<void> {
     if (!this.agents.delete(id)) throw new FakeError('AGENT_NOT_FOUND', `no agent '${id}'`, { agentId: id })
+  }
+
+  async stopAgent (id: AgentId): Promise<AgentInfo> {
+    return this.lifecycle(id, 'stop', ['running', 'suspended'], 'stopped')
+  }
+
+  async startAgent (id: AgentId): Promise<AgentInfo> {
+    return this.lifecycle(id, 'start', ['stopped', 'failed'], 'running')
+  }
+
+  async suspendAgent (id: AgentId, reason = 'suspended by an operator'): Promise<AgentInfo> {
+    return this.lifecycle(id, 'suspend', ['running'], 'suspended', reason)
+  }
+
+  async resumeAgent (id: AgentId): Promise<AgentInfo> {
+    return this.lifecycle(id, 'resume', ['suspended'], 'running')
+  }
+
+  /** The node's rule: a no-op in the target state, AGENT_STATE_CONFLICT outside `from`. */
+  private lifecycle (id: AgentId, action: string, from: Array<AgentInfo['state']>, to: AgentInfo['state'], reason?: string): AgentInfo {
+    if (this.notReady) throw new FakeError('NOT_READY', 'the node is still starting')
+    const info = this.getAgent(id)
+    if (info.state === to) return info
+    if (!from.includes(info.state)) throw new FakeError('AGENT_STATE_CONFLICT', `cannot ${action} agent "${id}": it is ${info.state}`, { agentId: id, state: info.state, action })
+    const next: AgentInfo = { ...info, state: to }
+    delete next.reason
+    delete next.lastError
+    if (reason !== undefined) next.reason = reason
+    this.agents.set(id, next)
+    return next
   }
 
   async sendMessage (req: SendRequest): Promise<SendOutcome> {

@@ -41,7 +41,11 @@ describe('config', () => {
       rateLimitWindowMs: 10_000
     })
     assert.deepEqual(c.quota, {
-      maxAgents: 1000, maxTotalMemoryPages: 65536, maxMemoryPages: 4096, maxMailboxCapacity: 100_000, maxFuelPerMessage: 1_000_000_000, maxHandlerTimeoutMs: 60_000
+      maxAgents: 1000, maxTotalMemoryPages: 65536, maxMemoryPages: 4096, maxMailboxCapacity: 100_000, maxFuelPerMessage: 1_000_000_000,
+      maxHandlerTimeoutMs: 60_000,
+      maxSendsPerSecond: 100_000,
+      maxSendBurst: 100_000,
+      maxSendBytesPerSecond: 256 * 1024 * 1024
     })
     assert.equal(loadConfig({ env: {}, flags: { name: 'n2' } }).dataDir, join('.caxton', 'n2'))
   })

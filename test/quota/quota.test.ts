@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict'
 import { AgentQuota, AgentQuotaExceededError, LimitTooHighError } from '../../src/quota/index.js'
 
-const DEFAULTS = { maxMemoryPages: 256, mailboxCapacity: 1024, fuelPerMessage: 50_000_000, handlerTimeoutMs: 5000 }
-const CONFIG = { maxAgents: 3, maxTotalMemoryPages: 1000, maxMemoryPages: 512, maxMailboxCapacity: 10_000, maxFuelPerMessage: 100_000_000, maxHandlerTimeoutMs: 60_000 }
+const DEFAULTS = { maxMemoryPages: 256, mailboxCapacity: 1024, fuelPerMessage: 50_000_000, handlerTimeoutMs: 5000, sendsPerSecond: 1000, sendBurst: 1000, sendBytesPerSecond: 1 << 22 }
+const CONFIG = {
+  maxAgents: 3,
+  maxTotalMemoryPages: 1000,
+  maxMemoryPages: 512,
+  maxMailboxCapacity: 10_000,
+  maxFuelPerMessage: 100_000_000,
+  maxHandlerTimeoutMs: 60_000,
+  maxSendsPerSecond: 5000,
+  maxSendBurst: 2000,
+  maxSendBytesPerSecond: 1 << 24
+}
 const agent = (pages: number): { limits: typeof DEFAULTS } => ({ limits: { ...DEFAULTS, maxMemoryPages: pages } })
 
 describe('quota: node-wide bounds on deploys', () => {
@@ -12,12 +22,15 @@ describe('quota: node-wide bounds on deploys', () => {
       [{ maxMemoryPages: 65536 }, 'maxMemoryPages', 512],
       [{ handlerTimeoutMs: 600_000 }, 'handlerTimeoutMs', 60_000],
       [{ fuelPerMessage: 2_000_000_000 }, 'fuelPerMessage', 100_000_000],
-      [{ mailboxCapacity: 1_000_000 }, 'mailboxCapacity', 10_000]
+      [{ mailboxCapacity: 1_000_000 }, 'mailboxCapacity', 10_000],
+      [{ sendsPerSecond: 5001 }, 'sendsPerSecond', 5000],
+      [{ sendBurst: 100_000 }, 'sendBurst', 2000],
+      [{ sendBytesPerSecond: 1 << 30 }, 'sendBytesPerSecond', 1 << 24]
     ]
     for (const [asked, field, max] of cases) {
       assert.throws(() => quota.reserve(asked, []), (e: unknown) => e instanceof LimitTooHighError && e.field === field && e.max === max && /config quota\./.test(e.message), field)
     }
-    quota.reserve({ maxMemoryPages: 512, handlerTimeoutMs: 60_000 }, [])()
+    quota.reserve({ maxMemoryPages: 512, handlerTimeoutMs: 60_000, sendsPerSecond: 5000, sendBurst: 2000 }, [])()
   })
 
   it('counts agents and their memory caps, deploys in progress included, until released', () => {

@@ -6,7 +6,7 @@ const id = (m: Uint8Array): number => m[0] | (m[1] << 8)
 
 function unposted (box: Mailbox): number[] {
   const out: number[] = []
-  box.takeUnposted(m => out.push(id(m)))
+  box.takeUnposted(Infinity, m => out.push(id(m)))
   return out
 }
 

@@ -16,6 +16,9 @@ interface DeployQuery {
   mailboxCapacity?: string
   fuelPerMessage?: string
   handlerTimeoutMs?: string
+  sendsPerSecond?: string
+  sendBurst?: string
+  sendBytesPerSecond?: string
   /** `name` or `name@version`, repeatable (raw module form only). */
   capability?: string | string[]
 }
@@ -25,7 +28,10 @@ const LIMIT_MAX = {
   maxMemoryPages: 65536, // 4 GiB: the most a 32-bit linear memory can address
   mailboxCapacity: Number.MAX_SAFE_INTEGER,
   fuelPerMessage: Number.MAX_SAFE_INTEGER,
-  handlerTimeoutMs: Number.MAX_SAFE_INTEGER
+  handlerTimeoutMs: Number.MAX_SAFE_INTEGER,
+  sendsPerSecond: Number.MAX_SAFE_INTEGER,
+  sendBurst: Number.MAX_SAFE_INTEGER,
+  sendBytesPerSecond: Number.MAX_SAFE_INTEGER
 } as const satisfies Record<keyof AgentLimits, number>
 
 // Standard base64 (RFC 4648 §4) with padding; Buffer.from would silently skip bad characters.

@@ -5,11 +5,12 @@
 
 /** `until` also re-checks this often, for conditions no host event signals (stats), ms. */
 const POLL_MS = 5
-import type { AgentOutbound, RuntimeHost } from '../../../src/runtime/types.js'
+import type { AgentOutbound, AgentState, RuntimeHost } from '../../../src/runtime/types.js'
 
 export interface SendEvent { agentId: string, outbound: AgentOutbound }
 export interface LogEvent { agentId: string, level: string, text: string }
 export interface FailEvent { agentId: string, reason: string, tokens?: string[] }
+export interface StateEvent { agentId: string, state: AgentState, reason?: string }
 export interface HandledEvent { agentId: string, token: string | undefined, sends: AgentOutbound[] }
 
 export class HostRecorder implements RuntimeHost {
@@ -21,6 +22,8 @@ export class HostRecorder implements RuntimeHost {
   readonly handled: HandledEvent[] = []
   /** Sends from start functions (not tied to a message). */
   readonly startSends: SendEvent[] = []
+  /** `onStateChanged` calls, in order. */
+  readonly states: StateEvent[] = []
   private readonly listeners = new Set<() => void>()
 
   /** A handler's sends are also listed in `sends`, in order. */
@@ -34,6 +37,10 @@ export class HostRecorder implements RuntimeHost {
   onAgentLog = (agentId: string, level: string, text: string): void => { this.logs.push({ agentId, level, text }); this.notify() }
   onAgentFailed = (agentId: string, reason: string, tokens: string[]): void => { this.failures.push({ agentId, reason, tokens }); this.notify() }
   onAgentRestarted = (agentId: string, reason: string): void => { this.restarts.push({ agentId, reason }); this.notify() }
+  onStateChanged = (agentId: string, state: AgentState, reason?: string): void => {
+    this.states.push(reason === undefined ? { agentId, state } : { agentId, state, reason })
+    this.notify()
+  }
 
   /** Sends of `agentId` that decoded, as drafts. */
   drafts (agentId: string): Array<Record<string, unknown>> {
