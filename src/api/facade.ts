@@ -242,6 +242,20 @@ export interface NodeFacade {
   /** @throws AgentNotFoundError (404) */
   removeAgent: (id: AgentId) => Promise<void>
   /**
+   * Drains and stops an agent; what it did not handle waits for its start.
+   * @throws AgentNotFoundError (404), AgentStateError (409)
+   */
+  stopAgent: (id: AgentId) => Promise<AgentInfo>
+  /**
+   * Starts a stopped or failed agent again from its module.
+   * @throws AgentNotFoundError (404), AgentStateError (409), InvalidModuleError (400: its start function failed)
+   */
+  startAgent: (id: AgentId) => Promise<AgentInfo>
+  /** Suspends a running agent (it keeps its state, handles nothing). @throws AgentNotFoundError (404), AgentStateError (409) */
+  suspendAgent: (id: AgentId, reason?: string) => Promise<AgentInfo>
+  /** Resumes a suspended agent. @throws AgentNotFoundError (404), AgentStateError (409) */
+  resumeAgent: (id: AgentId) => Promise<AgentInfo>
+  /**
    * Sends a message into the cluster.
    * Resolves once the message is accepted durably (in the outbox or the receiver's inbox).
    * @throws AclValidationError (400), AgentNotFoundError (404: no node hosts `to`),

@@ -62,7 +62,10 @@ const limits = {
     maxMemoryPages: { type: 'integer', minimum: 1, maximum: 65536, description: 'cap on linear memory, 64 KiB pages' },
     mailboxCapacity: { type: 'integer', minimum: 1, description: 'messages queued before the mailbox is full' },
     fuelPerMessage: { type: 'integer', minimum: 1, description: 'fuel budget of one handle_message call' },
-    handlerTimeoutMs: { type: 'integer', minimum: 1, description: 'wall-clock backstop of one handle_message call, ms' }
+    handlerTimeoutMs: { type: 'integer', minimum: 1, description: 'wall-clock backstop of one handle_message call, ms' },
+    sendsPerSecond: { type: 'integer', minimum: 1, description: 'send budget: messages per second, sustained (a reply to a message from someone else is free)' },
+    sendBurst: { type: 'integer', minimum: 1, description: 'send budget: messages sent at once after a quiet spell' },
+    sendBytesPerSecond: { type: 'integer', minimum: 1, description: 'send budget: bytes per second, sustained; also the most sent at once' }
   }
 } as const
 
@@ -73,7 +76,10 @@ const limitsResponse = {
     maxMemoryPages: { type: 'integer' },
     mailboxCapacity: { type: 'integer' },
     fuelPerMessage: { type: 'integer' },
-    handlerTimeoutMs: { type: 'integer' }
+    handlerTimeoutMs: { type: 'integer' },
+    sendsPerSecond: { type: 'integer' },
+    sendBurst: { type: 'integer' },
+    sendBytesPerSecond: { type: 'integer' }
   }
 } as const
 
@@ -85,7 +91,7 @@ const agentInfo = {
     id: { type: 'string' },
     moduleHash: { type: 'string' },
     moduleBytes: { type: 'integer' },
-    state: { type: 'string' },
+    state: { type: 'string', enum: ['loaded', 'running', 'draining', 'stopped', 'suspended', 'failed'] },
     limits: limitsResponse,
     deployedAt: { type: 'number' },
     stats: {
@@ -97,10 +103,13 @@ const agentInfo = {
         sent: { type: 'integer' },
         errors: { type: 'integer' },
         queued: { type: 'integer' },
-        memoryPages: { type: 'integer' }
+        memoryPages: { type: 'integer' },
+        restarts: { type: 'integer', description: 'times restarted from its module (state lost) because its worker was terminated' },
+        overBudget: { type: 'integer', description: 'sends refused over its send budget' }
       }
     },
-    lastError: { type: 'string' }
+    reason: { type: 'string', description: 'why it is suspended (by an operator, or over its send budget)' },
+    lastError: { type: 'string', description: 'why it failed' }
   }
 } as const
 
@@ -168,6 +177,9 @@ export const deploySchema = {
       mailboxCapacity: queryInteger('messages'),
       fuelPerMessage: queryInteger('fuel'),
       handlerTimeoutMs: queryInteger('ms'),
+      sendsPerSecond: queryInteger('messages per second'),
+      sendBurst: queryInteger('messages'),
+      sendBytesPerSecond: queryInteger('bytes per second'),
       capability: {
         anyOf: [capabilityRef, { type: 'array', items: capabilityRef, maxItems: MAX_CAPABILITIES }],
         description: 'name or name@version, repeatable'
@@ -209,6 +221,31 @@ export const getAgentSchema = {
   params: agentParams,
   response: { 200: agentInfo }
 } as const
+
+/** `POST /agents/:id/{stop,start,suspend,resume}`: one schema each, the agent as it is afterwards. */
+function lifecycleSchema (summary: string, description: string): { summary: string, description: string, params: typeof agentParams, response: { 200: typeof agentInfo } } {
+  return { summary, description, params: agentParams, response: { 200: agentInfo } }
+}
+
+export const stopAgentSchema = lifecycleSchema('Stop an agent',
+  'running → draining (its mailbox drains, up to agents.drainTimeoutMs) → stopped; a suspended agent stops without handling more. ' +
+  'Its instance and in-memory state are dropped; messages it did not handle, and new ones, wait (in its inbox, or in their senders\' outboxes, until their deadline) for its start. ' +
+  'It stays stopped across restarts of the node. No-op when stopped; 409 AGENT_STATE_CONFLICT when starting or failed.')
+export const startAgentSchema = lifecycleSchema('Start a stopped or failed agent',
+  'loaded → running: instantiated again from its module (its start function runs), then it handles the messages that waited. ' +
+  'No-op when running; 409 AGENT_STATE_CONFLICT when suspended (resume it); 400 MODULE_INVALID when its start function fails (it is then failed).')
+export const suspendAgentSchema = {
+  ...lifecycleSchema('Suspend an agent',
+    'running → suspended: it keeps its instance and state and handles nothing until resumed; messages wait as for a stopped agent. ' +
+    'The node also suspends an agent over its send budget for longer than agents.overBudgetGraceMs. No-op when suspended.'),
+  body: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: { reason: { type: 'string', minLength: 1, maxLength: 256, description: 'why (shown as the agent\'s reason)' } }
+  }
+}
+export const resumeAgentSchema = lifecycleSchema('Resume a suspended agent',
+  'suspended → running: it handles what waited. No-op when running; 409 AGENT_STATE_CONFLICT when stopped or failed (start it).')
 
 export const removeAgentSchema = {
   summary: 'Stop and remove an agent',

@@ -16,6 +16,7 @@ import { accessRoutes } from './routes/access.js'
 import { agentRoutes } from './routes/agents.js'
 import type { RouteDeps } from './routes/common.js'
 import { faultRoutes } from './routes/faults.js'
+import { lifecycleRoutes } from './routes/lifecycle.js'
 import { memberRoutes } from './routes/members.js'
 import { messageRoutes } from './routes/messages.js'
 import { ApiMetrics } from './metrics.js'
@@ -208,6 +209,7 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
   // registerOpenApi). It inherits the parsers, handlers and hooks set above.
   void app.register(async (api) => {
     agentRoutes(api, deps)
+    lifecycleRoutes(api, deps)
     messageRoutes(api, deps)
     deliveryRoutes(api, deps)
     systemRoutes(api, deps)

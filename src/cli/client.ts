@@ -176,6 +176,15 @@ export class CaxtonClient {
   }
 
   /**
+   * `POST /agents/:id/{stop,start,suspend,resume}` (`reason` only with suspend): the agent afterwards.
+   * @throws ApiError AGENT_NOT_FOUND (404), AGENT_STATE_CONFLICT (409), MODULE_INVALID (400: start failed)
+   */
+  async changeAgent (id: AgentId, action: 'stop' | 'start' | 'suspend' | 'resume', reason?: string): Promise<AgentInfo> {
+    const path = `/agents/${encodeURIComponent(id)}/${action}`
+    return await this.request<AgentInfo>(reason === undefined ? { method: 'POST', path } : { method: 'POST', path, json: { reason } })
+  }
+
+  /**
    * `POST /agents/:id/messages[?wait=]`. With `waitMs`, the request's timeout is at
    * least `waitMs` + {@link WAIT_MARGIN_MS}.
    * @throws ApiError ACL_INVALID / REQUEST_INVALID (400),

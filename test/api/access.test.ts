@@ -213,6 +213,26 @@ describe('api: access control', () => {
       assert.equal((await server.app.inject({ method: 'GET', url: '/audit', headers: bearer(reader) })).statusCode, 403)
     })
 
+    it('records lifecycle calls; a sender may not make them', async () => {
+      const admin = injectWith(server.app, access.admin)
+      assert.equal((await admin({ method: 'POST', url: '/agents?id=echo', headers: { 'content-type': 'application/wasm' }, payload: Buffer.from(TINY_WASM) })).statusCode, 201)
+      const asDeployer = injectWith(server.app, await access.token('deployer', 'ops'))
+      assert.equal((await asDeployer({ method: 'POST', url: '/agents/echo/suspend', payload: { reason: 'audit' } })).statusCode, 200)
+      assert.equal((await asDeployer({ method: 'POST', url: '/agents/echo/start' })).statusCode, 409)
+      assert.equal((await asDeployer({ method: 'POST', url: '/agents/echo/resume' })).statusCode, 200)
+      assert.equal((await asDeployer({ method: 'POST', url: '/agents/echo/stop' })).statusCode, 200)
+      const sender = await access.token('sender')
+      assert.equal((await server.app.inject({ method: 'POST', url: '/agents/echo/start', headers: bearer(sender) })).statusCode, 403)
+      const actions = (await access.auth.audit.list({ limit: 10 })).slice(1).map(e => [e.action, e.outcome, e.status, e.target, e.detail])
+      assert.deepEqual(actions, [
+        ['agent.suspend', 'ok', 200, 'echo', undefined],
+        ['agent.start', 'failed', 409, 'echo', 'AGENT_STATE_CONFLICT'],
+        ['agent.resume', 'ok', 200, 'echo', undefined],
+        ['agent.stop', 'ok', 200, 'echo', undefined],
+        ['auth.forbidden', 'refused', 403, undefined, 'sender may not POST /agents/:id/start']
+      ])
+    })
+
     it('records fault injection and dead-letter changes', async () => {
       const admin = injectWith(server.app, access.admin)
       await admin({ method: 'POST', url: '/faults/partition' })

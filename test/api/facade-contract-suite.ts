@@ -137,6 +137,31 @@ export function apiContractSuite (name: string, { setup, teardown }: ApiContract
       assert.deepEqual(failed(await call('DELETE', '/agents/ghost'), 404, 'AGENT_NOT_FOUND').details, { agentId: 'ghost' })
     })
 
+    it('stops, starts, suspends and resumes an agent: 200 with the agent afterwards; 409 AGENT_STATE_CONFLICT out of turn', async () => {
+      assert.equal((await deploy('cycled')).status, 201)
+      const state = async (path: string, body?: unknown): Promise<Answer> => await call('POST', `/agents/cycled/${path}`, body)
+      const suspended = await state('suspend', { reason: 'maintenance' })
+      assert.equal(suspended.status, 200, JSON.stringify(suspended.body))
+      assert.equal(suspended.body.state, 'suspended')
+      assert.equal(suspended.body.reason, 'suspended by an operator: maintenance')
+      assert.equal((await call('GET', '/agents/cycled')).body.reason, 'suspended by an operator: maintenance')
+      const conflict = failed(await state('start'), 409, 'AGENT_STATE_CONFLICT')
+      assert.deepEqual(conflict.details, { agentId: 'cycled', state: 'suspended', action: 'start' })
+      assert.equal((await state('resume')).body.state, 'running')
+      assert.equal((await state('resume')).body.state, 'running', 'resume of a running agent is a no-op')
+      assert.equal((await state('stop')).body.state, 'stopped')
+      failed(await state('resume'), 409, 'AGENT_STATE_CONFLICT')
+      const started = await state('start')
+      assert.equal(started.status, 200)
+      assert.equal(started.body.state, 'running')
+      assert.equal(started.body.reason, undefined)
+      failed(await state('suspend', { reason: 'bell\u0007' }), 400, 'REQUEST_INVALID')
+      failed(await state('suspend', { why: 'unknown field' }), 400, 'REQUEST_INVALID')
+      for (const verb of ['stop', 'start', 'suspend', 'resume']) {
+        assert.deepEqual(failed(await call('POST', `/agents/ghost/${verb}`), 404, 'AGENT_NOT_FOUND').details, { agentId: 'ghost' }, verb)
+      }
+    })
+
     it('answers 404 AGENT_NOT_FOUND to a message for an agent no node hosts, waiting or not', async () => {
       for (const path of ['/agents/ghost/messages', '/agents/ghost/messages?wait=1000']) {
         assert.deepEqual(failed(await call('POST', path, { performative: 'INFORM' }), 404, 'AGENT_NOT_FOUND').details, { agentId: 'ghost' })

@@ -175,6 +175,36 @@ describe('cli: caxton commands against a real API server', () => {
     })
   })
 
+  describe('agent stop / start / suspend / resume', () => {
+    it('prints the state afterwards, with the reason of a suspension; --json the AgentInfo', async () => {
+      await deploy('alpha')
+      const suspended = await cli(['agent', 'suspend', 'alpha', '--reason', 'floods the node'])
+      assert.equal(suspended.code, 0, suspended.stderr)
+      assert.equal(suspended.stdout, 'agent alpha is suspended (suspended by an operator: floods the node)\n')
+      const show = await cli(['agent', 'show', 'alpha'])
+      assert.match(show.stdout, /^reason:\s+suspended by an operator: floods the node$/m)
+      const resumed = await cli(['agent', 'resume', 'alpha', '--json'])
+      assert.equal(resumed.code, 0, resumed.stderr)
+      assert.deepEqual(JSON.parse(resumed.stdout) as AgentInfo, facade.agents.get('alpha'))
+      assert.equal(facade.agents.get('alpha')?.state, 'running')
+      assert.equal((await cli(['agent', 'stop', 'alpha'])).stdout, 'agent alpha is stopped\n')
+      assert.equal((await cli(['agent', 'start', 'alpha'])).stdout, 'agent alpha is running\n')
+    })
+
+    it('exits 1 with AGENT_STATE_CONFLICT out of turn, and AGENT_NOT_FOUND for an unknown agent', async () => {
+      await deploy('alpha')
+      await cli(['agent', 'stop', 'alpha'])
+      const conflict = await cli(['agent', 'resume', 'alpha'])
+      assert.equal(conflict.code, 1)
+      assert.match(conflict.stderr, /cannot resume agent "alpha": it is stopped \(AGENT_STATE_CONFLICT\)/)
+      const json = await cli(['agent', 'resume', 'alpha', '--json'])
+      assert.equal(JSON.parse(json.stdout).error.code, 'AGENT_STATE_CONFLICT')
+      const ghost = await cli(['agent', 'start', 'ghost'])
+      assert.equal(ghost.code, 1)
+      assert.match(ghost.stderr, /AGENT_NOT_FOUND/)
+    })
+  })
+
   describe('message send / list', () => {
     beforeEach(async () => { await deploy('worker') })
 
@@ -382,7 +412,8 @@ describe('cli: caxton commands against a real API server', () => {
 
     it('--help prints usage with examples on stdout, exit 0; --version the version', async () => {
       for (const args of [['--help'], ['agent', '--help'], ['agent', 'deploy', '--help'], ['message', 'send', '--help'], ['message', 'list', '--help'],
-        ['agent', 'list', '--help'], ['agent', 'show', '--help'], ['agent', 'remove', '--help'], ['cluster', 'peers', '--help'], ['status', '--help'], ['metrics', '--help'],
+        ['agent', 'list', '--help'], ['agent', 'show', '--help'], ['agent', 'remove', '--help'],
+        ['agent', 'stop', '--help'], ['agent', 'start', '--help'], ['agent', 'suspend', '--help'], ['agent', 'resume', '--help'], ['cluster', 'peers', '--help'], ['status', '--help'], ['metrics', '--help'],
         ['message', 'status', '--help'], ['message', 'handled', '--help'], ['dlq', '--help'], ['dlq', 'list', '--help'], ['dlq', 'show', '--help'],
         ['dlq', 'replay', '--help'], ['dlq', 'delete', '--help'], ['dlq', 'purge', '--help']]) {
         const r = await cli(args, { withApi: false })

@@ -17,6 +17,9 @@ interface DeployOptions {
   mailbox?: number
   fuel?: number
   handlerTimeout?: number
+  sendsPerSecond?: number
+  sendBurst?: number
+  sendBytesPerSecond?: number
   capability?: string[]
   capabilities?: string
 }
@@ -34,6 +37,9 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
     .option('--mailbox <n>', 'messages queued before the mailbox is full (node default: 1024)', integerIn(1, MAX_SAFE))
     .option('--fuel <n>', 'fuel budget per message, ~instructions (node default: 50000000)', integerIn(1, MAX_SAFE))
     .option('--handler-timeout <ms>', 'wall-clock limit of one handle_message call, ms (node default: 5000)', integerIn(1, MAX_SAFE))
+    .option('--sends-per-second <n>', 'send budget: messages per second, sustained; a reply is free (node default: 1000)', integerIn(1, MAX_SAFE))
+    .option('--send-burst <n>', 'send budget: messages at once after a quiet spell (node default: 1000)', integerIn(1, MAX_SAFE))
+    .option('--send-bytes-per-second <n>', 'send budget: bytes per second (node default: 4194304)', integerIn(1, MAX_SAFE))
     .option('--capability <name[@version]>', 'a capability the agent offers, published in the cluster registry; repeatable', collect)
     .option('--capabilities <file.json>', 'capabilities as a JSON array of { name, description?, version?, schema? }')
     .addHelpText('after', examples([
@@ -41,6 +47,7 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
       'caxton agent deploy echo.wasm --id echo --capability echo@1.0.0 --capability ping',
       'caxton agent deploy planner.wasm --capabilities planner-capabilities.json',
       'caxton agent deploy counter.wasm --max-memory-pages 16 --fuel 1000000 --handler-timeout 500',
+      'caxton agent deploy broadcaster.wasm --sends-per-second 20000 --send-burst 5000',
       'caxton agent deploy echo.wasm --id echo-2 --json'
     ]))
     .action(async (file: string, opts: DeployOptions, command: Command) => {
@@ -56,6 +63,9 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
       if (opts.mailbox !== undefined) limits.mailboxCapacity = opts.mailbox
       if (opts.fuel !== undefined) limits.fuelPerMessage = opts.fuel
       if (opts.handlerTimeout !== undefined) limits.handlerTimeoutMs = opts.handlerTimeout
+      if (opts.sendsPerSecond !== undefined) limits.sendsPerSecond = opts.sendsPerSecond
+      if (opts.sendBurst !== undefined) limits.sendBurst = opts.sendBurst
+      if (opts.sendBytesPerSecond !== undefined) limits.sendBytesPerSecond = opts.sendBytesPerSecond
       const capabilities = await readCapabilities(opts, ctx)
       const wasm = await ctx.readFile(file)
       const req: Parameters<typeof client.deployAgent>[0] = { id, wasm }

@@ -1,10 +1,12 @@
 /**
- * `caxton agent <verb>`: deploy, list, show and remove the agents of a node.
+ * `caxton agent <verb>`: deploy, list, show and remove the agents of a node, and stop,
+ * start, suspend and resume them.
  */
 import type { Command } from 'commander'
 import type { CliContext } from '../../context.js'
 import { examples } from '../../output.js'
 import { registerAgentDeploy } from './deploy.js'
+import { registerAgentLifecycle } from './lifecycle.js'
 import { registerAgentList } from './list.js'
 import { registerAgentRemove } from './remove.js'
 import { registerAgentShow } from './show.js'
@@ -13,9 +15,10 @@ export function registerAgentCommands (program: Command, ctx: CliContext): void 
   const agent = program
     .command('agent')
     .description('deploy and manage the WebAssembly agents of a node')
-    .addHelpText('after', examples(['caxton agent deploy echo.wasm --id echo', 'caxton agent list', 'caxton agent show echo', 'caxton agent remove echo']))
+    .addHelpText('after', examples(['caxton agent deploy echo.wasm --id echo', 'caxton agent list', 'caxton agent show echo', 'caxton agent stop echo', 'caxton agent start echo', 'caxton agent remove echo']))
   registerAgentDeploy(agent, ctx)
   registerAgentList(agent, ctx)
   registerAgentShow(agent, ctx)
   registerAgentRemove(agent, ctx)
+  registerAgentLifecycle(agent, ctx)
 }

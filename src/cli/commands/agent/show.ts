@@ -24,11 +24,16 @@ export function registerAgentShow (agent: Command, ctx: CliContext): void {
           `memory   ${a.limits.maxMemoryPages} pages (${formatBytes(a.limits.maxMemoryPages * 65536)})`,
           `mailbox  ${a.limits.mailboxCapacity} messages`,
           `fuel     ${a.limits.fuelPerMessage} per message`,
-          `timeout  ${a.limits.handlerTimeoutMs} ms per message`
+          `timeout  ${a.limits.handlerTimeoutMs} ms per message`,
+          ...(a.limits.sendsPerSecond !== undefined
+            ? [`sends    ${a.limits.sendsPerSecond}/s, burst ${a.limits.sendBurst ?? '?'}, ${formatBytes(a.limits.sendBytesPerSecond ?? 0)}/s`]
+            : [])
         ]],
-        ['messages', `received ${a.stats.received}, handled ${a.stats.handled}, sent ${a.stats.sent}, errors ${a.stats.errors}, queued ${a.stats.queued}`],
+        ['messages', `received ${a.stats.received}, handled ${a.stats.handled}, sent ${a.stats.sent}, errors ${a.stats.errors}, queued ${a.stats.queued}` +
+          (a.stats.overBudget !== undefined && a.stats.overBudget > 0 ? `, over budget ${a.stats.overBudget}` : '')],
         ['memory', `${a.stats.memoryPages} pages (${formatBytes(a.stats.memoryPages * 65536)})`]
       ]
+      if (a.reason !== undefined) pairs.push(['reason', out.style('yellow', a.reason)])
       if (a.lastError !== undefined) pairs.push(['last error', out.style('red', a.lastError)])
       out.keyValue(pairs)
     })
