@@ -12,6 +12,9 @@
  * - `runtime`: WASM runtime deploy cost and echo throughput (sim/bench/runtime.ts).
  * - `auth`: the REST API's access control per request: token authentication, permission
  *   check, the whole access path through fastify, an audit append (sim/bench/auth.ts).
+ * - `isolation`: echo's round-trip latency on a node without, then with issue 10's flood
+ *   agent beside it, then after the node suspended the flood (sim/bench/isolation.ts).
+ *   Not in `all`: it runs for three times `--seconds` plus the grace period.
  * - `all` (the default): every one of them.
  *
  * `messages`, `local`, `remote` and `runtime` need the build (`npm run build`) for the
@@ -24,6 +27,7 @@ import type { AuthResult } from './auth.js'
 import type { BaselineResult } from './baseline.js'
 import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
+import type { IsolationResult } from './isolation.js'
 import type { RegistryResult } from './registry.js'
 import type { RuntimeResult } from './runtime.js'
 import { fmtRate } from './stats.js'
@@ -55,9 +59,10 @@ interface Results {
   registry?: RegistryResult
   runtime?: RuntimeResult
   auth?: AuthResult
+  isolation?: IsolationResult
 }
 
-type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth'
+type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth' | 'isolation'
 
 /** What each name on the command line runs. */
 const SELECTIONS: Record<string, Suite[]> = {
@@ -70,7 +75,8 @@ const SELECTIONS: Record<string, Suite[]> = {
   fipa: ['fipa'],
   registry: ['registry'],
   runtime: ['runtime'],
-  auth: ['auth']
+  auth: ['auth'],
+  isolation: ['isolation']
 }
 
 const DEFAULT_WINDOW = { messages: 256, runtime: 1000 }
@@ -90,11 +96,11 @@ const program = new Command('bench')
   .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
   .addOption(new Option('--iterations <n>', 'fipa, auth: calls per operation').default(300_000).argParser(positiveInteger))
   .addOption(new Option('--agents <n>', 'registry: agents registered').default(10_000).argParser(positiveInteger))
-  .addOption(new Option('--seconds <n>', 'runtime: length of the measured echo run, s').default(5).argParser(positiveInteger))
+  .addOption(new Option('--seconds <n>', 'runtime, isolation: length of the measured echo run (isolation: of each phase), s').default(5).argParser(positiveInteger))
   .option('--json', 'print the results as one JSON object, a key per suite')
   .addHelpText('after', `
 "messages" is baseline + local + remote + oneway; each of those also measures the baseline.
-messages, local, remote and runtime need "npm run build" first.
+messages, local, remote, runtime and isolation need "npm run build" first.
 
 Examples:
   npm run bench                                     # everything
@@ -105,15 +111,18 @@ Examples:
   npm run bench -- registry --agents 100000
   npm run bench -- runtime --seconds 10 --window 1000
   npm run bench -- auth --iterations 100000
+  npm run bench -- isolation --seconds 10
   npm run -s bench -- fipa registry --json > bench.json`)
   .action(async (which: string[], opts: Options) => {
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
     // Each suite's module is loaded only when it runs: no libp2p in the heap of the others.
     const caxton = suites.has('local') || suites.has('remote') || suites.has('oneway') ? await import('./caxton.js') : undefined
     const runtime = suites.has('runtime') ? await import('./runtime.js') : undefined
+    const isolation = suites.has('isolation') ? await import('./isolation.js') : undefined
     const missing = [
       ...(caxton !== undefined ? [caxton.ECHO_WASM, caxton.SINK_WASM] : []),
-      ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : [])
+      ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : []),
+      ...(isolation !== undefined ? Object.values(isolation.ISOLATION_AGENTS) : [])
     ].filter(f => !existsSync(f))
     if (missing.length > 0) program.error(`${missing.join(', ')} missing: run "npm run build" first`)
 
@@ -146,6 +155,10 @@ Examples:
     if (runtime !== undefined) {
       heading(`runtime: WASM agent runtime, echo for ${opts.seconds} s, window ${window.runtime}`)
       results.runtime = await runtime.benchRuntime({ seconds: opts.seconds, window: window.runtime, size: opts.size }, say)
+    }
+    if (isolation !== undefined) {
+      heading(`isolation: echo beside the flood agent, ${opts.seconds} s per phase, content ${opts.size} B`)
+      results.isolation = await isolation.benchIsolation({ seconds: opts.seconds, size: opts.size }, say)
     }
     if (suites.has('baseline')) {
       const options = { messages: opts.messages, size: opts.size, window: window.messages }

@@ -1,0 +1,137 @@
+/**
+ * Issue 10's flood against the echo agent on the same node (one in-process node, its
+ * agents on one worker, durable delivery on):
+ * 1. `baseline`: echo round trips (REQUEST → INFORM through the router, one in flight)
+ *    for `seconds`, no flood.
+ * 2. `flood`: the flood agent (agents/examples/flood: 1,000 sends of each message it
+ *    receives, to itself) deployed and fed a message every {@link FEED_MS} ms, so it
+ *    stays over its send budget; echo measured again for `seconds`, all within the grace
+ *    period (`agents.overBudgetGraceMs` is set to `seconds` + {@link GRACE_MARGIN_S} s).
+ * 3. `recovered`: once the node has suspended the flood, echo measured again.
+ * Target (issue 10): flood p99 ≤ 2 × baseline p99, and recovered p99 as baseline.
+ * Run: `npm run bench -- isolation [--seconds N]` (needs `npm run build`).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config/index.js'
+import { startNode, type CaxtonNode } from '../../src/node/index.js'
+import { ROOT, waitFor } from '../cluster/index.js'
+import { round, summarize, type LatencySummary } from './stats.js'
+
+/** The built modules this benchmark deploys. */
+export const ISOLATION_AGENTS = {
+  echo: join(ROOT, 'dist', 'agents', 'echo.wasm'),
+  flood: join(ROOT, 'dist', 'agents', 'flood.wasm')
+}
+
+/** How often the flood is fed a message, ms. */
+export const FEED_MS = 20
+/** The grace period is the measured flood phase plus this, s. */
+const GRACE_MARGIN_S = 2
+
+export interface IsolationOptions {
+  /** Length of each measured phase, s. */
+  seconds: number
+  /** Echo content size, bytes. */
+  size: number
+}
+
+export interface PhaseResult extends LatencySummary {
+  roundTrips: number
+}
+
+export interface IsolationResult {
+  graceMs: number
+  baseline: PhaseResult
+  flood: PhaseResult
+  recovered: PhaseResult
+  /** flood p99 / baseline p99: the target is ≤ 2. */
+  floodP99Ratio: number
+  recoveredP99Ratio: number
+  /** What the flood did before it was suspended. */
+  floodSent: number
+  floodRefused: number
+  floodHandled: number
+  /** From its deploy to its suspension, ms. */
+  suspendedAfterMs: number
+  reason: string
+}
+
+/** Echo round trips, one in flight, for `seconds`; throws on a missing or wrong reply. */
+async function echoFor (node: CaxtonNode, seconds: number, size: number): Promise<PhaseResult> {
+  const content = 'x'.repeat(size)
+  const samples: number[] = []
+  const end = performance.now() + seconds * 1000
+  while (performance.now() < end) {
+    const t0 = performance.now()
+    const out = await node.sendMessage({ to: 'echo', draft: { performative: 'REQUEST', content, sender: 'bench' }, waitMs: 10_000 })
+    if (out.reply?.content !== content) throw new Error(`echo answered ${out.reply?.performative ?? 'nothing'}`)
+    samples.push(performance.now() - t0)
+  }
+  return { roundTrips: samples.length, ...summarize(samples) }
+}
+
+export async function benchIsolation (options: IsolationOptions, say: (line: string) => void = () => {}): Promise<IsolationResult> {
+  const graceMs = (options.seconds + GRACE_MARGIN_S) * 1000
+  const dataDir = mkdtempSync(join(tmpdir(), 'caxton-bench-isolation-'))
+  const config = loadConfig({
+    env: {},
+    flags: { preset: 'local', name: 'bench-isolation', dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], agents: { workers: 1, overBudgetGraceMs: graceMs }, messages: { recentLimit: 0 } }
+  })
+  const node = await startNode(config, { api: false, processMetrics: false })
+  let feeder: NodeJS.Timeout | undefined
+  try {
+    await node.deployAgent({ id: 'echo', wasm: readFileSync(ISOLATION_AGENTS.echo) })
+    await echoFor(node, 1, options.size) // warm-up: JIT, the durable stores
+    const baseline = await echoFor(node, options.seconds, options.size)
+    say(`baseline   ${fmt(baseline)}`)
+
+    const deployedAt = Date.now()
+    await node.deployAgent({ id: 'flood', wasm: readFileSync(ISOLATION_AGENTS.flood) })
+    let fed = 0
+    const feed = (): void => {
+      void node.sendMessage({ to: 'flood', draft: { performative: 'INFORM', content: `go ${fed++}`, sender: 'bench' } }).catch(() => {})
+    }
+    feed()
+    feeder = setInterval(feed, FEED_MS)
+    const flood = await echoFor(node, options.seconds, options.size)
+    const during = node.getAgent('flood')
+    if (during.state !== 'running') throw new Error(`the flood was ${during.state} before the flood phase ended: raise the grace margin`)
+    say(`flood      ${fmt(flood)}  (flood sent ${during.stats.sent}, refused ${during.stats.overBudget ?? 0} over budget)`)
+
+    const suspended = await waitFor('the flood to be suspended', () => {
+      const a = node.getAgent('flood')
+      return a.state === 'suspended' ? a : undefined
+    }, graceMs + 10_000, 10)
+    const suspendedAfterMs = Date.now() - deployedAt
+    clearInterval(feeder)
+    feeder = undefined
+    const recovered = await echoFor(node, options.seconds, options.size)
+    say(`recovered  ${fmt(recovered)}  (flood suspended ${suspendedAfterMs} ms after its deploy: ${suspended.reason ?? ''})`)
+
+    const result: IsolationResult = {
+      graceMs,
+      baseline,
+      flood,
+      recovered,
+      floodP99Ratio: round(flood.p99 / baseline.p99, 2),
+      recoveredP99Ratio: round(recovered.p99 / baseline.p99, 2),
+      floodSent: suspended.stats.sent,
+      floodRefused: suspended.stats.overBudget ?? 0,
+      floodHandled: suspended.stats.handled,
+      suspendedAfterMs,
+      reason: suspended.reason ?? ''
+    }
+    say(`echo p99 with the flood / without: ${result.floodP99Ratio} (target ≤ 2: ${result.floodP99Ratio <= 2 ? 'met' : 'NOT met'}); after its suspension / without: ${result.recoveredP99Ratio}`)
+    return result
+  } finally {
+    if (feeder !== undefined) clearInterval(feeder)
+    await node.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+function fmt (p: PhaseResult): string {
+  return `echo ${p.roundTrips} round trips, p50 ${p.p50.toFixed(3)} ms, p99 ${p.p99.toFixed(3)} ms, max ${p.max.toFixed(3)} ms`
+}
