@@ -7,6 +7,8 @@ import type { AclMessage } from '../../protocols/fipa/types.js'
 import { SEND_RESULT } from '../../protocols/agent-abi/index.js'
 import { createMetricsRegistry } from '../../src/observability/metrics.js'
 import { AgentNotFoundError, AgentStateError, createAgentRuntime, type AgentRuntime } from '../../src/runtime/index.js'
+import { Watch } from '../../src/runtime/worker-protocol.js'
+import { spawnWorker } from '../../src/runtime/worker-spawn.js'
 import { exampleAgent } from './helpers/agents.js'
 import { HostRecorder } from './helpers/host.js'
 import { closeWat, wat } from './helpers/wat.js'
@@ -235,6 +237,25 @@ describe('agent runtime fairness', function () {
     } finally {
       await runtime.stop()
       await closeWat()
+    }
+  })
+})
+
+describe('agent workers', function () {
+  this.timeout(30_000)
+
+  it('start with the resourceLimits they are given', async () => {
+    const watch = new SharedArrayBuffer(Watch.length * Int32Array.BYTES_PER_ELEMENT)
+    const worker = spawnWorker('agent-worker', { watch }, { resourceLimits: { maxOldGenerationSizeMb: 48, stackSizeMb: 2 } })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', () => { resolve() })
+        worker.once('error', reject)
+      })
+      assert.equal(worker.resourceLimits?.maxOldGenerationSizeMb, 48)
+      assert.equal(worker.resourceLimits?.stackSizeMb, 2)
+    } finally {
+      await worker.terminate()
     }
   })
 })
