@@ -67,7 +67,7 @@ describe('agent runtime lifecycle', function () {
     assert.equal(resumed.reason, undefined)
     assert.equal((await host.sent('counter', 2))[1].content, '9')
     assert.equal(host.handled[1].token, 'inbox-1')
-    assert.deepEqual(host.states, [
+    assert.deepEqual(host.stateChanges, [
       { agentId: 'counter', state: 'suspended', reason: 'maintenance' },
       { agentId: 'counter', state: 'running' }
     ])
@@ -88,7 +88,7 @@ describe('agent runtime lifecycle', function () {
     assert.equal(started.state, 'running')
     // A new instance: the count starts again at 0.
     assert.equal((await host.sent('counter', 52))[51].content, '0')
-    assert.deepEqual(host.states.map(s => s.state), ['draining', 'stopped', 'loaded', 'running'])
+    assert.deepEqual(host.stateChanges.map(s => s.state), ['draining', 'stopped', 'loaded', 'running'])
   })
 
   it('a suspended agent stops without handling what waits; it is kept for the start', async () => {
@@ -198,7 +198,7 @@ describe('agent runtime send budgets', function () {
   it('suspends an agent over its budget past the grace period, saying why; resume gives it a new spell', async () => {
     await withFlood(0)
     runtime.deliver('flood', request('flood', 'go'))
-    const state = await host.until(() => host.states.find(s => s.agentId === 'flood'), 'the flood to be suspended')
+    const state = await host.until(() => host.stateChanges.find(s => s.agentId === 'flood'), 'the flood to be suspended')
     assert.deepEqual(state, {
       agentId: 'flood',
       state: 'suspended',

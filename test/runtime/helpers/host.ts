@@ -23,7 +23,7 @@ export class HostRecorder implements RuntimeHost {
   /** Sends from start functions (not tied to a message). */
   readonly startSends: SendEvent[] = []
   /** `onStateChanged` calls, in order. */
-  readonly states: StateEvent[] = []
+  readonly stateChanges: StateEvent[] = []
   private readonly listeners = new Set<() => void>()
 
   /** A handler's sends are also listed in `sends`, in order. */
@@ -38,7 +38,7 @@ export class HostRecorder implements RuntimeHost {
   onAgentFailed = (agentId: string, reason: string, tokens: string[]): void => { this.failures.push({ agentId, reason, tokens }); this.notify() }
   onAgentRestarted = (agentId: string, reason: string): void => { this.restarts.push({ agentId, reason }); this.notify() }
   onStateChanged = (agentId: string, state: AgentState, reason?: string): void => {
-    this.states.push(reason === undefined ? { agentId, state } : { agentId, state, reason })
+    this.stateChanges.push(reason === undefined ? { agentId, state } : { agentId, state, reason })
     this.notify()
   }
 
