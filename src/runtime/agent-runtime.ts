@@ -30,6 +30,7 @@ import { silentLogger } from '../observability/logger.js'
 import {
   AgentExistsError, AgentNotFoundError, InvalidAgentIdError, InvalidModuleError, RuntimeNotRunningError
 } from './errors.js'
+import { readChanges } from './host/changes.js'
 import { DEFAULT_AGENT_LIMITS, resolveLimits } from './limits.js'
 import { Mailbox } from './mailbox.js'
 import { AGENT_STATES, RuntimeMetrics } from './metrics.js'
@@ -383,7 +384,8 @@ export class WasmAgentRuntime implements AgentRuntime {
       module: compiled.module,
       memory: { initial: declared.initial, maximum },
       fuelPerMessage: a.limits.fuelPerMessage,
-      ...this.sandbox
+      ...this.sandbox,
+      state: this.host.agentState?.(a.id)
     })
     return await promise
   }
@@ -484,7 +486,9 @@ export class WasmAgentRuntime implements AgentRuntime {
           const status = view.getInt32(off, true)
           const ms = view.getFloat64(off + 4, true)
           const pages = view.getUint32(off + 12, true)
-          off += 16
+          const changes = view.getUint32(off + 16, true)
+          const state = changes === 0 || a === undefined ? undefined : readChanges(bytes.subarray(off + 20, off + 20 + changes))
+          off += 20 + changes
           if (a === undefined) break
           a.stats.handled++
           a.stats.memoryPages = pages
@@ -499,7 +503,7 @@ export class WasmAgentRuntime implements AgentRuntime {
             this.metrics.handled.inc({ result: status === 0 ? 'ok' : 'error' })
             this.metrics.duration.observe(ms / 1000)
           }
-          this.callHost(() => { this.host.onHandled(a.id, token, sends) })
+          this.callHost(() => { this.host.onHandled(a.id, token, sends, state) })
           if (a.mailbox.size === 0 && a.drainWaiters.length > 0) this.wakeDrain(a)
           break
         }

@@ -12,6 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { SEND_RESULT, WASM_PAGE_BYTES, checkFromAgent } from '../../protocols/agent-abi/index.js'
 import { FUEL_EXPORT } from './fuel.js'
+import { AgentHostState } from './host/state.js'
 import { START_EXPORT } from './policy.js'
 import {
   ByteWriter, FAILURE_KINDS, FRAME_HEADER_BYTES, RecordKind, Watch,
@@ -53,6 +54,8 @@ interface AgentInstance {
   sends: number
   logs: number
   limits: LoadRequest
+  /** Its store and timers (ABI SPEC.md §6-§8). */
+  state: AgentHostState
 }
 
 const agents = new Map<number, AgentInstance>()
@@ -120,8 +123,16 @@ function hostImports (a: AgentInstance): WebAssembly.ModuleImports {
       const text = readAsString(a, msg) ?? 'abort called'
       const where = readAsString(a, file)
       throw new AgentAbort(where === null ? text : `${text} at ${where}:${line >>> 0}:${col >>> 0}`)
-    }
+    },
+    ...a.state.imports({ memory: () => a.memory.buffer, charge: fuel => { charge(a, fuel) } })
   }
+}
+
+/** A host function's fuel: a trap when the budget runs out, classified as out of fuel. */
+function charge (a: AgentInstance, fuel: number): void {
+  const left = (a.fuel.value as number) - fuel
+  a.fuel.value = left
+  if (left < 0) throw new WebAssembly.RuntimeError('out of fuel in a host function')
 }
 
 /**
@@ -179,7 +190,8 @@ function load (req: LoadRequest): void {
     budget: req.fuelPerMessage,
     sends: 0,
     logs: 0,
-    limits: req
+    limits: req,
+    state: new AgentHostState(req.state)
   } as AgentInstance
   // What the start function sends or logs is kept only if it succeeds.
   const mark = out.length
@@ -193,7 +205,9 @@ function load (req: LoadRequest): void {
     a.fuel = exports[FUEL_EXPORT] as WebAssembly.Global
     const start = exports[START_EXPORT]
     a.fuel.value = a.budget
+    a.state.readOnly = true
     if (typeof start === 'function') (start as () => void)()
+    a.state.readOnly = false
     agents.set(a.slot, a)
     leave()
     flush()
@@ -215,13 +229,16 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   a.logs = 0
   a.fuel.value = a.budget
   const t0 = performance.now()
-  let status: number
+  let status = 0
   try {
-    const ptr = a.alloc(len) >>> 0
-    const buffer = a.memory.buffer
-    if (ptr + len > buffer.byteLength) throw new HostFault('memory', `alloc(${len}) returned ${ptr}, outside linear memory (${buffer.byteLength} bytes)`)
-    new Uint8Array(buffer, ptr, len).set(batch.subarray(off, off + len))
-    status = a.handle(ptr, len)
+    // The message of a timer cancelled after it fired is dropped, unhandled (SPEC.md §8).
+    if (a.state.admit(batch.subarray(off, off + len), a.id)) {
+      const ptr = a.alloc(len) >>> 0
+      const buffer = a.memory.buffer
+      if (ptr + len > buffer.byteLength) throw new HostFault('memory', `alloc(${len}) returned ${ptr}, outside linear memory (${buffer.byteLength} bytes)`)
+      new Uint8Array(buffer, ptr, len).set(batch.subarray(off, off + len))
+      status = a.handle(ptr, len)
+    }
   } catch (err) {
     leave()
     fail(a, err)
@@ -230,6 +247,7 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   const ms = performance.now() - t0
   leave()
   out.u8(RecordKind.Handled); out.u32(a.slot); out.i32(status | 0); out.f64(ms); out.u32(pages(a))
+  a.state.writeChanges(out)
   records++
 }
 
