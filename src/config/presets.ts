@@ -42,7 +42,9 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       fuelPerMessage: 50_000_000,
       handlerTimeoutMs: 5000,
       workers: 1,
-      drainTimeoutMs: 5000
+      drainTimeoutMs: 5000,
+      kvQuotaBytes: 1024 * 1024,
+      maxTimers: 1000
     },
     messages: {
       maxContentBytes: 1024 * 1024,

@@ -149,7 +149,11 @@ export const configSchema = z.strictObject({
     /** Worker threads agents run on. @default 1 */
     workers: z.number().int().min(1).max(64),
     /** How long `stop` waits for mailboxes to drain, ms. @default 5000 */
-    drainTimeoutMs: z.number().int().min(0).max(600_000)
+    drainTimeoutMs: z.number().int().min(0).max(600_000),
+    /** Quota of each agent's key-value store, bytes (each entry counts key + value + 32). @default 1048576 */
+    kvQuotaBytes: z.number().int().min(0).max(1024 * 1024 * 1024),
+    /** Most timers pending per agent. @default 1000 */
+    maxTimers: z.number().int().min(0).max(1_000_000)
   }),
   messages: z.strictObject({
     /** Largest message content, bytes; must fit in an agent's memory with room to spare. @default 1 MiB */

@@ -27,6 +27,8 @@ export interface AgentManagerOptions {
   providers: ProviderRecords
   locator: RegistryLocator
   delivery: DeliveryService
+  /** Agents' stores and timers: deleted with the agent. */
+  state?: { drop: (agentId: AgentId) => Promise<void> }
   logger: Logger
 }
 
@@ -83,6 +85,7 @@ export class AgentManager {
     const left = await this.o.runtime.remove(id)
     const ops = await this.o.store.deleteOps(id)
     await this.o.registry.commit({ type: 'remove', agentId: id }, { with: ops })
+    await this.o.state?.drop(id)
     await this.o.delivery.disposeInbox(left, 'agent-removed', `agent ${id} was removed from node ${this.o.self} before handling it`)
     await this.o.providers.withdraw(id)
     this.o.logger.info({ agentId: id, undelivered: left.length }, 'agent removed')

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
+import { AgentStateService } from '../agent-state/index.js'
 import { ClientSessions } from '../api/clients.js'
 import { AuditLog, RefusedFrames } from '../audit/index.js'
 import { TokenStore } from '../auth/index.js'
@@ -26,6 +27,7 @@ import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime } from '../runtime/index.js'
 import type { AgentRuntime, RuntimeHost } from '../runtime/types.js'
 import { AgentStore, loadOrCreateIdentity, type NodeStorage } from '../storage/index.js'
+import { TimerService } from '../timers/index.js'
 import { clusterAdmission, composeGaters, createTransport, type CaxtonLibp2p } from '../transport/index.js'
 import { AgentManager } from './agents.js'
 import type { StartNodeOptions } from './node.js'
@@ -39,6 +41,8 @@ export interface Components {
   router: MessageRouter
   delivery: DeliveryService
   conversations: ConversationService
+  /** Agents' key-value stores and timers (sublevels `agent-kv`, `timers`). */
+  agentState: AgentStateService
   sessions: ClientSessions
   locator: RegistryLocator
   registry: ClusterRegistry
@@ -144,7 +148,7 @@ function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, l
   return { membership, registry, providers, locator, localAgents }
 }
 
-type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversations' | 'sessions' | 'agents'>
+type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversations' | 'sessions' | 'agents' | 'agentState'>
 
 /**
  * The agent runtime, durable delivery, conversations, the router and the agents. The
@@ -154,10 +158,13 @@ type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversat
 function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, cluster: Cluster): Messaging {
   const self = libp2p.peerId.toString()
   const { membership, registry, providers, locator } = cluster
-  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService } = {}
+  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService, agentState?: AgentStateService } = {}
   const agentLog = componentLogger(root, 'agent')
   const host: RuntimeHost = {
-    onHandled: (agentId, token, sends) => { wired.router?.handled(agentId, token, sends) },
+    onHandled: (agentId, token, sends, state) => {
+      wired.router?.handled(agentId, token, sends, state === undefined ? undefined : wired.agentState?.commit(agentId, state))
+    },
+    agentState: (agentId) => wired.agentState?.snapshot(agentId),
     onAgentSend: (agentId, outbound) => { wired.router?.sendFromAgent(agentId, outbound) },
     onAgentLog: (agentId, level, text) => { agentLog[level]({ agentId }, text) },
     onAgentFailed: (agentId, reason, tokens) => {
@@ -217,12 +224,29 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     limits,
     logger: componentLogger(root, 'conversations')
   })
+  // Written with delivery's rows, in the commits of the messages that change them.
+  const agentState = new AgentStateService({
+    kvRows: delivery.sublevel('agent-kv'),
+    timers: new TimerService({
+      rows: delivery.sublevel('timers'),
+      accept: async (messages, ops) => { await delivery.accept(messages, ops) },
+      limits,
+      newId: randomUUID,
+      logger: componentLogger(root, 'timers'),
+      metrics
+    }),
+    kvQuotaBytes: config.agents.kvQuotaBytes,
+    maxTimers: config.agents.maxTimers,
+    write: async (ops) => { await delivery.write(ops) },
+    logger: componentLogger(root, 'agent-state'),
+    metrics
+  })
   const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, logger: componentLogger(root, 'router'), metrics })
-  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, logger: log })
-  Object.assign(wired, { router, delivery, agents, conversations })
+  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, logger: log })
+  Object.assign(wired, { router, delivery, agents, conversations, agentState })
   // A member back from the dead gets its waiting messages now; a newly registered agent
   // releases messages that waited for its route.
   membership.addEventListener('member:alive', (evt) => { delivery.peerBack(evt.detail) })
   registry.addEventListener('change', () => { delivery.routesChanged() })
-  return { runtime, router, delivery, conversations, sessions, agents }
+  return { runtime, router, delivery, conversations, sessions, agents, agentState }
 }
