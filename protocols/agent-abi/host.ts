@@ -105,6 +105,8 @@ export function timerIdIn (bytes: Uint8Array, agentId: AgentId): number {
     }
     off = value + len
   }
+  // Trailing bytes shorter than a field header: not a message.
+  if (off !== bytes.length) return 0
   if (sender < 0 || ontology < 0 || inReplyTo < 0) return 0
   for (let i = 0; i < agentId.length; i++) if (bytes[sender + i] !== agentId.charCodeAt(i)) return 0
   for (let i = 0; i < ONTOLOGY_BYTES.length; i++) if (bytes[ontology + i] !== ONTOLOGY_BYTES[i]) return 0
