@@ -14,7 +14,8 @@
  * ABI (protocols/agent-abi/SPEC.md): exports `alloc(size) -> ptr` and
  * `handle_message(ptr, len) -> status`; imports `env.memory`, `env.send`, `env.log`,
  * `env.abort` (AssemblyScript's own), and those of the functions a module uses: `kv`
- * (`env.kv_*`, its durable key-value store), `now`, `randomBytes`, `schedule` and `cancel`.
+ * (`env.kv_*`, its durable key-value store), `now`, `randomBytes`, `schedule`, `cancel`,
+ * `declareCapability` and `withdrawCapability`.
  */
 import { Message, decodeMessage, encodeMessage, lastEncodedLength } from './message'
 import { Performative, LogLevel } from './performative'
@@ -26,6 +27,10 @@ export {
   now, randomBytes, randomU32, randomFloat, schedule, cancel, timerId, TIMER_ONTOLOGY,
   TIMER_QUOTA, TIMER_READ_ONLY, TIMER_TOO_LARGE, TIMER_BAD_DELAY, TIMER_NOT_FOUND
 } from './time'
+export {
+  declareCapability, withdrawCapability, CAPABILITY_OK, CAPABILITY_NOT_FOUND, CAPABILITY_QUOTA,
+  CAPABILITY_READ_ONLY, CAPABILITY_TOO_LARGE, CAPABILITY_INVALID
+} from './capabilities'
 
 // @ts-ignore: decorator
 @external('env', 'send')

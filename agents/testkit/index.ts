@@ -1,6 +1,6 @@
 /**
  * The Caxton agent test kit: runs a `.wasm` agent in process, with a host whose clock,
- * random source, key-value store and outgoing messages the test controls. Deliver a
+ * random source, key-value store, capabilities and outgoing messages the test controls. Deliver a
  * message, move the clock, then assert what the agent sent and stored. The module goes
  * through the node's own sandbox check and fuel metering, and the store, clock and timer
  * functions are the node's own code (src/runtime/host).

@@ -10,6 +10,7 @@ import {
 } from '../../protocols/agent-abi/index.js'
 import { stampDraft, validateMessage } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import type { Capability } from '../../protocols/registry/types.js'
 import { silentLogger } from '../../src/observability/logger.js'
 import { FUEL_EXPORT } from '../../src/runtime/fuel.js'
 import {
@@ -30,6 +31,8 @@ export interface TestAgentOptions {
   seed?: string
   /** The store's entries before the agent starts (keys and string values as UTF-8). */
   kv?: Record<string, string | Uint8Array>
+  /** The capabilities it was deployed with. @default [] */
+  capabilities?: Capability[]
   /** @default 1048576 */
   kvQuotaBytes?: number
   /** @default 1000 */
@@ -130,6 +133,7 @@ export class TestAgent {
   /** The committed store: what a node would have written (a failed call's writes are not). */
   private readonly committed = new Map<string, Uint8Array>()
   private readonly pending = new Map<number, PendingTimer>()
+  private offered: Capability[]
   private state!: AgentHostState
   private memory!: WebAssembly.Memory
   private exports!: WebAssembly.Exports
@@ -146,6 +150,7 @@ export class TestAgent {
     this.id = options.id ?? 'agent'
     this.clock = options.now ?? 1_700_000_000_000
     this.random = seededRandom(options.seed ?? 'caxton')
+    this.offered = [...options.capabilities ?? []]
     for (const [k, v] of Object.entries(options.kv ?? {})) this.committed.set(storeKey(k), typeof v === 'string' ? encoder.encode(v) : v)
   }
 
@@ -218,6 +223,11 @@ export class TestAgent {
     }
   }
 
+  /** The capabilities it offers as committed (deployed with, declared and withdrawn since): what a node would publish. */
+  capabilities (): Capability[] {
+    return [...this.offered]
+  }
+
   /** Pending timers, by id. */
   timers (): PendingTimer[] {
     return [...this.pending.values()].sort((a, b) => a.id - b.id)
@@ -286,7 +296,8 @@ export class TestAgent {
       timers: [...this.pending.keys()],
       nextTimerId: this.state?.timers.next ?? 1,
       kvQuotaBytes: this.options.kvQuotaBytes ?? DEFAULT_KV_QUOTA_BYTES,
-      maxTimers: this.options.maxTimers ?? DEFAULT_MAX_TIMERS
+      maxTimers: this.options.maxTimers ?? DEFAULT_MAX_TIMERS,
+      capabilities: this.offered
     }
   }
 
@@ -366,6 +377,7 @@ export class TestAgent {
       if (t.kind === 'schedule') this.pending.set(t.id, { id: t.id, due: this.clock + t.delayMs, payload: t.payload })
       else this.pending.delete(t.id)
     }
+    if (changes.capabilities !== undefined) this.offered = changes.capabilities
   }
 
   private imports (): WebAssembly.ModuleImports {

@@ -21,7 +21,9 @@ export const HOST_RESULT = {
   /** More than {@link MAX_RANDOM_BYTES} random bytes, or a payload over {@link MAX_TIMER_PAYLOAD_BYTES}. */
   tooLarge: -6,
   /** A timer delay that is not a number, negative, or over {@link MAX_TIMER_DELAY_MS}. */
-  badDelay: -7
+  badDelay: -7,
+  /** Not a valid capability (SPEC.md §9). */
+  invalid: -8
 } as const
 
 /** Longest key of an agent's store, bytes. */
@@ -34,6 +36,8 @@ export const MAX_RANDOM_BYTES = 65536
 export const MAX_TIMER_PAYLOAD_BYTES = 65536
 /** Longest timer delay, ms (365 days). */
 export const MAX_TIMER_DELAY_MS = 365 * 86_400_000
+/** Longest capability `capability_declare` reads (its JSON), bytes. */
+export const MAX_CAPABILITY_BYTES = 65536
 
 /** Fuel each host function costs: `base` plus `perByte` for every byte it reads or writes (SPEC.md §6). */
 export const HOST_FUEL = {
@@ -45,6 +49,9 @@ export const HOST_FUEL = {
   kvNext: 100,
   schedule: 200,
   cancel: 100,
+  /** Checking a capability (its JSON, its schema against the draft-07 meta-schema) costs more than a store write. */
+  capabilityDeclare: 10_000,
+  capabilityWithdraw: 100,
   perByte: 1
 } as const
 

@@ -19,7 +19,7 @@ export { encodeForAgent, encodeAbiMessage, decodeFromAgent, checkFromAgent, type
 export { AbiDecodeError } from './errors.js'
 export { ABI_VERSION, FIELD_HEADER_BYTES, TAG } from './tags.js'
 export {
-  HOST_RESULT, HOST_FUEL, MAX_KEY_BYTES, KV_ENTRY_OVERHEAD_BYTES, MAX_RANDOM_BYTES, MAX_TIMER_PAYLOAD_BYTES, MAX_TIMER_DELAY_MS,
+  HOST_RESULT, HOST_FUEL, MAX_KEY_BYTES, KV_ENTRY_OVERHEAD_BYTES, MAX_RANDOM_BYTES, MAX_TIMER_PAYLOAD_BYTES, MAX_TIMER_DELAY_MS, MAX_CAPABILITY_BYTES,
   TIMER_ONTOLOGY, TIMER_REPLY_PREFIX, timerMessage, timerIdIn
 } from './host.js'
 
@@ -40,7 +40,10 @@ export const ALLOWED_IMPORTS = {
   kv_delete: { kind: 'function', params: ['i32', 'i32'], results: ['i32'] },
   kv_next: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] },
   schedule: { kind: 'function', params: ['f64', 'i32', 'i32'], results: ['i32'] },
-  cancel: { kind: 'function', params: ['i32'], results: ['i32'] }
+  cancel: { kind: 'function', params: ['i32'], results: ['i32'] },
+  // SPEC.md §9: capabilities the agent offers, into the registry.
+  capability_declare: { kind: 'function', params: ['i32', 'i32'], results: ['i32'] },
+  capability_withdraw: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32'], results: ['i32'] }
 } as const
 
 /** What an agent must export, with the function signature. */

@@ -1,6 +1,7 @@
 /**
- * Agents' durable state on the node: key-value stores (sublevel `agent-kv`) and timers
- * (sublevel `timers`, see src/timers), committed with the messages that change them.
+ * Agents' durable state on the node: key-value stores (sublevel `agent-kv`), timers
+ * (sublevel `timers`, see src/timers) and the capabilities they declared (sublevel
+ * `agent-capabilities`), committed with the messages that change them.
  *
  * @example
  * ```ts
@@ -14,3 +15,4 @@
  */
 export { AgentStateService, type AgentStateOptions } from './service.js'
 export { AgentKvRows } from './kv-rows.js'
+export { AgentCapabilityRows } from './capability-rows.js'

@@ -163,8 +163,12 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
   const host: RuntimeHost = {
     onHandled: (agentId, token, sends, state) => {
       wired.router?.handled(agentId, token, sends, state === undefined ? undefined : wired.agentState?.commit(agentId, state))
+      if (state?.capabilities !== undefined) wired.agents?.publishCapabilities(agentId, state.capabilities)
     },
-    agentState: (agentId) => wired.agentState?.snapshot(agentId),
+    agentState: (agentId) => {
+      const s = wired.agentState?.snapshot(agentId)
+      return s === undefined ? undefined : { capabilities: wired.agents?.deployedCapabilities(agentId), ...s }
+    },
     onAgentSend: (agentId, outbound) => { wired.router?.sendFromAgent(agentId, outbound) },
     onAgentLog: (agentId, level, text) => { agentLog[level]({ agentId }, text) },
     onAgentFailed: (agentId, reason, tokens) => {
@@ -224,9 +228,11 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     limits,
     logger: componentLogger(root, 'conversations')
   })
-  // Written with delivery's rows, in the commits of the messages that change them.
+  // Written with delivery's rows, in the commits of the messages that change them. The
+  // capabilities an agent declared are published by `agents` (onHandled above).
   const agentState = new AgentStateService({
     kvRows: delivery.sublevel('agent-kv'),
+    capabilityRows: delivery.sublevel('agent-capabilities'),
     timers: new TimerService({
       rows: delivery.sublevel('timers'),
       accept: async (messages, ops) => { await delivery.accept(messages, ops) },

@@ -6,7 +6,7 @@
  * globals (binaryen's validator with exactly that feature mask: `WebAssembly.validate`
  * accepts SIMD, threads, bulk memory, ... by default and is no policy check). Imports:
  * only `env.memory` and the host functions of `ALLOWED_IMPORTS` (messages, log, abort,
- * time, randomness, the agent's store, timers), with the ABI's signatures.
+ * time, randomness, the agent's store, timers, capabilities), with the ABI's signatures.
  * Exports: `alloc` and `handle_message` with the ABI's signatures; names starting with
  * `__caxton_` are reserved. One linear memory, 32-bit, not shared.
  *

@@ -1,5 +1,5 @@
 /**
- * The rows of sublevel `timers` (ABI SPEC.md §9): one per pending timer, and one per agent
+ * The rows of sublevel `timers` (ABI SPEC.md §10): one per pending timer, and one per agent
  * holding the id its next timer gets, so ids are never reused across restarts.
  *
  * ```

@@ -194,6 +194,31 @@ describe('agent state on a node', function () {
     assert.ok(Date.now() - t0 < 30_000, 'stopped by fuel, not by the wall-clock backstop')
   })
 
+  it('capabilities an agent declares and withdraws reach the registry, and stay so across a restart', async () => {
+    let node = await start('provider')
+    nodes.push(node)
+    await node.deployAgent({ id: 'provider', wasm: agent('provider'), capabilities: [{ name: 'base' }] })
+    const published = (n: CaxtonNode): unknown => n.clusterRegistry.get('provider')?.capabilities
+    assert.deepEqual(await ask(node, 'provider', 'offer translate 1.0.0'), { performative: 'INFORM', content: 'offering translate@1.0.0' })
+    await waitFor('the registry to list translate', () => (published(node) as unknown[]).length === 2 ? true : undefined, 5000, 20)
+    assert.deepEqual(published(node), [{ name: 'base' }, { name: 'translate', version: '1.0.0' }])
+    assert.deepEqual(node.getAgent('provider').capabilities, [{ name: 'base' }, { name: 'translate', version: '1.0.0' }])
+
+    node = await restart(node)
+    assert.deepEqual(published(node), [{ name: 'base' }, { name: 'translate', version: '1.0.0' }])
+    assert.deepEqual(await ask(node, 'provider', 'withdraw base'), { performative: 'INFORM', content: 'withdrew base' })
+    assert.deepEqual(await ask(node, 'provider', 'withdraw base'), { performative: 'FAILURE', content: 'not offering base' })
+    await waitFor('the registry to drop base', () => (published(node) as unknown[]).length === 1 ? true : undefined, 5000, 20)
+
+    node = await restart(node)
+    assert.deepEqual(published(node), [{ name: 'translate', version: '1.0.0' }])
+    // Removed and deployed again: it offers what this deploy gives, nothing it declared before.
+    await node.removeAgent('provider')
+    await node.deployAgent({ id: 'provider', wasm: agent('provider') })
+    assert.deepEqual(published(node), [])
+    assert.deepEqual(await ask(node, 'provider', 'withdraw translate 1.0.0'), { performative: 'FAILURE', content: 'not offering translate@1.0.0' })
+  })
+
   it('a module importing the clock and the store is accepted, and listed with those imports', async () => {
     const node = await start('imports')
     nodes.push(node)

@@ -1,12 +1,13 @@
 /**
- * The pieces of the host functions of ABI SPEC.md §6-§8 that hold an agent's state in its
- * worker: the store (order, prefix scans, quota, changes), the timer book, the changes'
- * byte layout, and the seeded random source.
+ * The pieces of the host functions of ABI SPEC.md §6-§9 that hold an agent's state in its
+ * worker: the store (order, prefix scans, quota, changes), the timer book, the
+ * capabilities (declared through the host functions themselves), the changes' byte
+ * layout, and the seeded random source.
  */
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { HOST_RESULT } from '../../protocols/agent-abi/index.js'
-import { KvStore, TimerBook, readChanges, seededRandom, writeChanges, type TimerChange } from '../../src/runtime/host/index.js'
+import { AgentHostState, KvStore, TimerBook, readChanges, seededRandom, writeChanges, type TimerChange } from '../../src/runtime/host/index.js'
 import { ByteWriter } from '../../src/runtime/worker-protocol.js'
 
 const latin1 = (bytes: number[]): string => Buffer.from(bytes).toString('latin1')
@@ -99,15 +100,72 @@ describe('agent host state', () => {
     const kv = new Map<string, Uint8Array | null>([[latin1([0, 0xff, 0x41]), Uint8Array.of(9, 8)], ['gone', null], ['empty', new Uint8Array(0)]])
     const timers: TimerChange[] = [{ kind: 'schedule', id: 3, delayMs: 1.5, payload: Uint8Array.of(7) }, { kind: 'cancel', id: 2 }, { kind: 'fired', id: 1 }]
     const out = new ByteWriter(16)
-    writeChanges(out, kv, timers)
+    const capabilities = [{ name: 'é', version: '1', schema: { type: 'string' } }]
+    writeChanges(out, kv, timers, capabilities)
     const { buf, length } = out.take()
     const view = new DataView(buf)
     assert.equal(view.getUint32(0, true), length - 4)
-    assert.deepEqual(readChanges(new Uint8Array(buf, 4, length - 4)), { kv: [...kv], timers })
+    assert.deepEqual(readChanges(new Uint8Array(buf, 4, length - 4)), { kv: [...kv], timers, capabilities })
     const none = new ByteWriter(16)
     writeChanges(none, new Map(), [])
     assert.equal(none.length, 4)
     assert.throws(() => readChanges(new Uint8Array(buf, 4, 10)), RangeError)
+  })
+
+  describe('capability_declare, capability_withdraw', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 })
+    let spent = 0
+    const host = (state: AgentHostState): Record<string, (...args: number[]) => number> =>
+      state.imports({ memory: () => memory.buffer, charge: fuel => { spent += fuel } }) as Record<string, (...args: number[]) => number>
+    /** Writes `text` as UTF-8 at `ptr`; its length. */
+    const put = (ptr: number, text: string): number => {
+      const bytes = new TextEncoder().encode(text)
+      new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes)
+      return bytes.length
+    }
+    const declare = (state: AgentHostState, json: string): number => host(state).capability_declare(0, put(0, json))
+    const withdraw = (state: AgentHostState, name: string, version = ''): number =>
+      host(state).capability_withdraw(0, put(0, name), 4096, put(4096, version))
+
+    it('declares, replaces by name and version, withdraws; the message reports the whole list once', () => {
+      const state = new AgentHostState({ kv: [], timers: [], nextTimerId: 1, kvQuotaBytes: 1 << 20, maxTimers: 10, capabilities: [{ name: 'base' }] })
+      assert.equal(declare(state, '{"name":"translate","version":"1.0.0","schema":{"type":"string"}}'), HOST_RESULT.ok)
+      assert.equal(declare(state, '{"name":"translate","version":"1.0.0","description":"en → fr"}'), HOST_RESULT.ok)
+      assert.equal(declare(state, '{"name":"translate"}'), HOST_RESULT.ok)
+      assert.equal(withdraw(state, 'base'), HOST_RESULT.ok)
+      assert.equal(withdraw(state, 'base'), HOST_RESULT.notFound)
+      assert.equal(withdraw(state, 'translate', '2.0.0'), HOST_RESULT.notFound)
+      assert.deepEqual(state.takeChanges().capabilities, [{ name: 'translate', version: '1.0.0', description: 'en → fr' }, { name: 'translate' }])
+      assert.equal(state.takeChanges().capabilities, undefined, 'nothing changed since')
+    })
+
+    it('answers -8 for what the registry would refuse, -4 past 64, -5 from the start function, -6 past 64 KiB, -2 outside memory', () => {
+      const state = new AgentHostState()
+      for (const bad of ['{"name":', '[]', '"x"', '{"name":""}', '{"name":"x","price":3}', '{"name":"x","schema":{"type":"nope"}}', `{"name":"${'n'.repeat(101)}"}`, '{"name":"a\\u0001b"}']) {
+        assert.equal(declare(state, bad), HOST_RESULT.invalid, bad)
+      }
+      for (let i = 0; i < 64; i++) assert.equal(declare(state, `{"name":"c${i}"}`), HOST_RESULT.ok)
+      assert.equal(declare(state, '{"name":"c64"}'), HOST_RESULT.quota)
+      assert.equal(declare(state, '{"name":"c63","description":"replaces one: no quota"}'), HOST_RESULT.ok)
+      assert.equal(state.takeChanges().capabilities?.length, 64)
+      assert.equal(host(state).capability_declare(0, 65537), HOST_RESULT.tooLarge)
+      assert.equal(host(state).capability_declare(65530, 100), HOST_RESULT.bounds)
+      assert.equal(host(state).capability_withdraw(0, 1, 65535, 2), HOST_RESULT.bounds)
+      state.readOnly = true
+      assert.equal(declare(state, '{"name":"x"}'), HOST_RESULT.readOnly)
+      assert.equal(withdraw(state, 'c1'), HOST_RESULT.readOnly)
+      assert.equal(state.takeChanges().capabilities, undefined)
+    })
+
+    it('charges 10 000 fuel and a unit per byte to declare, 100 and a unit per byte to withdraw', () => {
+      const state = new AgentHostState()
+      spent = 0
+      declare(state, '{"name":"x"}')
+      assert.equal(spent, 10_000 + 12)
+      spent = 0
+      withdraw(state, 'x', 'v1')
+      assert.equal(spent, 100 + 3)
+    })
   })
 
   it('draws the same bytes from the same seed however the calls split them, and others from another seed', () => {

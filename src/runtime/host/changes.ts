@@ -11,8 +11,10 @@
  *          | 3 id u32 delay f64 (ms) length u32 payload    a timer scheduled
  *          | 4 id u32                                      a timer cancelled
  *          | 5 id u32                                      a timer's message handed to the handler
+ *          | 6 length u32 JSON                             the agent's capabilities now (UTF-8 JSON array)
  * ```
  */
+import type { Capability } from '../../../protocols/registry/types.js'
 import type { ByteWriter } from '../worker-protocol.js'
 
 /** A change to an agent's timers, in the order the agent made it. */
@@ -27,6 +29,8 @@ export interface StateChanges {
   /** Keys written (bytes as latin1 strings) → their new value, or null when deleted; one entry per key. */
   kv: Array<[string, Uint8Array | null]>
   timers: TimerChange[]
+  /** The capabilities the agent offers now, when the handler declared or withdrew one (SPEC.md §9). */
+  capabilities?: Capability[]
 }
 
 /** The durable state an agent's instance starts from, and its bounds. */
@@ -43,6 +47,8 @@ export interface AgentStateSnapshot {
   maxTimers: number
   /** Draw `random` bytes from a generator seeded with this (tests), not the OS. */
   randomSeed?: string
+  /** The capabilities it offers (as deployed, and declared since). @default [] */
+  capabilities?: Capability[]
 }
 
 const PUT = 1
@@ -50,12 +56,18 @@ const DELETE = 2
 const SCHEDULE = 3
 const CANCEL = 4
 const FIRED = 5
+const CAPABILITIES = 6
 
-/** Writes `u32 length | changes` to `out`; a length of 0 when nothing changed. */
-export function writeChanges (out: ByteWriter, kv: ReadonlyMap<string, Uint8Array | null>, timers: readonly TimerChange[]): void {
+/**
+ * Writes `u32 length | changes` to `out`; a length of 0 when nothing changed.
+ * `capabilities` is the agent's list when the message changed it.
+ */
+export function writeChanges (out: ByteWriter, kv: ReadonlyMap<string, Uint8Array | null>, timers: readonly TimerChange[], capabilities?: readonly Capability[]): void {
   let size = 0
   for (const [key, value] of kv) size += 5 + key.length + (value === null ? 0 : 4 + value.length)
   for (const t of timers) size += t.kind === 'schedule' ? 17 + t.payload.length : 5
+  const caps = capabilities === undefined ? undefined : Buffer.from(JSON.stringify(capabilities))
+  if (caps !== undefined) size += 5 + caps.length
   out.u32(size)
   if (size === 0) return
   for (const [key, value] of kv) {
@@ -71,6 +83,7 @@ export function writeChanges (out: ByteWriter, kv: ReadonlyMap<string, Uint8Arra
       case 'fired': out.u8(FIRED); out.u32(t.id); break
     }
   }
+  if (caps !== undefined) { out.u8(CAPABILITIES); out.u32(caps.length); out.raw(caps) }
 }
 
 /**
@@ -120,6 +133,12 @@ export function readChanges (bytes: Uint8Array): StateChanges {
         changes.timers.push({ kind: kind === CANCEL ? 'cancel' : 'fired', id: view.getUint32(off, true) })
         off += 4
         break
+      case CAPABILITIES: {
+        const len = view.getUint32(off, true)
+        off += 4
+        changes.capabilities = JSON.parse(Buffer.from(take(len)).toString('utf8')) as Capability[]
+        break
+      }
       default:
         throw new RangeError(`unknown state change ${kind} at byte ${off - 1}`)
     }

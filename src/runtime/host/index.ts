@@ -1,6 +1,6 @@
 /**
- * The host functions of ABI SPEC.md §6-§8 (time, randomness, the agent's key-value store,
- * timers) for one agent instance, and what crosses to the node about them: the state an
+ * The host functions of ABI SPEC.md §6-§9 (time, randomness, the agent's key-value store,
+ * timers, capabilities) for one agent instance, and what crosses to the node about them: the state an
  * instance is loaded with and the changes each handled message made.
  *
  * @example
@@ -16,5 +16,6 @@
 export { AgentHostState, DEFAULT_KV_QUOTA_BYTES, DEFAULT_MAX_TIMERS, type AgentHostStateOptions, type InstanceAccess } from './state.js'
 export { KvStore, entryBytes } from './kv-store.js'
 export { TimerBook } from './timer-book.js'
+export { CapabilityBook } from './capability-book.js'
 export { readChanges, writeChanges, type AgentStateSnapshot, type StateChanges, type TimerChange } from './changes.js'
 export { osRandom, seededRandom, type RandomSource } from './random.js'

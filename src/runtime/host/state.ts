@@ -1,7 +1,8 @@
 /**
- * The host functions of ABI SPEC.md §6-§8 for one agent instance: `now`, `random`, the
- * key-value store (`kv_get`, `kv_put`, `kv_delete`, `kv_next`) and timers (`schedule`,
- * `cancel`), each charging its fuel. An agent worker binds them beside `send` and `log`;
+ * The host functions of ABI SPEC.md §6-§9 for one agent instance: `now`, `random`, the
+ * key-value store (`kv_get`, `kv_put`, `kv_delete`, `kv_next`), timers (`schedule`,
+ * `cancel`) and capabilities (`capability_declare`, `capability_withdraw`), each charging
+ * its fuel. An agent worker binds them beside `send` and `log`;
  * the test kit (agents/testkit) binds the same code with a clock and a random source the
  * test controls.
  *
@@ -14,13 +15,16 @@
  * loaded from ({@link AgentStateSnapshot}).
  */
 import {
-  HOST_FUEL, HOST_RESULT, MAX_KEY_BYTES, MAX_RANDOM_BYTES, MAX_TIMER_DELAY_MS, MAX_TIMER_PAYLOAD_BYTES, timerIdIn
+  HOST_FUEL, HOST_RESULT, MAX_CAPABILITY_BYTES, MAX_KEY_BYTES, MAX_RANDOM_BYTES, MAX_TIMER_DELAY_MS, MAX_TIMER_PAYLOAD_BYTES, timerIdIn
 } from '../../../protocols/agent-abi/index.js'
 import type { ByteWriter } from '../worker-protocol.js'
+import { CapabilityBook } from './capability-book.js'
 import { writeChanges, type AgentStateSnapshot, type StateChanges } from './changes.js'
 import { KvStore } from './kv-store.js'
 import { osRandom, seededRandom, type RandomSource } from './random.js'
 import { TimerBook } from './timer-book.js'
+
+const utf8 = new TextDecoder()
 
 /** Quota of an agent's store when its host gives none, bytes. */
 export const DEFAULT_KV_QUOTA_BYTES = 1024 * 1024
@@ -48,6 +52,7 @@ export interface InstanceAccess {
 export class AgentHostState {
   readonly kv: KvStore
   readonly timers: TimerBook
+  readonly capabilities: CapabilityBook
   /** Writes answer `HOST_RESULT.readOnly`: the start function runs. */
   readOnly = false
   readonly clock: () => number
@@ -56,6 +61,7 @@ export class AgentHostState {
   constructor (snapshot?: AgentStateSnapshot, options: AgentHostStateOptions = {}) {
     this.kv = new KvStore(snapshot?.kvQuotaBytes ?? DEFAULT_KV_QUOTA_BYTES, snapshot?.kv)
     this.timers = new TimerBook(snapshot?.maxTimers ?? DEFAULT_MAX_TIMERS, snapshot?.timers, snapshot?.nextTimerId)
+    this.capabilities = new CapabilityBook(snapshot?.capabilities)
     this.clock = options.clock ?? Date.now
     this.random = options.random ?? (snapshot?.randomSeed !== undefined ? seededRandom(snapshot.randomSeed) : osRandom)
   }
@@ -72,15 +78,18 @@ export class AgentHostState {
 
   /** Writes the changes of the message just handled to a `Handled` record (see `changes.ts`). */
   writeChanges (out: ByteWriter): void {
-    writeChanges(out, this.kv.takeChanges(), this.timers.takeChanges())
+    writeChanges(out, this.kv.takeChanges(), this.timers.takeChanges(), this.capabilities.takeChanges())
   }
 
   /** The changes of the message just handled, and forgets them. */
   takeChanges (): StateChanges {
-    return { kv: [...this.kv.takeChanges()], timers: this.timers.takeChanges() }
+    const changes: StateChanges = { kv: [...this.kv.takeChanges()], timers: this.timers.takeChanges() }
+    const capabilities = this.capabilities.takeChanges()
+    if (capabilities !== undefined) changes.capabilities = capabilities
+    return changes
   }
 
-  /** The host functions of SPEC.md §6-§8 (module `env`), bound to one instance. */
+  /** The host functions of SPEC.md §6-§9 (module `env`), bound to one instance. */
   imports (access: InstanceAccess): WebAssembly.ModuleImports {
     const { memory, charge } = access
     const kv = this.kv
@@ -183,6 +192,25 @@ export class AgentHostState {
         charge(HOST_FUEL.cancel)
         if (this.readOnly) return HOST_RESULT.readOnly
         return timers.cancel(id | 0)
+      },
+      capability_declare: (ptr: number, len: number): number => {
+        charge(HOST_FUEL.capabilityDeclare)
+        if (this.readOnly) return HOST_RESULT.readOnly
+        len >>>= 0
+        if (len > MAX_CAPABILITY_BYTES) return HOST_RESULT.tooLarge
+        const json = bytesAt(ptr >>> 0, len)
+        if (json === undefined) return HOST_RESULT.bounds
+        charge(len * HOST_FUEL.perByte)
+        return this.capabilities.declare(json)
+      },
+      capability_withdraw: (namePtr: number, nameLen: number, versionPtr: number, versionLen: number): number => {
+        charge(HOST_FUEL.capabilityWithdraw)
+        if (this.readOnly) return HOST_RESULT.readOnly
+        const name = bytesAt(namePtr >>> 0, nameLen >>> 0)
+        const version = bytesAt(versionPtr >>> 0, versionLen >>> 0)
+        if (name === undefined || version === undefined) return HOST_RESULT.bounds
+        charge((name.length + version.length) * HOST_FUEL.perByte)
+        return this.capabilities.withdraw(utf8.decode(name), version.length === 0 ? undefined : utf8.decode(version))
       }
     }
   }
