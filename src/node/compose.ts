@@ -6,6 +6,7 @@
  * runtime, delivery, conversations, the router, the agents).
  */
 import { randomUUID } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
 import { ClientSessions } from '../api/clients.js'
@@ -18,7 +19,7 @@ import { FaultInjector } from '../faults/index.js'
 import { createMembership, type SwimMembership } from '../membership/index.js'
 import { componentLogger } from '../observability/logger.js'
 import { createMetricsRegistry, type MetricsRegistry } from '../observability/metrics.js'
-import { ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
+import { ClusterRegistry, ed25519Signing, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
 import { MessageRouter } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime } from '../runtime/index.js'
@@ -59,14 +60,14 @@ interface Shared {
 
 export async function compose (config: CaxtonConfig, storage: NodeStorage, root: Logger, options: StartNodeOptions): Promise<Components> {
   const shared: Shared = { config, storage, root, log: componentLogger(root, 'node'), metrics: createMetricsRegistry({ processMetrics: options.processMetrics ?? true }) }
-  const { libp2p, faultInjector } = await peer(shared, options)
-  const cluster = clusterOf(shared, libp2p, options)
+  const { libp2p, privateKey, faultInjector } = await peer(shared, options)
+  const cluster = clusterOf(shared, libp2p, privateKey, options)
   const messaging = messagingOf(shared, libp2p, cluster)
   return { ...shared, ...cluster, ...messaging, libp2p, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
 /** The node's identity (its key in LevelDB, so its PeerId is stable) and its libp2p peer. */
-async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, faultInjector?: FaultInjector }> {
+async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, privateKey: PrivateKey, faultInjector?: FaultInjector }> {
   const { privateKey, created } = await loadOrCreateIdentity(storage)
   const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
   const libp2p = await createTransport({
@@ -80,13 +81,13 @@ async function peer ({ config, storage, root, log }: Shared, options: StartNodeO
     faultInjector.attach(libp2p)
     log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
   }
-  return { libp2p, ...(faultInjector !== undefined ? { faultInjector } : {}) }
+  return { libp2p, privateKey, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
 type Cluster = Pick<Components, 'membership' | 'registry' | 'providers' | 'locator'> & { localAgents: { ids: () => string[] } }
 
-/** Membership (SWIM), the cluster registry, DHT provider records, and agent resolution over them. */
-function clusterOf ({ config, storage, root, metrics }: Shared, libp2p: CaxtonLibp2p, options: StartNodeOptions): Cluster {
+/** Membership (SWIM), the cluster registry (its writes signed with the node's key), DHT provider records, and agent resolution over them. */
+function clusterOf ({ config, storage, root, metrics }: Shared, libp2p: CaxtonLibp2p, privateKey: PrivateKey, options: StartNodeOptions): Cluster {
   const self = libp2p.peerId.toString()
   const localAgents = { ids: (): string[] => [] }
   const membership = createMembership({
@@ -102,6 +103,7 @@ function clusterOf ({ config, storage, root, metrics }: Shared, libp2p: CaxtonLi
   })
   const registry = new ClusterRegistry({
     nodeId: self,
+    signing: ed25519Signing(privateKey),
     store: LevelRegistryStore.fromStorage(storage),
     gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
     sync: new Libp2pSyncNetwork(libp2p),

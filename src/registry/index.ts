@@ -1,8 +1,8 @@
 /**
  * The cluster registry on a node: which node hosts each agent, in what state,
  * offering what capabilities, answered from this node's own LevelDB and kept in step with
- * every other member by gossip (`caxton/registry/1`) and anti-entropy
- * (`/caxton/registry-sync/1.0.0`), without coordination. The CRDT and its wire formats
+ * every other member by gossip (`caxton/registry/2`) and anti-entropy
+ * (`/caxton/registry-sync/2.0.0`), without coordination. The CRDT and its wire formats
  * are `protocols/registry/` (SPEC.md there); this folder runs them on real I/O.
  *
  * - `ClusterRegistry`: the service (start/stop): local changes, gossip, anti-entropy,
@@ -21,6 +21,7 @@
  * ```ts
  * const registry = new ClusterRegistry({
  *   nodeId: libp2p.peerId.toString(),
+ *   signing: ed25519Signing(privateKey),             // the node's libp2p key (loadOrCreateIdentity)
  *   store: LevelRegistryStore.fromStorage(storage),
  *   gossip: new GossipsubRegistryGossip(libp2p.services.pubsub),
  *   sync: new Libp2pSyncNetwork(libp2p),
@@ -41,10 +42,11 @@ export {
 } from './cluster-registry.js'
 export { registerRegistryMetrics, type RegistryMetricsSource } from './metrics.js'
 export { LevelRegistryStore, REGISTRY_SUBLEVEL, type AtomicRegistryStore } from './level-store.js'
-export { RegistryReplica, zeroStats, type ReplicaStats, type ReplicaOutcome } from './replica.js'
+export { RegistryReplica, zeroStats, type ReplicaStats, type ReplicaOutcome, type GossipOutcome, type GossipVerdict } from './replica.js'
+export { ed25519Signing, ed25519Verifier } from './signing.js'
 export { SyncInitiator, SyncResponder, type SyncTally } from './session.js'
 export {
-  GossipsubRegistryGossip, Libp2pSyncNetwork, FrameInbox, DEFAULT_MAX_SYNC_FRAME_BYTES,
+  GossipsubRegistryGossip, Libp2pSyncNetwork, FrameInbox, DEFAULT_MAX_SYNC_FRAME_BYTES, REGISTRY_TOPIC_SCORE,
   type RegistryGossip, type SyncChannel, type SyncNetwork
 } from './transport.js'
 export { StaticMembership, type MembershipView } from './membership.js'
