@@ -434,13 +434,15 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
    */
   private onGossip (from: NodeId, data: Uint8Array): GossipVerdict {
     if (!this.running || !this.healthy) return 'ignore'
+    const replica = this.replicaOrUndefined as RegistryReplica
     if (!(this.policy as SyncPolicy).isMember(from)) {
+      replica.stats.gossipIgnored++
       this.log.debug({ from }, 'ignoring registry gossip published by a non-member')
       return 'ignore'
     }
     let out
     try {
-      out = (this.replicaOrUndefined as RegistryReplica).receiveGossip(from, data, this.clock())
+      out = replica.receiveGossip(from, data, this.clock())
     } catch (err) {
       this.log.warn({ from, err }, 'could not merge a registry gossip message')
       return 'ignore'

@@ -34,6 +34,7 @@ const STATS_COUNTERS: Array<[string, string, string, Record<string, keyof Replic
 const COUNTERS: Array<[string, string, (s: RegistryMetricsSource) => number | undefined]> = [
   ['tombstones_collected_total', 'Tombstones collected', s => s.stats()?.tombstonesCollected],
   ['gossip_rejected_total', 'Registry gossip messages rejected: undecodable, carrying another node\'s writes, or a forged signature', s => s.stats()?.gossipRejected],
+  ['gossip_ignored_total', 'Registry gossip messages ignored: published by a non-member, or timestamped too far in the future', s => s.stats()?.gossipIgnored],
   ['signatures_verified_total', 'Signatures of received registry versions checked', s => s.stats()?.signaturesVerified],
   ['sync_refused_total', 'Anti-entropy exchanges not started or not answered because maxConcurrentSyncs were running', s => s.policy()?.refusedAtCap],
   ['sync_refused_non_members_total', 'Anti-entropy exchanges not answered because the peer is not a live member', s => s.policy()?.refusedNonMembers],

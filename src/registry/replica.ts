@@ -28,6 +28,8 @@ export interface ReplicaStats {
    * publisher, or a version whose signature does not verify.
    */
   gossipRejected: number
+  /** Gossip messages ignored: published by a node that is not a live member, or carrying a version from the future. */
+  gossipIgnored: number
   /** Anti-entropy exchanges started / answered / broken off. */
   syncInitiated: number
   syncAnswered: number
@@ -51,7 +53,7 @@ export interface ReplicaStats {
 /** All counters at zero. */
 export function zeroStats (): ReplicaStats {
   return {
-    deltasSent: 0, deltasReceived: 0, acksSent: 0, acksReceived: 0, gossipBytesSent: 0, gossipBytesReceived: 0, gossipRejected: 0,
+    deltasSent: 0, deltasReceived: 0, acksSent: 0, acksReceived: 0, gossipBytesSent: 0, gossipBytesReceived: 0, gossipRejected: 0, gossipIgnored: 0,
     syncInitiated: 0, syncAnswered: 0, syncFailed: 0, syncBytesSent: 0, syncBytesReceived: 0, syncEntriesSent: 0, syncEntriesReceived: 0,
     versionsAccepted: 0, versionsStale: 0, versionsPruned: 0, versionsRejected: 0, signaturesVerified: 0, tombstonesCollected: 0
   }
@@ -107,7 +109,8 @@ export class RegistryReplica {
    * A message of `caxton/registry/2` from `from` (gossipsub's signed publisher): a delta
    * is merged (and an ack of the tombstones it created is to be published), an ack is
    * recorded. Refused (`reject`, nothing merged): bytes that do not decode, a delta with
-   * a version `from` did not write (a node publishes only its own writes). A version
+   * a version `from` did not write or with a context (a node publishes only its own
+   * writes, as its local operations return them). A version
    * whose signature does not verify is not merged and the message is rejected too; one
    * from the future is not merged and the message ignored (its writer's clock may be ahead).
    */
@@ -126,6 +129,8 @@ export class RegistryReplica {
       this.registry.acknowledge(from, msg.ack)
       return { ...NOTHING, verdict: 'accept' }
     }
+    // a gossip delta is what a local write returns: the publisher's own versions, no context
+    if (msg.delta.context !== undefined || msg.delta.complete !== undefined) return this.refuse(`a gossip delta from ${from} carries a context`)
     for (const e of msg.delta.entries) {
       const other = e.versions.find(v => v.by !== from)
       if (other !== undefined) return this.refuse(`a delta from ${from} carries a version written by ${other.by}`)
@@ -139,7 +144,10 @@ export class RegistryReplica {
       this.stats.gossipRejected++
       return { ...out, verdict: 'reject', reason: `the signature of ${forged.agentId} by ${forged.by} (write ${forged.seq}) does not verify` }
     }
-    if (m.rejected.length > 0) return { ...out, verdict: 'ignore', reason: 'a version is timestamped too far in the future' }
+    if (m.rejected.length > 0) {
+      this.stats.gossipIgnored++
+      return { ...out, verdict: 'ignore', reason: 'a version is timestamped too far in the future' }
+    }
     return { ...out, verdict: 'accept' }
   }
 
