@@ -66,6 +66,12 @@ export interface MergeUpdate {
   readonly rejected: readonly RejectedVersion[]
   /** Signatures this merge checked (those checked ahead by {@link Registry.verifyAhead} are not counted again). */
   readonly verified: number
+  /**
+   * Tombstones forgotten because the sender of a delta with complete buckets had
+   * collected them (it has incorporated them and holds them no more), this replica's
+   * context covering them (SPEC.md §5).
+   */
+  readonly collected: number
   /** Tombstones this merge took (publish an ack for them). */
   readonly newTombstones: RegistryAck['tombstones']
 }
@@ -332,6 +338,7 @@ export class Registry {
     let accepted = 0
     let stale = 0
     let pruned = 0
+    let collected = 0
     const verifiedBefore = this.verifiedCount
     let newest: HlcTimestamp | undefined
     const complete = delta.complete !== undefined && delta.context !== undefined ? delta.complete : undefined
@@ -403,9 +410,23 @@ export class Registry {
       // hold every version it wrote and still holds: its knowledge of its own writes is
       // ours too, unless we refused one of them (that dot must stay unseen to be taken later).
       if (!rejected.some(r => r.by === from)) this.ctx.mergeOrigin(remoteCtx, from)
-      // the sender has incorporated these tombstones: holds them, or collected them
-      for (const [id, held] of this.tombstones) {
-        for (const [by, acks] of held) if (remoteCtx.has(by, acks.seq)) acks.members.add(from)
+      // The sender has incorporated these tombstones: it holds them (an acknowledgement), or
+      // collected them. A tombstone the sender collected is forgotten here too once this
+      // context covers it: coverage, not the sender's word, is what keeps the versions it
+      // superseded out, so replicas forget it at about the same time instead of each at its
+      // own maintenance round (until then the buckets holding it differ and travel whole).
+      for (const [id, held] of [...this.tombstones]) {
+        const forget = new Set<NodeId>()
+        for (const [by, acks] of held) {
+          if (!remoteCtx.has(by, acks.seq)) continue
+          acks.members.add(from)
+          const sent = incoming.get(id)?.some(v => v.by === by && v.seq === acks.seq) === true
+          if (inCovered(id) && !sent && this.ctx.upTo(by) >= acks.seq) forget.add(by)
+        }
+        if (forget.size === 0) continue
+        const kept = (this.slots.get(id) as Slot).entry.versions.filter(v => !forget.has(v.by))
+        this.setEntry(id, kept.length === 0 ? undefined : kept, batch, changes)
+        collected += forget.size
       }
     }
     if (newest !== undefined) batch.hlc = this.clock.receive(newest, at)
@@ -417,7 +438,7 @@ export class Registry {
         for (const v of versions) if (v.record === null && held.get(v.by)?.seq === v.seq) held.get(v.by)?.members.add(from)
       }
     }
-    return { changes, batch: batch.build(this.ctx), accepted, stale, pruned, newTombstones, rejected, verified: this.verifiedCount - verifiedBefore }
+    return { changes, batch: batch.build(this.ctx), accepted, stale, pruned, newTombstones, rejected, verified: this.verifiedCount - verifiedBefore, collected }
   }
 
   /**

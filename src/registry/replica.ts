@@ -222,6 +222,7 @@ export class RegistryReplica {
     this.stats.versionsPruned += m.pruned
     this.stats.versionsRejected += m.rejected.length
     this.stats.signaturesVerified += m.verified
+    this.stats.tombstonesCollected += m.collected
   }
 }
 
