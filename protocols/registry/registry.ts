@@ -324,8 +324,9 @@ export class Registry {
    * replica has seen superseded are refused too (`stale`), even after their tombstone was
    * collected. When the delta carries complete buckets and the context of its sender
    * `from`, the sender's own versions held here that it has superseded are dropped
-   * (`pruned`) and its knowledge of its own writes joins the context; such a delta must
-   * be a `missingFor` answer to this replica's digest (or a `snapshot()`). Trusts the
+   * (`pruned`), its knowledge of its own writes joins the context, and tombstones it has
+   * collected are forgotten here too where this context covers them (`collected`); such
+   * a delta must be a `missingFor` answer to this replica's digest (or a `snapshot()`). Trusts the
    * delta's shape (decode it with the codec); never throws for its content.
    */
   merge (delta: RegistryDelta, options: MergeOptions): MergeUpdate {

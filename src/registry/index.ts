@@ -2,7 +2,8 @@
  * The cluster registry on a node: which node hosts each agent, in what state,
  * offering what capabilities, answered from this node's own LevelDB and kept in step with
  * every other member by gossip (`caxton/registry/2`) and anti-entropy
- * (`/caxton/registry-sync/2.0.0`), without coordination. The CRDT and its wire formats
+ * (`/caxton/registry-sync/2.0.0`), without coordination. Every write is signed with the
+ * node's key, and only members are heard. The CRDT and its wire formats
  * are `protocols/registry/` (SPEC.md there); this folder runs them on real I/O.
  *
  * - `ClusterRegistry`: the service (start/stop): local changes, gossip, anti-entropy,
@@ -12,6 +13,8 @@
  * - `LevelRegistryStore`: the replica in the node's sublevel `registry`.
  * - `RegistryReplica`, `SyncInitiator`, `SyncResponder`: the protocol logic, sans-I/O
  *   (the simulator in `sim/registry/` runs them too, with the same sync policy).
+ * - `ed25519Signing(privateKey)`: the registry's signing with the node's libp2p key;
+ *   other writers' keys are read out of their PeerIds (`ed25519Verifier`).
  * - `MembershipView`: what the registry needs from membership (the node passes its SWIM
  *   membership, `src/membership/`); `StaticMembership` for a fixed list (tests).
  * - `registerRegistryMetrics`: `caxton_registry_*`, read at scrape time.

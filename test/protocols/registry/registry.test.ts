@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {
   Registry, InvalidRegistryOpError, InvalidRegistryOptionsError, InvalidStoredRegistryError, RegistryAgentNotFoundError,
-  MemoryRegistryStore, decodeDelta, encodeDelta, signedPayload, type Capability, type RegistryDelta
+  MemoryRegistryStore, decodeDelta, encodeDelta, signedPayload, type Capability, type RegistryDelta, type RegistryEntry
 } from '../../../protocols/registry/index.js'
 import { testSigning } from './keys.js'
 import { stateBytes } from './sim.js'
@@ -327,6 +327,46 @@ describe('Registry', () => {
       sync(a, c, 7)
       assert.equal(a.get('y')?.node, C)
       assert.deepEqual(a.collectGarbage({ now: 8, members: [A, C] }).collected, ['x'])
+    })
+  })
+
+  describe('signatures', () => {
+    it('checks each new version\'s signature once: ahead (a step each), and merge checks no more', () => {
+      const a = replica(A)
+      const b = replica(B)
+      for (let i = 0; i < 5; i++) put(b, `agent-${i}`, i)
+      a.merge(put(b, 'held', 9), { now: 9 })
+      const snapshot = decodeDelta(encodeDelta(b.snapshot()))
+      let steps = 0
+      for (const _ of a.verifyAhead(snapshot)) steps++
+      assert.equal(steps, 5, 'the version held already needs no check')
+      const out = a.merge(snapshot, { now: 10, from: B })
+      assert.equal(out.verified, 0)
+      assert.equal(out.accepted, 5)
+      const again = a.merge(decodeDelta(encodeDelta({ entries: [(b.entry('agent-0') as RegistryEntry)] })), { now: 11 })
+      assert.equal(again.verified, 0, 'held: nothing to check')
+    })
+
+    it('refuses a version whose signature does not verify, and takes it when it comes signed', () => {
+      const a = replica(A)
+      const b = replica(B)
+      const good = put(b, 'x', 1)
+      const v = good.entries[0].versions[0]
+      const broken = { entries: [{ agentId: 'x', versions: [{ ...v, signature: new Uint8Array(64) }] }] }
+      const out = a.merge(broken, { now: 2, from: B })
+      assert.deepEqual(out.rejected, [{ agentId: 'x', by: B, seq: 1, reason: 'signature' }])
+      assert.equal(a.get('x'), undefined)
+      assert.deepEqual(a.context(), [], 'a refused version\'s dot is not incorporated')
+      assert.equal(a.merge(good, { now: 3, from: B }).accepted, 1)
+    })
+
+    it('refuses a version from further ahead than maxClockDriftMs, and takes it once time has caught up', () => {
+      const a = replica(A)
+      const b = replica(B)
+      const ahead = put(b, 'x', 100_000)
+      assert.deepEqual(a.merge(ahead, { now: 30_000 }).rejected.map(r => r.reason), ['future'])
+      assert.equal(a.get('x'), undefined)
+      assert.equal(a.merge(ahead, { now: 40_000 }).accepted, 1)
     })
   })
 
