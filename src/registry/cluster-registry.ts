@@ -550,7 +550,21 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   }
 
   private emit (changes: readonly AgentChange[]): void {
-    for (const c of changes) this.safeDispatchEvent('change', { detail: c })
+    for (const c of changes) {
+      this.safeDispatchEvent('change', { detail: c })
+      if (c.kind !== 'removed' && c.after.conflicts > (c.kind === 'updated' ? c.before.conflicts : 0)) this.noteConflict(c.agentId)
+    }
+  }
+
+  /**
+   * Another node now also registers an agent id: worth an operator's eye when this node
+   * hosts it (SPEC §11: a member can claim an id with an earlier registration time).
+   */
+  private noteConflict (agentId: AgentId): void {
+    const versions = this.replicaOrUndefined?.registry.entry(agentId)?.versions ?? []
+    if (!versions.some(v => v.by === this.nodeId && v.record !== null)) return
+    const others = versions.filter(v => v.by !== this.nodeId && v.record !== null).map(v => ({ node: v.by, registeredAt: v.record?.registeredAt }))
+    this.log.warn({ agentId, others, shown: versions[0].by }, 'another node also registers an agent hosted here')
   }
 
   private track (p: Promise<unknown>): void {

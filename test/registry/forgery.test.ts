@@ -16,6 +16,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pack } from 'msgpackr'
+import { pino, type Logger } from 'pino'
 import {
   REGISTRY_GOSSIP_TOPIC, Registry, decodeSyncFrame, encodeGossip, encodeSyncFrame, signedPayload,
   type AgentRecord, type RegistryDelta, type RegistrySigning, type Version
@@ -78,9 +79,10 @@ describe('registry service against forgeries (in-memory collaborators)', functio
   })
   afterEach(async () => { await Promise.all(registries.map(async r => { await r.stop() })) })
 
-  async function node (id: string, members: string[], bus: MemoryGossipBus, net: MemorySyncNet): Promise<ClusterRegistry> {
+  async function node (id: string, members: string[], bus: MemoryGossipBus, net: MemorySyncNet, logger?: Logger): Promise<ClusterRegistry> {
     const reg = new ClusterRegistry({
       nodeId: id,
+      ...(logger !== undefined ? { logger } : {}),
       signing: testSigning(id),
       store: new FlakyStore(),
       gossip: bus.gossip(id),
@@ -152,6 +154,20 @@ describe('registry service against forgeries (in-memory collaborators)', functio
     // b's next write is not taken for one seen superseded
     await b.commit({ type: 'update', agentId: 'echo', state: 'draining' })
     await eventually('a to take b\'s next write', () => a.get('echo')?.state === 'draining')
+  })
+
+  it('warns when another node registers an agent this node hosts', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } })
+    const bus = new MemoryGossipBus()
+    const a = await node('node-a', ['node-m'], bus, new MemorySyncNet(), logger)
+    await a.commit({ type: 'put', agentId: 'echo', node: 'node-a', state: 'running' })
+    const m = testSigning('node-m')
+    // a registration claiming to be the earlier one: shown, but not unnoticed
+    assert.equal(onGossip(a, 'node-m', gossip(deltaOf('echo', craft(m, 'echo', { by: 'node-m', seq: 1, wall: NOW, record: running('node-m', 0, NOW) })))), 'accept')
+    await eventually('the warning', () => lines.some(l => l.msg === 'another node also registers an agent hosted here'))
+    const warning = lines.find(l => l.msg === 'another node also registers an agent hosted here')
+    assert.deepEqual([warning?.agentId, warning?.shown, warning?.others], ['echo', 'node-m', [{ node: 'node-m', registeredAt: 0 }]])
   })
 
   it('lets no crafted payload or merge failure escape the gossip handler', async () => {
