@@ -26,3 +26,4 @@ export {
   type DeadLetterCause, type DeadLetterRecord, type InboxRecord, type OutboxRecord, type PairRecord
 } from './records.js'
 export { RecordDecodeError } from './errors.js'
+export { clientTag, clientTagIn, newClientId, senderProblem, type SenderFacts } from './senders.js'

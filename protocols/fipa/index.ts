@@ -50,6 +50,7 @@ export {
 } from './validate.js'
 export { MSGPACK_POSITIONS, decodeMessage, encodeMessage } from './codec-msgpack.js'
 export { draftFromJson, messageFromJson, messageToJson, type AclContentJson, type AclMessageJson } from './codec-json.js'
+export { stampDraft } from './stamp.js'
 export { ConversationTable, type AwaitedReply, type Conversation, type DueWork, type Observed } from './conversations.js'
 export { MAX_REASON_CHARS, SYSTEM_AGENT, createReply, failure, notUnderstood, type MessageStamp, type ReplyFields } from './replies.js'
 export {
@@ -57,6 +58,6 @@ export {
   tryParseTraceparent, type RandomBytes, type TraceContext
 } from './trace.js'
 export {
-  ACK_STATUSES, FIPA_PROTOCOL_ID, MAX_ACK_REASON_CHARS, decodeFrame, encodeDeliverFrame, encodeFrame,
+  ACK_STATUSES, FIPA_PROTOCOL_ID, MAX_ACK_REASON_CHARS, decodeFrame, deliverMessageOffset, encodeDeliverFrame, encodeFrame,
   type AckFrame, type AckStatus, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from './wire.js'

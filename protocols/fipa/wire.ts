@@ -127,6 +127,32 @@ function checkHeader<E extends Error> (h: DeliverHeader, ErrorClass: new (reason
 }
 
 /**
+ * Where the message starts inside a deliver frame (SPEC.md §4.2: the message is the frame's
+ * last element), so that a receiver can keep the message's own bytes instead of encoding
+ * it again. Call it on a frame `decodeFrame` accepted as a deliver frame (its header holds
+ * only integers and one string).
+ * @returns the offset of the message's first byte, or -1 when the header is not as expected
+ */
+export function deliverMessageOffset (bytes: Uint8Array): number {
+  if (bytes[0] !== 0x98) return -1
+  let off = 1
+  for (let i = 0; i < 7; i++) {
+    const b = bytes[off]
+    if (b === undefined) return -1
+    if (b <= 0x7f || b >= 0xe0 || b === 0xc0) off += 1 // fixint (positive or negative), nil
+    else if (b >= 0xa0 && b <= 0xbf) off += 1 + (b & 0x1f) // fixstr
+    else if (b === 0xcc || b === 0xd0) off += 2
+    else if (b === 0xcd || b === 0xd1) off += 3
+    else if (b === 0xce || b === 0xd2 || b === 0xca) off += 5
+    else if (b === 0xcf || b === 0xd3 || b === 0xcb) off += 9
+    else if (b === 0xd9) off += 2 + (bytes[off + 1] ?? 0)
+    else if (b === 0xda) off += 3 + (((bytes[off + 1] ?? 0) << 8) | (bytes[off + 2] ?? 0))
+    else return -1
+  }
+  return off < bytes.length ? off : -1
+}
+
+/**
  * Decodes one frame (without its length prefix) and validates the message it carries.
  * Whatever the bytes, the only failure is a FrameDecodeError.
  * @param limits validation limits for a delivered message; missing ones take `DEFAULT_ACL_LIMITS`

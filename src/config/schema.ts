@@ -156,7 +156,7 @@ export const configSchema = z.strictObject({
     deadLetterMax: z.number().int().min(1).max(100_000_000),
     /** fsync every group commit (survives a power loss, not only a crash of the process). @default false */
     sync: z.boolean(),
-    /** Persist outbox, inboxes and dead letters; false keeps them in memory (lost in a crash; for benchmarks). @default true */
+    /** Persist outbox, inboxes, dead letters and conversations; false keeps them in memory (lost in a crash; for benchmarks). @default true */
     durable: z.boolean(),
     /** Keep a log of every handled message (`GET /messages/handled`), for chaos accounting. @default false */
     handledLog: z.boolean()

@@ -19,6 +19,7 @@ import type { Logger } from 'pino'
 import { Packr } from 'msgpackr'
 import { ConversationTable, SYSTEM_AGENT, validateMessage, type AclLimits, type Conversation } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import { Alarm } from '../delivery/alarm.js'
 import { silentLogger } from '../observability/logger.js'
 import type { StorageOp, Sublevel } from '../storage/index.js'
 
@@ -55,8 +56,7 @@ export class ConversationService {
   private readonly table: ConversationTable
   private readonly clock: () => number
   private readonly log: Logger
-  private timer?: NodeJS.Timeout
-  private timerAt = Infinity
+  private readonly alarm: Alarm
   private sweep?: NodeJS.Timeout
   private flushTimer?: NodeJS.Timeout
   private readonly dirty = new Set<string>()
@@ -66,6 +66,7 @@ export class ConversationService {
     this.table = new ConversationTable(o.idleMs, o.maxInMemory ?? 100_000)
     this.clock = o.clock ?? Date.now
     this.log = o.logger ?? silentLogger()
+    this.alarm = new Alarm(() => { this.run() }, this.clock)
   }
 
   /**
@@ -99,9 +100,7 @@ export class ConversationService {
     this.running = false
     clearInterval(this.sweep)
     clearInterval(this.flushTimer)
-    clearTimeout(this.timer)
-    this.timer = undefined
-    this.timerAt = Infinity
+    this.alarm.cancel()
     await this.flush()
   }
 
@@ -238,14 +237,6 @@ export class ConversationService {
   private arm (): void {
     if (!this.running) return
     const next = this.table.nextDeadline()
-    if (next === undefined || next >= this.timerAt) return
-    clearTimeout(this.timer)
-    this.timerAt = next
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.timerAt = Infinity
-      this.run()
-    }, Math.max(1, next - this.clock()))
-    this.timer.unref()
+    if (next !== undefined) this.alarm.setFor(next)
   }
 }

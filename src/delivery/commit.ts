@@ -27,12 +27,22 @@ export class GroupCommit {
   private writing = false
   private scheduled = false
   private idle: Array<() => void> = []
+  private taken = 0
 
   constructor (private readonly db: Level<string, Uint8Array>, private readonly options: GroupCommitOptions = {}) {}
 
   /** Rows staged and not yet written. */
   get staged (): number {
     return this.ops.length
+  }
+
+  /**
+   * Which batch rows staged now will be in: it changes when a batch is taken for writing.
+   * A caller may still change a row it staged while the generation is unchanged (the
+   * batch has not been built yet), e.g. to keep one row per key in a batch.
+   */
+  get generation (): number {
+    return this.taken
   }
 
   /**
@@ -68,6 +78,7 @@ export class GroupCommit {
         const waiting = this.waiting
         this.ops = []
         this.waiting = []
+        this.taken++
         const t0 = performance.now()
         let failure: Error | undefined
         try {

@@ -11,7 +11,7 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import {
-  decodeFrame, encodeDeliverFrame, encodeFrame, FIPA_PROTOCOL_ID, FrameDecodeError,
+  decodeFrame, deliverMessageOffset, encodeDeliverFrame, encodeFrame, FIPA_PROTOCOL_ID, FrameDecodeError,
   type AckStatus, type AclLimits, type DeliverFrame, type DeliverHeader, type FipaFrame
 } from '../../protocols/fipa/index.js'
 import { silentLogger } from '../observability/logger.js'
@@ -37,9 +37,10 @@ export interface OutgoingEntry {
 export interface LinkHandlers {
   /**
    * A peer delivered `frame`; `from` is its PeerId as the Noise handshake authenticated it.
-   * Call `answer` exactly once, now or later (after persisting).
+   * `messageBytes` are the message's own bytes inside the frame (its msgpack form, already
+   * validated), when they could be located. Call `answer` exactly once, now or later (after persisting).
    */
-  receive: (from: string, frame: DeliverFrame, answer: (ack: Ack) => void) => void
+  receive: (from: string, frame: DeliverFrame, answer: (ack: Ack) => void, messageBytes?: Uint8Array) => void
   /** `peer` answered for the entry with this order. */
   acked: (peer: string, order: number, ack: Ack) => void
   /** These entries to `peer` will get no answer: `reason` says why. */
@@ -291,11 +292,12 @@ export class FipaLink {
     let answered = false
     const reply = answer(frame.seq)
     try {
+      const at = deliverMessageOffset(bytes)
       this.handlers?.receive(from, frame, (ack) => {
         if (answered) return
         answered = true
         reply(ack)
-      })
+      }, at > 0 ? bytes.subarray(at) : undefined)
     } catch (err) {
       this.log.error({ peer: from, err }, 'message handler threw')
       if (!answered) {

@@ -22,6 +22,8 @@ export interface ReceiverStateOptions {
   cacheSize?: number
   /** Width of a seen-set time bucket, ms. @default 60_000 */
   bucketMs?: number
+  /** The group commit's generation (`GroupCommit.generation`): one pair row per batch. */
+  generation?: () => number
   /**
    * Pair states idle this long, and seen buckets this old, are forgotten, ms; must exceed
    * the longest time from a message's creation to its deadline, plus the clock skew between nodes.
@@ -34,6 +36,8 @@ export class ReceiverState {
   /** Seen keys being written, with what waits for the write (a duplicate's ack). */
   private readonly staged = new Map<string, Array<(ok: boolean) => void>>()
   private readonly bucketMs: number
+  /** The row of each pair staged in the batch being gathered: later accepts update it instead of adding rows. */
+  private readonly stagedPairs = new Map<string, { op: { type: 'put', key: string, value: Uint8Array }, generation: number }>()
 
   constructor (private readonly pairs: Sublevel, private readonly seen: Sublevel, private readonly options: ReceiverStateOptions) {
     this.cache = new LRUCache({ max: options.cacheSize ?? 100_000 })
@@ -57,15 +61,32 @@ export class ReceiverState {
     return last
   }
 
-  /** Records `order` as the pair's highest accepted, now in memory, on disk with `ops`. */
+  /**
+   * Records `order` as the pair's highest accepted, now in memory, on disk with `ops`. When
+   * the pair already has a row in the batch being gathered, that row is updated instead
+   * (only the last value matters; it saves a row per message of a busy pair).
+   */
   accept (pair: string, order: number, now: number, ops: StorageOp[]): void {
     this.cache.set(pair, { last: order, touchedAt: now })
-    ops.push({ type: 'put', sublevel: this.pairs, key: pair, value: encodePairRecord({ last: order, touchedAt: now }) })
+    const value = encodePairRecord({ last: order, touchedAt: now })
+    const generation = this.options.generation?.()
+    const staged = this.stagedPairs.get(pair)
+    if (generation !== undefined && staged !== undefined && staged.generation === generation) {
+      staged.op.value = value
+      return
+    }
+    const op = { type: 'put' as const, sublevel: this.pairs, key: pair, value }
+    ops.push(op)
+    if (generation !== undefined) {
+      if (this.stagedPairs.size > 10_000) this.stagedPairs.clear()
+      this.stagedPairs.set(pair, { op, generation })
+    }
   }
 
   /** Undoes {@link accept} in memory after its batch failed. */
   revert (pair: string, order: number, previous: number): void {
     if (this.cache.get(pair)?.last === order) this.cache.set(pair, { last: previous, touchedAt: 0 })
+    this.stagedPairs.delete(pair)
   }
 
   /** The seen-set key of a message for `receiver`, created at `createdAt` (ms since the epoch). */

@@ -17,7 +17,7 @@ import type { Logger } from 'pino'
 import { LRUCache } from 'lru-cache'
 import {
   admit, decodeInboxRecord, decodeOutboxRecord, DELIVER_FLAGS, encodeInboxRecord, encodeOutboxRecord, OrderCounter,
-  orderKey, OutboxScheduler, parseOrderKey, MAX_RUN,
+  orderKey, OutboxScheduler, parseOrderKey, senderProblem, MAX_RUN,
   type AckAnswer, type DeadLetterCause, type DeadLetterRecord, type GivenUp, type OutboxRecord, type PeerDelivery, type RouteAnswer, type Sendable
 } from '../../protocols/delivery/index.js'
 import {
@@ -28,6 +28,7 @@ import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import type { AgentRuntime } from '../runtime/types.js'
 import type { NodeStorage, StorageOp, Sublevel } from '../storage/index.js'
+import { Alarm } from './alarm.js'
 import { GroupCommit } from './commit.js'
 import { DeadLetterQueue, type DeadLetterQuery } from './dead-letters.js'
 import { DeadLetterNotFoundError, OutboxFullError } from './errors.js'
@@ -113,6 +114,7 @@ export class DeliveryService {
   private readonly inboxRows: Sublevel
   private readonly handledRows: Sublevel
   private readonly receiver: ReceiverState
+  private readonly rows: Pick<NodeStorage, 'db' | 'sublevel'>
   readonly deadLetters: DeadLetterQueue
   private counter!: OrderCounter
   private readonly outbox = new Map<number, Outgoing>()
@@ -124,14 +126,13 @@ export class DeliveryService {
   /** Inbox entries being persisted, per receiver: counted against its capacity. */
   private readonly reserved = new Map<AgentId, number>()
   private readonly inbox = new Map<string, InboxMeta>()
-  private readonly statuses: LRUCache<string, { sender?: AgentId, receivers: Map<AgentId, ReceiverStatus> }>
+  private readonly statuses: LRUCache<string, { sender?: AgentId, receivers: ReceiverStatus[] }>
   private readonly resolving = new Set<AgentId>()
   private readonly notFound = new Map<AgentId, number>()
   /** Routes learned from the stored outbox and inboxes at start-up, applied once the registry runs ({@link start}). */
   private routeHints: Array<[AgentId, string]> = []
   private pumpScheduled = false
-  private timer?: NodeJS.Timeout
-  private timerAt = Infinity
+  private readonly alarm: Alarm
   private maintenance?: NodeJS.Timeout
   private running = false
 
@@ -142,16 +143,18 @@ export class DeliveryService {
     // Durability off (benchmarks): the same rows in a database in memory, so that everything
     // but surviving a crash behaves the same.
     const db: Pick<NodeStorage, 'db' | 'sublevel'> = c.durable ? options.storage : inMemoryRows()
+    this.rows = db
     this.outboxRows = db.sublevel('outbox')
     this.inboxRows = db.sublevel('inbox')
     this.handledRows = db.sublevel('handled-log')
-    this.receiver = new ReceiverState(db.sublevel('inbox-pairs'), db.sublevel('inbox-seen'), { retentionMs: c.maxTtlMs + 60_000 })
+
     this.scheduler = new OutboxScheduler({
       backoff: { baseMs: c.retryBaseMs, factor: c.retryFactor, capMs: c.retryCapMs },
       breaker: { threshold: c.breakerThreshold, coolDownMs: c.breakerCoolDownMs },
       maxInFlightPerPeer: c.maxInFlightPerPeer
     }, options.random ?? Math.random)
     this.recentLog = new MessageLog(options.recentLimit ?? 1000)
+    this.alarm = new Alarm(() => { this.pump() }, this.clock)
     this.statuses = new LRUCache({ max: options.statusLimit ?? 100_000 })
     if (options.metrics !== undefined) {
       this.metrics = new DeliveryMetrics(options.metrics, {
@@ -163,6 +166,10 @@ export class DeliveryService {
       })
     }
     this.deadLetters = new DeadLetterQueue(db.sublevel('dlq'), c.deadLetterMax, n => { this.metrics?.deadLettersEvicted.inc(n) })
+    this.receiver = new ReceiverState(db.sublevel('inbox-pairs'), db.sublevel('inbox-seen'), {
+      retentionMs: c.maxTtlMs + 60_000,
+      generation: () => this.commits.generation
+    })
     this.commits = new GroupCommit(db.db, {
       sync: c.sync,
       onBatch: (rows, ms) => {
@@ -257,7 +264,7 @@ export class DeliveryService {
     }
     this.routeHints = []
     await this.options.link.start({
-      receive: (from, frame, answer) => { this.receive(from, frame, answer) },
+      receive: (from, frame, answer, bytes) => { this.receive(from, frame, answer, bytes) },
       acked: (peer, order, ack) => { this.onAck(peer, order, ack) },
       failed: (peer, orders, reason) => { this.onFailed(peer, orders, reason) }
     })
@@ -271,8 +278,7 @@ export class DeliveryService {
   async stop (): Promise<void> {
     this.running = false
     clearInterval(this.maintenance)
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.alarm.cancel()
     await this.options.link.stop()
     await this.commits.flushed()
   }
@@ -280,6 +286,14 @@ export class DeliveryService {
   /** Resolves once every write staged so far is on disk. */
   async flushed (): Promise<void> {
     await this.commits.flushed()
+  }
+
+  /**
+   * A sublevel of the database delivery writes to (the node's, or one in memory when
+   * `durable` is false), for a component whose rows go through {@link write}.
+   */
+  sublevel (name: string): Sublevel {
+    return this.rows.sublevel(name)
   }
 
   /** Writes rows of another component in the group commit (ordered with delivery's own). */
@@ -389,7 +403,7 @@ export class DeliveryService {
   /** What this node knows of a message, per receiver; undefined when nothing. */
   async status (messageId: string): Promise<MessageStatus | undefined> {
     const known = this.statuses.get(messageId)
-    const receivers = new Map<AgentId, ReceiverStatus>(known?.receivers)
+    const receivers = new Map<AgentId, ReceiverStatus>((known?.receivers ?? []).map(r => [r.receiver, { ...r }]))
     let sender = known?.sender
     for (const order of this.outboxByMessage.get(messageId) ?? []) {
       const o = this.outbox.get(order)
@@ -531,7 +545,7 @@ export class DeliveryService {
         continue
       }
       if (this.options.clients.has(r)) {
-        this.metrics?.accepted.inc({ path: 'client' })
+        this.metrics?.acceptedBy.client.inc()
         txn.after.push(ok => {
           if (!ok) return
           this.options.clients.deliver(r, message)
@@ -548,11 +562,11 @@ export class DeliveryService {
       const pair = pairKey(message.sender, r)
       if (flags === 0 && this.options.runtime.has(r) && (this.pendingPairs.get(pair) ?? 0) === 0 &&
           this.options.runtime.admit(r, this.reserved.get(r) ?? 0) === 'queued') {
-        this.metrics?.accepted.inc({ path: 'inbox' })
+        this.metrics?.acceptedBy.inbox.inc()
         this.stageInbox(r, message, encoded, '', deadline, txn)
         continue
       }
-      this.metrics?.accepted.inc({ path: 'outbox' })
+      this.metrics?.acceptedBy.outbox.inc()
       this.stageOutbox(copy, txn)
     }
   }
@@ -733,17 +747,25 @@ export class DeliveryService {
   private setStatus (messageId: string, sender: AgentId, receiver: AgentId, s: Omit<ReceiverStatus, 'receiver' | 'at'>): void {
     let entry = this.statuses.get(messageId)
     if (entry === undefined) {
-      entry = { sender, receivers: new Map() }
+      entry = { sender, receivers: [] }
       this.statuses.set(messageId, entry)
     }
-    entry.receivers.set(receiver, { receiver, at: this.clock(), ...s })
+    const status: ReceiverStatus = { receiver, at: this.clock(), ...s }
+    // Most messages have one receiver: a short array beats a Map per message.
+    const i = entry.receivers.findIndex(r => r.receiver === receiver)
+    if (i < 0) entry.receivers.push(status)
+    else entry.receivers[i] = status
   }
 
-  private setState (messageId: string, receiver: AgentId, state: DeliveryState, extra: Partial<ReceiverStatus> = {}): void {
-    const entry = this.statuses.get(messageId)
-    const prev = entry?.receivers.get(receiver)
-    if (entry === undefined || prev === undefined) return
-    entry.receivers.set(receiver, { ...prev, ...extra, state, at: this.clock() })
+  /** Moves a known copy to `state` (in place: this runs several times per message). */
+  private setState (messageId: string, receiver: AgentId, state: DeliveryState, extra?: { peer?: string, attempts?: number, reason?: string }): void {
+    const prev = this.statuses.peek(messageId)?.receivers.find(r => r.receiver === receiver)
+    if (prev === undefined) return
+    prev.state = state
+    prev.at = this.clock()
+    if (extra?.peer !== undefined) prev.peer = extra.peer
+    if (extra?.attempts !== undefined) prev.attempts = extra.attempts
+    if (extra?.reason !== undefined) prev.reason = extra.reason
   }
 
   // --- internals: sending ---------------------------------------------------------------
@@ -776,26 +798,15 @@ export class DeliveryService {
       }
       this.options.link.send(peer, entries)
     }
-    this.arm(now)
+    this.arm()
   }
 
   /** Sets the one timer for the scheduler's next deadline or retry. */
-  private arm (now: number): void {
+  private arm (): void {
     const next = this.scheduler.nextWakeAt()
     if (next === undefined) return
-    if (next === -Infinity) {
-      this.kick()
-      return
-    }
-    if (this.timer !== undefined && this.timerAt <= next) return
-    clearTimeout(this.timer)
-    this.timerAt = next
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.timerAt = Infinity
-      this.pump()
-    }, Math.max(1, next - now))
-    this.timer.unref()
+    if (next === -Infinity) this.kick()
+    else this.alarm.setFor(next)
   }
 
   /** Where a receiver is now, for the scheduler. */
@@ -877,9 +888,9 @@ export class DeliveryService {
     switch (verdict.kind) {
       case 'delivered': {
         const r = path === 'local' ? this.untrack(order) : this.removeEntry(order)
-        this.metrics?.delivered.inc({ path })
+        this.metrics?.deliveredBy[path].inc()
         if (r !== undefined && path === 'remote') {
-          this.setState(r.messageId, r.receiver, 'delivered', { ...(peer !== undefined ? { peer } : {}) })
+          this.setState(r.messageId, r.receiver, 'delivered', peer !== undefined ? { peer } : undefined)
           // Decoded only for the recent-message log, when it keeps anything.
           if (this.recentLog.capacity > 0) {
             try {
@@ -918,10 +929,13 @@ export class DeliveryService {
   /** Deletes a delivered entry's row (batched with whatever else is being written). */
   private removeEntry (order: number): OutboxRecord | undefined {
     const r = this.untrack(order)
-    const txn = new Txn()
-    txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: orderKey(order) })
-    void this.commit(txn).catch(() => {})
+    // Nothing waits for this write: staged without a promise or callbacks of its own.
+    this.commits.stage([{ type: 'del', sublevel: this.outboxRows, key: orderKey(order) }], this.logWriteError)
     return r
+  }
+
+  private readonly logWriteError = (err?: Error): void => {
+    if (err !== undefined) this.log.error({ err: err.message }, 'delivery write failed')
   }
 
   private giveUp (g: GivenUp, peer?: string): void {
@@ -939,14 +953,23 @@ export class DeliveryService {
    * A peer delivered an entry: accept it once and in order (SPEC.md §3), persist it, then
    * answer. Runs synchronously up to the write, so the frames of a stream are judged in order.
    */
-  private receive (from: string, frame: DeliverFrame, answer: (ack: Ack) => void): void {
+  private receive (from: string, frame: DeliverFrame, answer: (ack: Ack) => void, messageBytes?: Uint8Array): void {
     const m = frame.message
     const r = frame.receiver
     if (!m.receivers.includes(r)) {
       answer({ status: 'rejected', reason: `${r} is not among the message's receivers` })
       return
     }
-    if (m.sender !== SYSTEM_AGENT) this.options.routes.learn(m.sender, from)
+    // A peer speaks only for its own agents, its own API clients and its AMS (SPEC.md §5).
+    const routes = this.options.routes
+    const forged = senderProblem(m.sender, from, { registeredOn: routes.registeredOn(m.sender), boundTo: routes.learnedFrom(m.sender) }, SYSTEM_AGENT)
+    if (forged !== undefined) {
+      this.metrics?.forgedSenders.inc()
+      this.log.warn({ peer: from, sender: m.sender, messageId: m.messageId }, 'refused a message whose sender the peer does not host')
+      answer({ status: 'rejected', reason: forged })
+      return
+    }
+    if (m.sender !== SYSTEM_AGENT) routes.learn(m.sender, from)
     if (this.options.clients.has(r)) {
       this.options.clients.deliver(r, m)
       this.record('in', 'delivered', m, from)
@@ -998,7 +1021,9 @@ export class DeliveryService {
       return
     }
     const txn = new Txn()
-    this.stageInbox(r, m, encodeMessage(m), from, frame.deadline, txn)
+    // The frame's own bytes of the message when the link found them (one encoding saved);
+    // copied, so that the frame's buffer is not kept alive with it.
+    this.stageInbox(r, m, messageBytes !== undefined ? messageBytes.slice() : encodeMessage(m), from, frame.deadline, txn)
     this.receiver.markSeen(seenKey, txn.ops)
     this.receiver.accept(pair, frame.order, now, txn.ops)
     this.options.observer?.observe(m, false, txn.ops)

@@ -31,6 +31,10 @@ export interface AgentRoutes {
   forget: (agentId: AgentId, peer: string) => void
   /** Inbound traffic showed that `agentId` (a sender) is reachable through `peer`. */
   learn: (agentId: AgentId, peer: string) => void
+  /** The node the cluster registry names for `agentId` (registered agents only). */
+  registeredOn: (agentId: AgentId) => string | undefined
+  /** The node `agentId` was learned from (unregistered ids: API clients), if any. */
+  learnedFrom: (agentId: AgentId) => string | undefined
 }
 
 /** Settings of durable delivery (config section `delivery`). */

@@ -188,7 +188,8 @@ function messagingOf ({ config, storage, root, log, metrics }: Shared, libp2p: C
     metrics
   })
   const conversations = new ConversationService({
-    rows: storage.sublevel('conversations'),
+    // Written with delivery's rows (in memory too when delivery.durable is false).
+    rows: delivery.sublevel('conversations'),
     idleMs: config.conversations.idleTimeoutMs,
     maxInMemory: config.conversations.maxInMemory,
     isLocal: (id) => runtime.has(id) || sessions.has(id),

@@ -8,6 +8,8 @@ export interface AgentLocator {
   resolve: (agentId: AgentId, options?: { exclude?: string }) => Promise<string | undefined>
   /** Inbound traffic showed that `agentId` (a sender) is reachable through `peer`. */
   learn: (agentId: AgentId, peer: string) => void
+  /** The node the cluster registry names for `agentId` (registered agents only). */
+  registeredOn: (agentId: AgentId) => string | undefined
   /** `peer` answered that it does not host `agentId`. */
   forget: (agentId: AgentId, peer: string) => void
 }

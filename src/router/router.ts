@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
   AclValidationError, DEFAULT_ACL_LIMITS, SYSTEM_AGENT, childTraceparent, draftFromJson, newTraceparent, notUnderstood,
-  tryParseTraceparent, validateMessage, type AclLimits
+  stampDraft, tryParseTraceparent, validateMessage, type AclLimits
 } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import { clientTag, clientTagIn, newClientId } from '../../protocols/delivery/index.js'
 import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { RouterMetrics } from './metrics.js'
@@ -21,6 +22,12 @@ import type { AgentLocator } from './locator.js'
 import { createRandomPool } from './random-pool.js'
 
 const randomBytes = createRandomPool()
+
+function hex (bytes: Uint8Array): string {
+  let out = ''
+  for (const b of bytes) out += b.toString(16).padStart(2, '0')
+  return out
+}
 
 export { SYSTEM_AGENT }
 
@@ -46,7 +53,7 @@ export interface RouterOptions {
   /** This node's PeerId (string). */
   localPeer: string
   runtime: Pick<AgentRuntime, 'has'>
-  locator: Pick<AgentLocator, 'lookup' | 'resolve'>
+  locator: Pick<AgentLocator, 'lookup' | 'resolve' | 'registeredOn'>
   sink: MessageSink
   clients: ClientRegistry
   limits?: Partial<AclLimits>
@@ -75,19 +82,19 @@ export class MessageRouter {
 
   /**
    * Validates and stamps a message an API client (REST or CLI) writes to agent `to`: fills
-   * in `sender` (a client id), `messageId`, `createdAt`, `conversationId`, `replyWith` and
-   * a new trace, and checks that every receiver exists somewhere in the cluster. Nothing
-   * is sent: pass the result to {@link submit}.
-   * @throws AclValidationError when the draft is malformed or names an agent of this node as sender,
+   * in `sender` (a new client id of this node, `client-<node tag>-<8 hex>`), `messageId`,
+   * `createdAt`, `conversationId`, `replyWith` and a new trace, and checks that every
+   * receiver exists somewhere in the cluster. Nothing is sent: pass the result to {@link submit}.
+   * @throws AclValidationError when the draft is malformed, or its sender is an agent (here
+   *   or registered anywhere) or another node's API client,
    *   AgentNotFoundError when no node hosts a receiver
    */
   async prepareFromClient (to: AgentId, rawDraft: Record<string, unknown>): Promise<AclMessage> {
     const draft = draftFromJson(rawDraft)
     const messageId = this.newId()
-    const sender = typeof draft.sender === 'string' && draft.sender !== '' ? draft.sender : `client-${messageId.slice(0, 8)}`
+    const sender = typeof draft.sender === 'string' && draft.sender !== '' ? draft.sender : newClientId(this.options.localPeer, hex(randomBytes(4)))
     const receivers = Array.isArray(draft.receivers) ? draft.receivers as unknown[] : []
-    const message = validateMessage({
-      ...draft,
+    const message = validateMessage(stampDraft(draft, {
       messageId,
       createdAt: this.clock(),
       sender,
@@ -95,9 +102,18 @@ export class MessageRouter {
       conversationId: draft.conversationId ?? this.newId(),
       replyWith: draft.replyWith ?? messageId,
       traceparent: draft.traceparent ?? newTraceparent(randomBytes)
-    }, this.limits)
+    }), this.limits)
     if (sender === SYSTEM_AGENT || this.options.runtime.has(sender)) {
       throw new AclValidationError([{ field: 'sender', reason: `${sender} is an agent on this node; API clients must use another id` }])
+    }
+    // An API client never speaks as an agent, nor as another node's client (SPEC: protocols/delivery §5).
+    const registeredOn = this.options.locator.registeredOn(sender)
+    if (registeredOn !== undefined) {
+      throw new AclValidationError([{ field: 'sender', reason: `${sender} is a registered agent (of node ${registeredOn}); API clients must use another id` }])
+    }
+    const tag = clientTagIn(sender)
+    if (tag !== undefined && tag !== clientTag(this.options.localPeer)) {
+      throw new AclValidationError([{ field: 'sender', reason: `${sender} is an API client id of another node; leave sender out to get one of this node` }])
     }
     for (const r of message.receivers) {
       if (this.options.runtime.has(r) || this.options.clients.has(r) || this.options.locator.lookup(r) !== undefined) continue
@@ -143,13 +159,12 @@ export class MessageRouter {
   private fromAgent (agentId: AgentId, outbound: AgentOutbound): AclMessage | undefined {
     if (!outbound.ok) return this.reject({ sender: agentId }, `could not decode the message the agent sent: ${outbound.error}`)
     try {
-      const m = validateMessage({
-        ...outbound.draft,
+      const m = validateMessage(stampDraft(outbound.draft, {
         sender: agentId,
         messageId: this.newId(),
         createdAt: this.clock(),
         traceparent: this.traceFor(outbound.draft.traceparent)
-      }, this.limits)
+      }), this.limits)
       this.metrics?.accepted.inc()
       return m
     } catch (err) {

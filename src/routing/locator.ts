@@ -84,6 +84,17 @@ export class RegistryLocator implements AgentLocator {
     }
   }
 
+  /** The node the registry names for a live agent (whatever a peer said of it), or undefined. */
+  registeredOn (agentId: AgentId): string | undefined {
+    const answer = this.options.registry.lookup(agentId)
+    return answer !== undefined && 'node' in answer ? answer.node : undefined
+  }
+
+  /** The peer an unregistered id (an API client) was learned from, or undefined. */
+  learnedFrom (agentId: AgentId): string | undefined {
+    return this.learned.peek(agentId)
+  }
+
   private fromRegistry (agentId: AgentId): string | undefined {
     const answer = this.options.registry.lookup(agentId)
     if (answer === undefined || !('node' in answer)) return undefined

@@ -132,6 +132,7 @@ export interface Peer {
   runtime: FakeRuntime
   clients: RecordingClients
   routes: Map<string, string>
+  registered: Map<string, string>
   downPeers: Set<string>
   link: FakeLink
   delivery: DeliveryService
@@ -140,12 +141,14 @@ export interface Peer {
 let ids = 0
 
 /** Opens a peer on `dir` (a new folder by default): storage, fakes and a started DeliveryService. */
-export async function openPeer (net: FakeNet, id: string, options: { dir?: string, config?: Partial<DeliveryConfig>, runtime?: FakeRuntime, routes?: Map<string, string>, beforeStart?: (p: Peer) => void } = {}): Promise<Peer> {
+export async function openPeer (net: FakeNet, id: string, options: { dir?: string, config?: Partial<DeliveryConfig>, runtime?: FakeRuntime, routes?: Map<string, string>, registered?: Map<string, string>, beforeStart?: (p: Peer) => void } = {}): Promise<Peer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `caxton-delivery-${id}-`))
   const storage = await openStorage(dir)
   const runtime = options.runtime ?? new FakeRuntime()
   const clients = new RecordingClients()
   const routes = options.routes ?? new Map<string, string>()
+  /** The registry's view: agents registered on a node (tests fill it in). */
+  const registered = options.registered ?? new Map<string, string>()
   const downPeers = new Set<string>()
   const link = new FakeLink(id, net)
   const delivery = new DeliveryService({
@@ -157,7 +160,9 @@ export async function openPeer (net: FakeNet, id: string, options: { dir?: strin
       lookup: (agent) => routes.get(agent),
       resolve: async (agent) => routes.get(agent),
       forget: () => {},
-      learn: (agent, peer) => { if (!routes.has(agent)) routes.set(agent, peer) }
+      learn: (agent, peer) => { if (!routes.has(agent)) routes.set(agent, peer) },
+      registeredOn: (agent) => registered.get(agent),
+      learnedFrom: (agent) => registered.has(agent) ? undefined : routes.get(agent)
     },
     health: { downReason: (peer) => downPeers.has(peer) ? `node ${peer} is dead` : undefined },
     link,
@@ -165,7 +170,7 @@ export async function openPeer (net: FakeNet, id: string, options: { dir?: strin
     limits: DEFAULT_ACL_LIMITS,
     newId: () => `ams-${++ids}`
   })
-  const peer = { id, dir, storage, runtime, clients, routes, downPeers, link, delivery }
+  const peer = { id, dir, storage, runtime, clients, routes, registered, downPeers, link, delivery }
   await delivery.open()
   options.beforeStart?.(peer)
   await delivery.restoreInbox()

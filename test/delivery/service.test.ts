@@ -250,6 +250,39 @@ describe('delivery service', function () {
     assert.equal(a.delivery.queuedFor('B'), 1)
   })
 
+  it('refuses a message from a peer that does not host its sender: another node\'s agent, another node\'s API client, an id bound to another node', async () => {
+    // Node ids long enough to carry a client tag (their last 8 characters).
+    const [A, B, C] = ['nodeAAAAAAAA', 'nodeBBBBBBBB', 'nodeCCCCCCCC']
+    const registered = new Map([['b-agent', B], ['a-agent', A]])
+    const routes = new Map([['a-agent', A], ['b-agent', B]])
+    const a = await peer(A, { routes: new Map(routes), registered })
+    const c = await peer(C, { routes: new Map(routes), registered })
+    a.runtime.add('a-agent')
+    // An unregistered id first heard of from B is bound to B.
+    a.routes.set('alice', B)
+    const forged = [
+      msg('b-agent', ['a-agent'], { content: 'I am b-agent' }),
+      msg('client-BBBBBBBB-0123abcd', ['a-agent'], { content: 'I am a client of B' }),
+      msg('alice', ['a-agent'], { content: 'I am alice' })
+    ]
+    const honest = [
+      msg('client-CCCCCCCC-0123abcd', ['a-agent'], { content: 'a client of C' }),
+      msg('ams', ['a-agent'], { performative: 'FAILURE', content: 'from C\'s AMS' }),
+      msg('bob', ['a-agent'], { content: 'bob, new here' })
+    ]
+    await c.delivery.accept([...forged, ...honest])
+    await waitFor('three refused as dead letters at C', async () => (await c.delivery.listDeadLetters({ cause: 'rejected' })).total === 3 ? true : undefined)
+    await waitFor('the honest ones at A', () => a.runtime.queued('a-agent').length === 3 ? true : undefined)
+    assert.deepEqual(a.runtime.queued('a-agent').map(m => m.content).sort(), ['a client of C', 'bob, new here', 'from C\'s AMS'])
+    const { entries } = await c.delivery.listDeadLetters({ cause: 'rejected' })
+    assert.deepEqual(entries.map(e => e.reason).sort(), [
+      `sender alice writes from node ${B}, not from node ${C}`,
+      `sender b-agent is an agent of node ${B}, not of node ${C}`,
+      `sender client-BBBBBBBB-0123abcd is an API client of another node than ${C}`
+    ])
+    assert.equal(a.routes.get('bob'), C, 'a new unregistered id is bound to the node it came from')
+  })
+
   it('takes messages to the AMS (the node itself) without answering or dead-lettering them', async () => {
     const a = await peer('A')
     await a.delivery.accept([msg('some-agent', ['ams'], { performative: 'NOT-UNDERSTOOD' })])

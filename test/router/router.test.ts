@@ -12,7 +12,7 @@ class FakeSink implements MessageSink {
   record (_d: 'in' | 'out' | 'local', status: string, message: AclMessage, _peer?: string, reason?: string): void { this.records.push({ status, message, reason }) }
 }
 
-function setup (options: { local?: string[], remote?: Record<string, string>, dht?: Record<string, string>, clients?: string[] } = {}): { router: MessageRouter, sink: FakeSink } {
+function setup (options: { local?: string[], remote?: Record<string, string>, dht?: Record<string, string>, clients?: string[], registered?: Record<string, string> } = {}): { router: MessageRouter, sink: FakeSink } {
   const local = new Set(options.local ?? [])
   const remote = new Map(Object.entries(options.remote ?? {}))
   const dht = new Map(Object.entries(options.dht ?? {}))
@@ -20,9 +20,9 @@ function setup (options: { local?: string[], remote?: Record<string, string>, dh
   const sink = new FakeSink()
   let n = 0
   const router = new MessageRouter({
-    localPeer: 'self',
+    localPeer: '12D3KooWAbcdefghTag5SeXz',
     runtime: { has: id => local.has(id) },
-    locator: { lookup: id => remote.get(id), resolve: async id => remote.get(id) ?? dht.get(id) },
+    locator: { lookup: id => remote.get(id), resolve: async id => remote.get(id) ?? dht.get(id), registeredOn: id => options.registered?.[id] },
     sink,
     clients: { has: id => clients.has(id) },
     clock: () => 1000,
@@ -38,7 +38,7 @@ describe('router', () => {
     assert.equal(m.performative, 'REQUEST')
     assert.equal(m.messageId, 'id-1')
     assert.equal(m.createdAt, 1000)
-    assert.equal(m.sender, 'client-id-1')
+    assert.match(m.sender, /^client-Tag5SeXz-[0-9a-f]{8}$/, 'a client id of this node (its tag: the last 8 characters of its PeerId)')
     assert.deepEqual(m.receivers, ['echo'])
     assert.equal(m.conversationId, 'id-2')
     assert.equal(m.replyWith, 'id-1')
@@ -62,6 +62,15 @@ describe('router', () => {
     await assert.rejects(router.prepareFromClient('echo', { performative: 'SHOUT' }), AclValidationError)
     await assert.rejects(router.prepareFromClient('echo', { performative: 'INFORM', sender: 'echo' }), /echo is an agent on this node/)
     await assert.rejects(router.prepareFromClient('echo', { performative: 'INFORM', sender: SYSTEM_AGENT }), AclValidationError)
+  })
+
+  it('refuses a client sender that is a registered agent anywhere, or another node\'s client id', async () => {
+    const { router } = setup({ local: ['echo'], registered: { planner: 'peer-b' } })
+    await assert.rejects(router.prepareFromClient('echo', { performative: 'INFORM', sender: 'planner' }), /planner is a registered agent \(of node peer-b\)/)
+    await assert.rejects(router.prepareFromClient('echo', { performative: 'INFORM', sender: 'client-Xyz23456-0123abcd' }), /API client id of another node/)
+    const own = await router.prepareFromClient('echo', { performative: 'INFORM', sender: 'client-Tag5SeXz-0123abcd' })
+    assert.equal(own.sender, 'client-Tag5SeXz-0123abcd')
+    assert.equal((await router.prepareFromClient('echo', { performative: 'INFORM', sender: 'alice' })).sender, 'alice', 'any other id')
   })
 
   it('finds receivers here, among clients, in the table, then through the DHT; refuses unknown ones', async () => {

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { pack, unpack } from 'msgpackr'
 import {
   ACK_STATUSES, FIPA_PROTOCOL_ID, FrameDecodeError, FrameEncodeError, MAX_ACK_REASON_CHARS, decodeFrame,
-  encodeDeliverFrame, encodeFrame, encodeMessage, type AclMessage, type DeliverHeader, type FipaFrame
+  deliverMessageOffset, encodeDeliverFrame, encodeFrame, encodeMessage, type AclMessage, type DeliverHeader, type FipaFrame
 } from '../../../protocols/fipa/index.js'
 import { validMessage } from './arbitraries.js'
 
@@ -45,6 +45,17 @@ describe('protocols/fipa wire frames (/caxton/fipa/2.0.0)', () => {
       assert.deepEqual(decodeFrame(spliced), frame)
       assert.deepEqual(Buffer.from(spliced), Buffer.from(encodeFrame(frame)))
     }), { numRuns: 500 })
+  })
+
+  it('finds the message\'s own bytes inside any deliver frame (property)', () => {
+    fc.assert(fc.property(fc.maxSafeNat(), fc.maxSafeNat(), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), validMessage(), (s, deadline, order, msg) => {
+      const h = { receiver: 'r-' + 'x'.repeat(s % 127), deadline, order, after: order - 1, flags: s % 256 }
+      const bytes = encodeDeliverFrame(s, h, encodeMessage(msg))
+      const at = deliverMessageOffset(bytes)
+      assert.deepEqual(Buffer.from(bytes.subarray(at)), Buffer.from(encodeMessage(msg)))
+    }), { numRuns: 300 })
+    assert.equal(deliverMessageOffset(encodeFrame({ type: 'ack', seq: 1, status: 'ok' })), -1)
+    assert.equal(deliverMessageOffset(Uint8Array.of(0x98, 0x00)), -1)
   })
 
   it('embeds the message array in the frame rather than nesting its bytes', () => {

@@ -1,0 +1,69 @@
+/**
+ * A peer that speaks for agents it does not host, against a real node: a libp2p peer with
+ * its own FIPA link sends frames claiming to come from the node's own agent and from
+ * another node's API client; the node refuses them (`rejected`), hands nothing to its
+ * agent, learns no route from them, and counts them. An honest frame from the same peer
+ * goes through.
+ */
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { encodeMessage, type AclMessage } from '../../protocols/fipa/index.js'
+import { loadConfig } from '../../src/config/index.js'
+import { FipaLink, type Ack } from '../../src/delivery/index.js'
+import { startNode, type CaxtonNode } from '../../src/node/index.js'
+import { createTransport, type CaxtonLibp2p } from '../../src/transport/index.js'
+import { ROOT, waitFor } from '../../sim/cluster/index.js'
+
+const SINK = readFileSync(join(ROOT, 'dist', 'agents', 'sink.wasm'))
+
+describe('delivery: a peer cannot speak for agents it does not host (real node)', function () {
+  this.timeout(60_000)
+  let node: CaxtonNode
+  let rogue: CaxtonLibp2p
+  let link: FipaLink
+  const answers = new Map<number, Ack>()
+
+  before(async () => {
+    node = await startNode(loadConfig({
+      env: {},
+      flags: { preset: 'local', name: 'victim', dataDir: mkdtempSync(join(tmpdir(), 'caxton-imp-')), listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, delivery: { handledLog: true } }
+    }), { processMetrics: false })
+    await node.deployAgent({ id: 'sink', wasm: SINK })
+    await node.deployAgent({ id: 'victim-agent', wasm: SINK })
+    rogue = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+    link = new FipaLink({ libp2p: rogue, ackTimeoutMs: 5000 })
+    await link.start({ receive: () => {}, acked: (_peer, order, ack) => { answers.set(order, ack) }, failed: () => {} })
+    await rogue.start()
+    await rogue.dial(node.libp2p.getMultiaddrs()[0])
+  })
+
+  after(async () => {
+    await link.stop()
+    await rogue.stop()
+    await node.stop()
+  })
+
+  const frame = (order: number, sender: string): { header: { receiver: string, deadline: number, order: number, after: number, flags: number }, message: Uint8Array } => {
+    const m: AclMessage = { messageId: `forged-${order}`, createdAt: Date.now(), performative: 'INFORM', sender, receivers: ['sink'], content: `from ${sender}` }
+    return { header: { receiver: 'sink', deadline: Date.now() + 30_000, order, after: 0, flags: 0 }, message: encodeMessage(m) }
+  }
+
+  it('refuses the node\'s own agent as sender and another node\'s client; accepts its own client', async () => {
+    const self = node.libp2p.peerId.toString()
+    const ownClient = `client-${rogue.peerId.toString().slice(-8)}-0123abcd`
+    link.send(self, [frame(1, 'victim-agent'), frame(2, `client-${self.slice(-8)}-0123abcd`), frame(3, ownClient)])
+    await waitFor('three answers', () => answers.size === 3 ? true : undefined)
+    assert.equal(answers.get(1)?.status, 'rejected')
+    assert.match(answers.get(1)?.reason ?? '', /sender victim-agent is an agent of node .*, not of node /)
+    assert.equal(answers.get(2)?.status, 'rejected')
+    assert.equal(answers.get(3)?.status, 'ok')
+    await waitFor('the honest one handled', async () => (await node.handledLog({})).some(e => e.messageId === 'forged-3') ? true : undefined)
+    const handled = (await node.handledLog({})).map(e => e.messageId)
+    assert.ok(!handled.includes('forged-1') && !handled.includes('forged-2'), 'nothing forged reached the agent')
+    assert.notEqual(node.locator.lookup('victim-agent'), rogue.peerId.toString(), 'no route learned from a forged frame')
+    assert.match((await node.metrics()).body, /caxton_delivery_forged_senders_total 2/)
+  })
+})
