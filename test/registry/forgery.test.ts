@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import fc from 'fast-check'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -175,6 +176,14 @@ describe('registry service against forgeries (in-memory collaborators)', functio
     const a = await node('node-a', ['node-m'], bus, new MemorySyncNet())
     for (const p of craftedPayloads('node-m')) assert.equal(onGossip(a, 'node-m', p), 'reject')
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
+    // and mutations of a valid signed delta, through decode and merge
+    const m0 = testSigning('node-m')
+    const valid = gossip(deltaOf('mine', craft(m0, 'mine', { by: 'node-m', seq: 1, wall: NOW, record: running('node-m', NOW) })))
+    fc.assert(fc.property(fc.array(fc.record({ at: fc.nat(), byte: fc.nat(255) }), { minLength: 1, maxLength: 6 }), edits => {
+      const bytes = Uint8Array.from(valid)
+      for (const e of edits) bytes[e.at % bytes.length] = e.byte
+      assert.ok(['accept', 'ignore', 'reject'].includes(onGossip(a, 'node-m', bytes)))
+    }), { numRuns: 2_000 })
     // a merge that throws (here: a clock gone wrong) is contained
     now = Number.NaN
     const m = testSigning('node-m')
