@@ -326,8 +326,8 @@ export class Registry {
    * `from`, the sender's own versions held here that it has superseded are dropped
    * (`pruned`), its knowledge of its own writes joins the context, and tombstones it has
    * collected are forgotten here too where this context covers them (`collected`); such
-   * a delta must be a `missingFor` answer to this replica's digest (or a `snapshot()`). Trusts the
-   * delta's shape (decode it with the codec); never throws for its content.
+   * a delta must be a `missingFor` answer to this replica's digest (or a `snapshot()`).
+   * Trusts the delta's shape (decode it with the codec); never throws for its content.
    */
   merge (delta: RegistryDelta, options: MergeOptions): MergeUpdate {
     const at = checkNow(options.now)

@@ -14,9 +14,9 @@
  * the node (a gossip delta, an ack, the next sync frame); batches are written in the
  * order the replica produced them.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import {
   isEmptyBatch, Registry, SyncPolicy, validateRegistryTiming, type AgentChange, type AgentId, type Capability, type MergeUpdate,
   type NodeId, type RegisteredAgent, type RegistryBatch, type RegistryDelta, type RegistryOp, type RegistrySigning, type SyncAction,

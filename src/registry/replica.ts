@@ -108,11 +108,11 @@ export class RegistryReplica {
   /**
    * A message of `caxton/registry/2` from `from` (gossipsub's signed publisher): a delta
    * is merged (and an ack of the tombstones it created is to be published), an ack is
-   * recorded. Refused (`reject`, nothing merged): bytes that do not decode, a delta with
-   * a version `from` did not write or with a context (a node publishes only its own
-   * writes, as its local operations return them). A version
-   * whose signature does not verify is not merged and the message is rejected too; one
-   * from the future is not merged and the message ignored (its writer's clock may be ahead).
+   * recorded. Rejected, nothing merged: bytes that do not decode, a delta with a version
+   * `from` did not write or with a context (a node publishes only its own writes, as its
+   * local operations return them). A version whose signature does not verify is not
+   * merged and the message is rejected; one from the future is not merged and the
+   * message ignored (its writer's clock may be ahead).
    */
   receiveGossip (from: NodeId, bytes: Uint8Array, now: number): GossipOutcome {
     if (from === this.nodeId) return { ...NOTHING, verdict: 'ignore', reason: 'published by this node' }
