@@ -312,9 +312,10 @@ for (const role of ['outsider', 'member'] as const) {
     })
 
     it('a record re-pointing b\'s agent is refused; the attacker\'s own registration does not take it', async () => {
-      const forged = craft(attacker.signing, 'echo', { by: bId(), seq: 2, wall: Date.now(), record: running(bId(), 0, Date.now()) })
+      const now = Date.now()
+      const forged = craft(attacker.signing, 'echo', { by: bId(), seq: 2, wall: now, record: running(bId(), 0, now) })
       await publish(gossip(deltaOf('echo', forged)))
-      const own = craft(attacker.signing, 'echo', { by: attacker.id, seq: 50, wall: Date.now(), record: running(attacker.id, Date.now()) })
+      const own = craft(attacker.signing, 'echo', { by: attacker.id, seq: 50, wall: now, record: running(attacker.id, now) })
       await publish(gossip(deltaOf('echo', own)))
       await sync(complete([], { agentId: 'echo', versions: [forged, own] }))
       await echoStillOnB()
@@ -323,7 +324,8 @@ for (const role of ['outsider', 'member'] as const) {
 
     it('a version "by b" numbered 2^53−1 is refused: b deploys and removes afterwards', async () => {
       const max = Number.MAX_SAFE_INTEGER
-      const forged = craft(attacker.signing, 'echo', { by: bId(), seq: max, wall: Date.now(), record: running(bId(), 0, Date.now()) })
+      const now = Date.now()
+      const forged = craft(attacker.signing, 'echo', { by: bId(), seq: max, wall: now, record: running(bId(), 0, now) })
       await publish(gossip(deltaOf('echo', forged)))
       await sync(complete([{ node: bId(), upTo: max, extra: [] }], { agentId: 'echo', versions: [forged] }))
       await b.deployAgent({ id: 'after-attack', wasm: ECHO })
