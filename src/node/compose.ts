@@ -6,6 +6,7 @@
  * runtime, delivery, conversations, the router, the agents).
  */
 import { randomUUID } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
 import { AgentStateService } from '../agent-state/index.js'
@@ -21,7 +22,7 @@ import { FaultInjector } from '../faults/index.js'
 import { createMembership, type SwimMembership } from '../membership/index.js'
 import { componentLogger } from '../observability/logger.js'
 import { createMetricsRegistry, type MetricsRegistry } from '../observability/metrics.js'
-import { ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
+import { ClusterRegistry, ed25519Signing, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
 import { MessageRouter } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime } from '../runtime/index.js'
@@ -75,8 +76,8 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
   const audit = await AuditLog.open(storage.sublevel('audit'))
   const refusedFrames = new RefusedFrames(audit, { logger: componentLogger(root, 'audit') })
   const shared: Shared = { config, storage, root, log: componentLogger(root, 'node'), metrics: createMetricsRegistry({ processMetrics: options.processMetrics ?? true }), refusedFrames }
-  const { libp2p, faultInjector } = await peer(shared, options)
-  const cluster = clusterOf(shared, libp2p, options)
+  const { libp2p, privateKey, faultInjector } = await peer(shared, options)
+  const cluster = clusterOf(shared, libp2p, privateKey, options)
   const messaging = messagingOf(shared, libp2p, cluster)
   return { ...shared, ...cluster, ...messaging, libp2p, tokens, audit, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
@@ -85,7 +86,7 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
  * The node's identity (its key in LevelDB, so its PeerId is stable) and its libp2p peer,
  * behind the cluster key and the allow-list when configured.
  */
-async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, faultInjector?: FaultInjector }> {
+async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, privateKey: PrivateKey, faultInjector?: FaultInjector }> {
   const { privateKey, created } = await loadOrCreateIdentity(storage)
   const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
   const admission = await clusterAdmission({ ...config.cluster, listen: config.listen, logger: componentLogger(root, 'transport') })
@@ -101,13 +102,13 @@ async function peer ({ config, storage, root, log }: Shared, options: StartNodeO
     faultInjector.attach(libp2p)
     log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
   }
-  return { libp2p, ...(faultInjector !== undefined ? { faultInjector } : {}) }
+  return { libp2p, privateKey, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
 type Cluster = Pick<Components, 'membership' | 'registry' | 'providers' | 'locator'> & { localAgents: { ids: () => string[] } }
 
-/** Membership (SWIM), the cluster registry, DHT provider records, and agent resolution over them. */
-function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, options: StartNodeOptions): Cluster {
+/** Membership (SWIM), the cluster registry (its writes signed with the node's key), DHT provider records, and agent resolution over them. */
+function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, privateKey: PrivateKey, options: StartNodeOptions): Cluster {
   const self = libp2p.peerId.toString()
   const localAgents = { ids: (): string[] => [] }
   const membership = createMembership({
@@ -124,13 +125,15 @@ function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, l
   })
   const registry = new ClusterRegistry({
     nodeId: self,
+    signing: ed25519Signing(privateKey),
     store: LevelRegistryStore.fromStorage(storage),
     gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
     sync: new Libp2pSyncNetwork(libp2p),
     membership,
     timing: { ...config.registry, ...options.registryTiming },
     logger: componentLogger(root, 'registry'),
-    metrics
+    metrics,
+    onRefusedFrame: refusedFrames.note
   })
   const providers = new ProviderRecords({
     contentRouting: libp2p.contentRouting,
