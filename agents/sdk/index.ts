@@ -12,13 +12,25 @@
  * ```
  *
  * ABI (protocols/agent-abi/SPEC.md): exports `alloc(size) -> ptr` and
- * `handle_message(ptr, len) -> status`; imports `env.memory`, `env.send`, `env.log` and
- * `env.abort` (AssemblyScript's own).
+ * `handle_message(ptr, len) -> status`; imports `env.memory`, `env.send`, `env.log`,
+ * `env.abort` (AssemblyScript's own), and those of the functions a module uses: `kv`
+ * (`env.kv_*`, its durable key-value store), `now`, `randomBytes`, `schedule`, `cancel`,
+ * `declareCapability` and `withdrawCapability`.
  */
 import { Message, decodeMessage, encodeMessage, lastEncodedLength } from './message'
 import { Performative, LogLevel } from './performative'
+import { timerId } from './time'
 
 export { Message, Performative, LogLevel }
+export { kv, KV_OK, KV_NOT_FOUND, KV_BAD_KEY, KV_QUOTA, KV_READ_ONLY, KV_MAX_KEY_BYTES } from './kv'
+export {
+  now, randomBytes, randomU32, randomFloat, schedule, cancel, timerId, TIMER_ONTOLOGY,
+  TIMER_QUOTA, TIMER_READ_ONLY, TIMER_TOO_LARGE, TIMER_BAD_DELAY, TIMER_NOT_FOUND
+} from './time'
+export {
+  declareCapability, withdrawCapability, CAPABILITY_OK, CAPABILITY_NOT_FOUND, CAPABILITY_QUOTA,
+  CAPABILITY_READ_ONLY, CAPABILITY_TOO_LARGE, CAPABILITY_INVALID
+} from './capabilities'
 
 // @ts-ignore: decorator
 @external('env', 'send')
@@ -50,10 +62,20 @@ export const SEND_OUTBOX_FULL: i32 = -4
 export const SEND_OVER_BUDGET: i32 = -5
 
 let handler: ((msg: Message) => void) | null = null
+let timerHandler: ((id: i32, msg: Message) => void) | null = null
 
 /** Registers the function called with every message delivered to the agent. */
 export function onMessage (fn: (msg: Message) => void): void {
   handler = fn
+}
+
+/**
+ * Registers the function called, instead of the `onMessage` one, when one of the agent's
+ * timers fires (see `schedule`): with the timer's id, and its message (the payload is
+ * `msg.content`, or `msg.text`).
+ */
+export function onTimer (fn: (id: i32, msg: Message) => void): void {
+  timerHandler = fn
 }
 
 // One growable inbox: the host writes each message here (through `alloc`) and the SDK
@@ -75,9 +97,15 @@ let sinceCollect: i32 = 0
 export function handle_message (ptr: usize, len: i32): i32 {
   const msg = decodeMessage(ptr, len)
   if (msg === null) return STATUS_MALFORMED
-  const fn = handler
-  if (fn === null) return STATUS_NO_HANDLER
-  fn(msg)
+  const onTimerFn = timerHandler
+  const timer = onTimerFn === null ? 0 : timerId(msg)
+  if (timer > 0) {
+    changetype<(id: i32, msg: Message) => void>(onTimerFn)(timer, msg)
+  } else {
+    const fn = handler
+    if (fn === null) return STATUS_NO_HANDLER
+    fn(msg)
+  }
   if (ASC_RUNTIME == 1 && ++sinceCollect >= COLLECT_EVERY) {
     sinceCollect = 0
     __collect()

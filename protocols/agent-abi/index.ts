@@ -18,6 +18,10 @@
 export { encodeForAgent, encodeAbiMessage, decodeFromAgent, checkFromAgent, type AbiMessageFields } from './codec.js'
 export { AbiDecodeError } from './errors.js'
 export { ABI_VERSION, FIELD_HEADER_BYTES, TAG } from './tags.js'
+export {
+  HOST_RESULT, HOST_FUEL, MAX_KEY_BYTES, KV_ENTRY_OVERHEAD_BYTES, MAX_RANDOM_BYTES, MAX_TIMER_PAYLOAD_BYTES, MAX_TIMER_DELAY_MS, MAX_CAPABILITY_BYTES,
+  TIMER_ONTOLOGY, TIMER_REPLY_PREFIX, timerMessage, timerIdIn
+} from './host.js'
 
 /** The module the host's imports live in. */
 export const IMPORT_MODULE = 'env'
@@ -27,7 +31,19 @@ export const ALLOWED_IMPORTS = {
   memory: { kind: 'memory' },
   send: { kind: 'function', params: ['i32', 'i32'], results: ['i32'] },
   log: { kind: 'function', params: ['i32', 'i32', 'i32'], results: [] },
-  abort: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32'], results: [] }
+  abort: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32'], results: [] },
+  // SPEC.md §6-§8: time, randomness, the agent's store, timers.
+  now: { kind: 'function', params: [], results: ['f64'] },
+  random: { kind: 'function', params: ['i32', 'i32'], results: ['i32'] },
+  kv_get: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32'], results: ['i32'] },
+  kv_put: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32'], results: ['i32'] },
+  kv_delete: { kind: 'function', params: ['i32', 'i32'], results: ['i32'] },
+  kv_next: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] },
+  schedule: { kind: 'function', params: ['f64', 'i32', 'i32'], results: ['i32'] },
+  cancel: { kind: 'function', params: ['i32'], results: ['i32'] },
+  // SPEC.md §9: capabilities the agent offers, into the registry.
+  capability_declare: { kind: 'function', params: ['i32', 'i32'], results: ['i32'] },
+  capability_withdraw: { kind: 'function', params: ['i32', 'i32', 'i32', 'i32'], results: ['i32'] }
 } as const
 
 /** What an agent must export, with the function signature. */

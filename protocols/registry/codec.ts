@@ -1,7 +1,7 @@
 /**
  * msgpack codec (msgpackr) of everything the registry sends or stores: deltas, digests,
- * acknowledgements, the messages of gossipsub topic `caxton/registry/1` and the frames
- * of `/caxton/registry-sync/1.0.0`, and the stored rows (entry, origin knowledge, HLC).
+ * acknowledgements, the messages of gossipsub topic `caxton/registry/2` and the frames
+ * of `/caxton/registry-sync/2.0.0`, and the stored rows (entry, origin knowledge, HLC).
  * Formats are in SPEC.md, "Wire formats". Every decoder validates what it decoded and
  * throws only {@link RegistryDecodeError}, whatever the bytes.
  */
@@ -13,11 +13,11 @@ import { checkNodeId, isObject, Issue, parseAck, parseDelta, parseDigest, parseE
 import { ackToWire, deltaToWire, digestToWire, entryToWire, hlcToWire, originToWire, pack } from './wire.js'
 
 /** The gossipsub topic registry deltas and acks are published on. */
-export const REGISTRY_GOSSIP_TOPIC = 'caxton/registry/1'
+export const REGISTRY_GOSSIP_TOPIC = 'caxton/registry/2'
 /** The libp2p protocol of anti-entropy (digest exchange, then missing entries). */
-export const REGISTRY_SYNC_PROTOCOL = '/caxton/registry-sync/1.0.0'
-/** `v` of every gossip message and sync frame. */
-export const REGISTRY_WIRE_VERSION = 1
+export const REGISTRY_SYNC_PROTOCOL = '/caxton/registry-sync/2.0.0'
+/** `v` of every gossip message and sync frame (2: signed versions, SPEC.md §7). */
+export const REGISTRY_WIRE_VERSION = 2
 
 /** A message on {@link REGISTRY_GOSSIP_TOPIC}. */
 export type RegistryGossipMessage =

@@ -7,9 +7,16 @@
  *
  * It is what lets the registry forget a tombstone yet still reject the versions the
  * tombstone superseded: they are incorporated dots that the replica no longer holds.
+ * Only a version's own dot enters it, and only the writer's own word about its writes
+ * ({@link CausalContext.mergeOrigin}): a peer cannot mark another node's future writes
+ * as seen (they would be rejected as stale everywhere).
  */
-import type { ContextSummary, OriginKnowledge } from './types.js'
-import { compareNodeIds, type NodeId, type VectorClock } from './vector-clock.js'
+import type { ContextSummary, NodeId, OriginKnowledge } from './types.js'
+
+/** JavaScript string order (UTF-16 code units), the canonical order of node ids. */
+export function compareNodeIds (a: NodeId, b: NodeId): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
 
 interface Knowledge {
   upTo: number
@@ -70,70 +77,43 @@ export class CausalContext {
   }
 
   /**
-   * Adds every head of a version's clock: `(node, clock[node])` is the latest write of
-   * `node` to that entry, which the version has seen, so it is incorporated too.
+   * Union with what `other` knows of the writes of `origin` only (that origin becomes
+   * dirty if it changed). A replica takes a peer's word about the peer's own writes and
+   * nobody else's (SPEC.md §6).
    */
-  addHeads (clock: VectorClock): void {
-    for (const [node, seq] of clock) this.add(node, seq)
-  }
-
-  /**
-   * Whether every write of every node up to its counter in `clock` is incorporated
-   * (contiguously). This is the condition for forgetting a tombstone with that clock:
-   * any version it superseded has a dot at or below those counters.
-   */
-  covers (clock: VectorClock): boolean {
-    for (const [node, seq] of clock) if (this.upTo(node) < seq) return false
-    return true
-  }
-
-  /**
-   * Declares every write of `node` up to `seq` incorporated, gaps included. Only for
-   * writes known to be lost (SPEC.md, "Tombstone collection", the departed-origin rule).
-   */
-  raise (node: NodeId, seq: number): void {
-    const k = this.origins.get(node)
-    if (k === undefined) {
-      this.origins.set(node, { upTo: seq, extra: undefined })
-    } else {
-      if (seq <= k.upTo) return
-      k.upTo = seq
-      this.normalize(node)
+  mergeOrigin (other: CausalContext, origin: NodeId): void {
+    const theirs = other.origins.get(origin)
+    if (theirs === undefined) return
+    let mine = this.origins.get(origin)
+    let changed = false
+    if (mine === undefined) {
+      mine = { upTo: 0, extra: undefined }
+      this.origins.set(origin, mine)
     }
-    this.dirty.add(node)
-  }
-
-  /** Union with another context (the changed origins become dirty). */
-  merge (other: CausalContext | ContextSummary): void {
-    const entries: Iterable<[NodeId, Knowledge]> = other instanceof CausalContext
-      ? other.origins
-      : other.map(o => [o.node, { upTo: o.upTo, extra: new Set(o.extra) }] as [NodeId, Knowledge])
-    for (const [node, theirs] of entries) {
-      let mine = this.origins.get(node)
-      let changed = false
-      if (mine === undefined) {
-        mine = { upTo: 0, extra: undefined }
-        this.origins.set(node, mine)
-      }
-      if (theirs.upTo > mine.upTo) {
-        mine.upTo = theirs.upTo
-        changed = true
-      }
-      if (theirs.extra !== undefined) {
-        for (const s of theirs.extra) {
-          if (s > mine.upTo && !(mine.extra?.has(s) ?? false)) {
-            (mine.extra ??= new Set()).add(s)
-            changed = true
-          }
+    if (theirs.upTo > mine.upTo) {
+      mine.upTo = theirs.upTo
+      changed = true
+    }
+    if (theirs.extra !== undefined) {
+      for (const s of theirs.extra) {
+        if (s > mine.upTo && !(mine.extra?.has(s) ?? false)) {
+          (mine.extra ??= new Set()).add(s)
+          changed = true
         }
       }
-      if (changed) {
-        this.normalize(node)
-        this.dirty.add(node)
-      } else if (mine.upTo === 0 && mine.extra === undefined) {
-        this.origins.delete(node)
-      }
     }
+    if (changed) {
+      this.normalize(origin)
+      this.dirty.add(origin)
+    } else if (mine.upTo === 0 && mine.extra === undefined) {
+      this.origins.delete(origin)
+    }
+  }
+
+  /** Union with a stored context (restoring a replica). */
+  merge (summary: ContextSummary): void {
+    const other = CausalContext.from(summary)
+    for (const o of summary) this.mergeOrigin(other, o.node)
   }
 
   /** The knowledge of one origin, or undefined when nothing of it is incorporated. */

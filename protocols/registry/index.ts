@@ -1,8 +1,10 @@
 /**
  * The cluster's agent registry as a pure CRDT: which node hosts each agent, its lifecycle
- * state and capabilities, replicated by deltas (gossipsub `caxton/registry/1`) and
- * anti-entropy (`/caxton/registry-sync/1.0.0`). No clock, randomness or I/O: the caller
- * passes `now` and its node id, persists the returned batches and moves the bytes.
+ * state and capabilities, replicated by deltas (gossipsub `caxton/registry/2`) and
+ * anti-entropy (`/caxton/registry-sync/2.0.0`). Every version is signed by its writer,
+ * the node hosting the agent, and only that node's later writes supersede it. No clock,
+ * randomness or I/O: the caller passes `now`, its node id and its signing functions,
+ * persists the returned batches and moves the bytes.
  * When to sync and with whom is the {@link SyncPolicy} (`sync-policy.ts`), clock-driven
  * the same way: the node's `ClusterRegistry` and the simulator both run it.
  * Rules and formats: `SPEC.md` beside this file.
@@ -12,7 +14,7 @@
  * import { Registry, MemoryRegistryStore, encodeGossip, decodeGossip } from '../../protocols/registry/index.js'
  *
  * const store = new MemoryRegistryStore()
- * const reg = Registry.restore({ nodeId: me }, await store.load())
+ * const reg = Registry.restore({ nodeId: me, signing }, await store.load())   // signing: { sign, verify }
  *
  * // a local lifecycle change: persist, then publish the delta
  * const { delta, batch } = reg.apply({ type: 'put', agentId: 'echo', node: me, state: 'running',
@@ -23,7 +25,7 @@
  * // a delta from a peer
  * const msg = decodeGossip(bytes)                       // throws RegistryDecodeError only
  * if (msg.type === 'delta') {
- *   const { changes, batch } = reg.merge(msg.delta, { now: Date.now(), from: peer })
+ *   const { changes, batch, rejected } = reg.merge(msg.delta, { now: Date.now(), from: peer })
  *   await store.write(batch)
  * }
  *
@@ -38,16 +40,13 @@
  * ```
  */
 export { Registry, DEFAULT_BUCKET_COUNT, DEFAULT_MAX_CLOCK_DRIFT_MS, DEFAULT_TOMBSTONE_TTL_MS } from './registry.js'
-export type { RegistryOptions, LocalUpdate, MergeUpdate, MergeOptions, GcOptions, GcUpdate } from './registry.js'
+export type { RegistryOptions, LocalUpdate, MergeUpdate, MergeOptions, GcOptions, GcUpdate, RejectedVersion } from './registry.js'
 export * from './types.js'
-export {
-  compareClocks, mergeClocks, incrementClock, clockGet, clockLeq, clocksEqual, clockFromRecord, clockToRecord,
-  isCanonicalClock, compareNodeIds, EMPTY_CLOCK
-} from './vector-clock.js'
-export type { ClockOrder } from './vector-clock.js'
+export { signedPayload, SIGNATURE_BYTES, SIGNATURE_DOMAIN } from './signing.js'
+export type { RegistrySigning, UnsignedVersion } from './signing.js'
 export { HybridLogicalClock, hlcTick, hlcReceive, compareHlc, maxHlc, HLC_ZERO } from './hlc.js'
-export { mergeVersions, comparePriority, precedes, sameVersion, sameVersions, dotOf, seqOf, joinedClock } from './versions.js'
-export { CausalContext } from './context.js'
+export { mergeVersions, comparePriority, precedes, sameVersion, sameVersions, dotOf } from './versions.js'
+export { CausalContext, compareNodeIds } from './context.js'
 export { CapabilityIndex } from './capability-index.js'
 export { bucketOf, differingBuckets, digestsEqual } from './digest.js'
 export {

@@ -26,7 +26,7 @@
 import { DeadlineQueue } from '../deadline-queue.js'
 import { InvalidRegistryTimingError } from './errors.js'
 import type { RegistryTiming } from './timing.js'
-import type { NodeId } from './vector-clock.js'
+import type { NodeId } from './types.js'
 
 /** Attempts of the exchange started on a (re)connection. */
 export const CONNECT_SYNC_ATTEMPTS = 4
@@ -84,6 +84,8 @@ export interface SyncPolicyStats {
   connectRetries: number
   /** Exchanges not started or answered because the cap was reached. */
   refusedAtCap: number
+  /** Exchanges refused because the peer that opened them is not a live member. */
+  refusedNonMembers: number
 }
 
 /** What happens when a peer's connection timer fires. */
@@ -166,7 +168,7 @@ export function validateRegistryTiming (timing: RegistryTiming): void {
 export class SyncPolicy {
   readonly self: NodeId
   readonly timing: Readonly<RegistryTiming>
-  readonly stats: SyncPolicyStats = { antiEntropyRounds: 0, connectSyncs: 0, connectRetries: 0, refusedAtCap: 0 }
+  readonly stats: SyncPolicyStats = { antiEntropyRounds: 0, connectSyncs: 0, connectRetries: 0, refusedAtCap: 0, refusedNonMembers: 0 }
 
   private readonly random: () => number
   private state: 'created' | 'running' | 'stopped' = 'created'
@@ -280,11 +282,16 @@ export class SyncPolicy {
 
   /**
    * `peer` opened an exchange: answer it (true: a slot is reserved, report the end with
-   * {@link SyncPolicy.ended}) or refuse it (false: at the cap, or not running).
+   * {@link SyncPolicy.ended}) or refuse it (false: not a live member, at the cap, or not
+   * running). Only members get the registry and may send entries into it.
    */
   answer (peer: NodeId, now: number): boolean {
     if (this.state !== 'running') return false
     this.advance(now)
+    if (!this.live.has(peer)) {
+      this.stats.refusedNonMembers++
+      return false
+    }
     if (this.atCap()) {
       this.stats.refusedAtCap++
       return false
@@ -317,6 +324,11 @@ export class SyncPolicy {
   /** The live members as reported (this node excluded), in the order they were first reported. */
   members (): NodeId[] {
     return this.live.toArray()
+  }
+
+  /** Whether `peer` is a live member as reported. */
+  isMember (peer: NodeId): boolean {
+    return this.live.has(peer)
   }
 
   /** Exchanges running now, started and answered. */

@@ -5,9 +5,14 @@
  */
 import type { AgentId } from '../fipa/types.js'
 import type { HlcTimestamp } from './hlc.js'
-import type { NodeId, VectorClock } from './vector-clock.js'
 
-export type { AgentId, NodeId, VectorClock, HlcTimestamp }
+export type { AgentId, HlcTimestamp }
+
+/**
+ * A node of the cluster: its libp2p PeerId as a string. A writer's node id is also how
+ * its signatures are checked: an Ed25519 PeerId embeds the public key (SPEC.md §7).
+ */
+export type NodeId = string
 
 /**
  * An agent's lifecycle state as its hosting node publishes it; the same states as the
@@ -42,33 +47,42 @@ export interface Capability {
   readonly schema?: JsonValue
 }
 
-/** The replicated facts about a live agent. */
+/** The replicated facts about a live agent, as its host published them. */
 export interface AgentRecord {
-  /** The hosting node. */
+  /** The hosting node: always the version's writer (a node registers only the agents it hosts). */
   readonly node: NodeId
   readonly state: AgentState
   readonly capabilities: readonly Capability[]
   /** When the writer made this version, ms since the epoch (the writer's `now`). */
   readonly updatedAt: number
+  /**
+   * When the host registered the agent, ms since the epoch: the `updatedAt` of the first
+   * version of this registration, kept by later writes. Between two hosts registering the
+   * same agent id, the earlier registration is the one readers see (SPEC.md §3).
+   */
+  readonly registeredAt: number
 }
 
 /**
- * One write of an entry. Its *dot* is `(by, clock[by])`: `by`'s node-wide write sequence
- * number, unique per write. `record === null` is a tombstone (a removal).
+ * One write of an entry, signed by its writer. Its *dot* is `(by, seq)`: `by`'s
+ * node-wide write sequence number, unique per write. `record === null` is a tombstone
+ * (the writer no longer hosts the agent).
  */
 export interface Version {
-  /** The entry's vector clock after this write: `[node, write sequence]` pairs. */
-  readonly clock: VectorClock
-  /** The node that wrote it. */
+  /** The node that wrote it (and hosts the agent, unless this is a tombstone). */
   readonly by: NodeId
-  /** The writer's hybrid logical clock at the write: the tie-break between concurrent versions. */
+  /** The writer's write sequence number: 1, 2, 3, ... across all entries. */
+  readonly seq: number
+  /** The writer's hybrid logical clock at the write. */
   readonly hlc: HlcTimestamp
   readonly record: AgentRecord | null
+  /** Ed25519 signature (64 bytes) by `by` of {@link signedPayload} of this version and its agent id. */
+  readonly signature: Uint8Array
 }
 
 /**
- * An entry as replicated and stored: the agent id and its maximal versions (normally
- * one; several while concurrent writes have not been superseded), sorted winner first.
+ * An entry as replicated and stored: the agent id and, per writer, the latest version of
+ * that writer (normally one writer), sorted winner first (SPEC.md §3).
  */
 export interface RegistryEntry {
   readonly agentId: AgentId
@@ -87,9 +101,11 @@ export interface RegisteredAgent {
   readonly capabilities: readonly Capability[]
   /** ms since the epoch. */
   readonly updatedAt: number
+  /** When `node` registered the agent, ms since the epoch. */
+  readonly registeredAt: number
   /** The winning version's writer, sequence number and HLC timestamp. */
   readonly version: { readonly by: NodeId, readonly seq: number, readonly hlc: HlcTimestamp }
-  /** Concurrent versions not yet superseded, beyond the winner (0 normally). */
+  /** Other nodes that also publish a live registration of this agent id (0 normally). */
   readonly conflicts: number
 }
 
@@ -118,7 +134,7 @@ export type ContextSummary = readonly OriginKnowledge[]
  * A set of versions to merge. Gossip deltas carry only `entries` (the versions just
  * written). Anti-entropy replies and snapshots also carry the sender's `context` and
  * `complete`: for the listed buckets, `entries` is everything the sender holds, so the
- * receiver may drop what the sender has seen superseded (SPEC.md, "Anti-entropy").
+ * receiver may drop what the sender wrote and has since superseded (SPEC.md §6).
  */
 export interface RegistryDelta {
   readonly entries: readonly RegistryEntry[]
@@ -147,11 +163,11 @@ export interface RegistryAck {
 
 /** A local operation on the registry. */
 export type RegistryOp =
-  /** Registers an agent, or replaces everything known about it. */
+  /** Registers an agent hosted by this node (`node` must be this replica's node id), or replaces what this node published about it. */
   | { readonly type: 'put', readonly agentId: AgentId, readonly node: NodeId, readonly state: AgentState, readonly capabilities?: readonly Capability[] }
-  /** Changes some fields of a registered agent. @throws RegistryAgentNotFoundError */
+  /** Changes some fields of an agent this node registered. @throws RegistryAgentNotFoundError */
   | { readonly type: 'update', readonly agentId: AgentId, readonly node?: NodeId, readonly state?: AgentState, readonly capabilities?: readonly Capability[] }
-  /** Removes an agent: writes a tombstone. A no-op when no live version is known. */
+  /** Removes this node's registration of an agent: writes a tombstone. A no-op when this node has none live. */
   | { readonly type: 'remove', readonly agentId: AgentId }
 
 /**

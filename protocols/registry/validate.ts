@@ -6,7 +6,7 @@
  */
 import type { HlcTimestamp } from './hlc.js'
 import { AGENT_STATES, type AgentRecord, type AgentState, type Capability, type ContextSummary, type JsonValue, type OriginKnowledge, type RegistryAck, type RegistryDelta, type RegistryDigest, type RegistryEntry, type Version } from './types.js'
-import type { VectorClock } from './vector-clock.js'
+import { SIGNATURE_BYTES } from './signing.js'
 
 /** FIPA agent names as Caxton allows them (see `protocols/fipa/types.ts`). */
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -19,7 +19,6 @@ export const LIMITS = Object.freeze({
   schemaDepth: 32,
   schemaNodes: 10_000,
   versionsPerEntry: 64,
-  clockEntries: 4096,
   contextOrigins: 100_000,
   contextExtraPerOrigin: 1_000_000,
   bucketCount: 65_536,
@@ -153,36 +152,28 @@ function checkUniqueCapabilities (caps: readonly Capability[], path: string): vo
 
 // ---- wire forms (untrusted) ----
 
-function parseClock (v: unknown, path: string): VectorClock {
-  const list = arrayOf(v, path, LIMITS.clockEntries)
-  const out: Array<readonly [string, number]> = []
-  for (let i = 0; i < list.length; i++) {
-    const pair = list[i]
-    const p = `${path}[${i}]`
-    if (!Array.isArray(pair) || pair.length !== 2) throw new Issue(p, 'expected [node, counter]')
-    const node = checkNodeId(pair[0], `${p}[0]`)
-    const counter = checkPositiveInt(pair[1], `${p}[1]`)
-    if (i > 0 && !(out[i - 1][0] < node)) throw new Issue(p, 'clock entries must be sorted by node, each node once')
-    out.push(Object.freeze([node, counter] as const))
-  }
-  return Object.freeze(out)
-}
-
 function parseCapabilityWire (v: unknown, path: string): Capability {
   if (!isObject(v)) throw new Issue(path, 'expected a capability map')
   keysOnly(v, ['n', 'd', 'v', 's'], path)
   return buildCapability(v.n, v.d, v.v, v.s, path)
 }
 
-function parseRecord (v: unknown, path: string): AgentRecord {
-  if (!Array.isArray(v) || v.length !== 4) throw new Issue(path, 'expected [node, state, capabilities, updatedAt]')
-  const caps = arrayOf(v[2], `${path}[2]`, LIMITS.capabilities).map((c, i) => parseCapabilityWire(c, `${path}[2][${i}]`))
-  checkUniqueCapabilities(caps, `${path}[2]`)
+/** A record's wire form; its node is the version's writer (`by`). */
+function parseRecord (v: unknown, by: string, wall: number, path: string): AgentRecord {
+  if (!Array.isArray(v) || v.length !== 4) throw new Issue(path, 'expected [state, capabilities, updatedAt, registeredAt]')
+  const caps = arrayOf(v[1], `${path}[1]`, LIMITS.capabilities).map((c, i) => parseCapabilityWire(c, `${path}[1][${i}]`))
+  checkUniqueCapabilities(caps, `${path}[1]`)
+  const updatedAt = checkNonNegativeInt(v[2], `${path}[2]`)
+  const registeredAt = checkNonNegativeInt(v[3], `${path}[3]`)
+  // the writer's HLC wall time is at least its physical time at the write
+  if (updatedAt > wall) throw new Issue(`${path}[2]`, 'updatedAt is later than the version\'s HLC wall time')
+  if (registeredAt > wall) throw new Issue(`${path}[3]`, 'registeredAt is later than the version\'s HLC wall time')
   return Object.freeze({
-    node: checkNodeId(v[0], `${path}[0]`),
-    state: checkState(v[1], `${path}[1]`),
+    node: by,
+    state: checkState(v[0], `${path}[0]`),
     capabilities: Object.freeze(caps),
-    updatedAt: checkNonNegativeInt(v[3], `${path}[3]`)
+    updatedAt,
+    registeredAt
   })
 }
 
@@ -191,17 +182,13 @@ export function parseHlc (wall: unknown, logical: unknown, path: string): HlcTim
 }
 
 export function parseVersion (v: unknown, path: string): Version {
-  if (!Array.isArray(v) || v.length !== 5) throw new Issue(path, 'expected [clock, writer index, wall, logical, record]')
-  const clock = parseClock(v[0], `${path}[0]`)
-  const index = checkNonNegativeInt(v[1], `${path}[1]`)
-  if (index >= clock.length) throw new Issue(`${path}[1]`, 'the writer index is outside the clock')
-  const by = clock[index][0]
-  return Object.freeze({
-    clock,
-    by,
-    hlc: parseHlc(v[2], v[3], path),
-    record: v[4] === null ? null : parseRecord(v[4], `${path}[4]`)
-  })
+  if (!Array.isArray(v) || v.length !== 6) throw new Issue(path, 'expected [by, seq, wall, logical, record, signature]')
+  const by = checkNodeId(v[0], `${path}[0]`)
+  const seq = checkPositiveInt(v[1], `${path}[1]`)
+  const hlc = parseHlc(v[2], v[3], path)
+  const record = v[4] === null ? null : parseRecord(v[4], by, hlc.wall, `${path}[4]`)
+  const signature = checkBytes(v[5], `${path}[5]`, SIGNATURE_BYTES)
+  return Object.freeze({ by, seq, hlc, record, signature })
 }
 
 export function parseEntry (v: unknown, path: string): RegistryEntry {

@@ -11,10 +11,9 @@ import { Packr } from 'msgpackr'
 import type { HlcTimestamp } from './hlc.js'
 import type { AgentRecord, Capability, ContextSummary, JsonValue, OriginKnowledge, RegistryAck, RegistryDelta, RegistryDigest, RegistryEntry, Version } from './types.js'
 
-export type ClockWire = Array<[string, number]>
 export type CapabilityWire = { n: string, d?: string, v?: string, s?: JsonValue }
-export type RecordWire = [string, string, CapabilityWire[], number]
-export type VersionWire = [ClockWire, number, number, number, RecordWire | null]
+export type RecordWire = [string, CapabilityWire[], number, number]
+export type VersionWire = [string, number, number, number, RecordWire | null, Uint8Array]
 export type EntryWire = [string, VersionWire[]]
 export type OriginWire = [string, number, number[]]
 export type DeltaWire = { e: EntryWire[], c?: OriginWire[], b?: [number, number[]] }
@@ -36,13 +35,13 @@ export function capabilityToWire (c: Capability): CapabilityWire {
   return w
 }
 
+/** The record's node is not sent: it is always the version's writer. */
 export function recordToWire (r: AgentRecord): RecordWire {
-  return [r.node, r.state, r.capabilities.map(capabilityToWire), r.updatedAt]
+  return [r.state, r.capabilities.map(capabilityToWire), r.updatedAt, r.registeredAt]
 }
 
-/** The writer is named by its index in the clock (it always has a counter there): a PeerId is ~52 bytes. */
 export function versionToWire (v: Version): VersionWire {
-  return [v.clock.map(([n, s]) => [n, s]), v.clock.findIndex(([n]) => n === v.by), v.hlc.wall, v.hlc.logical, v.record === null ? null : recordToWire(v.record)]
+  return [v.by, v.seq, v.hlc.wall, v.hlc.logical, v.record === null ? null : recordToWire(v.record), v.signature]
 }
 
 export function entryToWire (e: RegistryEntry): EntryWire {

@@ -1,14 +1,19 @@
 /**
  * The cluster registry (protocols/registry) at `agents` agents over 10 writers: local
  * apply and merge throughput, a snapshot as one anti-entropy reply, digest and
- * missingFor costs, capability lookup and get latencies. Deterministic input (a seeded
- * xorshift32), so runs are comparable.
+ * missingFor costs, capability lookup and get latencies, and the cost of its Ed25519
+ * signatures. Writers sign with real keys and every merge checks the signatures, as on a
+ * node. Deterministic input (a seeded xorshift32), so runs are comparable.
  * Run: `npm run bench -- registry [--agents N]`.
  */
 import { performance } from 'node:perf_hooks'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   Registry, decodeDelta, decodeGossip, encodeDelta, encodeDigest, encodeGossip, type RegistryDelta
 } from '../../protocols/registry/index.js'
+import { ed25519Signing } from '../../src/registry/signing.js'
+import { measureEd25519, type SigningCosts } from '../registry/signing.js'
 import { percentile, round } from './stats.js'
 
 export interface RegistryOptions {
@@ -56,6 +61,8 @@ export interface RegistryResult {
   lookupAll: CallTimes & { matches: number }
   lookupNoMatch: CallTimes
   get: CallTimes
+  /** Ed25519 on node:crypto, µs per call: what each write (sign) and each new version received (verify) costs. */
+  signing: SigningCosts
   heapUsedMiB: number
 }
 
@@ -99,7 +106,11 @@ const times = (t: CallTimes): string => `median ${t.medianUs.toFixed(2)} µs, p9
 export async function benchRegistry (options: RegistryOptions, say: (line: string) => void = () => {}): Promise<RegistryResult> {
   const agents = options.agents
   const random = rng(42)
-  const writers = Array.from({ length: WRITERS }, (_, i) => new Registry({ nodeId: `12D3KooWBenchNode${String(i).padStart(2, '0')}${'x'.repeat(32)}` }))
+  const replica = async (): Promise<Registry> => {
+    const key = await generateKeyPair('Ed25519')
+    return new Registry({ nodeId: peerIdFromPrivateKey(key).toString(), signing: ed25519Signing(key) })
+  }
+  const writers = await Promise.all(Array.from({ length: WRITERS }, replica))
   const deltas: Array<{ from: string, delta: RegistryDelta, bytes: Uint8Array }> = []
 
   // 1. local writes: each agent has 1-3 capabilities out of 100, plus 'common' on 10% and 'all' on every agent
@@ -126,7 +137,7 @@ export async function benchRegistry (options: RegistryOptions, say: (line: strin
   say(`gossip delta of one write: ${deltaMeanBytes} bytes on average`)
 
   // 2. merge throughput: every delta into one fresh replica, decoded from bytes, as gossip would deliver them
-  const reader = new Registry({ nodeId: 'reader' })
+  const reader = await replica()
   const mergeDecoded = timeOnce(() => {
     for (const d of deltas) {
       const msg = decodeGossip(d.bytes)
@@ -134,7 +145,7 @@ export async function benchRegistry (options: RegistryOptions, say: (line: strin
     }
   })
   say(`merge of ${agents} gossip deltas (decode included): ${perSec(agents, mergeDecoded.ms)} deltas/s (${mergeDecoded.ms.toFixed(0)} ms)`)
-  const reader2 = new Registry({ nodeId: 'reader-2' })
+  const reader2 = await replica()
   const predecoded = deltas.map(d => d.delta)
   const merge = timeOnce(() => { for (const d of predecoded) reader2.merge(d, { now: 1_700_000_100_000 }) })
   say(`merge of ${agents} gossip deltas (already decoded): ${perSec(agents, merge.ms)} deltas/s (${merge.ms.toFixed(0)} ms)`)
@@ -145,7 +156,7 @@ export async function benchRegistry (options: RegistryOptions, say: (line: strin
   const snapshot = reader.snapshot()
   const encoded = timeOnce(() => encodeDelta(snapshot))
   const decoded = timeOnce(() => decodeDelta(encoded.value))
-  const fresh = new Registry({ nodeId: 'fresh' })
+  const fresh = await replica()
   const snapMerge = timeOnce(() => fresh.merge(decoded.value, { now: 1_700_000_200_000 }))
   const snapshotBytes = encoded.value.length
   say(`snapshot: ${(snapshotBytes / 1024).toFixed(0)} KiB (${(snapshotBytes / agents).toFixed(0)} B/entry); encode ${encoded.ms.toFixed(0)} ms, decode+validate ${decoded.ms.toFixed(0)} ms, merge into an empty replica ${snapMerge.ms.toFixed(0)} ms (${perSec(agents, snapMerge.ms)} entries/s)`)
@@ -155,7 +166,9 @@ export async function benchRegistry (options: RegistryOptions, say: (line: strin
   const digestBytes = encodeDigest(reader.digest()).length
   say(`digest: ${digestBytes} bytes (${reader.bucketCount} buckets), computed in median ${(digestTime.medianUs / 1000).toFixed(2)} ms`)
   const lagging = reader.digest()
-  reader.apply({ type: 'update', agentId: `agent-${Math.min(7, agents - 1)}`, state: 'draining' }, 1_700_000_300_000)
+  const changed = Math.min(7, agents - 1)
+  const update = writers[changed % WRITERS].apply({ type: 'update', agentId: `agent-${changed}`, state: 'draining' }, 1_700_000_300_000)
+  reader.merge(update.delta as RegistryDelta, { now: 1_700_000_300_000 })
   const missingTime = timeEach(50, () => reader.missingFor(lagging))
   const reply = reader.missingFor(lagging)
   const missingForBytes = encodeDelta(reply).length
@@ -175,6 +188,8 @@ export async function benchRegistry (options: RegistryOptions, say: (line: strin
   say(`findByCapability, no match: ${times(lookupNoMatch)}`)
   const get = timeEach(100_000, i => reader.get(`agent-${i % agents}`))
   say(`get(agentId): ${times(get)}`)
+  const signing = await measureEd25519()
+  say(`signatures (Ed25519, node:crypto, ${signing.payloadBytes}-byte payload): sign ${signing.signUs.toFixed(1)} µs, verify ${signing.verifyUs.toFixed(1)} µs, ${signing.verifyColdUs.toFixed(1)} µs with the writer's key not cached`)
   const heapUsedMiB = Math.round(process.memoryUsage().heapUsed / 1024 / 1024)
   say(`heap used: ${heapUsedMiB} MiB (4 replicas of ${agents} agents, plus ${agents} deltas kept)`)
 
@@ -206,6 +221,7 @@ export async function benchRegistry (options: RegistryOptions, say: (line: strin
     lookupAll,
     lookupNoMatch,
     get,
+    signing,
     heapUsedMiB
   }
 }

@@ -18,6 +18,7 @@ import {
 } from '../../protocols/fipa/index.js'
 import { decodeGossip, decodeSyncFrame, encodeGossip, encodeSyncFrame, Registry, RegistryDecodeError } from '../../protocols/registry/index.js'
 import { decodeFrame as decodeSwimFrame, encodeFrame as encodeSwimFrame, SwimDecodeError } from '../../protocols/swim/index.js'
+import { simSigning } from '../registry/signing.js'
 
 /** One decoder under fuzzing. */
 export interface FuzzTarget {
@@ -36,9 +37,9 @@ const message: AclMessage = {
   traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
 }
 
-/** A one-agent registry: its delta as gossip, and its digest and entries as sync frames. */
+/** A one-agent registry: its delta as gossip, and its digest and entries as sync frames (decoders do not check signatures: a stand-in's do). */
 const registrySamples = (): { gossip: Uint8Array[], sync: Uint8Array[] } => {
-  const reg = new Registry({ nodeId: 'node-a' })
+  const reg = new Registry({ nodeId: 'node-a', signing: simSigning('node-a') })
   const { delta } = reg.apply({ type: 'put', agentId: 'echo', node: 'node-a', state: 'running', capabilities: [{ name: 'echo', version: '1.0.0' }] }, 1_764_000_000_000)
   if (delta === undefined) throw new Error('the sample registry write produced no delta')
   const digest = reg.digest()

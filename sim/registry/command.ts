@@ -13,6 +13,7 @@ import Table from 'cli-table3'
 import { performance } from 'node:perf_hooks'
 import { REGISTRY_TIMING, Registry, decodeGossip, encodeDelta, decodeDelta, encodeGossip } from '../../protocols/registry/index.js'
 import { defaultOptions, runRegistrySim, type RegistrySimOptions, type RegistrySimReport } from './runner.js'
+import { measureEd25519, simSigning } from './signing.js'
 
 function int (name: string, min: number) {
   return (value: string): number => {
@@ -46,6 +47,8 @@ interface Common {
   settleMs?: number
   perByteUs?: number
   perMessageUs?: number
+  signUs?: number
+  verifyUs?: number
   shortIds?: boolean
   buckets?: number
   convergeTimeoutMs?: number
@@ -70,6 +73,8 @@ function withCommon (cmd: Command): Command {
     .option('--settle-ms <ms>', 'virtual time run unmeasured before the steady state, ms (default 2 anti-entropy intervals)', int('settle-ms', 0))
     .option('--per-byte-us <us>', 'CPU cost per received byte, µs (default 0.2, see calibrate)', positive('per-byte-us'))
     .option('--per-message-us <us>', 'CPU cost per received message, µs (default 10)', positive('per-message-us'))
+    .option('--sign-us <us>', 'CPU cost of signing a write, µs (default 27, Ed25519: see calibrate)', positive('sign-us'))
+    .option('--verify-us <us>', 'CPU cost of checking a version\'s signature, µs (default 71, Ed25519: see calibrate)', positive('verify-us'))
     .option('--short-ids', 'node ids n0, n1… instead of 52-character PeerIds (smaller clocks and frames)')
     .option('--converge-timeout-ms <ms>', 'give up waiting for identical digests after this long, virtual ms (default 300000)', int('converge-timeout-ms', 1))
     .option('--buckets <n>', 'digest buckets, cluster-wide (default 256, the CRDT\'s default)', int('buckets', 1))
@@ -95,6 +100,8 @@ function build (c: Common, extra: Partial<RegistrySimOptions>): RegistrySimOptio
   if (c.settleMs !== undefined) o.settleMs = c.settleMs
   if (c.perByteUs !== undefined) o.model = { ...o.model, perByteUs: c.perByteUs }
   if (c.perMessageUs !== undefined) o.model = { ...o.model, perMessageUs: c.perMessageUs }
+  if (c.signUs !== undefined) o.model = { ...o.model, signUs: c.signUs }
+  if (c.verifyUs !== undefined) o.model = { ...o.model, verifyUs: c.verifyUs }
   if (c.shortIds === true) o.ids = 'short'
   if (c.buckets !== undefined) o.bucketCount = c.buckets
   if (c.convergeTimeoutMs !== undefined) o.convergeTimeoutMs = c.convergeTimeoutMs
@@ -123,7 +130,7 @@ const both = (c: RegistrySimReport['healConvergence'], timeoutMs: number): strin
 function print (o: RegistrySimOptions, r: RegistrySimReport): void {
   const head = `registry sim: ${r.nodes} nodes, ${r.agentsAtEnd} agents at the end, seed ${r.seed}, anti-entropy every ${o.timing.antiEntropyIntervalMs} ms, ` +
     `${o.links >= o.nodes - 1 ? 'full mesh' : `${o.links} links/node`}, gossip D=${o.gossip.meshDegree}, ${o.model.bandwidthBytesPerMs / 125} Mbit/s, ` +
-    `CPU ${o.model.perMessageUs} µs/msg + ${o.model.perByteUs} µs/B, ${o.bucketCount} buckets`
+    `CPU ${o.model.perMessageUs} µs/msg + ${o.model.perByteUs} µs/B, sign ${o.model.signUs} µs, verify ${o.model.verifyUs} µs, ${o.bucketCount} buckets`
   const t = new Table({ style: { head: [], border: [] } })
   if (!o.preload) t.push({ 'same registry on every node, from the last deploy': both(r.initialConvergence, o.convergeTimeoutMs) })
   if (o.partition !== undefined) {
@@ -190,13 +197,14 @@ Examples:
     })
 
   program.command('calibrate')
-    .description('Measure this machine\'s CPU cost of decoding and merging registry messages (the model\'s --per-byte-us, --per-message-us).')
-    .action(() => {
+    .description('Measure this machine\'s CPU cost of decoding and merging registry messages, and of Ed25519 signing and checking (the model\'s --per-byte-us, --per-message-us, --sign-us, --verify-us).')
+    .action(async () => {
       const N = 5000
       let result = { perByte: 0, perMessage: 0, gossipMs: 0, bulkMs: 0, small: 0, bulk: 0 }
       // the first round warms the JIT up; the second is reported
       for (let round = 0; round < 2; round++) {
-        const writer = new Registry({ nodeId: `12D3KooWCalibrationWriter${round}xxxxxxxxxxxxxxxxxxxxxxxxx` })
+        const writerId = `12D3KooWCalibrationWriter${round}xxxxxxxxxxxxxxxxxxxxxxxxx`
+        const writer = new Registry({ nodeId: writerId, signing: simSigning(writerId) })
         const deltas: Uint8Array[] = []
         for (let i = 0; i < N; i++) {
           const u = writer.apply({ type: 'put', agentId: `agent-${i}`, node: writer.nodeId, state: 'running', capabilities: [{ name: `cap-${i % 10}` }] }, 1_700_000_000_000 + i)
@@ -204,7 +212,7 @@ Examples:
         }
         const small = deltas.reduce((n, d) => n + d.byteLength, 0)
         let t0 = performance.now()
-        const r1 = new Registry({ nodeId: 'r1' })
+        const r1 = new Registry({ nodeId: 'r1', signing: simSigning('r1') })
         for (const d of deltas) {
           const m = decodeGossip(d)
           if (m.type === 'delta') r1.merge(m.delta, { now: 1_700_000_010_000, from: writer.nodeId })
@@ -212,7 +220,7 @@ Examples:
         const gossipMs = performance.now() - t0
         const snap = encodeDelta(writer.snapshot())
         t0 = performance.now()
-        const r2 = new Registry({ nodeId: 'r2' })
+        const r2 = new Registry({ nodeId: 'r2', signing: simSigning('r2') })
         r2.merge(decodeDelta(snap), { now: 1_700_000_010_000, from: writer.nodeId })
         const bulkMs = performance.now() - t0
         const perByte = bulkMs * 1000 / snap.byteLength
@@ -221,7 +229,9 @@ Examples:
       const r = result
       process.stdout.write(`gossip: ${N} deltas of ${(r.small / N).toFixed(0)} B, decoded and merged in ${r.gossipMs.toFixed(0)} ms (${(r.gossipMs * 1000 / N).toFixed(1)} µs each)\n`)
       process.stdout.write(`bulk: one ${(r.bulk / 1e6).toFixed(2)} MB reply of ${N} entries, decoded and merged in ${r.bulkMs.toFixed(0)} ms\n`)
-      process.stdout.write(`model: --per-byte-us ${r.perByte.toFixed(3)} --per-message-us ${r.perMessage.toFixed(1)}\n`)
+      const ed = await measureEd25519()
+      process.stdout.write(`Ed25519 (node:crypto): sign ${ed.signUs.toFixed(1)} µs, verify ${ed.verifyUs.toFixed(1)} µs (${ed.verifyColdUs.toFixed(1)} µs with the writer's key not cached)\n`)
+      process.stdout.write(`model: --per-byte-us ${r.perByte.toFixed(3)} --per-message-us ${r.perMessage.toFixed(1)} --sign-us ${ed.signUs.toFixed(0)} --verify-us ${ed.verifyUs.toFixed(0)}\n`)
     })
   return program
 }

@@ -9,8 +9,9 @@
  * simulated network, the exchange timeout, connections closed by a cut.
  *
  * What the network model lacks is modelled here: each node's CPU (one event loop: a
- * message costs `perMessageUs + perByteUs × bytes` to decode and merge, a send
- * `sendPerByteUs × bytes` to encode; work queues behind work) and its egress bandwidth
+ * message costs `perMessageUs + perByteUs × bytes` to decode and merge, plus `verifyUs`
+ * per signature checked, a local write `signUs` more, a send `sendPerByteUs × bytes` to
+ * encode; work queues behind work) and its egress bandwidth
  * (bytes leave one after another at `bandwidthBytesPerMs`). Byte counts add a modelled
  * transport overhead per gossip message (gossipsub's envelope and signature) and per sync
  * frame (length prefix, yamux header).
@@ -20,6 +21,7 @@ import {
   Registry, SyncPolicy, type MergeUpdate, type NodeId, type RegistryOp, type RegistryTiming, type SyncPolicyOutput
 } from '../../protocols/registry/index.js'
 import { RegistryReplica } from '../../src/registry/replica.js'
+import { simSigning } from './signing.js'
 import type { SyncInitiator, SyncResponder } from '../../src/registry/session.js'
 import { EventQueue } from '../core/event-queue.js'
 import type { ProcessContext, SimProcess } from '../core/network.js'
@@ -34,6 +36,10 @@ export interface NodeModel {
   sendPerByteUs: number
   /** Cost of checking a gossip message id already seen. */
   duplicateUs: number
+  /** Cost of signing one write (Ed25519). */
+  signUs: number
+  /** Cost of checking one received version's signature (Ed25519). */
+  verifyUs: number
   /** Egress bandwidth, bytes per ms (125_000 = 1 Gbit/s). */
   bandwidthBytesPerMs: number
   /** Transport bytes added to each gossip message (gossipsub envelope: from, seqno, topic, signature). */
@@ -133,7 +139,7 @@ export class RegistryProcess implements SimProcess {
 
   start (ctx: ProcessContext): void {
     this.ctx = ctx
-    this.replica = new RegistryReplica(this.options.registry ?? new Registry({ nodeId: ctx.id, ...this.options.crdt }))
+    this.replica = new RegistryReplica(this.options.registry ?? new Registry({ nodeId: ctx.id, signing: simSigning(ctx.id), ...this.options.crdt }))
     for (const l of this.options.links) this.alive.add(l)
     this.rebuildMesh()
     this.policy = new SyncPolicy({ self: ctx.id, timing: this.options.timing, random: () => ctx.random.next() })
@@ -144,7 +150,7 @@ export class RegistryProcess implements SimProcess {
 
   /** A local lifecycle change now (deploy, state change, removal). */
   local (op: RegistryOp): void {
-    this.compute(this.options.model.perMessageUs, () => {
+    this.compute(this.options.model.perMessageUs + this.options.model.signUs, () => {
       const out = this.replica.local(op, this.wall())
       this.options.onChange(this.id)
       for (const m of out.publish) this.publish(m)
@@ -181,16 +187,16 @@ export class RegistryProcess implements SimProcess {
       }
       this.remember(id)
       this.compute(m.perMessageUs + m.perByteUs * env[3].byteLength, () => {
-        const out = this.replica.receiveGossip(env[1], env[3], this.wall())
-        if (out !== undefined) {
-          if (out.changes.length > 0 || out.batch.put.length > 0) this.options.onChange(this.id)
-          for (const p of out.publish) this.publish(p)
-        }
+        const out = this.verifying(() => this.replica.receiveGossip(env[1], env[3], this.wall()))
+        if (out.changes.length > 0 || out.batch.put.length > 0) this.options.onChange(this.id)
+        for (const p of out.publish) this.publish(p)
+        // gossipsub forwards only what the validator accepted
+        if (out.verdict !== 'accept') return
         for (const peer of this.mesh) if (peer !== from && peer !== env[1]) this.transmit(peer, bytes, env[3].byteLength + m.gossipOverheadBytes, 'gossip')
       })
       return
     }
-    this.compute(m.perMessageUs + m.perByteUs * env[3].byteLength, () => { this.onSyncFrame(from, env[1], env[2], env[3]) })
+    this.compute(m.perMessageUs + m.perByteUs * env[3].byteLength, () => { this.verifying(() => { this.onSyncFrame(from, env[1], env[2], env[3]) }) })
   }
 
   wake (ctx: ProcessContext): void {
@@ -331,6 +337,18 @@ export class RegistryProcess implements SimProcess {
   }
 
   // ---- CPU, egress, timers ----
+
+  /** Runs `work` (a merge), then charges the CPU `verifyUs` for each signature it checked. */
+  private verifying<T> (work: () => T): T {
+    const before = this.replica.stats.signaturesVerified
+    const out = work()
+    const us = (this.replica.stats.signaturesVerified - before) * this.options.model.verifyUs
+    if (us > 0) {
+      this.busyUntil = Math.max(this.ctx.now(), this.busyUntil) + us / 1000
+      this.counters.busyUs += us
+    }
+    return out
+  }
 
   /** Runs `work` once the node's CPU is free and `costUs` more have passed. */
   private compute (costUs: number, work: () => void): void {

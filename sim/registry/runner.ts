@@ -14,6 +14,7 @@ import { SimNetwork, type Distribution } from '../core/network.js'
 import { Prng } from '../core/prng.js'
 import { Simulator } from '../core/simulator.js'
 import { RegistryProcess, type GossipModel, type NodeModel } from './process.js'
+import { simSigning } from './signing.js'
 
 export interface PartitionPlan {
   /** When the cut happens, ms after the initial convergence. */
@@ -125,6 +126,8 @@ export function defaultOptions (): RegistrySimOptions {
       perByteUs: 0.2,
       sendPerByteUs: 0.015,
       duplicateUs: 1,
+      signUs: 27,
+      verifyUs: 71,
       bandwidthBytesPerMs: 125_000,
       gossipOverheadBytes: 130,
       syncFrameOverheadBytes: 16,
@@ -189,11 +192,11 @@ export function runRegistrySim (options: RegistrySimOptions): RegistrySimReport 
   const initial: Array<{ agentId: string, host: NodeId }> = []
   for (let i = 0; i < o.agents; i++) initial.push({ agentId: newAgentId(), host: ids[i % o.nodes] })
   if (o.preload && initial.length > 0) {
-    preloaded = new Registry({ nodeId: ids[0], ...crdt })
+    preloaded = new Registry({ nodeId: ids[0], signing: simSigning(ids[0]), ...crdt })
     const writers = new Map<NodeId, Registry>()
     for (const a of initial) {
       let w = writers.get(a.host)
-      if (w === undefined) writers.set(a.host, w = new Registry({ nodeId: a.host, ...crdt }))
+      if (w === undefined) writers.set(a.host, w = new Registry({ nodeId: a.host, signing: simSigning(a.host), ...crdt }))
       w.apply(put(a.agentId, a.host, 'running'), EPOCH_MS)
       live.set(a.agentId, a.host)
     }
@@ -207,7 +210,7 @@ export function runRegistrySim (options: RegistrySimOptions): RegistrySimReport 
   for (const id of ids) {
     const registry = snapshot === undefined
       ? undefined
-      : Registry.restore({ nodeId: id, ...crdt }, { entries: snapshot.entries, knowledge: snapshot.context ?? [] })
+      : Registry.restore({ nodeId: id, signing: simSigning(id), ...crdt }, { entries: snapshot.entries, knowledge: snapshot.context ?? [] })
     const p = new RegistryProcess({
       timing: o.timing,
       model: o.model,

@@ -47,7 +47,9 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       sendBurst: 1000,
       sendBytesPerSecond: 4 * 1024 * 1024,
       overBudgetGraceMs: 5000,
-      workerHeapMb: 256
+      workerHeapMb: 256,
+      kvQuotaBytes: 1024 * 1024,
+      maxTimers: 1000
     },
     messages: {
       maxContentBytes: 1024 * 1024,

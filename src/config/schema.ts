@@ -159,7 +159,11 @@ export const configSchema = z.strictObject({
     /** An agent over its send budget for this long is suspended, ms. @default 5000 */
     overBudgetGraceMs: z.number().int().min(0).max(86_400_000),
     /** JavaScript heap of each agent worker (`resourceLimits.maxOldGenerationSizeMb`), MiB; agents' linear memories are not in it. @default 256 */
-    workerHeapMb: z.number().int().min(16).max(65536)
+    workerHeapMb: z.number().int().min(16).max(65536),
+    /** Quota of each agent's key-value store, bytes (each entry counts key + value + 32). @default 1048576 */
+    kvQuotaBytes: z.number().int().min(0).max(1024 * 1024 * 1024),
+    /** Most timers pending per agent. @default 1000 */
+    maxTimers: z.number().int().min(0).max(1_000_000)
   }),
   messages: z.strictObject({
     /** Largest message content, bytes; must fit in an agent's memory with room to spare. @default 1 MiB */

@@ -10,6 +10,11 @@
  * conversation at once cost a third of the message path's throughput (measured on the
  * in-process bench, 3.8k against 5.7k round trips/s).
  *
+ * A conversation of a single message with no reply awaited (a one-off INFORM, or a
+ * request received here) is held in memory only: it is written once a second message
+ * joins it. Writing each such conversation, and deleting it when idle, was two of the
+ * four to six rows a one-way message cost each node.
+ *
  * Memory: at most `maxInMemory` conversations are held; past it the least recently active
  * one with nothing awaited is written and dropped from memory (read back when a message of
  * it comes, or it is asked for). Conversations idle for `idleMs` are forgotten, in memory
@@ -60,6 +65,8 @@ export class ConversationService {
   private sweep?: NodeJS.Timeout
   private flushTimer?: NodeJS.Timeout
   private readonly dirty = new Set<string>()
+  /** Conversations in memory that have a row on disk (written this run, or read back). */
+  private readonly onDisk = new Set<string>()
   private running = false
 
   constructor (private readonly o: ConversationServiceOptions) {
@@ -76,8 +83,12 @@ export class ConversationService {
   async load (): Promise<number> {
     for await (const [key, value] of this.o.rows.iterator()) {
       const c = this.decode(key, value)
-      if (c === undefined) await this.o.rows.del(key)
-      else if (c.awaiting.length > 0) this.table.restore(c)
+      if (c === undefined) {
+        await this.o.rows.del(key)
+      } else if (c.awaiting.length > 0) {
+        this.table.restore(c)
+        this.onDisk.add(key)
+      }
     }
     return this.table.size
   }
@@ -133,13 +144,15 @@ export class ConversationService {
     const seen = this.table.observe(outgoing ? m : { ...m, replyBy: undefined }, this.clock(), stored)
     if (seen === undefined) return
     const c = seen.conversation
+    if (stored !== undefined) this.onDisk.add(id)
     if (seen.awaitingChanged) {
       ops.push(this.putOp(c))
       this.dirty.delete(c.id)
-    } else {
+    } else if (c.messages > 1 || this.onDisk.has(id)) {
       this.dirty.add(c.id)
     }
     for (const old of seen.evicted) {
+      this.onDisk.delete(old.id)
       if (!this.dirty.delete(old.id)) continue
       ops.push(this.putOp(old))
     }
@@ -175,6 +188,7 @@ export class ConversationService {
   }
 
   private putOp (c: Conversation): StorageOp {
+    this.onDisk.add(c.id)
     return { type: 'put', sublevel: this.o.rows, key: c.id, value: packr.pack([RECORD_VERSION, c]) }
   }
 
@@ -195,8 +209,11 @@ export class ConversationService {
     const now = this.clock()
     const { overdue, idle } = this.table.due(now)
     const failures: AclMessage[] = []
-    for (const id of idle) this.dirty.delete(id)
-    const ops: StorageOp[] = idle.map(id => ({ type: 'del', sublevel: this.o.rows, key: id }))
+    const ops: StorageOp[] = []
+    for (const id of idle) {
+      this.dirty.delete(id)
+      if (this.onDisk.delete(id)) ops.push({ type: 'del', sublevel: this.o.rows, key: id })
+    }
     for (const { conversationId, awaited } of overdue) {
       if (this.o.pending(awaited.messageId)) {
         // Not delivered yet: delivery gives it up at its deadline with a FAILURE of its

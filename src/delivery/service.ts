@@ -311,22 +311,26 @@ export class DeliveryService {
   /**
    * Accepts validated, stamped messages: resolves once each copy (one per receiver) is
    * durable, in an outbox entry or a local agent's inbox (API clients on this node get
-   * theirs in memory once the write is done).
+   * theirs in memory once the write is done), in one write with `ops` (rows of another
+   * component, e.g. the timer that fired them).
    * @throws OutboxFullError when the outbox is at its bounds (nothing is accepted)
    */
-  async accept (messages: readonly AclMessage[]): Promise<void> {
+  async accept (messages: readonly AclMessage[], ops: readonly StorageOp[] = []): Promise<void> {
     this.checkBounds(messages)
     const txn = new Txn()
+    for (const op of ops) txn.ops.push(op)
     for (const m of messages) this.stage(m, txn)
     await this.commit(txn)
   }
 
   /**
    * An agent's handler returned: its message leaves the inbox and what it sent enters
-   * the outbox (or inboxes), in one batch. `sent` are validated, stamped messages.
+   * the outbox (or inboxes), in one batch with `state` (the rows of what it changed in its
+   * store and timers). `sent` are validated, stamped messages.
    */
-  handled (agentId: AgentId, token: string | undefined, sent: readonly AclMessage[]): void {
+  handled (agentId: AgentId, token: string | undefined, sent: readonly AclMessage[], state: readonly StorageOp[] = []): void {
     const txn = new Txn()
+    for (const op of state) txn.ops.push(op)
     const now = this.clock()
     if (token !== undefined) {
       txn.ops.push({ type: 'del', sublevel: this.inboxRows, key: token })

@@ -28,14 +28,21 @@ export interface AgentManagerOptions {
   providers: ProviderRecords
   locator: RegistryLocator
   delivery: DeliveryService
+  /**
+   * Agents' stores, timers and declared capabilities: deleted with the agent; the
+   * capabilities an agent declared (undefined: none since its deploy) are what is published.
+   */
+  state?: { drop: (agentId: AgentId) => Promise<void>, declared: (agentId: AgentId) => Capability[] | undefined }
   logger: Logger
 }
 
 const ON_THIS_NODE = 'on this node'
 
 export class AgentManager {
-  /** The stored record of each agent, to rewrite its `held` state with a registry update. */
-  private readonly records = new Map<AgentId, StoredAgent>()
+  /** This node's agents as stored (deployed with; `held` rewritten with their lifecycle state). */
+  private readonly stored = new Map<AgentId, StoredAgent>()
+  /** Capabilities of agents being deployed, until their record is stored. */
+  private readonly deploying = new Map<AgentId, Capability[]>()
 
   constructor (private readonly o: AgentManagerOptions) {}
 
@@ -52,11 +59,13 @@ export class AgentManager {
     const { self, runtime, registry } = this.o
     const elsewhere = registry.get(req.id)?.node ?? this.o.locator.lookup(req.id)
     if (elsewhere != null && elsewhere !== self && !runtime.has(req.id)) throw new AgentIdTakenError(req.id, elsewhere)
-    const info = await runtime.deploy(req.id, req.wasm, req.limits)
+    // The instance loads with these (capabilitiesOf) before the record is stored.
+    this.deploying.set(req.id, capabilities)
+    const info = await runtime.deploy(req.id, req.wasm, req.limits).finally(() => { this.deploying.delete(req.id) })
     try {
       const { record, ops } = this.o.store.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
       await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities }, { with: ops })
-      this.records.set(req.id, record)
+      this.stored.set(req.id, record)
     } catch (err) {
       await runtime.remove(req.id).catch(() => {})
       throw err
@@ -64,6 +73,21 @@ export class AgentManager {
     this.o.providers.provide(req.id)
     this.o.logger.info({ agentId: req.id, moduleHash: info.moduleHash, capabilities: capabilities.length }, 'agent deployed')
     return { ...info, capabilities }
+  }
+
+  /**
+   * The capabilities `id` was deployed with (ABI SPEC.md §9: those it declared since are
+   * the agent's state, see `AgentStateService`).
+   */
+  deployedCapabilities (id: AgentId): Capability[] {
+    return this.stored.get(id)?.capabilities ?? this.deploying.get(id) ?? []
+  }
+
+  /** Agent `id`'s handler changed the capabilities it offers: publishes them in the registry. */
+  publishCapabilities (id: AgentId, capabilities: Capability[]): void {
+    if (this.o.registry.get(id)?.node !== this.o.self) return
+    this.o.registry.commit({ type: 'update', agentId: id, capabilities })
+      .catch(err => { this.o.logger.error({ agentId: id, err: (err as Error).message }, 'declared capabilities not published') })
   }
 
   list (): HostedAgent[] {
@@ -88,7 +112,8 @@ export class AgentManager {
     const left = await this.o.runtime.remove(id)
     const ops = await this.o.store.deleteOps(id)
     await this.o.registry.commit({ type: 'remove', agentId: id }, { with: ops })
-    this.records.delete(id)
+    this.stored.delete(id)
+    await this.o.state?.drop(id)
     await this.o.delivery.disposeInbox(left, 'agent-removed', `agent ${id} was removed from node ${this.o.self} before handling it`)
     await this.o.providers.withdraw(id)
     this.o.logger.info({ agentId: id, undelivered: left.length }, 'agent removed')
@@ -105,7 +130,7 @@ export class AgentManager {
     const { runtime, registry, self, logger } = this.o
     const stored = await this.o.store.list()
     for (const s of stored) {
-      this.records.set(s.id, s)
+      this.stored.set(s.id, s)
       let state: AgentState = 'failed'
       try {
         const wasm = await this.o.store.module(s.moduleHash)
@@ -115,7 +140,7 @@ export class AgentManager {
       } catch (err) {
         logger.error({ agentId: s.id, err: (err as Error).message }, 'could not restore agent')
       }
-      await this.publishHosted(s, state).catch(err => { logger.error({ agentId: s.id, err: (err as Error).message }, 'could not register a restored agent') })
+      await this.publishHosted({ ...s, capabilities: this.o.state?.declared(s.id) ?? s.capabilities }, state).catch(err => { logger.error({ agentId: s.id, err: (err as Error).message }, 'could not register a restored agent') })
     }
     const kept = new Set(stored.map(s => s.id))
     for (const a of registry.list({ node: self })) {
@@ -167,7 +192,7 @@ export class AgentManager {
    * now held (stopped, suspended) or no longer.
    */
   stateChanged (agentId: AgentId, state: AgentState, reason?: string): void {
-    const record = this.records.get(agentId)
+    const record = this.stored.get(agentId)
     const held = state === 'stopped' || state === 'suspended' ? state : undefined
     let ops: StorageOp[] = []
     // Draining, loading and failing are passing states: a restart brings back what was held.
@@ -175,12 +200,12 @@ export class AgentManager {
       const next: StoredAgent = { ...record }
       delete next.held
       if (held !== undefined) next.held = reason === undefined ? { state: held } : { state: held, reason }
-      this.records.set(agentId, next)
+      this.stored.set(agentId, next)
       ops = this.o.store.recordOps(next)
     }
     const entry = this.o.registry.get(agentId)
     if (entry?.node !== this.o.self || (entry.state === state && ops.length === 0)) {
-      const next = this.records.get(agentId)
+      const next = this.stored.get(agentId)
       if (ops.length > 0 && next !== undefined) void this.o.store.putRecord(next).catch(err => { this.o.logger.error({ agentId, err: (err as Error).message }, 'agent state not stored') })
       return
     }

@@ -6,8 +6,10 @@
  * runtime, delivery, conversations, the router, the agents).
  */
 import { randomUUID } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
+import { AgentStateService } from '../agent-state/index.js'
 import { ClientSessions } from '../api/clients.js'
 import { AuditLog, RefusedFrames } from '../audit/index.js'
 import { TokenStore } from '../auth/index.js'
@@ -20,12 +22,13 @@ import { FaultInjector } from '../faults/index.js'
 import { createMembership, type SwimMembership } from '../membership/index.js'
 import { componentLogger } from '../observability/logger.js'
 import { createMetricsRegistry, type MetricsRegistry } from '../observability/metrics.js'
-import { ClusterRegistry, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
+import { ClusterRegistry, ed25519Signing, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
 import { MessageRouter } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime, pickLimits } from '../runtime/index.js'
 import type { AgentRuntime, RuntimeHost } from '../runtime/types.js'
 import { AgentStore, loadOrCreateIdentity, type NodeStorage } from '../storage/index.js'
+import { TimerService } from '../timers/index.js'
 import { clusterAdmission, composeGaters, createTransport, type CaxtonLibp2p } from '../transport/index.js'
 import { AgentManager } from './agents.js'
 import type { StartNodeOptions } from './node.js'
@@ -39,6 +42,8 @@ export interface Components {
   router: MessageRouter
   delivery: DeliveryService
   conversations: ConversationService
+  /** Agents' key-value stores and timers (sublevels `agent-kv`, `timers`). */
+  agentState: AgentStateService
   sessions: ClientSessions
   locator: RegistryLocator
   registry: ClusterRegistry
@@ -71,8 +76,8 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
   const audit = await AuditLog.open(storage.sublevel('audit'))
   const refusedFrames = new RefusedFrames(audit, { logger: componentLogger(root, 'audit') })
   const shared: Shared = { config, storage, root, log: componentLogger(root, 'node'), metrics: createMetricsRegistry({ processMetrics: options.processMetrics ?? true }), refusedFrames }
-  const { libp2p, faultInjector } = await peer(shared, options)
-  const cluster = clusterOf(shared, libp2p, options)
+  const { libp2p, privateKey, faultInjector } = await peer(shared, options)
+  const cluster = clusterOf(shared, libp2p, privateKey, options)
   const messaging = messagingOf(shared, libp2p, cluster)
   return { ...shared, ...cluster, ...messaging, libp2p, tokens, audit, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
@@ -81,7 +86,7 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
  * The node's identity (its key in LevelDB, so its PeerId is stable) and its libp2p peer,
  * behind the cluster key and the allow-list when configured.
  */
-async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, faultInjector?: FaultInjector }> {
+async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, privateKey: PrivateKey, faultInjector?: FaultInjector }> {
   const { privateKey, created } = await loadOrCreateIdentity(storage)
   const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
   const admission = await clusterAdmission({ ...config.cluster, listen: config.listen, logger: componentLogger(root, 'transport') })
@@ -97,13 +102,13 @@ async function peer ({ config, storage, root, log }: Shared, options: StartNodeO
     faultInjector.attach(libp2p)
     log.warn('fault injection is enabled (/faults): for tests and chaos scripts only')
   }
-  return { libp2p, ...(faultInjector !== undefined ? { faultInjector } : {}) }
+  return { libp2p, privateKey, ...(faultInjector !== undefined ? { faultInjector } : {}) }
 }
 
 type Cluster = Pick<Components, 'membership' | 'registry' | 'providers' | 'locator'> & { localAgents: { ids: () => string[] } }
 
-/** Membership (SWIM), the cluster registry, DHT provider records, and agent resolution over them. */
-function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, options: StartNodeOptions): Cluster {
+/** Membership (SWIM), the cluster registry (its writes signed with the node's key), DHT provider records, and agent resolution over them. */
+function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, privateKey: PrivateKey, options: StartNodeOptions): Cluster {
   const self = libp2p.peerId.toString()
   const localAgents = { ids: (): string[] => [] }
   const membership = createMembership({
@@ -120,13 +125,15 @@ function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, l
   })
   const registry = new ClusterRegistry({
     nodeId: self,
+    signing: ed25519Signing(privateKey),
     store: LevelRegistryStore.fromStorage(storage),
     gossip: new GossipsubRegistryGossip(libp2p.services.pubsub, { logger: componentLogger(root, 'registry:gossip') }),
     sync: new Libp2pSyncNetwork(libp2p),
     membership,
     timing: { ...config.registry, ...options.registryTiming },
     logger: componentLogger(root, 'registry'),
-    metrics
+    metrics,
+    onRefusedFrame: refusedFrames.note
   })
   const providers = new ProviderRecords({
     contentRouting: libp2p.contentRouting,
@@ -144,7 +151,7 @@ function clusterOf ({ config, storage, root, metrics, refusedFrames }: Shared, l
   return { membership, registry, providers, locator, localAgents }
 }
 
-type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversations' | 'sessions' | 'agents'>
+type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversations' | 'sessions' | 'agents' | 'agentState'>
 
 /**
  * The agent runtime, durable delivery, conversations, the router and the agents. The
@@ -154,10 +161,17 @@ type Messaging = Pick<Components, 'runtime' | 'router' | 'delivery' | 'conversat
 function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Shared, libp2p: CaxtonLibp2p, cluster: Cluster): Messaging {
   const self = libp2p.peerId.toString()
   const { membership, registry, providers, locator } = cluster
-  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService } = {}
+  const wired: { router?: MessageRouter, delivery?: DeliveryService, agents?: AgentManager, conversations?: ConversationService, agentState?: AgentStateService } = {}
   const agentLog = componentLogger(root, 'agent')
   const host: RuntimeHost = {
-    onHandled: (agentId, token, sends) => { wired.router?.handled(agentId, token, sends) },
+    onHandled: (agentId, token, sends, state) => {
+      wired.router?.handled(agentId, token, sends, state === undefined ? undefined : wired.agentState?.commit(agentId, state))
+      if (state?.capabilities !== undefined) wired.agents?.publishCapabilities(agentId, state.capabilities)
+    },
+    agentState: (agentId) => {
+      const s = wired.agentState?.snapshot(agentId)
+      return s === undefined ? undefined : { capabilities: wired.agents?.deployedCapabilities(agentId), ...s }
+    },
     onAgentSend: (agentId, outbound) => { wired.router?.sendFromAgent(agentId, outbound) },
     onAgentLog: (agentId, level, text) => { agentLog[level]({ agentId }, text) },
     onAgentFailed: (agentId, reason, tokens) => {
@@ -213,12 +227,31 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     limits,
     logger: componentLogger(root, 'conversations')
   })
+  // Written with delivery's rows, in the commits of the messages that change them. The
+  // capabilities an agent declared are published by `agents` (onHandled above).
+  const agentState = new AgentStateService({
+    kvRows: delivery.sublevel('agent-kv'),
+    capabilityRows: delivery.sublevel('agent-capabilities'),
+    timers: new TimerService({
+      rows: delivery.sublevel('timers'),
+      accept: async (messages, ops) => { await delivery.accept(messages, ops) },
+      limits,
+      newId: randomUUID,
+      logger: componentLogger(root, 'timers'),
+      metrics
+    }),
+    kvQuotaBytes: config.agents.kvQuotaBytes,
+    maxTimers: config.agents.maxTimers,
+    write: async (ops) => { await delivery.write(ops) },
+    logger: componentLogger(root, 'agent-state'),
+    metrics
+  })
   const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, logger: componentLogger(root, 'router'), metrics })
-  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, logger: log })
-  Object.assign(wired, { router, delivery, agents, conversations })
+  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, logger: log })
+  Object.assign(wired, { router, delivery, agents, conversations, agentState })
   // A member back from the dead gets its waiting messages now; a newly registered agent
   // releases messages that waited for its route.
   membership.addEventListener('member:alive', (evt) => { delivery.peerBack(evt.detail) })
   registry.addEventListener('change', () => { delivery.routesChanged() })
-  return { runtime, router, delivery, conversations, sessions, agents }
+  return { runtime, router, delivery, conversations, sessions, agents, agentState }
 }

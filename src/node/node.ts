@@ -30,7 +30,8 @@ import type { MessageRouter } from '../router/index.js'
 import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { pickLimits } from '../runtime/index.js'
 import type { AgentRuntime } from '../runtime/types.js'
-import { openStorage, type NodeStorage } from '../storage/index.js'
+import { AgentStore, openStorage, type NodeStorage } from '../storage/index.js'
+import type { AgentStateService } from '../agent-state/index.js'
 import type { CaxtonLibp2p } from '../transport/index.js'
 import type { AgentManager, HostedAgent } from './agents.js'
 import { compose, type Components } from './compose.js'
@@ -74,6 +75,8 @@ export class CaxtonNode implements NodeFacade {
   readonly delivery: DeliveryService
   /** Conversations seen by this node, persisted; reply-by enforced. */
   readonly conversations: ConversationService
+  /** Agents' key-value stores and timers. */
+  readonly agentState: AgentStateService
   readonly locator: RegistryLocator
   /** The cluster registry replica. */
   readonly clusterRegistry: ClusterRegistry
@@ -101,6 +104,7 @@ export class CaxtonNode implements NodeFacade {
     this.router = c.router
     this.delivery = c.delivery
     this.conversations = c.conversations
+    this.agentState = c.agentState
     this.sessions = c.sessions
     this.locator = c.locator
     this.clusterRegistry = c.registry
@@ -142,7 +146,7 @@ export class CaxtonNode implements NodeFacade {
 
   /** Starts the components in order (see {@link compose} for who needs whom), then the API. */
   private async run (options: StartNodeOptions): Promise<void> {
-    const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers, refusedFrames } = this
+    const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers, refusedFrames, agentState } = this
     let expiry: NodeJS.Timeout | undefined
     this.lifecycle = new Lifecycle([
       { name: 'storage', start: () => {}, stop: async () => { await storage.close() } },
@@ -150,7 +154,15 @@ export class CaxtonNode implements NodeFacade {
       { name: 'delivery writes', start: () => {}, stop: async () => { await delivery.flushed() } },
       // Counts of frames refused from peers go to the audit log every 10 s, and once more on stop.
       { name: 'refused frames', start: () => { refusedFrames.start() }, stop: async () => { await refusedFrames.stop() } },
-      { name: 'delivery state', start: async () => { await delivery.open(); await conversations.load() } },
+      {
+        name: 'delivery state',
+        start: async () => {
+          await delivery.open()
+          await conversations.load()
+          // Stores and timers of agents removed while the node was down are deleted.
+          await agentState.load(new Set((await new AgentStore(storage).list()).map(a => a.id)))
+        }
+      },
       { name: 'runtime', start: async () => { await runtime.start() }, stop: async () => { await runtime.stop() } },
       { name: 'libp2p', start: async () => { await libp2p.start() }, stop: async () => { await libp2p.stop() } },
       // Before joining: the registry syncs with every member membership reports alive.
@@ -158,6 +170,8 @@ export class CaxtonNode implements NodeFacade {
       { name: 'providers', start: () => { providers.start() }, stop: () => { providers.stop() } },
       { name: 'agents', start: async () => { await agents.restore(); await delivery.restoreInbox() } },
       { name: 'delivery', start: async () => { await delivery.start() }, stop: async () => { await delivery.stop() } },
+      // Timers due while the node was down fire now, through delivery.
+      { name: 'timers', start: () => { agentState.timers.start() }, stop: () => { agentState.timers.stop() } },
       { name: 'conversations', start: () => { conversations.start() }, stop: async () => { await conversations.stop() } },
       // Joins through `--join` and the members remembered from the last run, once the
       // agents are back: from here on others may route to this node. Stopping leaves

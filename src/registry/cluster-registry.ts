@@ -2,7 +2,7 @@
  * The node's cluster registry: a replica of the registry CRDT
  * (`protocols/registry/`) kept in the node's LevelDB, changed by this node's lifecycle
  * events, and synchronised with the other members by gossip (deltas as they happen, on
- * `caxton/registry/1`) and anti-entropy (`/caxton/registry-sync/1.0.0`). When to sync and
+ * `caxton/registry/2`) and anti-entropy (`/caxton/registry-sync/2.0.0`). When to sync and
  * with whom (periodically with a random live member, at once on a (re)connection, the cap
  * on exchanges, retries) and when to collect tombstones is the sync policy of
  * `protocols/registry/sync-policy.ts`, which the simulator runs too: this class is its
@@ -14,12 +14,15 @@
  * the node (a gossip delta, an ack, the next sync frame); batches are written in the
  * order the replica produced them.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import {
-  isEmptyBatch, Registry, SyncPolicy, validateRegistryTiming, type AgentChange, type AgentId, type Capability, type MergeUpdate,
-  type NodeId, type RegisteredAgent, type RegistryBatch, type RegistryOp, type SyncAction, type SyncPolicyOutput, type SyncRole
+  isEmptyBatch, Registry, REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL, SyncPolicy, validateRegistryTiming, type AgentChange, type AgentId, type Capability, type MergeUpdate,
+  type NodeId, type RegisteredAgent, type RegistryBatch, type RegistryDelta, type RegistryOp, type RegistrySigning, type SyncAction,
+  type SyncPolicyOutput, type SyncRole
 } from '../../protocols/registry/index.js'
+import type { RefusedFrameSink } from '../audit/index.js'
 import type { Timers } from '../membership/index.js'
 import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
@@ -28,7 +31,7 @@ import { RegistryNotRunningError, RegistryPersistError, RegistrySyncError } from
 import type { AtomicRegistryStore } from './level-store.js'
 import type { MembershipView } from './membership.js'
 import { registerRegistryMetrics } from './metrics.js'
-import { RegistryReplica, zeroStats, type ReplicaOutcome, type ReplicaStats } from './replica.js'
+import { RegistryReplica, zeroStats, type GossipVerdict, type ReplicaOutcome, type ReplicaStats } from './replica.js'
 import type { SyncInitiator, SyncResponder, SyncTally } from './session.js'
 import { REGISTRY_TIMING, type RegistryTiming } from '../../protocols/registry/timing.js'
 import type { RegistryGossip, SyncChannel, SyncNetwork } from './transport.js'
@@ -36,6 +39,8 @@ import type { RegistryGossip, SyncChannel, SyncNetwork } from './transport.js'
 export interface ClusterRegistryOptions {
   /** This node's id (its PeerId string): the writer of local changes. */
   nodeId: NodeId
+  /** Signs this node's writes with its key and checks everyone's (`ed25519Signing(privateKey)`). */
+  signing: RegistrySigning
   store: AtomicRegistryStore
   gossip: RegistryGossip
   sync: SyncNetwork
@@ -54,6 +59,8 @@ export interface ClusterRegistryOptions {
   random?: () => number
   logger?: Logger
   metrics?: MetricsRegistry
+  /** Told of each gossip message rejected and each anti-entropy frame with forged versions (the audit log's `peer.frame` tally). */
+  onRefusedFrame?: RefusedFrameSink
 }
 
 /** What one anti-entropy exchange did. */
@@ -104,6 +111,13 @@ export type AgentLocation = { node: NodeId, reachable: boolean, version: string 
 export interface ClusterRegistryEvents {
   change: CustomEvent<AgentChange>
 }
+
+/**
+ * Signatures checked per turn of the event loop when an anti-entropy frame is checked
+ * ahead of its merge: 64 × ~70 µs ≈ 5 ms, so a full reply of 10,000 entries (~0.7 s of
+ * checks) does not hold up membership's pings.
+ */
+const VERIFY_SLICE = 64
 
 const NODE_TIMERS: Timers = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -166,14 +180,14 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   async start (): Promise<void> {
     if (this.running) return
     const { tombstoneTtlMs, bucketCount, maxClockDriftMs } = this.options.crdt ?? {}
-    const registry = Registry.restore({ nodeId: this.nodeId, tombstoneTtlMs, bucketCount, maxClockDriftMs }, await this.options.store.load())
+    const registry = Registry.restore({ nodeId: this.nodeId, signing: this.options.signing, tombstoneTtlMs, bucketCount, maxClockDriftMs }, await this.options.store.load())
     this.replicaOrUndefined = new RegistryReplica(registry)
     const policy = new SyncPolicy({ self: this.nodeId, timing: this.timing, random: this.random })
     this.policy = policy
     this.stopping = new AbortController()
     this.running = true
     this.healthy = true
-    this.options.gossip.start((from, data) => { this.onGossip(from, data) })
+    this.options.gossip.start((from, data) => this.onGossip(from, data))
     await this.options.sync.start((peer, channel) => { this.onIncoming(peer, channel) })
     const m = this.options.membership
     m.addEventListener('member:alive', this.onAlive)
@@ -342,8 +356,11 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
       await channel.send(session.open())
       const reply = await channel.receive(signal)
       if (reply === undefined) throw new RegistrySyncError(peer, 'the peer closed the stream before replying')
-      const step = session.receive(reply, this.clock())
+      const frame = session.read(reply)
+      await this.verifyAhead(frame.delta, signal)
+      const step = session.apply(frame, this.clock())
       merge = step.merge
+      this.noteRejected(peer, merge)
       await this.persist(merge.batch)
       await channel.send(step.send)
       await channel.close()
@@ -373,9 +390,10 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
     if (!failed) await this.publish(acks)
   }
 
+  /** Answers members only (the policy refuses others): a stranger gets no registry and sends nothing into it. */
   private onIncoming (peer: NodeId, channel: SyncChannel): void {
     if (!this.running || !this.healthy || !(this.policy as SyncPolicy).answer(peer, this.monotonic())) {
-      channel.abort(new Error('the registry is busy or stopping; try later'))
+      channel.abort(new Error('not answered: not a member, too busy, or stopping'))
       return
     }
     this.track(this.answer(peer, channel))
@@ -394,7 +412,10 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
       await channel.send(reply.send as Uint8Array)
       const entries = await channel.receive(signal)
       if (entries === undefined) throw new RegistrySyncError(peer, 'the stream ended before the entries')
-      merge = session.receive(entries, this.clock()).merge
+      const frame = session.read(entries)
+      if (frame.type === 'entries') await this.verifyAhead(frame.delta, signal)
+      merge = session.apply(frame, this.clock()).merge
+      this.noteRejected(peer, merge)
       await this.persist(merge?.batch)
       await channel.close()
       failed = false
@@ -408,14 +429,52 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
 
   // ---- gossip and membership ----
 
-  private onGossip (from: NodeId, data: Uint8Array): void {
-    if (!this.running || !this.healthy) return
-    const out = (this.replicaOrUndefined as RegistryReplica).receiveGossip(from, data, this.clock())
-    if (out === undefined) {
-      this.log.debug({ from }, 'ignoring an undecodable registry gossip message')
-      return
+  /**
+   * A gossip message (from the topic's validator: the verdict decides whether gossipsub
+   * forwards it, and penalises its sender for a `reject`). Members only: a message
+   * published by a node this one does not see alive is ignored (anti-entropy brings its
+   * writes once it is a member). Never throws.
+   */
+  private onGossip (from: NodeId, data: Uint8Array): GossipVerdict {
+    if (!this.running || !this.healthy) return 'ignore'
+    const replica = this.replicaOrUndefined as RegistryReplica
+    if (!(this.policy as SyncPolicy).isMember(from)) {
+      replica.stats.gossipIgnored++
+      this.log.debug({ from }, 'ignoring registry gossip published by a non-member')
+      return 'ignore'
     }
+    let out
+    try {
+      out = replica.receiveGossip(from, data, this.clock())
+    } catch (err) {
+      this.log.warn({ from, err }, 'could not merge a registry gossip message')
+      this.options.onRefusedFrame?.(from, REGISTRY_GOSSIP_TOPIC, 'unmergeable', err instanceof Error ? err.message : String(err))
+      return 'ignore'
+    }
+    if (out.verdict === 'reject') {
+      this.log.warn({ from, reason: out.reason }, 'rejected a registry gossip message')
+      this.options.onRefusedFrame?.(from, REGISTRY_GOSSIP_TOPIC, 'rejected', out.reason ?? 'rejected')
+    } else if (out.verdict === 'ignore') this.log.debug({ from, reason: out.reason }, 'ignored a registry gossip message')
     this.track(this.settleOutcome(out))
+    return out.verdict
+  }
+
+  /** Checks a received frame's signatures a slice at a time, yielding to the event loop between slices. */
+  private async verifyAhead (delta: RegistryDelta, signal: AbortSignal): Promise<void> {
+    let n = 0
+    for (const _ of (this.replicaOrUndefined as RegistryReplica).registry.verifyAhead(delta)) {
+      if (++n % VERIFY_SLICE !== 0) continue
+      await nextTurn()
+      signal.throwIfAborted()
+    }
+  }
+
+  private noteRejected (peer: NodeId, merge: MergeUpdate | undefined): void {
+    const forged = merge?.rejected.filter(r => r.reason === 'signature') ?? []
+    if (forged.length === 0) return
+    this.log.warn({ peer, forged: forged.length, first: forged[0] }, 'an anti-entropy peer sent versions whose signatures do not verify')
+    const first = forged[0] as typeof forged[number]
+    this.options.onRefusedFrame?.(peer, REGISTRY_SYNC_PROTOCOL, 'forged-signature', `${forged.length} version(s) whose signatures do not verify, first ${first.agentId} by ${first.by}`)
   }
 
   private async settleOutcome (out: ReplicaOutcome): Promise<void> {
@@ -500,7 +559,21 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   }
 
   private emit (changes: readonly AgentChange[]): void {
-    for (const c of changes) this.safeDispatchEvent('change', { detail: c })
+    for (const c of changes) {
+      this.safeDispatchEvent('change', { detail: c })
+      if (c.kind !== 'removed' && c.after.conflicts > (c.kind === 'updated' ? c.before.conflicts : 0)) this.noteConflict(c.agentId)
+    }
+  }
+
+  /**
+   * Another node now also registers an agent id: worth an operator's eye when this node
+   * hosts it (SPEC §11: a member can claim an id with an earlier registration time).
+   */
+  private noteConflict (agentId: AgentId): void {
+    const versions = this.replicaOrUndefined?.registry.entry(agentId)?.versions ?? []
+    if (!versions.some(v => v.by === this.nodeId && v.record !== null)) return
+    const others = versions.filter(v => v.by !== this.nodeId && v.record !== null).map(v => ({ node: v.by, registeredAt: v.record?.registeredAt }))
+    this.log.warn({ agentId, others, shown: versions[0].by }, 'another node also registers an agent hosted here')
   }
 
   private track (p: Promise<unknown>): void {

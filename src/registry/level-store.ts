@@ -6,9 +6,14 @@
  * (`test/protocols/registry/store-suite.ts`) and adds {@link LevelRegistryStore.writeWith}:
  * a registry batch and other rows of the node (an agent's record and module) in ONE
  * LevelDB batch, so a lifecycle change and the registry write it causes land together.
+ *
+ * A `format` row holds the wire version the rows were written with. Rows of another
+ * version (version 1: unsigned writes, which no replica of version 2 accepts) are
+ * dropped when the store is loaded: the replica starts empty and learns the cluster's
+ * registry again by anti-entropy, and the node republishes its own agents.
  */
 import {
-  checkBatch, decodeEntry, decodeHlc, decodeKnowledge, encodeEntry, encodeHlc, encodeKnowledge, RegistryStoreClosedError,
+  checkBatch, decodeEntry, decodeHlc, decodeKnowledge, encodeEntry, encodeHlc, encodeKnowledge, REGISTRY_WIRE_VERSION, RegistryStoreClosedError,
   type HlcTimestamp, type OriginKnowledge, type RegistryBatch, type RegistryEntry, type RegistryStore, type StoredRegistry
 } from '../../protocols/registry/index.js'
 import type { StorageOp } from '../storage/agent-store.js'
@@ -21,6 +26,8 @@ export const REGISTRY_SUBLEVEL = 'registry'
 const ENTRY = 'e!'
 const KNOWLEDGE = 'k!'
 const HLC = 'hlc'
+const FORMAT = 'format'
+const FORMAT_ROW = Uint8Array.of(REGISTRY_WIRE_VERSION)
 // '"' is the character after '!': `prefix!` ≤ key < `prefix"` selects exactly the prefix.
 const after = (prefix: string): string => prefix.slice(0, -1) + '"'
 
@@ -36,6 +43,8 @@ export interface AtomicRegistryStore extends RegistryStore {
 export class LevelRegistryStore implements AtomicRegistryStore {
   private readonly rows: Sublevel
   private closed = false
+  /** Whether this store has written (or checked) the `format` row. */
+  private formatKnown = false
   /** Writes are chained so that they apply in call order (the store contract). */
   private tail: Promise<unknown> = Promise.resolve()
 
@@ -57,10 +66,20 @@ export class LevelRegistryStore implements AtomicRegistryStore {
     return new LevelRegistryStore(await openStorage(dataDir), true)
   }
 
-  /** @throws RegistryStoreClosedError, StorageCorruptError (a row that does not decode) */
+  /**
+   * Loads the replica's rows; rows of another wire version are dropped first (see the
+   * module comment).
+   * @throws RegistryStoreClosedError, StorageCorruptError (a row that does not decode)
+   */
   async load (): Promise<StoredRegistry> {
     if (this.closed) throw new RegistryStoreClosedError()
     await this.tail.catch(() => {})
+    const format = await this.rows.get(FORMAT)
+    if (format?.length !== 1 || format[0] !== REGISTRY_WIRE_VERSION) {
+      await this.rows.clear()
+      await this.rows.put(FORMAT, FORMAT_ROW)
+    }
+    this.formatKnown = true
     const entries: RegistryEntry[] = []
     for await (const [key, value] of this.rows.iterator({ gte: ENTRY, lt: after(ENTRY) })) {
       entries.push(decodeRow(key, value, decodeEntry))
@@ -92,11 +111,14 @@ export class LevelRegistryStore implements AtomicRegistryStore {
       for (const e of batch.put) chained.put(ENTRY + e.agentId, encodeEntry(e), { sublevel: this.rows })
       for (const k of batch.knowledge) chained.put(KNOWLEDGE + k.node, encodeKnowledge(k), { sublevel: this.rows })
       if (batch.hlc !== undefined) chained.put(HLC, encodeHlc(batch.hlc), { sublevel: this.rows })
+      // rows written by this code carry their format, whether or not the store was loaded first
+      if (!this.formatKnown) chained.put(FORMAT, FORMAT_ROW, { sublevel: this.rows })
       for (const op of extra) {
         if (op.type === 'put') chained.put(op.key, op.value, { sublevel: op.sublevel })
         else chained.del(op.key, { sublevel: op.sublevel })
       }
       await chained.write()
+      this.formatKnown = true
     })
     this.tail = run
     await run

@@ -21,27 +21,30 @@ export interface RegistryMetricsSource {
 
 /** Labelled counters: name, help, label, and the counter each label value mirrors. */
 const STATS_COUNTERS: Array<[string, string, string, Record<string, keyof ReplicaStats>]> = [
-  ['gossip_bytes_total', 'MetricsRegistry gossip message bytes (payload), by direction', 'direction', { sent: 'gossipBytesSent', received: 'gossipBytesReceived' }],
-  ['deltas_total', 'MetricsRegistry deltas published and merged from gossip, by direction', 'direction', { sent: 'deltasSent', received: 'deltasReceived' }],
+  ['gossip_bytes_total', 'Registry gossip message bytes (payload), by direction', 'direction', { sent: 'gossipBytesSent', received: 'gossipBytesReceived' }],
+  ['deltas_total', 'Registry deltas published and merged from gossip, by direction', 'direction', { sent: 'deltasSent', received: 'deltasReceived' }],
   ['acks_total', 'Tombstone acknowledgements published and received, by direction', 'direction', { sent: 'acksSent', received: 'acksReceived' }],
   ['sync_bytes_total', 'Anti-entropy frame bytes, by direction', 'direction', { sent: 'syncBytesSent', received: 'syncBytesReceived' }],
   ['sync_entries_total', 'Entries carried by anti-entropy frames, by direction', 'direction', { sent: 'syncEntriesSent', received: 'syncEntriesReceived' }],
   ['sync_rounds_total', 'Anti-entropy exchanges, by role (initiated, answered) and failures', 'outcome', { initiated: 'syncInitiated', answered: 'syncAnswered', failed: 'syncFailed' }],
-  ['versions_merged_total', 'Versions received, by outcome (accepted, stale, pruned)', 'outcome', { accepted: 'versionsAccepted', stale: 'versionsStale', pruned: 'versionsPruned' }]
+  ['versions_merged_total', 'Versions received, by outcome (accepted, stale, pruned, rejected: a signature that does not verify or a future timestamp)', 'outcome', { accepted: 'versionsAccepted', stale: 'versionsStale', pruned: 'versionsPruned', rejected: 'versionsRejected' }]
 ]
 
 /** Unlabelled counters: name, help, and how to read the number from the source. */
 const COUNTERS: Array<[string, string, (s: RegistryMetricsSource) => number | undefined]> = [
   ['tombstones_collected_total', 'Tombstones collected', s => s.stats()?.tombstonesCollected],
-  ['gossip_rejected_total', 'MetricsRegistry gossip messages that did not decode', s => s.stats()?.gossipRejected],
+  ['gossip_rejected_total', 'Registry gossip messages rejected: undecodable, carrying another node\'s writes, or a forged signature', s => s.stats()?.gossipRejected],
+  ['gossip_ignored_total', 'Registry gossip messages ignored: published by a non-member, or timestamped too far in the future', s => s.stats()?.gossipIgnored],
+  ['signatures_verified_total', 'Signatures of received registry versions checked', s => s.stats()?.signaturesVerified],
   ['sync_refused_total', 'Anti-entropy exchanges not started or not answered because maxConcurrentSyncs were running', s => s.policy()?.refusedAtCap],
+  ['sync_refused_non_members_total', 'Anti-entropy exchanges not answered because the peer is not a live member', s => s.policy()?.refusedNonMembers],
   ['connect_sync_retries_total', 'Retries of a (re)connection\'s anti-entropy exchange after a failure or a refusal', s => s.policy()?.connectRetries]
 ]
 
 const SIZE_GAUGES: Array<[string, string, 'agents' | 'entries' | 'tombstones']> = [
   ['agents', 'Live agents in this node\'s registry replica', 'agents'],
-  ['entries', 'MetricsRegistry entries held, tombstones included', 'entries'],
-  ['tombstones', 'MetricsRegistry entries that are tombstones awaiting collection', 'tombstones']
+  ['entries', 'Registry entries held, tombstones included', 'entries'],
+  ['tombstones', 'Registry entries that are tombstones awaiting collection', 'tombstones']
 ]
 
 /** Registers the registry's metrics on a node's metrics registry. */

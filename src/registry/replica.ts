@@ -23,8 +23,13 @@ export interface ReplicaStats {
   /** Gossip message bytes published / received (the message payload, without gossipsub's envelope). */
   gossipBytesSent: number
   gossipBytesReceived: number
-  /** Gossip messages that did not decode (dropped). */
+  /**
+   * Gossip messages refused: undecodable, a delta carrying versions not written by its
+   * publisher, or a version whose signature does not verify.
+   */
   gossipRejected: number
+  /** Gossip messages ignored: published by a node that is not a live member, or carrying a version from the future. */
+  gossipIgnored: number
   /** Anti-entropy exchanges started / answered / broken off. */
   syncInitiated: number
   syncAnswered: number
@@ -34,10 +39,13 @@ export interface ReplicaStats {
   syncBytesReceived: number
   syncEntriesSent: number
   syncEntriesReceived: number
-  /** Versions merged: new and kept / already superseded / local ones dropped. */
+  /** Versions merged: new and kept / already superseded / local ones dropped / refused (bad signature, future timestamp). */
   versionsAccepted: number
   versionsStale: number
   versionsPruned: number
+  versionsRejected: number
+  /** Signatures checked on versions received. */
+  signaturesVerified: number
   /** Tombstones collected. */
   tombstonesCollected: number
 }
@@ -45,17 +53,30 @@ export interface ReplicaStats {
 /** All counters at zero. */
 export function zeroStats (): ReplicaStats {
   return {
-    deltasSent: 0, deltasReceived: 0, acksSent: 0, acksReceived: 0, gossipBytesSent: 0, gossipBytesReceived: 0, gossipRejected: 0,
+    deltasSent: 0, deltasReceived: 0, acksSent: 0, acksReceived: 0, gossipBytesSent: 0, gossipBytesReceived: 0, gossipRejected: 0, gossipIgnored: 0,
     syncInitiated: 0, syncAnswered: 0, syncFailed: 0, syncBytesSent: 0, syncBytesReceived: 0, syncEntriesSent: 0, syncEntriesReceived: 0,
-    versionsAccepted: 0, versionsStale: 0, versionsPruned: 0, tombstonesCollected: 0
+    versionsAccepted: 0, versionsStale: 0, versionsPruned: 0, versionsRejected: 0, signaturesVerified: 0, tombstonesCollected: 0
   }
 }
 
-/** What to do after a step: persist `batch`, then publish each of `publish` on `caxton/registry/1`. */
+/** What to do after a step: persist `batch`, then publish each of `publish` on `caxton/registry/2`. */
 export interface ReplicaOutcome {
   readonly batch: RegistryBatch
   readonly publish: readonly Uint8Array[]
   readonly changes: readonly AgentChange[]
+}
+
+/**
+ * What to tell gossipsub about a message (its topic validator's answer): `accept`
+ * (deliver and forward), `ignore` (drop, the sender is not at fault), `reject` (drop
+ * and penalise the peer that sent it: it forwarded something no honest node publishes).
+ */
+export type GossipVerdict = 'accept' | 'ignore' | 'reject'
+
+/** A gossip message handled: the verdict, why (when not accepted), and what to persist and publish. */
+export interface GossipOutcome extends ReplicaOutcome {
+  readonly verdict: GossipVerdict
+  readonly reason?: string
 }
 
 export class RegistryReplica {
@@ -85,31 +106,54 @@ export class RegistryReplica {
   }
 
   /**
-   * A message of `caxton/registry/1` from `from` (gossipsub's signed publisher): a delta
+   * A message of `caxton/registry/2` from `from` (gossipsub's signed publisher): a delta
    * is merged (and an ack of the tombstones it created is to be published), an ack is
-   * recorded. Undecodable bytes are counted and ignored (`undefined`): a broken peer
-   * must not break this node.
+   * recorded. Rejected, nothing merged: bytes that do not decode, a delta with a version
+   * `from` did not write or with a context (a node publishes only its own writes, as its
+   * local operations return them). A version whose signature does not verify is not
+   * merged and the message is rejected; one from the future is not merged and the
+   * message ignored (its writer's clock may be ahead).
    */
-  receiveGossip (from: NodeId, bytes: Uint8Array, now: number): ReplicaOutcome | undefined {
-    if (from === this.nodeId) return undefined
+  receiveGossip (from: NodeId, bytes: Uint8Array, now: number): GossipOutcome {
+    if (from === this.nodeId) return { ...NOTHING, verdict: 'ignore', reason: 'published by this node' }
     let msg
     try {
       msg = decodeGossip(bytes)
     } catch (err) {
       if (!(err instanceof RegistryDecodeError)) throw err
-      this.stats.gossipRejected++
-      return undefined
+      return this.refuse(err.message)
     }
     this.stats.gossipBytesReceived += bytes.byteLength
     if (msg.type === 'ack') {
       this.stats.acksReceived++
       this.registry.acknowledge(from, msg.ack)
-      return { batch: EMPTY_BATCH, publish: [], changes: [] }
+      return { ...NOTHING, verdict: 'accept' }
+    }
+    // a gossip delta is what a local write returns: the publisher's own versions, no context
+    if (msg.delta.context !== undefined || msg.delta.complete !== undefined) return this.refuse(`a gossip delta from ${from} carries a context`)
+    for (const e of msg.delta.entries) {
+      const other = e.versions.find(v => v.by !== from)
+      if (other !== undefined) return this.refuse(`a delta from ${from} carries a version written by ${other.by}`)
     }
     this.stats.deltasReceived++
     const m = this.registry.merge(msg.delta, { now, from })
     this.countMerge(m)
-    return { batch: m.batch, publish: this.ackFor(m), changes: m.changes }
+    const out = { batch: m.batch, publish: this.ackFor(m), changes: m.changes }
+    const forged = m.rejected.find(r => r.reason === 'signature')
+    if (forged !== undefined) {
+      this.stats.gossipRejected++
+      return { ...out, verdict: 'reject', reason: `the signature of ${forged.agentId} by ${forged.by} (write ${forged.seq}) does not verify` }
+    }
+    if (m.rejected.length > 0) {
+      this.stats.gossipIgnored++
+      return { ...out, verdict: 'ignore', reason: 'a version is timestamped too far in the future' }
+    }
+    return { ...out, verdict: 'accept' }
+  }
+
+  private refuse (reason: string): GossipOutcome {
+    this.stats.gossipRejected++
+    return { ...NOTHING, verdict: 'reject', reason }
   }
 
   /** A session to start an anti-entropy exchange with `peer`. */
@@ -176,6 +220,9 @@ export class RegistryReplica {
     this.stats.versionsAccepted += m.accepted
     this.stats.versionsStale += m.stale
     this.stats.versionsPruned += m.pruned
+    this.stats.versionsRejected += m.rejected.length
+    this.stats.signaturesVerified += m.verified
+    this.stats.tombstonesCollected += m.collected
   }
 }
 
@@ -183,3 +230,4 @@ export class RegistryReplica {
 const NO_OTHER_MEMBER = '(no other live member)'
 
 const EMPTY_BATCH: RegistryBatch = Object.freeze({ put: [], delete: [], knowledge: [] })
+const NOTHING: ReplicaOutcome = Object.freeze({ batch: EMPTY_BATCH, publish: [], changes: [] })

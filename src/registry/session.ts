@@ -1,5 +1,5 @@
 /**
- * One anti-entropy exchange of `/caxton/registry-sync/1.0.0` (protocols/registry/SPEC.md
+ * One anti-entropy exchange of `/caxton/registry-sync/2.0.0` (protocols/registry/SPEC.md
  * §6), sans-I/O: the session objects turn frames received into the frames to send and
  * the merges to persist; the caller moves the bytes (libp2p streams in the node, the
  * simulated network in `sim/registry/`) and writes the batches.
@@ -10,7 +10,8 @@
  *   receive(reply)    ◀── reply ───      (reply = its digest + what the initiator misses)
  *     → merge, entries ── entries ─▶     receive() → merge; done
  * ```
- * After the exchange both replicas hold the same state (SPEC §6, property-tested in
+ * After the exchange both replicas hold the same versions of every node but the ones a
+ * side forgot when collecting a tombstone (SPEC §6, property-tested in
  * `test/protocols/registry/`). The initiator must persist its merge before sending
  * `entries`, the responder before closing: nothing unpersisted leaves a node.
  */
@@ -64,7 +65,12 @@ abstract class SyncSession {
   }
 }
 
-/** The side that starts the exchange. Call `open()`, then `receive()` once. */
+type Reply = Extract<RegistrySyncFrame, { type: 'reply' }>
+
+/**
+ * The side that starts the exchange. Call `open()`, then `receive()` once (or `read()`
+ * then `apply()`, to check the reply's signatures ahead with `Registry.verifyAhead`).
+ */
 export class SyncInitiator extends SyncSession {
   private step: 'new' | 'opened' | 'done' = 'new'
 
@@ -82,9 +88,19 @@ export class SyncInitiator extends SyncSession {
    * @throws RegistrySyncError (not a reply frame, or undecodable)
    */
   receive (bytes: Uint8Array, now: number): { merge: MergeUpdate, send: Uint8Array } {
+    return this.apply(this.read(bytes), now)
+  }
+
+  /** Decodes the reply. @throws RegistrySyncError (not a reply frame, or undecodable) */
+  read (bytes: Uint8Array): Reply {
     if (this.step !== 'opened') throw new RegistrySyncError(this.peer, 'a frame after the exchange ended')
-    const frame = this.decode(bytes, 'reply') as Extract<RegistrySyncFrame, { type: 'reply' }>
+    const frame = this.decode(bytes, 'reply') as Reply
     this.step = 'done'
+    return frame
+  }
+
+  /** Merges a reply from {@link read}: see {@link receive}. */
+  apply (frame: Reply, now: number): { merge: MergeUpdate, send: Uint8Array } {
     const merge = this.merge(frame.delta, now)
     return { merge, send: this.encode({ type: 'entries', delta: this.registry.missingFor(frame.digest) }) }
   }
@@ -94,7 +110,10 @@ export class SyncInitiator extends SyncSession {
   }
 }
 
-/** The side that answers. Call `receive()` for each frame until `done`. */
+/**
+ * The side that answers. Call `receive()` for each frame until `done` (or `read()` then
+ * `apply()`, to check the entries' signatures ahead with `Registry.verifyAhead`).
+ */
 export class SyncResponder extends SyncSession {
   private step: 'new' | 'replied' | 'done' = 'new'
 
@@ -104,22 +123,35 @@ export class SyncResponder extends SyncSession {
    * @throws RegistrySyncError (an unexpected or undecodable frame)
    */
   receive (bytes: Uint8Array, now: number): { send?: Uint8Array, merge?: MergeUpdate, done: boolean } {
+    return this.apply(this.read(bytes), now)
+  }
+
+  /** Decodes the next frame (digest, then entries). @throws RegistrySyncError (an unexpected or undecodable frame) */
+  read (bytes: Uint8Array): RegistrySyncFrame {
     switch (this.step) {
-      case 'new': {
-        const frame = this.decode(bytes, 'digest') as Extract<RegistrySyncFrame, { type: 'digest' }>
+      case 'new':
         this.step = 'replied'
+        return this.decode(bytes, 'digest')
+      case 'replied':
+        this.step = 'done'
+        return this.decode(bytes, 'entries')
+      case 'done':
+        throw new RegistrySyncError(this.peer, 'a frame after the exchange ended')
+    }
+  }
+
+  /** Answers a frame from {@link read}: see {@link receive}. */
+  apply (frame: RegistrySyncFrame, now: number): { send?: Uint8Array, merge?: MergeUpdate, done: boolean } {
+    switch (frame.type) {
+      case 'digest':
         return {
           send: this.encode({ type: 'reply', digest: this.registry.digest(), delta: this.registry.missingFor(frame.digest) }),
           done: false
         }
-      }
-      case 'replied': {
-        const frame = this.decode(bytes, 'entries') as Extract<RegistrySyncFrame, { type: 'entries' }>
-        this.step = 'done'
+      case 'entries':
         return { merge: this.merge(frame.delta, now), done: true }
-      }
-      case 'done':
-        throw new RegistrySyncError(this.peer, 'a frame after the exchange ended')
+      default:
+        throw new RegistrySyncError(this.peer, `unexpected ${frame.type} frame`)
     }
   }
 

@@ -1,21 +1,27 @@
 /**
  * How the registry service moves bytes, as two narrow interfaces (gossip and sync
- * channels), and their libp2p implementations: gossipsub topic `caxton/registry/1` and
- * streams of `/caxton/registry-sync/1.0.0` carrying length-prefixed frames
+ * channels), and their libp2p implementations: gossipsub topic `caxton/registry/2` and
+ * streams of `/caxton/registry-sync/2.0.0` carrying length-prefixed frames
  * (`src/transport/framing.ts`, shared by every Caxton protocol). Tests implement the interfaces in memory.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import { REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL } from '../../protocols/registry/index.js'
 import { silentLogger } from '../observability/logger.js'
 import { drained, encodeBatch, FrameInbox, readFrames } from '../transport/framing.js'
+import type { GossipVerdict } from './replica.js'
 
 /** The registry's gossip topic, as the service sees it. */
 export interface RegistryGossip {
-  /** Subscribes; `onMessage` gets each message with its authenticated publisher (PeerId string). */
-  start: (onMessage: (from: string, data: Uint8Array) => void) => void
+  /**
+   * Subscribes; `onMessage` gets each message with its authenticated publisher (PeerId
+   * string) and says whether it is to be forwarded (`accept`), dropped (`ignore`), or
+   * dropped with a penalty for the peer that sent it (`reject`).
+   */
+  start: (onMessage: (from: string, data: Uint8Array) => GossipVerdict) => void
   stop: () => void
   /** Publishes to every subscribed member; never throws (a node alone publishes to nobody). */
   publish: (data: Uint8Array) => Promise<void>
@@ -47,9 +53,36 @@ export { FrameInbox }
 /** 64 MiB: a full reply of ~200,000 entries (SPEC §6: 150-300 bytes each). */
 export const DEFAULT_MAX_SYNC_FRAME_BYTES = 64 * 1024 * 1024
 
-/** {@link RegistryGossip} on gossipsub. Only signed messages are taken (their `from` is authenticated). */
+/**
+ * Peer score of the registry topic: only invalid messages count (gossipsub v1.1's P4),
+ * quadratically, so one rejected message costs its sender 100 points (gossipsub's
+ * default graylist threshold is -80: its messages are then ignored) and the count
+ * decays by 10% a second (back to 0 in about 22 s). Registry traffic is sparse, so the
+ * delivery-rate parameters (P1-P3) stay off: they would penalise honest quiet peers.
+ */
+export const REGISTRY_TOPIC_SCORE: Partial<TopicScoreParams> = Object.freeze({
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -100,
+  invalidMessageDeliveriesDecay: 0.9
+})
+
+const VERDICTS: Record<GossipVerdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject
+}
+
+/**
+ * {@link RegistryGossip} on gossipsub. Messages are handled in the topic's validator, so
+ * gossipsub forwards only what the registry accepted and penalises the peer score of a
+ * peer that sent what it rejected; only signed messages are taken (their `from` is
+ * authenticated).
+ */
 export class GossipsubRegistryGossip implements RegistryGossip {
-  private handler?: (evt: CustomEvent<Message>) => void
   private readonly log: Logger
   private readonly topic: string
 
@@ -58,23 +91,20 @@ export class GossipsubRegistryGossip implements RegistryGossip {
     this.log = options.logger ?? silentLogger()
   }
 
-  start (onMessage: (from: string, data: Uint8Array) => void): void {
-    this.handler = (evt) => {
-      const msg = evt.detail
-      if (msg.topic !== this.topic) return
+  start (onMessage: (from: string, data: Uint8Array) => GossipVerdict): void {
+    scoreTopic(this.pubsub, this.topic)
+    this.pubsub.topicValidators.set(this.topic, (_peer, msg: Message) => {
       if (msg.type !== 'signed') {
-        this.log.debug('ignoring an unsigned registry message')
-        return
+        this.log.debug('rejecting an unsigned registry message')
+        return TopicValidatorResult.Reject
       }
-      onMessage(msg.from.toString(), msg.data)
-    }
-    this.pubsub.addEventListener('message', this.handler)
+      return VERDICTS[onMessage(msg.from.toString(), msg.data)]
+    })
     this.pubsub.subscribe(this.topic)
   }
 
   stop (): void {
-    if (this.handler !== undefined) this.pubsub.removeEventListener('message', this.handler)
-    this.handler = undefined
+    this.pubsub.topicValidators.delete(this.topic)
     try {
       this.pubsub.unsubscribe(this.topic)
     } catch {
@@ -89,6 +119,17 @@ export class GossipsubRegistryGossip implements RegistryGossip {
       this.log.debug({ err: (err as Error).message }, 'registry message not published (anti-entropy will carry it)')
     }
   }
+}
+
+/**
+ * Adds {@link REGISTRY_TOPIC_SCORE} to gossipsub's peer score parameters, which count
+ * rejected messages only for topics listed there. The public `GossipSub` interface has
+ * no setter, hence the structural check; a transport that passes the topic in its
+ * `scoreParams` at creation makes this a no-op.
+ */
+function scoreTopic (pubsub: GossipSub, topic: string): void {
+  const params = (pubsub as Partial<{ score: { params?: { topics?: Record<string, TopicScoreParams> } } }>).score?.params
+  if (params?.topics !== undefined && params.topics[topic] === undefined) params.topics[topic] = createTopicScoreParams(REGISTRY_TOPIC_SCORE)
 }
 
 /** {@link SyncNetwork} on libp2p streams. */

@@ -17,6 +17,7 @@ import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { RouterMetrics } from './metrics.js'
 import type { AgentOutbound, AgentRuntime } from '../runtime/types.js'
+import type { StorageOp } from '../storage/index.js'
 import { AgentNotFoundError } from '../runtime/errors.js'
 import type { AgentLocator } from './locator.js'
 import { createRandomPool } from './random-pool.js'
@@ -37,8 +38,8 @@ const NOT_IN_CLUSTER = 'on any node of the cluster'
 export interface MessageSink {
   /** Resolves once every copy is durable. @throws OutboxFullError */
   accept: (messages: readonly AclMessage[]) => Promise<void>
-  /** An agent's handler returned for the inbox entry `token`, having sent `sent`: one write for both. */
-  handled: (agentId: AgentId, token: string | undefined, sent: readonly AclMessage[]) => void
+  /** An agent's handler returned for the inbox entry `token`, having sent `sent` and changed its state (`state` rows): one write for all. */
+  handled: (agentId: AgentId, token: string | undefined, sent: readonly AclMessage[], state?: readonly StorageOp[]) => void
   /** Adds a line to the recent-message log. */
   record: (direction: 'in' | 'out' | 'local', status: 'delivered' | 'failed' | 'rejected' | 'dead-letter', message: AclMessage, peer?: string, reason?: string) => void
 }
@@ -135,15 +136,15 @@ export class MessageRouter {
    * An agent's `handle_message` returned for inbox entry `token`: what it sent is
    * validated and stamped (the sender is always the agent itself: agents cannot spoof), a
    * malformed one answered with NOT-UNDERSTOOD to the agent, and all of it committed with
-   * the entry's removal.
+   * the entry's removal and `state`, the rows of what the handler changed in its store and timers.
    */
-  handled (agentId: AgentId, token: string | undefined, sends: readonly AgentOutbound[]): void {
+  handled (agentId: AgentId, token: string | undefined, sends: readonly AgentOutbound[], state?: readonly StorageOp[]): void {
     const messages: AclMessage[] = []
     for (const outbound of sends) {
       const m = this.fromAgent(agentId, outbound)
       if (m !== undefined) messages.push(m)
     }
-    this.options.sink.handled(agentId, token, messages)
+    this.options.sink.handled(agentId, token, messages, state)
   }
 
   /** An agent called `env.send` from its start function: accepted on its own. */

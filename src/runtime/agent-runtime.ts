@@ -48,6 +48,7 @@ import { OverBudgetWatch } from './budget.js'
 import {
   AgentExistsError, AgentNotFoundError, AgentStateError, InvalidAgentIdError, InvalidModuleError, RuntimeNotRunningError
 } from './errors.js'
+import { readChanges } from './host/changes.js'
 import { DEFAULT_AGENT_LIMITS, resolveLimits } from './limits.js'
 import { Mailbox } from './mailbox.js'
 import { AGENT_STATES, RuntimeMetrics } from './metrics.js'
@@ -587,7 +588,8 @@ export class WasmAgentRuntime implements AgentRuntime {
       sendsPerSecond: l.sendsPerSecond,
       sendBurst: l.sendBurst,
       sendBytesPerSecond: l.sendBytesPerSecond,
-      ...this.sandbox
+      ...this.sandbox,
+      state: this.host.agentState?.(a.id)
     })
     return await promise
   }
@@ -735,7 +737,9 @@ export class WasmAgentRuntime implements AgentRuntime {
           const status = view.getInt32(off, true)
           const ms = view.getFloat64(off + 4, true)
           const pages = view.getUint32(off + 12, true)
-          off += 16
+          const changes = view.getUint32(off + 16, true)
+          const state = changes === 0 || a === undefined ? undefined : readChanges(bytes.subarray(off + 20, off + 20 + changes))
+          off += 20 + changes
           if (a === undefined) break
           a.stats.handled++
           a.stats.memoryPages = pages
@@ -751,7 +755,7 @@ export class WasmAgentRuntime implements AgentRuntime {
             this.metrics.handled.inc({ result: status === 0 ? 'ok' : 'error' })
             this.metrics.duration.observe(ms / 1000)
           }
-          this.callHost(() => { this.host.onHandled(a.id, token, sends) })
+          this.callHost(() => { this.host.onHandled(a.id, token, sends, state) })
           if (a.waiters.length > 0) this.wake(a)
           break
         }

@@ -15,6 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SEND_RESULT, WASM_PAGE_BYTES, checkFromAgent } from '../../protocols/agent-abi/index.js'
 import { SendBudget } from './budget.js'
 import { FUEL_EXPORT, REFUEL_IMPORT } from './fuel.js'
+import { AgentHostState } from './host/state.js'
 import { START_EXPORT } from './policy.js'
 import {
   ByteWriter, FAILURE_KINDS, FRAME_FLAGS, FRAME_HEADER_BYTES, RecordKind, Watch,
@@ -71,6 +72,8 @@ interface AgentInstance {
   overBudget: number
   /** `performance.now()` when the current call began: the budget's clock. */
   callStart: number
+  /** Its store and timers (ABI SPEC.md §6-§8). */
+  state: AgentHostState
 }
 
 const agents = new Map<number, AgentInstance>()
@@ -211,8 +214,19 @@ function hostImports (a: AgentInstance): WebAssembly.ModuleImports {
       const text = readAsString(a, msg) ?? 'abort called'
       const where = readAsString(a, file)
       throw new AgentAbort(where === null ? text : `${text} at ${where}:${line >>> 0}:${col >>> 0}`)
-    }
+    },
+    ...a.state.imports({ memory: () => a.memory.buffer, charge: fuel => { charge(a, fuel) } })
   }
+}
+
+/**
+ * A host function's fuel, taken from the current slice like metered code's: past the
+ * slice, {@link refuel} charges the overshoot to the rest of the budget.
+ * @throws HostFault `fuel` when the budget runs out, `timeout` when the watchdog asked
+ */
+function charge (a: AgentInstance, fuel: number): void {
+  const left = (a.fuel.value as number) - fuel
+  a.fuel.value = left < 0 ? refuel(a, left) : left
 }
 
 /**
@@ -271,7 +285,8 @@ function load (req: LoadRequest): void {
     sends: 0,
     logs: 0,
     limits: req,
-    sendBudget: new SendBudget(req, performance.now())
+    sendBudget: new SendBudget(req, performance.now()),
+    state: new AgentHostState(req.state)
   } as AgentInstance
   // What the start function sends or logs is kept only if it succeeds.
   const mark = out.length
@@ -285,7 +300,9 @@ function load (req: LoadRequest): void {
     a.fuel = exports[FUEL_EXPORT] as WebAssembly.Global
     const start = exports[START_EXPORT]
     beginCall(a, 0)
+    a.state.readOnly = true
     if (typeof start === 'function') (start as () => void)()
+    a.state.readOnly = false
     agents.set(a.slot, a)
     leave()
     reportOverBudget(a)
@@ -305,13 +322,16 @@ function load (req: LoadRequest): void {
 function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: number, flags: number): void {
   beginCall(a, (flags & FRAME_FLAGS.fromSelf) !== 0 ? 0 : 1)
   const t0 = a.callStart
-  let status: number
+  let status = 0
   try {
-    const ptr = a.alloc(len) >>> 0
-    const buffer = a.memory.buffer
-    if (ptr + len > buffer.byteLength) throw new HostFault('memory', `alloc(${len}) returned ${ptr}, outside linear memory (${buffer.byteLength} bytes)`)
-    new Uint8Array(buffer, ptr, len).set(batch.subarray(off, off + len))
-    status = a.handle(ptr, len)
+    // The message of a timer cancelled after it fired is dropped, unhandled (SPEC.md §8).
+    if (a.state.admit(batch.subarray(off, off + len), a.id)) {
+      const ptr = a.alloc(len) >>> 0
+      const buffer = a.memory.buffer
+      if (ptr + len > buffer.byteLength) throw new HostFault('memory', `alloc(${len}) returned ${ptr}, outside linear memory (${buffer.byteLength} bytes)`)
+      new Uint8Array(buffer, ptr, len).set(batch.subarray(off, off + len))
+      status = a.handle(ptr, len)
+    }
   } catch (err) {
     leave()
     fail(a, err)
@@ -321,6 +341,7 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   leave()
   reportOverBudget(a)
   out.u8(RecordKind.Handled); out.u32(a.slot); out.i32(status | 0); out.f64(ms); out.u32(pages(a))
+  a.state.writeChanges(out)
   records++
 }
 

@@ -5,7 +5,8 @@
  * Allowed: WebAssembly MVP plus sign-extension, non-trapping float-to-int and mutable
  * globals (binaryen's validator with exactly that feature mask: `WebAssembly.validate`
  * accepts SIMD, threads, bulk memory, ... by default and is no policy check). Imports:
- * only `env.send`, `env.log`, `env.abort` (with the ABI's signatures) and `env.memory`.
+ * only `env.memory` and the host functions of `ALLOWED_IMPORTS` (messages, log, abort,
+ * time, randomness, the agent's store, timers, capabilities), with the ABI's signatures.
  * Exports: `alloc` and `handle_message` with the ABI's signatures; names starting with
  * `__caxton_` are reserved. One linear memory, 32-bit, not shared.
  *

@@ -3,6 +3,9 @@
  * sees {@link AgentRuntime}; the runtime only sees {@link RuntimeHost}.
  */
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import type { AgentStateSnapshot, StateChanges } from './host/changes.js'
+
+export type { AgentStateSnapshot, StateChanges, TimerChange } from './host/changes.js'
 
 /** Per-agent resource limits. Every field has a default (see `DEFAULT_AGENT_LIMITS`). */
 export interface AgentLimits {
@@ -98,9 +101,17 @@ export interface RuntimeHost {
    * An agent's `handle_message` returned for the message delivered with `token` (undefined
    * when delivered without one), having called `env.send` with `sends`, in order. Called
    * once per message delivered, in delivery order; the host commits the message's removal
-   * from the durable inbox together with the sends.
+   * from the durable inbox together with the sends and `state`, what the handler changed
+   * in the agent's store and timers (undefined when nothing: ABI SPEC.md §7-§8).
    */
-  onHandled: (agentId: AgentId, token: string | undefined, sends: AgentOutbound[]) => void
+  onHandled: (agentId: AgentId, token: string | undefined, sends: AgentOutbound[], state?: StateChanges) => void
+  /**
+   * The durable state an instance of `agentId` starts from: its store and timers as of the
+   * last message reported through `onHandled`, with their bounds. Asked at every load
+   * (deploy, and a restart after its worker was terminated). Without it an instance starts
+   * empty, with default bounds, and what it writes lasts as long as the instance.
+   */
+  agentState?: (agentId: AgentId) => AgentStateSnapshot | undefined
   /** An agent called `env.send` outside a message: from its start function. */
   onAgentSend: (agentId: AgentId, outbound: AgentOutbound) => void
   /** An agent called `env.log` (text is already decoded). */

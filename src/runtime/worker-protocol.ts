@@ -10,6 +10,8 @@
  * All integers are little-endian.
  */
 
+import type { AgentStateSnapshot } from './host/changes.js'
+
 /** Options an agent worker needs to host one agent. */
 export interface LoadRequest {
   t: 'load'
@@ -34,6 +36,8 @@ export interface LoadRequest {
   maxLogsPerMessage: number
   /** Longest `env.log` text passed on, bytes (longer text is truncated). */
   maxLogBytes: number
+  /** The agent's store and timers to start from (ABI SPEC.md §7-§8); empty when absent. */
+  state?: AgentStateSnapshot
 }
 
 export type ToWorker =
@@ -52,7 +56,11 @@ export type FromWorker =
 
 /** Kinds of result records. */
 export const RecordKind = {
-  /** slot u32 | status i32 | duration f64 (ms) | memory pages u32: `handle_message` returned. */
+  /**
+   * slot u32 | status i32 | duration f64 (ms) | memory pages u32 | changes length u32 |
+   * changes (`host/changes.ts`): `handle_message` returned, having changed the agent's
+   * store and timers so.
+   */
   Handled: 1,
   /** slot u32 | length u32 | bytes: `env.send` accepted these bytes (already decoded once). */
   Send: 2,

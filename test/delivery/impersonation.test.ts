@@ -3,7 +3,10 @@
  * its own FIPA link sends frames claiming to come from the node's own agent and from
  * another node's API client; the node refuses them (`rejected`), hands nothing to its
  * agent, learns no route from them, and counts them (in its metrics and its audit log).
- * An honest frame from the same peer goes through.
+ * An honest frame from the same peer goes through. Run twice: in an open cluster, and in a
+ * keyed one by a peer holding the cluster key (a key can leak; a member that has it still
+ * speaks only for itself). A peer without the key cannot open the message stream at all
+ * (test/transport/admission.test.ts).
  */
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -14,12 +17,13 @@ import { encodeMessage, type AclMessage } from '../../protocols/fipa/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { FipaLink, type Ack } from '../../src/delivery/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
-import { createTransport, type CaxtonLibp2p } from '../../src/transport/index.js'
+import { writeSecretFile } from '../../src/storage/index.js'
+import { createTransport, generateClusterKey, parseClusterKey, type CaxtonLibp2p } from '../../src/transport/index.js'
 import { ROOT, waitFor } from '../../sim/cluster/index.js'
 
 const SINK = readFileSync(join(ROOT, 'dist', 'agents', 'sink.wasm'))
 
-describe('delivery: a peer cannot speak for agents it does not host (real node)', function () {
+for (const keyed of [false, true]) describe(`delivery: a peer cannot speak for agents it does not host (real node, ${keyed ? 'a peer holding the cluster key' : 'an open cluster'})`, function () {
   this.timeout(60_000)
   let node: CaxtonNode
   let rogue: CaxtonLibp2p
@@ -27,13 +31,28 @@ describe('delivery: a peer cannot speak for agents it does not host (real node)'
   const answers = new Map<number, Ack>()
 
   before(async () => {
+    const key = keyed ? generateClusterKey() : undefined
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'caxton-imp-key-')), 'cluster.key')
+    if (key !== undefined) await writeSecretFile(keyFile, key)
     node = await startNode(loadConfig({
       env: {},
-      flags: { preset: 'local', name: 'victim', dataDir: mkdtempSync(join(tmpdir(), 'caxton-imp-')), listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, delivery: { handledLog: true } }
+      flags: {
+        preset: 'local',
+        name: 'victim',
+        dataDir: mkdtempSync(join(tmpdir(), 'caxton-imp-')),
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        api: { port: 0 },
+        delivery: { handledLog: true },
+        ...(key !== undefined ? { cluster: { keyFile } } : {})
+      }
     }), { processMetrics: false })
     await node.deployAgent({ id: 'sink', wasm: SINK })
     await node.deployAgent({ id: 'victim-agent', wasm: SINK })
-    rogue = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+    rogue = await createTransport({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      ...(key !== undefined ? { clusterKey: parseClusterKey(key, 'test').psk } : {})
+    })
     link = new FipaLink({ libp2p: rogue, ackTimeoutMs: 5000 })
     await link.start({ receive: () => {}, acked: (_peer, order, ack) => { answers.set(order, ack) }, failed: () => {} })
     await rogue.start()

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { Registry } from '../../protocols/registry/index.js'
+import { testSigning } from '../protocols/registry/keys.js'
 import { formatCapability, InvalidCapabilityError, parseCapabilities, parseCapabilityRef } from '../../src/registry/index.js'
 
 describe('registry capabilities (deploy-time declarations)', () => {
@@ -10,7 +11,7 @@ describe('registry capabilities (deploy-time declarations)', () => {
       { name: 'anything', schema: true }
     ])
     assert.equal(caps.length, 3)
-    const reg = new Registry({ nodeId: 'n1' })
+    const reg = new Registry({ nodeId: 'n1', signing: testSigning('n1') })
     reg.apply({ type: 'put', agentId: 'a', node: 'n1', state: 'running', capabilities: caps }, 1)
     assert.deepEqual(reg.findByCapability('plan').map(a => a.agentId), ['a'])
   })

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { InvalidRegistryBatchError, Registry } from '../../protocols/registry/index.js'
+import { pack } from 'msgpackr'
+import { InvalidRegistryBatchError, Registry, REGISTRY_WIRE_VERSION } from '../../protocols/registry/index.js'
+import { testSigning } from '../protocols/registry/keys.js'
 import { LevelRegistryStore } from '../../src/registry/index.js'
 import { AgentStore } from '../../src/storage/agent-store.js'
 import { openStorage } from '../../src/storage/index.js'
@@ -30,7 +32,7 @@ describe('LevelRegistryStore with the node\'s other rows', function () {
     try {
       const store = LevelRegistryStore.fromStorage(storage)
       const agents = new AgentStore(storage)
-      const reg = new Registry({ nodeId: NODE })
+      const reg = new Registry({ nodeId: NODE, signing: testSigning(NODE) })
       const u = reg.apply({ type: 'put', agentId: 'echo', node: NODE, state: 'running', capabilities: [{ name: 'echo' }] }, 1_000)
       const { ops } = agents.putOps({ id: 'echo', limits: {}, deployedAt: 1_000, capabilities: [{ name: 'echo' }] }, Uint8Array.of(0, 97, 115, 109))
       await store.writeWith(u.batch, ops)
@@ -48,7 +50,7 @@ describe('LevelRegistryStore with the node\'s other rows', function () {
       await store.writeWith(r.batch, await agents.deleteOps('echo'))
       assert.deepEqual(await agents.list(), [])
       await assert.rejects(agents.module(ops[0].key), { code: 'STORAGE_CORRUPT' })
-      const restored = Registry.restore({ nodeId: NODE }, await store.load())
+      const restored = Registry.restore({ nodeId: NODE, signing: testSigning(NODE) }, await store.load())
       assert.equal(restored.get('echo'), undefined)
       assert.equal(restored.tombstoneCount, 1)
       await store.close()
@@ -61,8 +63,27 @@ describe('LevelRegistryStore with the node\'s other rows', function () {
   it('reports a corrupt row by its key', async () => {
     const storage = await openStorage(dir)
     try {
+      await storage.sublevel('registry').put('format', Uint8Array.of(REGISTRY_WIRE_VERSION))
       await storage.sublevel('registry').put('e!broken', Uint8Array.of(0xc1))
       await assert.rejects(LevelRegistryStore.fromStorage(storage).load(), { code: 'STORAGE_CORRUPT', key: 'registry/e!broken' })
+    } finally {
+      await storage.close()
+    }
+  })
+
+  it('drops the rows of an older wire version (unsigned writes) when loaded, and keeps its own', async () => {
+    const storage = await openStorage(dir)
+    try {
+      // as version 1 left them: no format row, entries with vector clocks and no signature
+      const rows = storage.sublevel('registry')
+      await rows.put('e!echo', pack(['echo', [[[[NODE, 1]], 0, 1_000, 0, [NODE, 'running', [], 1_000]]]]))
+      await rows.put(`k!${NODE}`, pack([NODE, 1, []]))
+      await rows.put('hlc', pack([1_000, 0]))
+      const store = LevelRegistryStore.fromStorage(storage)
+      assert.deepEqual(await store.load(), { entries: [], knowledge: [] })
+      const reg = Registry.restore({ nodeId: NODE, signing: testSigning(NODE) }, await store.load())
+      await store.write(reg.apply({ type: 'put', agentId: 'echo', node: NODE, state: 'running' }, 2_000).batch)
+      assert.deepEqual((await LevelRegistryStore.fromStorage(storage).load()).entries.map(e => e.agentId), ['echo'])
     } finally {
       await storage.close()
     }

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { encodeSyncFrame, Registry } from '../../protocols/registry/index.js'
+import { testSigning } from '../protocols/registry/keys.js'
 import { RegistrySyncError, SyncInitiator, SyncResponder } from '../../src/registry/index.js'
 
 const A = 'node-a'
@@ -25,8 +26,8 @@ const rootOf = (r: Registry): string => Buffer.from(r.digest().root).toString('h
 
 describe('registry anti-entropy sessions (sans-I/O)', () => {
   it('leaves both replicas with the same state after one exchange, removals included', () => {
-    const a = new Registry({ nodeId: A })
-    const b = new Registry({ nodeId: B })
+    const a = new Registry({ nodeId: A, signing: testSigning(A) })
+    const b = new Registry({ nodeId: B, signing: testSigning(B) })
     a.apply({ type: 'put', agentId: 'both', node: A, state: 'running' }, 1)
     b.merge(a.snapshot(), { now: 2, from: A })
     a.apply({ type: 'put', agentId: 'a-only', node: A, state: 'running', capabilities: [{ name: 'x' }] }, 3)
@@ -42,8 +43,8 @@ describe('registry anti-entropy sessions (sans-I/O)', () => {
   })
 
   it('costs three small frames when nothing differs', () => {
-    const a = new Registry({ nodeId: A })
-    const b = new Registry({ nodeId: B })
+    const a = new Registry({ nodeId: A, signing: testSigning(A) })
+    const b = new Registry({ nodeId: B, signing: testSigning(B) })
     for (let i = 0; i < 100; i++) a.apply({ type: 'put', agentId: `agent-${i}`, node: A, state: 'running' }, i + 1)
     b.merge(a.snapshot(), { now: 200, from: A })
     const { initiator } = exchange(a, b)
@@ -54,9 +55,9 @@ describe('registry anti-entropy sessions (sans-I/O)', () => {
 
   it('brings a new replica 10,000 agents in one reply', function () {
     this.timeout(20_000)
-    const a = new Registry({ nodeId: A })
+    const a = new Registry({ nodeId: A, signing: testSigning(A) })
     for (let i = 0; i < 10_000; i++) a.apply({ type: 'put', agentId: `agent-${i}`, node: A, state: 'running', capabilities: [{ name: `cap-${i % 50}` }] }, i + 1)
-    const b = new Registry({ nodeId: B })
+    const b = new Registry({ nodeId: B, signing: testSigning(B) })
     const { initiator } = exchange(b, a)
     assert.equal(b.size, 10_000)
     assert.equal(rootOf(a), rootOf(b))
@@ -65,7 +66,7 @@ describe('registry anti-entropy sessions (sans-I/O)', () => {
   })
 
   it('refuses frames out of order or undecodable, naming the peer', () => {
-    const a = new Registry({ nodeId: A })
+    const a = new Registry({ nodeId: A, signing: testSigning(A) })
     const responder = new SyncResponder(a, B)
     assert.throws(() => responder.receive(encodeSyncFrame({ type: 'entries', delta: { entries: [] } }), 1),
       (err: unknown) => err instanceof RegistrySyncError && err.peer === B && /expected a digest frame, got entries/.test(err.message))

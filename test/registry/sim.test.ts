@@ -12,7 +12,9 @@ function small (seed: number): RegistrySimOptions {
     nodes: 6,
     agents: 300,
     seed,
-    steadyMs: 20_000,
+    // each replica collects a tombstone at its own maintenance round (every 30 s ± 20%),
+    // once every member acknowledged it: about two rounds after the removal reached everyone
+    steadyMs: 60_000,
     partition: { atMs: 1000, durationMs: 20_000, deploys: 30, removals: 30, updates: 30 }
   }
 }

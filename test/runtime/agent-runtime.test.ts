@@ -179,7 +179,7 @@ describe('agent runtime', function () {
 
     it('rejects an unknown import, naming it', async () => {
       const reason = await invalid(await wat(agentWat('(i32.const 0)', '(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))')))
-      assert.match(reason, /imports "wasi_snapshot_preview1\.fd_write": only env\.memory, env\.send, env\.log, env\.abort are allowed/)
+      assert.match(reason, /imports "wasi_snapshot_preview1\.fd_write": only env\.memory, env\.send, env\.log, env\.abort, env\.now, env\.random, env\.kv_get, env\.kv_put, env\.kv_delete, env\.kv_next, env\.schedule, env\.cancel, env\.capability_declare, env\.capability_withdraw are allowed/)
     })
 
     it('rejects SIMD, naming the feature', async () => {

@@ -1,8 +1,8 @@
 /**
  * Cluster admission on real nodes (issue 12, "Joining", "Evicting"): two nodes started with the
  * cluster key; outsiders — a libp2p peer without the key, one with another key, one with
- * the key but not on the allow-list — try to connect, join membership with a push-pull and
- * open the registry's sync protocol, both ways. A peer holding the key does all of that
+ * the key but not on the allow-list — try to connect, join membership with a push-pull,
+ * open the registry's sync protocol and the message stream, both ways. A peer holding the key does all of that
  * (the control: the attempts do reach the nodes).
  */
 import assert from 'node:assert/strict'
@@ -15,6 +15,7 @@ import { encodeFrame } from '../../protocols/swim/index.js'
 import { REGISTRY_SYNC_PROTOCOL } from '../../protocols/registry/codec.js'
 import { waitFor } from '../../sim/cluster/index.js'
 import { loadConfig, type ConfigInput } from '../../src/config/index.js'
+import { FIPA_PROTOCOL } from '../../src/delivery/index.js'
 import { SWIM_PROTOCOL } from '../../src/membership/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
 import { writeSecretFile } from '../../src/storage/index.js'
@@ -51,7 +52,7 @@ async function peer (key?: string): Promise<CaxtonLibp2p> {
  * connection the node keeps. A handshake that cannot succeed may also just stall: each
  * try gives up after `timeoutMs`.
  */
-async function attempt (from: CaxtonLibp2p, node: CaxtonNode, victim: string, timeoutMs = 1500): Promise<{ swimJoin: boolean, registrySync: boolean, connected: boolean }> {
+async function attempt (from: CaxtonLibp2p, node: CaxtonNode, victim: string, timeoutMs = 1500): Promise<{ swimJoin: boolean, registrySync: boolean, fipa: boolean, connected: boolean }> {
   const addr = multiaddr(node.info().multiaddrs[0])
   const signal = (): AbortSignal => AbortSignal.timeout(timeoutMs)
   const swimJoin = await from.dialProtocol(addr, SWIM_PROTOCOL, { signal: signal() }).then(stream => {
@@ -63,7 +64,9 @@ async function attempt (from: CaxtonLibp2p, node: CaxtonNode, victim: string, ti
     return true
   }, () => false)
   const registrySync = await from.dialProtocol(addr, REGISTRY_SYNC_PROTOCOL, { signal: signal() }).then(() => true, () => false)
-  return { swimJoin, registrySync, connected: node.libp2p.getConnections(from.peerId).length > 0 }
+  // The message stream: where a forged sender would be tried (test/delivery/impersonation.test.ts).
+  const fipa = await from.dialProtocol(addr, FIPA_PROTOCOL, { signal: signal() }).then(() => true, () => false)
+  return { swimJoin, registrySync, fipa, connected: node.libp2p.getConnections(from.peerId).length > 0 }
 }
 
 describe('cluster admission: the cluster key and the allow-list (real libp2p nodes)', function () {
@@ -91,12 +94,12 @@ describe('cluster admission: the cluster key and the allow-list (real libp2p nod
     const victim = (node: CaxtonNode): string => (node === a ? b : a).info().peerId
     for (const [name, outsider] of [['no key', none], ['another key', other]] as const) {
       for (const node of [a, b]) {
-        assert.deepEqual(await attempt(outsider, node, victim(node)), { swimJoin: false, registrySync: false, connected: false }, `${name} → ${node.config.name}`)
+        assert.deepEqual(await attempt(outsider, node, victim(node)), { swimJoin: false, registrySync: false, fipa: false, connected: false }, `${name} → ${node.config.name}`)
       }
       // ...nor the other way round: a node cannot connect to it either.
       await assert.rejects(a.libp2p.dial(outsider.getMultiaddrs()[0], { signal: AbortSignal.timeout(1500) }), `a → ${name}`)
     }
-    assert.deepEqual(await attempt(member, a, victim(a), 10_000), { swimJoin: true, registrySync: true, connected: true }, 'a peer holding the key')
+    assert.deepEqual(await attempt(member, a, victim(a), 10_000), { swimJoin: true, registrySync: true, fipa: true, connected: true }, 'a peer holding the key')
     const joined = member.peerId.toString()
     await waitFor('a to list the peer that holds the key', () => a.clusterMembership.member(joined))
     // It joined, but its claim that b is dead for good is not obeyed (protocols/swim/SPEC.md §2).
@@ -118,7 +121,7 @@ describe('cluster admission: the cluster key and the allow-list (real libp2p nod
     await waitFor('a and b to see each other alive', () => a.clusterMembership.alive().length === 1 && b.clusterMembership.alive().length === 1 ? true : undefined, 10_000)
     const stranger = await peer(readFileSync(key, 'utf8'))
     peers.push(stranger)
-    assert.deepEqual(await attempt(stranger, a, b.info().peerId), { swimJoin: false, registrySync: false, connected: false })
+    assert.deepEqual(await attempt(stranger, a, b.info().peerId), { swimJoin: false, registrySync: false, fipa: false, connected: false })
     await assert.rejects(a.libp2p.dial(stranger.getMultiaddrs()[0], { signal: AbortSignal.timeout(1500) }))
     // b has no allow-list: the stranger reaches b; a still keeps no connection to it.
     assert.equal((await attempt(stranger, b, a.info().peerId, 10_000)).connected, true)

@@ -1,5 +1,6 @@
 /**
- * Counter: keeps one count across messages. REQUEST with content
+ * Counter: keeps one count in its durable key-value store (key `count`), so the count
+ * survives restarts of the node and of the agent. REQUEST with content
  *   `increment`  adds 1
  *   `add <n>`    adds the integer n (may be negative)
  *   `get`        changes nothing
@@ -8,10 +9,10 @@
  * FAILURE with the reason; any other performative gets NOT-UNDERSTOOD (but a report,
  * FAILURE or NOT-UNDERSTOOD, gets no answer).
  */
-import { LogLevel, Message, Performative, isReport, log, onMessage, reply } from '../../sdk'
+import { LogLevel, Message, Performative, isReport, kv, log, onMessage, reply } from '../../sdk'
 export { alloc, handle_message } from '../../sdk'
 
-let count: i64 = 0
+const COUNT = 'count'
 
 // AssemblyScript has no nullable i64: `parseInteger` reports success through `parsed`.
 let parsed = false
@@ -43,6 +44,7 @@ function handle (msg: Message): void {
     return
   }
   const command = msg.text.trim()
+  let count = kv.getI64(COUNT)
   if (command == 'increment') {
     count += 1
   } else if (command.startsWith('add ')) {
@@ -59,6 +61,8 @@ function handle (msg: Message): void {
     reply(msg, Performative.FAILURE, 'unknown command "' + command + '"; expected increment, add <n>, get or reset')
     return
   }
+  // Committed with this message and the reply: a crash never loses one without the other.
+  if (command != 'get') kv.putI64(COUNT, count)
   reply(msg, Performative.INFORM, count.toString())
 }
 

@@ -6,10 +6,11 @@ import {
   decodeSyncFrame, encodeAck, encodeDelta, encodeDigest, encodeEntry, encodeGossip, encodeHlc, encodeKnowledge, encodeSyncFrame,
   type RegistryDelta
 } from '../../../protocols/registry/index.js'
+import { testSigning } from './keys.js'
 
 function sample (): Registry {
-  const a = new Registry({ nodeId: '12D3KooWNodeA', bucketCount: 8 })
-  const b = new Registry({ nodeId: '12D3KooWNodeB', bucketCount: 8 })
+  const a = new Registry({ nodeId: '12D3KooWNodeA', signing: testSigning('12D3KooWNodeA'), bucketCount: 8 })
+  const b = new Registry({ nodeId: '12D3KooWNodeB', signing: testSigning('12D3KooWNodeB'), bucketCount: 8 })
   a.apply({ type: 'put', agentId: 'planner', node: a.nodeId, state: 'running', capabilities: [{ name: 'plan', description: 'Plans things', version: '2.1.0', schema: { type: 'object', required: ['goal'], properties: { goal: { type: 'string' } } } }] }, 1_700_000_000_000)
   b.apply({ type: 'put', agentId: 'planner', node: b.nodeId, state: 'loaded' }, 1_700_000_000_001)
   a.merge(b.snapshot(), { now: 1_700_000_000_002 })
@@ -65,28 +66,35 @@ describe('registry codec', () => {
   })
 
   it('keeps a gossip delta of one write small', () => {
-    const reg = new Registry({ nodeId: '12D3KooWGyJpT4ZbuH1PNXBH3bC7wLzvrA5bSr3d4u9aZDS5Hu2Y' })
+    const reg = new Registry({ nodeId: '12D3KooWGyJpT4ZbuH1PNXBH3bC7wLzvrA5bSr3d4u9aZDS5Hu2Y', signing: testSigning('12D3KooWGyJpT4ZbuH1PNXBH3bC7wLzvrA5bSr3d4u9aZDS5Hu2Y') })
     const { delta } = reg.apply({ type: 'put', agentId: 'echo-17', node: reg.nodeId, state: 'running', capabilities: [{ name: 'echo', version: '1.0.0' }] }, 1_700_000_000_000)
     const size = encodeGossip({ type: 'delta', delta: delta as RegistryDelta }).length
-    assert.ok(size < 190, `${size} bytes`)
+    // ~140 bytes of write, 66 of signature
+    assert.ok(size < 220, `${size} bytes`)
   })
 
   it('names what is wrong', () => {
+    const sig = new Uint8Array(64)
+    const rec = ['running', [], 5, 5]
     const cases: Array<[unknown, (b: Uint8Array) => unknown, string]> = [
-      [{ e: [['x', [[[['b', 1], ['a', 1]], 0, 0, 0, null]]]] }, decodeDelta, 'e[0][1][0][0][1]'],
-      [{ e: [['x', [[[['a', 1]], 1, 0, 0, null]]]] }, decodeDelta, 'e[0][1][0][1]'],
-      [{ e: [['x', [[[['a', 0]], 0, 0, 0, null]]]] }, decodeDelta, 'e[0][1][0][0][0][1]'],
-      [{ e: [['x', [[[['a', 1]], 0, 0, 0, ['a', 'asleep', [], 0]]]]] }, decodeDelta, 'e[0][1][0][4][1]'],
-      [{ e: [['x', [[[['a', 1]], 0, -1, 0, null]]]] }, decodeDelta, 'e[0][1][0].wall'],
+      [{ e: [['x', [['a', 0, 5, 0, null, sig]]]] }, decodeDelta, 'e[0][1][0][1]'],
+      [{ e: [['x', [['a', 2 ** 53, 5, 0, null, sig]]]] }, decodeDelta, 'e[0][1][0][1]'],
+      [{ e: [['x', [['', 1, 5, 0, null, sig]]]] }, decodeDelta, 'e[0][1][0][0]'],
+      [{ e: [['x', [['a', 1, 5, 0, ['asleep', [], 5, 5], sig]]]] }, decodeDelta, 'e[0][1][0][4][0]'],
+      [{ e: [['x', [['a', 1, 5, 0, ['running', [], 5, 6], sig]]]] }, decodeDelta, 'e[0][1][0][4][3]'],
+      [{ e: [['x', [['a', 1, 4, 0, rec, sig]]]] }, decodeDelta, 'e[0][1][0][4][2]'],
+      [{ e: [['x', [['a', 1, -1, 0, null, sig]]]] }, decodeDelta, 'e[0][1][0].wall'],
+      [{ e: [['x', [['a', 1, 5, 0, rec, new Uint8Array(63)]]]] }, decodeDelta, 'e[0][1][0][5]'],
+      [{ e: [['x', [[[['a', 1]], 0, 5, 0, null]]]] }, decodeDelta, 'e[0][1][0]'],
       [{ e: [['x', []]] }, decodeDelta, 'e[0][1]'],
-      [{ e: [['bad id!', [[[['a', 1]], 0, 0, 0, null]]]] }, decodeDelta, 'e[0][0]'],
+      [{ e: [['bad id!', [['a', 1, 5, 0, null, sig]]]] }, decodeDelta, 'e[0][0]'],
       [{ e: [], b: [4, [1]] }, decodeDelta, ''],
       [{ e: [], c: [], b: [4, [7]] }, decodeDelta, 'b[1][0]'],
       [{ e: [], extra: 1 }, decodeDelta, ''],
       [{ n: 2, h: new Uint8Array(15), x: new Uint8Array(8), r: new Uint8Array(8) }, decodeDigest, 'h'],
       [['n', 3, [4]], decodeKnowledge, '[2]'],
-      [{ v: 2, t: 'delta', d: { e: [] } }, decodeGossip, 'v'],
-      [{ v: 1, t: 'hello' }, decodeSyncFrame, 't']
+      [{ v: 1, t: 'delta', d: { e: [] } }, decodeGossip, 'v'],
+      [{ v: 2, t: 'hello' }, decodeSyncFrame, 't']
     ]
     for (const [value, decode, path] of cases) {
       assert.throws(() => decode(pack(value)), (err: unknown) => err instanceof RegistryDecodeError && err.path === path, `${JSON.stringify(value)} → ${path}`)
@@ -100,7 +108,7 @@ describe('registry codec', () => {
   })
 
   it('neutralises __proto__ keys in schemas', () => {
-    const bytes = pack({ e: [['x', [[[['a', 1]], 0, 0, 0, ['a', 'running', [{ n: 'c', s: JSON.parse('{"__proto__": {"polluted": true}}') }], 0]]]]] })
+    const bytes = pack({ e: [['x', [['a', 1, 0, 0, ['running', [{ n: 'c', s: JSON.parse('{"__proto__": {"polluted": true}}') }], 0, 0], new Uint8Array(64)]]]] })
     const d = decodeDelta(bytes)
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
     assert.equal(Object.getPrototypeOf(d.entries[0].versions[0].record?.capabilities[0].schema), Object.prototype)

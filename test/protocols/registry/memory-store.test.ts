@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { MemoryRegistryStore, combineBatches, createMemoryRegistryData, isEmptyBatch, Registry } from '../../../protocols/registry/index.js'
+import { testSigning } from './keys.js'
 import { registryStoreSuite } from './store-suite.js'
 
 registryStoreSuite('MemoryRegistryStore', async () => {
@@ -16,7 +17,7 @@ registryStoreSuite('MemoryRegistryStore', async () => {
 
 describe('registry batches', () => {
   it('combines batches into one with the same effect', async () => {
-    const reg = new Registry({ nodeId: 'n' })
+    const reg = new Registry({ nodeId: 'n', signing: testSigning('n') })
     const b1 = reg.apply({ type: 'put', agentId: 'x', node: 'n', state: 'running' }, 1).batch
     const b2 = reg.apply({ type: 'put', agentId: 'y', node: 'n', state: 'running' }, 2).batch
     const b3 = reg.apply({ type: 'remove', agentId: 'x' }, 3).batch

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import {
   Registry, InvalidRegistryOpError, InvalidRegistryOptionsError, InvalidStoredRegistryError, RegistryAgentNotFoundError,
-  MemoryRegistryStore, decodeDelta, encodeDelta, type Capability, type RegistryDelta
+  MemoryRegistryStore, decodeDelta, encodeDelta, signedPayload, type Capability, type RegistryDelta, type RegistryEntry
 } from '../../../protocols/registry/index.js'
+import { testSigning } from './keys.js'
 import { stateBytes } from './sim.js'
 
 const A = 'node-a'
@@ -10,11 +11,11 @@ const B = 'node-b'
 const C = 'node-c'
 
 function replica (nodeId: string, options: { tombstoneTtlMs?: number, bucketCount?: number } = {}): Registry {
-  return new Registry({ nodeId, tombstoneTtlMs: options.tombstoneTtlMs ?? 10_000, bucketCount: options.bucketCount ?? 16 })
+  return new Registry({ nodeId, signing: testSigning(nodeId), tombstoneTtlMs: options.tombstoneTtlMs ?? 10_000, bucketCount: options.bucketCount ?? 16 })
 }
 
-function put (reg: Registry, agentId: string, now: number, capabilities: Capability[] = [], node = reg.nodeId): RegistryDelta {
-  const { delta } = reg.apply({ type: 'put', agentId, node, state: 'running', capabilities }, now)
+function put (reg: Registry, agentId: string, now: number, capabilities: Capability[] = []): RegistryDelta {
+  const { delta } = reg.apply({ type: 'put', agentId, node: reg.nodeId, state: 'running', capabilities }, now)
   assert.ok(delta !== undefined)
   return delta
 }
@@ -97,6 +98,7 @@ describe('Registry', () => {
       const bad: Array<[unknown, string]> = [
         [{ type: 'put', agentId: '../etc', node: A, state: 'running' }, 'agentId'],
         [{ type: 'put', agentId: 'x', node: '', state: 'running' }, 'node'],
+        [{ type: 'put', agentId: 'x', node: B, state: 'running' }, 'node'],
         [{ type: 'put', agentId: 'x', node: A, state: 'sleeping' }, 'state'],
         [{ type: 'put', agentId: 'x', node: A, state: 'running', capabilities: [{ name: '' }] }, 'capabilities[0].name'],
         [{ type: 'put', agentId: 'x', node: A, state: 'running', capabilities: [{ name: 'a' }, { name: 'a' }] }, 'capabilities'],
@@ -119,9 +121,21 @@ describe('Registry', () => {
     })
 
     it('refuses invalid options', () => {
-      assert.throws(() => new Registry({ nodeId: '' }), (err: unknown) => err instanceof InvalidRegistryOptionsError && err.field === 'nodeId')
-      assert.throws(() => new Registry({ nodeId: A, bucketCount: 0 }), (err: unknown) => err instanceof InvalidRegistryOptionsError && err.field === 'bucketCount')
-      assert.throws(() => new Registry({ nodeId: A, tombstoneTtlMs: -5 }), InvalidRegistryOptionsError)
+      const signing = testSigning(A)
+      assert.throws(() => new Registry({ nodeId: '', signing }), (err: unknown) => err instanceof InvalidRegistryOptionsError && err.field === 'nodeId')
+      assert.throws(() => new Registry({ nodeId: A, signing, bucketCount: 0 }), (err: unknown) => err instanceof InvalidRegistryOptionsError && err.field === 'bucketCount')
+      assert.throws(() => new Registry({ nodeId: A, signing, tombstoneTtlMs: -5 }), InvalidRegistryOptionsError)
+      assert.throws(() => new Registry({ nodeId: A } as never), (err: unknown) => err instanceof InvalidRegistryOptionsError && err.field === 'signing')
+    })
+
+    it('signs every write, so that any replica can check it came from its writer', () => {
+      const a = replica(A)
+      const delta = put(a, 'x', 1)
+      const v = delta.entries[0].versions[0]
+      assert.equal(v.signature.length, 64)
+      assert.ok(testSigning(B).verify(A, signedPayload('x', v), v.signature))
+      assert.equal(testSigning(B).verify(B, signedPayload('x', v), v.signature), false, 'not a signature of B')
+      assert.equal(testSigning(B).verify(A, signedPayload('y', v), v.signature), false, 'bound to its agent id')
     })
   })
 
@@ -136,31 +150,35 @@ describe('Registry', () => {
       assert.equal(b.get('x'), undefined)
     })
 
-    it('resolves concurrent writes the same way on every replica, and the next write supersedes both', () => {
+    it('keeps both registrations when two hosts register one agent id, and shows the earlier one everywhere', () => {
       const a = replica(A)
       const b = replica(B)
       const fromA = put(a, 'x', 1_000, [{ name: 'a-side' }])
       const fromB = put(b, 'x', 1_005, [{ name: 'b-side' }])
       a.merge(fromB, { now: 1_006 })
       b.merge(fromA, { now: 1_006 })
-      assert.equal(a.get('x')?.capabilities[0].name, 'b-side', 'the higher HLC timestamp wins')
+      assert.equal(a.get('x')?.capabilities[0].name, 'a-side', 'the earlier registration keeps the id')
+      assert.equal(a.get('x')?.registeredAt, 1_000)
       assert.equal(stateBytes(a), stateBytes(b))
       assert.equal(a.get('x')?.conflicts, 1)
-      const next = a.apply({ type: 'update', agentId: 'x', state: 'stopped' }, 1_007)
-      b.merge(next.delta as RegistryDelta, { now: 1_008 })
-      assert.equal(b.get('x')?.conflicts, 0)
-      assert.equal(b.entry('x')?.versions.length, 1)
+      // a later write of either host changes its own registration only
+      const next = b.apply({ type: 'update', agentId: 'x', state: 'stopped' }, 1_007)
+      a.merge(next.delta as RegistryDelta, { now: 1_008 })
+      assert.equal(a.entry('x')?.versions.length, 2)
+      assert.equal(a.get('x')?.node, A)
+      assert.equal(a.entry('x')?.versions.find(v => v.by === B)?.record?.state, 'stopped')
+      assert.equal(a.entry('x')?.versions.find(v => v.by === B)?.record?.registeredAt, 1_005, 'an update keeps the registration time')
     })
 
-    it('breaks a tie of equal HLC timestamps by the higher node id', () => {
+    it('breaks a tie of equal registration times by the lower node id', () => {
       const a = replica(A)
       const b = replica(B)
       const fromA = put(a, 'x', 1_000, [{ name: 'a-side' }])
       const fromB = put(b, 'x', 1_000, [{ name: 'b-side' }])
       a.merge(fromB, { now: 1_000 })
       b.merge(fromA, { now: 1_000 })
-      assert.equal(a.get('x')?.version.by, B)
-      assert.equal(b.get('x')?.version.by, B)
+      assert.equal(a.get('x')?.version.by, A)
+      assert.equal(b.get('x')?.version.by, A)
     })
 
     it('rejects an old version of a removed agent, and counts it stale', () => {
@@ -175,15 +193,30 @@ describe('Registry', () => {
       assert.equal(b.get('x'), undefined)
     })
 
-    it('lets a write concurrent with a removal compete with the tombstone by the tie-break', () => {
+    it('a host removes only its own registration: another host\'s of the same id stays, and is shown', () => {
       const a = replica(A)
       const b = replica(B)
       b.merge(put(a, 'x', 1), { now: 1 })
+      put(b, 'x', 2, [{ name: 'b-side' }])
+      assert.equal(b.apply({ type: 'update', agentId: 'x', state: 'failed' }, 3).changes.length, 0, 'b updates its own registration; a\'s is still shown')
       const removal = remove(a, 'x', 10)
-      const concurrent = b.apply({ type: 'update', agentId: 'x', state: 'failed' }, 20).delta as RegistryDelta
-      a.merge(concurrent, { now: 21 })
-      b.merge(removal, { now: 21 })
-      assert.equal(a.get('x')?.state, 'failed', 'the later concurrent update wins over the earlier removal')
+      b.merge(removal, { now: 11 })
+      assert.equal(b.get('x')?.node, B)
+      assert.equal(b.get('x')?.state, 'failed')
+      assert.equal(b.get('x')?.conflicts, 0)
+      assert.equal(b.tombstoneCount, 1)
+    })
+
+    it('moves an agent: one host removes it, another registers it', () => {
+      const a = replica(A)
+      const b = replica(B)
+      b.merge(put(a, 'x', 1), { now: 1 })
+      b.merge(remove(a, 'x', 2), { now: 2 })
+      a.merge(put(b, 'x', 3), { now: 3 })
+      for (const r of [a, b]) {
+        assert.equal(r.get('x')?.node, B)
+        assert.equal(r.get('x')?.conflicts, 0)
+      }
       assert.equal(stateBytes(a), stateBytes(b))
     })
   })
@@ -221,21 +254,23 @@ describe('Registry', () => {
       assert.deepEqual(a.collectGarbage({ now: 1_002, members: [A, B] }).collected, ['x'])
     })
 
-    it('collects the concurrent tombstones of two removals of the same agent', () => {
+    it('collects the tombstones of two hosts\' removals of the same agent, each when acknowledged', () => {
       const a = replica(A)
       const b = replica(B)
       b.merge(put(a, 'x', 1), { now: 1, from: A })
+      a.merge(put(b, 'x', 1), { now: 1, from: B })
       const fromA = remove(a, 'x', 2)
       const fromB = remove(b, 'x', 2)
       a.merge(fromB, { now: 3, from: B })
       b.merge(fromA, { now: 3, from: A })
       assert.equal(a.entry('x')?.versions.length, 2)
-      assert.equal(a.tombstoneCount, 1)
-      assert.deepEqual(a.collectGarbage({ now: 4, members: [A, B] }).collected, ['x'], 'b sent the winning tombstone')
-      b.acknowledge(A, { tombstones: [{ agentId: 'x', by: B, seq: 1 }] })
-      assert.deepEqual(b.collectGarbage({ now: 4, members: [A, B] }).collected, ['x'])
-      assert.equal(a.merge(fromA, { now: 5 }).stale + a.merge(fromB, { now: 5 }).stale, 2)
+      assert.equal(a.tombstoneCount, 2)
+      assert.deepEqual(a.collectGarbage({ now: 4, members: [A, B] }).collected, ['x'], 'b sent its own tombstone, so holds it')
+      assert.equal(a.tombstoneCount, 1, 'a\'s own tombstone waits for b\'s acknowledgement')
+      a.acknowledge(B, b.tombstoneAck())
+      a.collectGarbage({ now: 4, members: [A, B] })
       assert.equal(a.entry('x'), undefined)
+      assert.equal(a.merge(fromA, { now: 5 }).stale + a.merge(fromB, { now: 5 }).stale, 2)
     })
 
     it('a re-registration after collection wins, also on replicas still holding the tombstone', () => {
@@ -281,33 +316,57 @@ describe('Registry', () => {
       const a = replica(A)
       const c = replica(C)
       put(c, 'y', 1) // c's write 1: never delivered to a
-      const x = put(c, 'x', 2) // c's write 2
-      a.merge(x, { now: 3, from: C })
-      remove(a, 'x', 4)
-      assert.deepEqual(a.context().find(o => o.node === C), { node: C, upTo: 0, extra: [2] })
-      c.merge({ entries: [a.entry('x') as never] }, { now: 5, from: A })
+      a.merge(put(c, 'x', 2), { now: 3, from: C })
+      a.merge(remove(c, 'x', 4), { now: 4, from: C })
+      assert.deepEqual(a.context().find(o => o.node === C), { node: C, upTo: 0, extra: [2, 3] })
       a.acknowledge(C, c.tombstoneAck())
       // acknowledged by every member, but a does not know c's write 1: a version of x
-      // might hide there, so the tombstone stays
+      // might hide there, so the tombstone stays, even past the TTL
       assert.deepEqual(a.collectGarbage({ now: 6, members: [A, C] }).collected, [])
+      assert.deepEqual(a.collectGarbage({ now: 1_000_000, members: [A] }).collected, [], 'a does not declare another node\'s writes lost')
       sync(a, c, 7)
       assert.equal(a.get('y')?.node, C)
       assert.deepEqual(a.collectGarbage({ now: 8, members: [A, C] }).collected, ['x'])
     })
+  })
 
-    it('at the TTL, declares lost the undelivered writes of a node that is no longer a member', () => {
-      const a = replica(A, { tombstoneTtlMs: 100 })
-      const gone = replica(C, { tombstoneTtlMs: 100 })
-      put(gone, 'y', 1) // never delivered
-      a.merge(put(gone, 'x', 2), { now: 3, from: C })
-      remove(a, 'x', 4)
-      assert.deepEqual(a.collectGarbage({ now: 200, members: [A, C] }).collected, [], 'still a member: its writes may yet arrive')
-      assert.deepEqual(a.collectGarbage({ now: 200, members: [A] }).collected, ['x'])
-      assert.equal(a.context().find(o => o.node === C)?.upTo, 2)
-      // if it ever comes back, its lost write is rejected and dropped on its side as well
-      sync(gone, a, 300)
-      assert.equal(gone.get('y'), undefined)
-      assert.equal(stateBytes(gone), stateBytes(a))
+  describe('signatures', () => {
+    it('checks each new version\'s signature once: ahead (a step each), and merge checks no more', () => {
+      const a = replica(A)
+      const b = replica(B)
+      for (let i = 0; i < 5; i++) put(b, `agent-${i}`, i)
+      a.merge(put(b, 'held', 9), { now: 9 })
+      const snapshot = decodeDelta(encodeDelta(b.snapshot()))
+      let steps = 0
+      for (const _ of a.verifyAhead(snapshot)) steps++
+      assert.equal(steps, 5, 'the version held already needs no check')
+      const out = a.merge(snapshot, { now: 10, from: B })
+      assert.equal(out.verified, 0)
+      assert.equal(out.accepted, 5)
+      const again = a.merge(decodeDelta(encodeDelta({ entries: [(b.entry('agent-0') as RegistryEntry)] })), { now: 11 })
+      assert.equal(again.verified, 0, 'held: nothing to check')
+    })
+
+    it('refuses a version whose signature does not verify, and takes it when it comes signed', () => {
+      const a = replica(A)
+      const b = replica(B)
+      const good = put(b, 'x', 1)
+      const v = good.entries[0].versions[0]
+      const broken = { entries: [{ agentId: 'x', versions: [{ ...v, signature: new Uint8Array(64) }] }] }
+      const out = a.merge(broken, { now: 2, from: B })
+      assert.deepEqual(out.rejected, [{ agentId: 'x', by: B, seq: 1, reason: 'signature' }])
+      assert.equal(a.get('x'), undefined)
+      assert.deepEqual(a.context(), [], 'a refused version\'s dot is not incorporated')
+      assert.equal(a.merge(good, { now: 3, from: B }).accepted, 1)
+    })
+
+    it('refuses a version from further ahead than maxClockDriftMs, and takes it once time has caught up', () => {
+      const a = replica(A)
+      const b = replica(B)
+      const ahead = put(b, 'x', 100_000)
+      assert.deepEqual(a.merge(ahead, { now: 30_000 }).rejected.map(r => r.reason), ['future'])
+      assert.equal(a.get('x'), undefined)
+      assert.equal(a.merge(ahead, { now: 40_000 }).accepted, 1)
     })
   })
 
@@ -315,12 +374,13 @@ describe('Registry', () => {
     it('finds agents by capability name and keeps the index in step with updates and removals', () => {
       const reg = replica(A)
       put(reg, 'a1', 1, [{ name: 'echo' }, { name: 'sum' }])
-      put(reg, 'a2', 2, [{ name: 'echo' }], B)
+      const b = replica(B)
+      reg.merge(put(b, 'a2', 2, [{ name: 'echo' }]), { now: 2 })
       assert.deepEqual(reg.findByCapability('echo').map(a => a.agentId).sort(), ['a1', 'a2'])
       assert.deepEqual(reg.capabilityNames(), ['echo', 'sum'])
       reg.apply({ type: 'update', agentId: 'a1', capabilities: [{ name: 'sum' }] }, 3)
       assert.deepEqual(reg.findByCapability('echo').map(a => a.agentId), ['a2'])
-      remove(reg, 'a2', 4)
+      reg.merge(remove(b, 'a2', 4), { now: 4 })
       assert.deepEqual(reg.findByCapability('echo'), [])
       assert.deepEqual(reg.capabilityNames(), ['sum'])
       assert.deepEqual(reg.agentsOn(A).map(a => a.agentId), ['a1'])
@@ -396,7 +456,7 @@ describe('Registry', () => {
       remove(a, 'x', 2)
       put(a, 'y', 3)
       const fresh = replica(B)
-      fresh.merge(decodeDelta(encodeDelta(a.snapshot())), { now: 4 })
+      fresh.merge(decodeDelta(encodeDelta(a.snapshot())), { now: 4, from: A })
       assert.equal(stateBytes(fresh), stateBytes(a))
       assert.deepEqual(fresh.digest(), a.digest())
     })
@@ -411,7 +471,7 @@ describe('Registry', () => {
         a.apply({ type: 'put', agentId: 'y', node: A, state: 'running' }, 1_001),
         a.apply({ type: 'remove', agentId: 'x' }, 1_002)
       ]) await store.write(u.batch)
-      const restored = Registry.restore({ nodeId: A, tombstoneTtlMs: 10_000, bucketCount: 16 }, await store.load())
+      const restored = Registry.restore({ nodeId: A, signing: testSigning(A), tombstoneTtlMs: 10_000, bucketCount: 16 }, await store.load())
       assert.equal(stateBytes(restored), stateBytes(a))
       assert.deepEqual(restored.hlc, a.hlc)
       put(restored, 'z', 500) // physical clock went backwards across the restart
@@ -420,7 +480,7 @@ describe('Registry', () => {
     })
 
     it('refuses a stored entry without versions', () => {
-      assert.throws(() => Registry.restore({ nodeId: A }, { entries: [{ agentId: 'x', versions: [] }], knowledge: [] }), InvalidStoredRegistryError)
+      assert.throws(() => Registry.restore({ nodeId: A, signing: testSigning(A) }, { entries: [{ agentId: 'x', versions: [] }], knowledge: [] }), InvalidStoredRegistryError)
     })
   })
 })

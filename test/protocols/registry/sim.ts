@@ -6,21 +6,55 @@
  */
 import fc from 'fast-check'
 import {
-  Registry, MemoryRegistryStore, RegistryAgentNotFoundError, clockLeq, decodeDelta, decodeGossip, decodeSyncFrame, encodeDelta,
-  encodeGossip, encodeSyncFrame, type AgentState, type Capability, type RegistryBatch, type RegistryDelta, type Version
+  Registry, MemoryRegistryStore, RegistryAgentNotFoundError, RegistryDecodeError, decodeDelta, decodeGossip, decodeSyncFrame, encodeDelta,
+  encodeGossip, encodeSyncFrame, signedPayload, type AgentRecord, type AgentState, type Capability, type RegistryBatch, type RegistryDelta, type Version
 } from '../../../protocols/registry/index.js'
+import { testSigning } from './keys.js'
 
 export const AGENTS = ['alpha', 'beta', 'gamma', 'delta']
 const STATES: AgentState[] = ['loaded', 'running', 'draining', 'stopped', 'failed']
 const CAPS: Capability[] = [{ name: 'echo' }, { name: 'sum', version: '1.0.0' }, { name: 'plan', schema: { type: 'object', required: ['goal'] } }]
 
 export type Step =
-  | { k: 'op', r: number, agent: number, op: 'put' | 'update' | 'remove', state: number, caps: number, host: number, dt: number, skew: number }
+  | { k: 'op', r: number, agent: number, op: 'put' | 'update' | 'remove', state: number, caps: number, dt: number, skew: number }
   | { k: 'deliver', pick: number, dup: boolean }
   | { k: 'drop', pick: number }
   | { k: 'sync', a: number, b: number }
   | { k: 'gc', r: number, dt: number, partial: boolean }
   | { k: 'ack', from: number, to: number }
+  | { k: 'attack', to: number, attack: Attack }
+
+/** The compromised member of the Byzantine property: it holds its own key, and no one else's. */
+export const BYZANTINE = 'node-m'
+
+/**
+ * What the compromised member sends: versions claiming an honest writer, signed with its
+ * own key or not at all; its own versions with any sequence number and timestamp; replays
+ * of honest versions; anti-entropy deltas whose context claims honest writes as seen.
+ */
+export type Attack =
+  | { kind: 'forge', agent: number, victim: number, seq: number, wallAhead: number, live: boolean, sig: 'mine' | 'zero' }
+  | { kind: 'own', agent: number, seq: number, wallAhead: number, registeredAt: number, live: boolean }
+  | { kind: 'replay', pick: number }
+  | { kind: 'context', victim: number, upTo: number, replay: number[] }
+
+const SEQS = [1, 2, 3, 7, 1_000, 2 ** 32, Number.MAX_SAFE_INTEGER]
+/** ms ahead of the cluster's time: far behind, now, within the drift bound, far ahead. */
+const AHEAD = [-1_000, 0, 5, 1_000_000, 1e12]
+
+export function attackArb (replicas: number): fc.Arbitrary<Step> {
+  const who = fc.nat(replicas - 1)
+  const agent = fc.nat(AGENTS.length - 1)
+  const seq = fc.constantFrom(...SEQS)
+  const wallAhead = fc.constantFrom(...AHEAD)
+  const attack: fc.Arbitrary<Attack> = fc.oneof(
+    fc.record({ kind: fc.constant('forge' as const), agent, victim: who, seq, wallAhead, live: fc.boolean(), sig: fc.constantFrom('mine' as const, 'zero' as const) }),
+    fc.record({ kind: fc.constant('own' as const), agent, seq, wallAhead, registeredAt: fc.constantFrom(0, 1, 999), live: fc.boolean() }),
+    fc.record({ kind: fc.constant('replay' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('context' as const), victim: who, upTo: seq, replay: fc.array(fc.nat(), { maxLength: 3 }) })
+  )
+  return fc.record({ k: fc.constant('attack' as const), to: who, attack })
+}
 
 /** Steps of a random execution. `ops` weighs local operations against the rest. */
 export function stepArb (replicas: number, options: { gc?: boolean, sync?: boolean } = {}): fc.Arbitrary<Step> {
@@ -35,7 +69,6 @@ export function stepArb (replicas: number, options: { gc?: boolean, sync?: boole
         op: fc.constantFrom('put' as const, 'put' as const, 'update' as const, 'remove' as const, 'remove' as const),
         state: fc.nat(STATES.length - 1),
         caps: fc.nat(7),
-        host: r,
         dt: fc.nat(3),
         skew: fc.integer({ min: -2, max: 2 })
       })
@@ -59,14 +92,14 @@ export class Cluster {
   readonly ids: string[]
   /** Every delta ever published, with its sender. */
   readonly log: Array<{ from: number, delta: RegistryDelta }> = []
-  /** Per replica, per agent: tombstones it has held (their clocks). */
+  /** Per replica, per agent: tombstones it has held. */
   readonly seenTombstones: Array<Map<string, Version[]>>
   private pending: Pending[] = []
   time = 1_000
 
   constructor (n: number, readonly bucketCount = 4) {
     this.ids = Array.from({ length: n }, (_, i) => `node-${String.fromCharCode(97 + i)}`)
-    this.replicas = this.ids.map(id => new Registry({ nodeId: id, bucketCount, tombstoneTtlMs: TTL_MS }))
+    this.replicas = this.ids.map(id => new Registry({ nodeId: id, signing: testSigning(id), bucketCount, tombstoneTtlMs: TTL_MS }))
     this.stores = this.ids.map(() => new MemoryRegistryStore())
     this.seenTombstones = this.ids.map(() => new Map())
   }
@@ -101,7 +134,7 @@ export class Cluster {
         let update
         try {
           update = s.op === 'put'
-            ? reg.apply({ type: 'put', agentId, node: this.ids[s.host], state: STATES[s.state], capabilities }, this.time + s.skew)
+            ? reg.apply({ type: 'put', agentId, node: reg.nodeId, state: STATES[s.state], capabilities }, this.time + s.skew)
             : s.op === 'update'
               ? reg.apply({ type: 'update', agentId, state: STATES[s.state] }, this.time + s.skew)
               : reg.apply({ type: 'remove', agentId }, this.time + s.skew)
@@ -143,6 +176,50 @@ export class Cluster {
         const bytes = encodeGossip({ type: 'ack', ack: this.replicas[s.from].tombstoneAck() })
         const msg = decodeGossip(bytes)
         if (msg.type === 'ack') this.replicas[s.to].acknowledge(this.ids[s.from], msg.ack)
+        return
+      }
+      case 'attack': {
+        const delta = this.craft(s.attack)
+        if (delta === undefined) return
+        let decoded: RegistryDelta
+        try {
+          decoded = decodeDelta(encodeDelta(delta))
+        } catch (err) {
+          if (err instanceof RegistryDecodeError) return
+          throw err
+        }
+        await this.persist(s.to, this.replicas[s.to].merge(decoded, { now: this.time, from: BYZANTINE }).batch)
+      }
+    }
+  }
+
+  /** The bytes a compromised member would send (before the codec). */
+  private craft (a: Attack): RegistryDelta | undefined {
+    const byzantine = testSigning(BYZANTINE)
+    const versionOf = (agentId: string, by: string, seq: number, wall: number, record: AgentRecord | null, sign: (p: Uint8Array) => Uint8Array): Version => {
+      const unsigned = { by, seq, hlc: { wall: Math.max(0, wall), logical: 0 }, record }
+      return { ...unsigned, signature: sign(signedPayload(agentId, unsigned)) }
+    }
+    const record = (node: string, registeredAt: number): AgentRecord => ({ node, state: 'running', capabilities: [{ name: 'echo' }], updatedAt: Math.max(0, registeredAt), registeredAt: Math.max(0, registeredAt) })
+    switch (a.kind) {
+      case 'forge': {
+        const victim = this.ids[a.victim]
+        const agentId = AGENTS[a.agent]
+        const wall = this.time + a.wallAhead
+        const sign = a.sig === 'mine' ? byzantine.sign : () => new Uint8Array(64)
+        return { entries: [{ agentId, versions: [versionOf(agentId, victim, a.seq, wall, a.live ? record(victim, 0) : null, sign)] }] }
+      }
+      case 'own': {
+        const agentId = AGENTS[a.agent]
+        const wall = this.time + a.wallAhead
+        return { entries: [{ agentId, versions: [versionOf(agentId, BYZANTINE, a.seq, wall, a.live ? record(BYZANTINE, Math.min(a.registeredAt, wall)) : null, byzantine.sign)] }] }
+      }
+      case 'replay':
+        return this.log.length === 0 ? undefined : this.log[a.pick % this.log.length].delta
+      case 'context': {
+        const entries = this.log.length === 0 ? [] : a.replay.flatMap(i => this.log[i % this.log.length].delta.entries)
+        const context = [this.ids[a.victim], BYZANTINE].sort().map(node => ({ node, upTo: a.upTo, extra: [] }))
+        return { entries, context, complete: { bucketCount: this.bucketCount, buckets: Array.from({ length: this.bucketCount }, (_, i) => i) } }
       }
     }
   }
@@ -181,17 +258,17 @@ export class Cluster {
   }
 
   /**
-   * Replicas showing a live version that a tombstone they once held had seen (a removed
-   * agent come back). Empty when the invariant holds.
+   * Replicas showing a live version that a tombstone they once held superseded (an
+   * earlier write of the tombstone's writer: a removed agent come back). Empty when the
+   * invariant holds.
    */
   resurrections (): string[] {
     const out: string[] = []
     this.replicas.forEach((reg, r) => {
       for (const [agentId, tombs] of this.seenTombstones[r]) {
-        const winner = reg.entry(agentId)?.versions[0]
-        if (winner === undefined || winner.record === null) continue
-        for (const t of tombs) {
-          if (clockLeq(winner.clock, t.clock)) out.push(`${this.ids[r]}: ${agentId} v${JSON.stringify(winner.clock)} ≤ tombstone ${JSON.stringify(t.clock)}`)
+        for (const v of reg.entry(agentId)?.versions ?? []) {
+          if (v.record === null) continue
+          for (const t of tombs) if (t.by === v.by && t.seq > v.seq) out.push(`${this.ids[r]}: ${agentId} write ${v.seq} of ${v.by} after its tombstone ${t.seq}`)
         }
       }
     })
@@ -209,8 +286,13 @@ export function visible (reg: Registry): string {
   return JSON.stringify([...reg.entries()].map(a => [a.agentId, a.node, a.state, a.capabilities, a.version]).sort())
 }
 
+/** The replicated entries as bytes, without the causal context. */
+export function entryBytes (reg: Registry): string {
+  return Buffer.from(encodeDelta({ entries: reg.snapshot().entries })).toString('hex')
+}
+
 /** A fresh replica holding exactly the state of `snapshot` (through the codec). */
 export function fromSnapshot (nodeId: string, snapshot: RegistryDelta, bucketCount = 4): Registry {
   const d = decodeDelta(encodeDelta(snapshot))
-  return Registry.restore({ nodeId, bucketCount, tombstoneTtlMs: TTL_MS }, { entries: d.entries, knowledge: d.context ?? [] })
+  return Registry.restore({ nodeId, signing: testSigning(nodeId), bucketCount, tombstoneTtlMs: TTL_MS }, { entries: d.entries, knowledge: d.context ?? [] })
 }

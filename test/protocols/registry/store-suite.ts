@@ -15,6 +15,7 @@ import fc from 'fast-check'
 import {
   InvalidRegistryBatchError, Registry, RegistryStoreClosedError, type RegistryBatch, type RegistryEntry, type RegistryStore
 } from '../../../protocols/registry/index.js'
+import { testSigning } from './keys.js'
 import { stateBytes } from './sim.js'
 
 export interface RegistryStoreHarness {
@@ -28,7 +29,7 @@ const NODE = '12D3KooWSuiteNodeAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 const OTHER = '12D3KooWSuiteNodeBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
 
 function entries (n: number, prefix = 'agent'): RegistryEntry[] {
-  const reg = new Registry({ nodeId: NODE })
+  const reg = new Registry({ nodeId: NODE, signing: testSigning(NODE) })
   const out: RegistryEntry[] = []
   for (let i = 0; i < n; i++) {
     const agentId = `${prefix}-${String(i).padStart(5, '0')}`
@@ -89,8 +90,8 @@ export function registryStoreSuite (name: string, create: () => Promise<Registry
     it('replaces entries and knowledge rows, deletes entries, and ignores deleting what is absent', async () => {
       const [a, b, c] = entries(3)
       await store.write(batch({ put: [a, b], knowledge: [{ node: NODE, upTo: 2, extra: [] }], hlc: { wall: 1, logical: 0 } }))
-      const reg = new Registry({ nodeId: NODE })
-      reg.apply({ type: 'put', agentId: a.agentId, node: OTHER, state: 'stopped' }, 5)
+      const reg = new Registry({ nodeId: NODE, signing: testSigning(NODE) })
+      reg.apply({ type: 'put', agentId: a.agentId, node: NODE, state: 'stopped' }, 5)
       const a2 = reg.entry(a.agentId) as RegistryEntry
       await store.write(batch({ put: [a2, c], delete: [b.agentId, 'never-there'], knowledge: [{ node: NODE, upTo: 3, extra: [5] }] }))
       await reopen()
@@ -119,7 +120,7 @@ export function registryStoreSuite (name: string, create: () => Promise<Registry
 
     it('applies writes in the order they were called, even when not awaited one by one', async () => {
       const [a] = entries(1)
-      const reg = new Registry({ nodeId: NODE })
+      const reg = new Registry({ nodeId: NODE, signing: testSigning(NODE) })
       reg.apply({ type: 'put', agentId: a.agentId, node: NODE, state: 'draining' }, 9)
       const later = reg.entry(a.agentId) as RegistryEntry
       await Promise.all([
@@ -165,7 +166,7 @@ export function registryStoreSuite (name: string, create: () => Promise<Registry
         await harness.destroy()
         harness = await create()
         store = await harness.open()
-        const regs = [new Registry({ nodeId: NODE, tombstoneTtlMs: 5 }), new Registry({ nodeId: OTHER, tombstoneTtlMs: 5 })]
+        const regs = [new Registry({ nodeId: NODE, signing: testSigning(NODE), tombstoneTtlMs: 5 }), new Registry({ nodeId: OTHER, signing: testSigning(OTHER), tombstoneTtlMs: 5 })]
         const outbox: Array<ReturnType<Registry['snapshot']>> = []
         let now = 1_000
         for (const o of ops) {
@@ -186,7 +187,7 @@ export function registryStoreSuite (name: string, create: () => Promise<Registry
           }
         }
         await reopen()
-        const restored = Registry.restore({ nodeId: NODE, tombstoneTtlMs: 5 }, await store.load())
+        const restored = Registry.restore({ nodeId: NODE, signing: testSigning(NODE), tombstoneTtlMs: 5 }, await store.load())
         assert.equal(stateBytes(restored), stateBytes(regs[0]))
         assert.deepEqual(restored.hlc, regs[0].hlc)
       }), { numRuns: 25 })

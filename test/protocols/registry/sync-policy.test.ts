@@ -105,7 +105,7 @@ describe('registry sync policy', () => {
   describe('the cap on exchanges', () => {
     it('counts started and answered exchanges together and refuses answers beyond it', () => {
       const p = policy('node-a', { ...NO_TIMERS, maxConcurrentSyncs: 2 })
-      p.start(0)
+      p.start(0, ['node-x', 'node-y', 'node-z'])
       assert.equal(p.initiate('node-x', 0), 'start')
       assert.equal(p.answer('node-y', 0), true)
       assert.equal(p.active, 2)
@@ -118,7 +118,7 @@ describe('registry sync policy', () => {
 
     it('defers a reconnection\'s exchange at the cap to its retry', () => {
       const p = policy('node-a', { ...NO_TIMERS, maxConcurrentSyncs: 1 }, () => 0)
-      p.start(0)
+      p.start(0, ['node-x'])
       assert.equal(p.answer('node-x', 0), true)
       const up = p.memberUp('node-b', 0)
       assert.deepEqual(up.actions, [], 'no slot')
@@ -176,8 +176,8 @@ describe('registry sync policy', () => {
 
     it('at the cap, skips the round and times the next', () => {
       const p = policy('node-a', { maintenanceIntervalMs: 0, maxConcurrentSyncs: 1 })
-      p.start(0, ['node-b'])
-      p.answer('node-c', 0)
+      p.start(0, ['node-b', 'node-c'])
+      assert.equal(p.answer('node-c', 0), true)
       assert.deepEqual(p.tick(10_000).actions, [])
       assert.equal(p.wakeAt, 20_000)
     })
@@ -227,6 +227,21 @@ describe('registry sync policy', () => {
     assert.equal(p.initiate('node-b', 3), 'busy')
     assert.deepEqual(p.tick(1e9).actions, [])
     assert.deepEqual(p.members(), [])
+  })
+
+  it('answers exchanges from live members only', () => {
+    const p = policy('node-a', NO_TIMERS)
+    p.start(0, ['node-b'])
+    assert.equal(p.answer('node-x', 1), false, 'a stranger gets no registry and sends nothing into it')
+    assert.equal(p.stats.refusedNonMembers, 1)
+    assert.equal(p.isMember('node-x'), false)
+    assert.equal(p.answer('node-b', 1), true)
+    p.ended('node-b', 'responder', true, 2)
+    p.memberDown('node-b', 3)
+    assert.equal(p.answer('node-b', 4), false, 'nor a member declared dead')
+    p.memberUp('node-x', 5)
+    assert.equal(p.answer('node-x', 6), true)
+    assert.equal(p.stats.refusedAtCap, 0)
   })
 
   it('refuses a timing out of range, naming the field', () => {

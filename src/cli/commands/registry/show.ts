@@ -25,7 +25,7 @@ export function registerRegistryShow (registry: Command, ctx: CliContext): void 
           return extra.length === 0 ? head : `${head}  ${extra.join('  ')}`
         })],
         ['updated', `${formatTime(a.updatedAt)} (${formatDuration(now - a.updatedAt)} ago)`],
-        ['version', `write ${a.version.seq} of ${a.version.by}${a.conflicts > 0 ? out.style('yellow', `, ${a.conflicts} concurrent version(s) pending`) : ''}`]
+        ['version', `write ${a.version.seq} of ${a.version.by}${a.conflicts > 0 ? out.style('yellow', `, also registered by ${a.conflicts} other node(s)`) : ''}`]
       ])
     })
 }
