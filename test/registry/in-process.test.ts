@@ -147,6 +147,10 @@ describe('registry on in-process nodes', function () {
     const dataDir = b.config.dataDir
     await b.stop()
     nodes.splice(nodes.indexOf(b), 1)
+    // a stops too: the restarted replica must show what it read from disk, not what an
+    // anti-entropy exchange with a (which may have collected doomed's tombstone by then) gave it
+    await a.stop()
+    nodes.splice(nodes.indexOf(a), 1)
     // after stop: exchanges and collections still running at the heal are over and written
     const before = digest(b)
     const again = await start('pb', { dataDir })
