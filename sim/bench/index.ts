@@ -12,9 +12,14 @@
  * - `runtime`: WASM runtime deploy cost and echo throughput (sim/bench/runtime.ts).
  * - `auth`: the REST API's access control per request: token authentication, permission
  *   check, the whole access path through fastify, an audit append (sim/bench/auth.ts).
+ * - `rest`: the REST API under load (autocannon, `--connections`): `POST
+ *   /agents/echo/messages` with an INFORM, durable delivery on and off, and `GET /health`,
+ *   on a node process (sim/bench/rest.ts).
+ * - `deploy`: a node process's start, its first deploy, a new module, a cached one
+ *   (sim/bench/rest.ts).
  * - `all` (the default): every one of them.
  *
- * `messages`, `local`, `remote` and `runtime` need the build (`npm run build`) for the
+ * `messages`, `local`, `remote`, `runtime`, `rest` and `deploy` need the build (`npm run build`) for the
  * example agents and the node binary. `--json` prints one JSON object, a key per suite.
  */
 import '../../src/polyfill.js'
@@ -25,7 +30,9 @@ import type { BaselineResult } from './baseline.js'
 import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
 import type { RegistryResult } from './registry.js'
+import type { DeployResult, RestResult } from './rest.js'
 import type { RuntimeResult } from './runtime.js'
+import { CLI } from '../cluster/index.js'
 import { fmtRate } from './stats.js'
 
 type Durability = 'on' | 'off' | 'both'
@@ -38,6 +45,7 @@ interface Options {
   agents: number
   seconds: number
   iterations: number
+  connections: number
   json?: boolean
 }
 
@@ -55,13 +63,16 @@ interface Results {
   registry?: RegistryResult
   runtime?: RuntimeResult
   auth?: AuthResult
+  /** One per durability mode measured. */
+  rest?: RestResult[]
+  deploy?: DeployResult
 }
 
-type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth'
+type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth' | 'rest' | 'deploy'
 
 /** What each name on the command line runs. */
 const SELECTIONS: Record<string, Suite[]> = {
-  all: ['fipa', 'registry', 'runtime', 'auth', 'baseline', 'local', 'remote', 'oneway'],
+  all: ['fipa', 'registry', 'runtime', 'auth', 'deploy', 'rest', 'baseline', 'local', 'remote', 'oneway'],
   messages: ['baseline', 'local', 'remote', 'oneway'],
   local: ['baseline', 'local'],
   remote: ['baseline', 'remote'],
@@ -70,7 +81,9 @@ const SELECTIONS: Record<string, Suite[]> = {
   fipa: ['fipa'],
   registry: ['registry'],
   runtime: ['runtime'],
-  auth: ['auth']
+  auth: ['auth'],
+  rest: ['rest'],
+  deploy: ['deploy']
 }
 
 const DEFAULT_WINDOW = { messages: 256, runtime: 1000 }
@@ -85,16 +98,17 @@ const program = new Command('bench')
   .description('Caxton benchmarks: message round trips beside a raw node:net baseline, FIPA-ACL codecs, the registry, the WASM runtime')
   .addArgument(new Argument('[which...]', 'what to run').choices(Object.keys(SELECTIONS)).default(['all']))
   .addOption(new Option('--messages <n>', 'messages: round trips (one-way: messages) per measurement').default(20_000).argParser(positiveInteger))
-  .addOption(new Option('--durability <mode>', 'messages: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
-  .addOption(new Option('--size <bytes>', 'messages, fipa, runtime: message content size, bytes').default(200).argParser(positiveInteger))
+  .addOption(new Option('--durability <mode>', 'messages, rest: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
+  .addOption(new Option('--size <bytes>', 'messages, fipa, runtime, rest: message content size, bytes').default(200).argParser(positiveInteger))
   .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
   .addOption(new Option('--iterations <n>', 'fipa, auth: calls per operation').default(300_000).argParser(positiveInteger))
   .addOption(new Option('--agents <n>', 'registry: agents registered').default(10_000).argParser(positiveInteger))
-  .addOption(new Option('--seconds <n>', 'runtime: length of the measured echo run, s').default(5).argParser(positiveInteger))
+  .addOption(new Option('--seconds <n>', 'runtime, rest: length of each measured run, s').default(5).argParser(positiveInteger))
+  .addOption(new Option('--connections <n>', 'rest: concurrent HTTP connections').default(50).argParser(positiveInteger))
   .option('--json', 'print the results as one JSON object, a key per suite')
   .addHelpText('after', `
 "messages" is baseline + local + remote + oneway; each of those also measures the baseline.
-messages, local, remote and runtime need "npm run build" first.
+messages, local, remote, runtime, rest and deploy need "npm run build" first.
 
 Examples:
   npm run bench                                     # everything
@@ -105,28 +119,33 @@ Examples:
   npm run bench -- registry --agents 100000
   npm run bench -- runtime --seconds 10 --window 1000
   npm run bench -- auth --iterations 100000
+  npm run bench -- rest --connections 50 --seconds 10 --durability both
+  npm run bench -- deploy
   npm run -s bench -- fipa registry --json > bench.json`)
   .action(async (which: string[], opts: Options) => {
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
     // Each suite's module is loaded only when it runs: no libp2p in the heap of the others.
     const caxton = suites.has('local') || suites.has('remote') || suites.has('oneway') ? await import('./caxton.js') : undefined
     const runtime = suites.has('runtime') ? await import('./runtime.js') : undefined
+    const rest = suites.has('rest') || suites.has('deploy') ? await import('./rest.js') : undefined
     const missing = [
       ...(caxton !== undefined ? [caxton.ECHO_WASM, caxton.SINK_WASM] : []),
-      ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : [])
+      ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : []),
+      ...(rest !== undefined ? [...Object.values(rest.REST_AGENTS), CLI] : [])
     ].filter(f => !existsSync(f))
     if (missing.length > 0) program.error(`${missing.join(', ')} missing: run "npm run build" first`)
 
     const human = opts.json !== true
     const window = { messages: opts.window ?? DEFAULT_WINDOW.messages, runtime: opts.window ?? DEFAULT_WINDOW.runtime }
     const results: Results = {
-      config: { durability: opts.durability, messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds }
+      config: { durability: opts.durability, messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds, connections: opts.connections }
     }
     /** Figures go to stdout; progress to stderr; neither with --json. */
     const say = (line: string): void => { if (human) process.stdout.write(line + '\n') }
     const progress = (line: string): void => { if (human) process.stderr.write(line + '\n') }
     let first = true
     const heading = (title: string): void => { say(`${first ? '' : '\n'}== ${title}`); first = false }
+    const modes = opts.durability === 'both' ? [true, false] : [opts.durability === 'on']
 
     if (suites.has('fipa')) {
       heading(`fipa: FIPA-ACL codecs, ${opts.size} B content, ${opts.iterations} calls per operation`)
@@ -147,13 +166,30 @@ Examples:
       heading(`runtime: WASM agent runtime, echo for ${opts.seconds} s, window ${window.runtime}`)
       results.runtime = await runtime.benchRuntime({ seconds: opts.seconds, window: window.runtime, size: opts.size }, say)
     }
+    if (rest !== undefined && suites.has('deploy')) {
+      heading('deploy: a node process\'s start and first deploys (POST /agents, raw module)')
+      progress('starting a node ...')
+      const d = results.deploy = await rest.benchDeploy()
+      say(`${'start: spawn → ready line'.padEnd(48)} ${d.readyMs} ms`)
+      say(`${'first deploy after start (echo)'.padEnd(48)} ${d.firstDeployMs} ms`)
+      say(`${'a new module, warm (counter)'.padEnd(48)} ${d.newModuleMs} ms`)
+      say(`${'a cached module (echo again as echo-2)'.padEnd(48)} ${d.cachedMs} ms`)
+    }
+    if (rest !== undefined && suites.has('rest')) {
+      heading(`rest: ${opts.connections} connections, ${opts.seconds} s per run, content ${opts.size} B, durable delivery ${opts.durability}; node rate limit raised to ${rest.BENCH_RATE_LIMIT_MAX} per window`)
+      results.rest = []
+      for (const durable of modes) {
+        progress(`measuring the REST API, ${durable ? 'durable' : 'not durable'} ...`)
+        results.rest.push(await rest.benchRest({ seconds: opts.seconds, connections: opts.connections, size: opts.size, durable }))
+      }
+      if (human) printRestTable(results.rest)
+    }
     if (suites.has('baseline')) {
       const options = { messages: opts.messages, size: opts.size, window: window.messages }
       heading(`messages: ${opts.messages} round trips, content ${opts.size} B, window ${window.messages}, durable delivery ${opts.durability}`)
       progress('measuring raw node:net baseline ...')
       const { measureBaseline } = await import('./baseline.js')
       results.baseline = await measureBaseline(options)
-      const modes = opts.durability === 'both' ? [true, false] : [opts.durability === 'on']
       for (const durable of modes) {
         const into: { local?: RoundTripResult, remote?: RoundTripResult, oneway?: OneWayResult } = durable ? results : (results.nonDurable = {})
         const mode = durable ? 'durable' : 'not durable'
@@ -166,6 +202,19 @@ Examples:
     }
     if (!human) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   })
+
+function printRestTable (runs: RestResult[]): void {
+  const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors']]
+  const add = (what: string, f: RestResult['post']): void => { rows.push([what, fmtRate(f.rate), String(f.p50), String(f.p99), String(f.max), String(f.non2xx), String(f.errors)]) }
+  for (const r of runs) add(`POST /agents/echo/messages (INFORM, 202), ${r.durable ? 'durable' : 'not durable'}`, r.post)
+  for (const r of runs) add(`GET /health, ${r.durable ? 'durable' : 'not durable'}`, r.health)
+  printRows(rows)
+}
+
+function printRows (rows: string[][]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
+  for (const row of rows) process.stdout.write(row.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ') + '\n')
+}
 
 function printTable (r: Results): void {
   const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms']]
@@ -191,8 +240,7 @@ function printTable (r: Results): void {
       rows.push([`caxton one-way accepted on A, ${mode}`, fmtRate(o.accepted), '', ''])
     }
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
-  for (const row of rows) process.stdout.write(row.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ') + '\n')
+  printRows(rows)
 }
 
 await program.parseAsync()
