@@ -28,6 +28,7 @@ import type { MetricsRegistry } from '../observability/metrics.js'
 import { REGISTRY_ERROR_STATUS, type ClusterRegistry, type RegistryTiming } from '../registry/index.js'
 import type { MessageRouter } from '../router/index.js'
 import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
+import { policyWarmUpModule } from '../runtime/policy-warm-up.js'
 import type { AgentRuntime } from '../runtime/types.js'
 import { openStorage, type NodeStorage } from '../storage/index.js'
 import type { CaxtonLibp2p } from '../transport/index.js'
@@ -151,7 +152,16 @@ export class CaxtonNode implements NodeFacade {
       // Counts of frames refused from peers go to the audit log every 10 s, and once more on stop.
       { name: 'refused frames', start: () => { refusedFrames.start() }, stop: async () => { await refusedFrames.stop() } },
       { name: 'delivery state', start: async () => { await delivery.open(); await conversations.load() } },
-      { name: 'runtime', start: async () => { await runtime.start() }, stop: async () => { await runtime.stop() } },
+      {
+        name: 'runtime',
+        start: async () => {
+          await runtime.start()
+          // Loads binaryen in the policy worker while the rest starts, so that the first
+          // deploy does not wait ~0.5 s for it (the worker stops again after a minute unused).
+          void runtime.inspect(policyWarmUpModule()).catch((err: unknown) => { this.log.debug({ err }, 'policy worker warm-up did not finish') })
+        },
+        stop: async () => { await runtime.stop() }
+      },
       { name: 'libp2p', start: async () => { await libp2p.start() }, stop: async () => { await libp2p.stop() } },
       // Before joining: the registry syncs with every member membership reports alive.
       { name: 'registry', start: async () => { await registry.start() }, stop: async () => { await registry.stop() } },

@@ -10,6 +10,7 @@
 import { parentPort } from 'node:worker_threads'
 import type { Binaryen } from './binaryen.js'
 import { PolicyViolation, applyPolicy, type PolicyResult } from './policy.js'
+import { policyWarmUpModule } from './policy-warm-up.js'
 
 export interface PolicyRequest {
   id: number
@@ -21,10 +22,16 @@ export type PolicyResponse =
   | { id: number, ok: true, result: PolicyResult }
   | { id: number, ok: false, reasons: string[], internal: boolean }
 
-/** Serves policy requests on the worker's parent port until the worker is terminated. */
+/**
+ * Serves policy requests on the worker's parent port until the worker is terminated;
+ * first checks and instruments the warm-up module, so that the first real request does
+ * not pay for binaryen's lazily compiled functions (measured: docs/performance.md, "First deploy").
+ * @throws PolicyViolation if the warm-up module is refused (a bug: a test checks it passes)
+ */
 export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => string): void {
   const port = parentPort
   if (port === null) throw new Error('policy-worker.ts must run in a worker thread')
+  applyPolicy(binaryen, policyWarmUpModule(), { instrument: true, takeValidatorOutput, now: () => performance.now() })
   port.on('message', (req: PolicyRequest) => {
     let response: PolicyResponse
     let poisoned = false
