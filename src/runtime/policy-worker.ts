@@ -23,6 +23,22 @@ export type PolicyResponse =
   | { id: number, ok: false, reasons: string[], internal: boolean }
 
 /**
+ * `result` with its instrumented module compiled, here, synchronously: an asynchronous
+ * `WebAssembly.compile` on the main thread runs its steps on V8's background threads,
+ * shared by the whole process, which binaryen's own compilation keeps busy after each
+ * check; it waited 100-600 ms behind them (docs/performance.md, "First deploy"), this
+ * takes 1-5 ms. A compiled module crosses threads by reference, not by copy.
+ */
+function withModule (result: PolicyResult): PolicyResult {
+  if (result.instrumented === undefined) return result
+  try {
+    return { ...result, module: new WebAssembly.Module(result.instrumented as Uint8Array<ArrayBuffer>) }
+  } catch {
+    return result
+  }
+}
+
+/**
  * Serves policy requests on the worker's parent port until the worker is terminated;
  * first checks and instruments the warm-up module, so that the first real request does
  * not pay for binaryen's lazily compiled functions (measured: docs/performance.md, "First deploy").
@@ -31,7 +47,7 @@ export type PolicyResponse =
 export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => string): void {
   const port = parentPort
   if (port === null) throw new Error('policy-worker.ts must run in a worker thread')
-  applyPolicy(binaryen, policyWarmUpModule(), { instrument: true, takeValidatorOutput, now: () => performance.now() })
+  withModule(applyPolicy(binaryen, policyWarmUpModule(), { instrument: true, takeValidatorOutput, now: () => performance.now() }))
   port.on('message', (req: PolicyRequest) => {
     let response: PolicyResponse
     let poisoned = false
@@ -41,7 +57,7 @@ export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => 
         takeValidatorOutput,
         now: () => performance.now()
       })
-      response = { id: req.id, ok: true, result }
+      response = { id: req.id, ok: true, result: withModule(result) }
     } catch (err) {
       if (err instanceof PolicyViolation) {
         response = { id: req.id, ok: false, reasons: err.reasons, internal: false }
