@@ -14,7 +14,7 @@
  *   check, the whole access path through fastify, an audit append (sim/bench/auth.ts).
  * - `rest`: the REST API under load (autocannon, `--connections`): `POST
  *   /agents/echo/messages` with an INFORM, durable delivery on and off, and `GET /health`,
- *   on a node process (sim/bench/rest.ts).
+ *   on a node process, then the POST against the API alone (sim/bench/rest.ts).
  * - `deploy`: a node process's start, its first deploy, a new module, a cached one
  *   (sim/bench/rest.ts).
  * - `all` (the default): every one of them.
@@ -30,7 +30,7 @@ import type { BaselineResult } from './baseline.js'
 import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
 import type { RegistryResult } from './registry.js'
-import type { DeployResult, RestResult } from './rest.js'
+import type { DeployResult, HttpFigures, RestResult } from './rest.js'
 import type { RuntimeResult } from './runtime.js'
 import { CLI } from '../cluster/index.js'
 import { fmtRate } from './stats.js'
@@ -65,6 +65,8 @@ interface Results {
   auth?: AuthResult
   /** One per durability mode measured. */
   rest?: RestResult[]
+  /** `POST /agents/echo/messages` against the API alone (sim/bench/rest-api.ts). */
+  restApi?: HttpFigures
   deploy?: DeployResult
 }
 
@@ -182,7 +184,9 @@ Examples:
         progress(`measuring the REST API, ${durable ? 'durable' : 'not durable'} ...`)
         results.rest.push(await rest.benchRest({ seconds: opts.seconds, connections: opts.connections, size: opts.size, durable }))
       }
-      if (human) printRestTable(results.rest)
+      progress('measuring the REST API alone (a facade that accepts at once) ...')
+      results.restApi = await rest.benchRestApi({ seconds: opts.seconds, connections: opts.connections, size: opts.size })
+      if (human) printRestTable(results.rest, results.restApi)
     }
     if (suites.has('baseline')) {
       const options = { messages: opts.messages, size: opts.size, window: window.messages }
@@ -203,10 +207,11 @@ Examples:
     if (!human) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   })
 
-function printRestTable (runs: RestResult[]): void {
-  const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors']]
-  const add = (what: string, f: RestResult['post']): void => { rows.push([what, fmtRate(f.rate), String(f.p50), String(f.p99), String(f.max), String(f.non2xx), String(f.errors)]) }
+function printRestTable (runs: RestResult[], apiAlone: HttpFigures): void {
+  const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'server CPU µs/req']]
+  const add = (what: string, f: HttpFigures): void => { rows.push([what, fmtRate(f.rate), String(f.p50), String(f.p99), String(f.max), String(f.non2xx), String(f.errors), String(f.cpuUsPerRequest ?? '-')]) }
   for (const r of runs) add(`POST /agents/echo/messages (INFORM, 202), ${r.durable ? 'durable' : 'not durable'}`, r.post)
+  add('the same POST, API alone (no message path)', apiAlone)
   for (const r of runs) add(`GET /health, ${r.durable ? 'durable' : 'not durable'}`, r.health)
   printRows(rows)
 }

@@ -9,6 +9,8 @@
  *   for the run (auth is always on). The node runs in its own process, not in this one:
  *   autocannon's load generation costs about as much CPU as the server, and on one event
  *   loop the two would measure each other.
+ *   Then the same POST against the API alone (sim/bench/rest-api.ts: the node's server
+ *   in front of a facade that accepts every message at once), in a process of its own too.
  * - `deploy`: a node's start (spawn until its ready line), then, at once, the first
  *   deploy (`POST /agents`, raw module), a new module, and the first module again under
  *   another id (compiled module cached), each timed by the client.
@@ -20,8 +22,10 @@
  * Run: `npm run bench -- rest [--seconds N] [--connections N] [--durability on|off|both]`,
  * `npm run bench -- deploy`.
  */
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { ROOT, apiFetch, startNodeProcess, type NodeProcess } from '../cluster/index.js'
 import { round } from './stats.js'
@@ -56,6 +60,12 @@ export interface HttpFigures {
   /** Responses that were not 2xx (e.g. 503 OUTBOX_FULL, 429), and socket errors/timeouts. */
   non2xx: number
   errors: number
+  /**
+   * CPU time (user + system, all threads) the server process spent per 2xx response, µs;
+   * absent where `/proc` is not there. Unlike the rate, it hardly moves when other
+   * processes share the machine's cores.
+   */
+  cpuUsPerRequest?: number
 }
 
 export interface RestResult {
@@ -85,8 +95,11 @@ async function deploy (node: NodeProcess, id: string, wasm: Buffer<ArrayBuffer>)
   if (res.status !== 201) throw new Error(`deploy of ${id} failed: ${res.status} ${await res.text()}`)
 }
 
-async function cannon (options: autocannon.Options): Promise<HttpFigures> {
+/** One autocannon run against the server process `pid`. */
+async function cannon (options: autocannon.Options, pid: number | undefined): Promise<HttpFigures> {
+  const cpu0 = cpuTimeMs(pid)
   const r = await autocannon(options)
+  const cpu1 = cpuTimeMs(pid)
   const ok = r['2xx']
   return {
     rate: round(ok / (r.duration > 0 ? r.duration : options.duration as number), 0),
@@ -94,7 +107,35 @@ async function cannon (options: autocannon.Options): Promise<HttpFigures> {
     p99: r.latency.p99,
     max: r.latency.max,
     non2xx: r.non2xx,
-    errors: r.errors + r.timeouts
+    errors: r.errors + r.timeouts,
+    ...(cpu0 !== undefined && cpu1 !== undefined && ok > 0 ? { cpuUsPerRequest: round((cpu1 - cpu0) * 1000 / ok, 1) } : {})
+  }
+}
+
+/** `/proc/<pid>/stat`'s utime + stime, ms (Linux's USER_HZ is 100 ticks a second); undefined where there is no /proc. */
+function cpuTimeMs (pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  // Fields after the command name (which may hold spaces, hence the last ')'): state is
+  // field 3, utime and stime fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** The measured request: an INFORM to echo, no wait, with a `sender` token. */
+function postOptions (api: string, token: string, options: Omit<RestOptions, 'durable'>): autocannon.Options {
+  return {
+    url: `${api}/agents/echo/messages`,
+    method: 'POST',
+    connections: options.connections,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ performative: 'INFORM', content: 'x'.repeat(options.size) }),
+    duration: options.seconds
   }
 }
 
@@ -105,22 +146,43 @@ export async function benchRest (options: RestOptions): Promise<RestResult> {
     const res = await apiFetch(node, '/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', role: 'sender' }) })
     if (res.status !== 201) throw new Error(`creating a sender token failed: ${res.status} ${await res.text()}`)
     const { token } = await res.json() as { token: string }
-    const post: autocannon.Options = {
-      url: `${node.api}/agents/echo/messages`,
-      method: 'POST',
-      connections: options.connections,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ performative: 'INFORM', content: 'x'.repeat(options.size) }),
-      duration: options.seconds
-    }
-    await cannon({ ...post, duration: 2 }) // warm-up: JIT, connections
-    const postFigures = await cannon(post)
+    const post = postOptions(node.api, token, options)
+    const pid = node.child.pid
+    await cannon({ ...post, duration: 2 }, pid) // warm-up: JIT, connections
+    const postFigures = await cannon(post, pid)
     const health: autocannon.Options = { url: `${node.api}/health`, connections: options.connections, duration: options.seconds }
-    await cannon({ ...health, duration: 2 })
-    const healthFigures = await cannon(health)
+    await cannon({ ...health, duration: 2 }, pid)
+    const healthFigures = await cannon(health, pid)
     return { durable: options.durable, connections: options.connections, seconds: options.seconds, contentBytes: options.size, post: postFigures, health: healthFigures }
   } finally {
     await node.stop()
+  }
+}
+
+/**
+ * `POST /agents/echo/messages` as in {@link benchRest}, against the API alone
+ * (sim/bench/rest-api.ts): what the REST layer costs without the message path.
+ * @throws if the server process does not start
+ */
+export async function benchRestApi (options: Omit<RestOptions, 'durable'>): Promise<HttpFigures> {
+  const profileDir = process.env.CAXTON_BENCH_CPU_PROF
+  const child = spawn(process.execPath, [
+    '--import', 'tsx',
+    ...(profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    join(ROOT, 'sim', 'bench', 'rest-api.ts')
+  ], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT, env: { ...process.env, CAXTON_API_RATE_LIMIT_MAX: String(BENCH_RATE_LIMIT_MAX) } })
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  try {
+    const { url, token } = await new Promise<{ url: string, token: string }>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', line => { resolve(JSON.parse(line) as { url: string, token: string }) })
+      void exited.then(() => { reject(new Error('the API bench server exited before it listened')) })
+    })
+    const post = postOptions(url, token, options)
+    await cannon({ ...post, duration: 2 }, child.pid)
+    return await cannon(post, child.pid)
+  } finally {
+    child.kill('SIGTERM')
+    await exited
   }
 }
 
