@@ -145,6 +145,7 @@ export class CaxtonNode implements NodeFacade {
   private async run (options: StartNodeOptions): Promise<void> {
     const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers, refusedFrames } = this
     let expiry: NodeJS.Timeout | undefined
+    let policyWarmUp: Promise<void> | undefined
     this.lifecycle = new Lifecycle([
       { name: 'storage', start: () => {}, stop: async () => { await storage.close() } },
       // Last to stop before the database closes: writes staged while stopping reach the disk.
@@ -156,9 +157,10 @@ export class CaxtonNode implements NodeFacade {
         name: 'runtime',
         start: async () => {
           await runtime.start()
-          // Loads binaryen in the policy worker while the rest starts, so that the first
-          // deploy does not wait ~0.5 s for it (the worker stops again after a minute unused).
-          void runtime.inspect(policyWarmUpModule()).catch((err: unknown) => { this.log.debug({ err }, 'policy worker warm-up did not finish') })
+          // Loads binaryen in the policy worker while the rest starts (awaited before the
+          // API listens), so that the first deploy does not wait ~0.5 s for it. The worker
+          // stops again after a minute unused.
+          policyWarmUp = runtime.inspect(policyWarmUpModule()).then(() => {}, (err: unknown) => { this.log.warn({ err }, 'policy worker warm-up failed') })
         },
         stop: async () => { await runtime.stop() }
       },
@@ -176,6 +178,7 @@ export class CaxtonNode implements NodeFacade {
       {
         name: 'api',
         start: async () => {
+          await policyWarmUp
           if (options.api === false) return
           await ensureAdminToken(this.tokens, this.config.dataDir, this.log)
           this.api = createApiServer({
