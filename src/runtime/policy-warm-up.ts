@@ -1,10 +1,11 @@
 /**
  * The smallest module the sandbox policy accepts, for warming the policy worker up: the
- * worker checks and instruments it before it reports ready, and a node inspects it at
- * start (`runtime.inspect`), so that its first deploy finds binaryen loaded and the code
- * paths of a check (read, validate, imports and exports, fuel pass, emit) already run
- * once. Without it, a node's first deploy waited 0.5 s (binaryen's load) and the first
- * module after that paid for binaryen's lazily compiled functions.
+ * worker checks, instruments and compiles it before it reports ready, and a node inspects
+ * it at start (`runtime.inspect`), so that its first deploy finds binaryen loaded and the
+ * code paths of a check (read, validate, imports and exports, fuel pass, emit) already run
+ * once. Without it, a node's first deploy waited for binaryen's load (0.3-0.5 s), and its
+ * check cost about three times what it does after this module's (docs/performance.md,
+ * "First deploy after start").
  *
  * No binaryen in this file: it is imported on the node's main thread. The loop in
  * `handle_message` is there for the fuel pass, which meters loop headers as well as

@@ -25,9 +25,9 @@ export type PolicyResponse =
 /**
  * `result` with its instrumented module compiled, here, synchronously: an asynchronous
  * `WebAssembly.compile` on the main thread runs its steps on V8's background threads,
- * shared by the whole process, which binaryen's own compilation keeps busy after each
- * check; it waited 100-600 ms behind them (docs/performance.md, "First deploy"), this
- * takes 1-5 ms. A compiled module crosses threads by reference, not by copy.
+ * shared by the whole process, which the policy worker's binaryen work keeps busy after each
+ * check. It waited 100-600 ms behind them; this takes 1-5 ms (docs/performance.md,
+ * "First deploy after start"). A compiled module crosses threads by reference.
  */
 function withModule (result: PolicyResult): PolicyResult {
   if (result.instrumented === undefined) return result
@@ -40,8 +40,9 @@ function withModule (result: PolicyResult): PolicyResult {
 
 /**
  * Serves policy requests on the worker's parent port until the worker is terminated;
- * first checks and instruments the warm-up module, so that the first real request does
- * not pay for binaryen's lazily compiled functions (measured: docs/performance.md, "First deploy").
+ * first checks, instruments and compiles the warm-up module, so that the first real
+ * request does not pay for the first run of each code path (docs/performance.md, "First
+ * deploy after start").
  * @throws PolicyViolation if the warm-up module is refused (a bug: a test checks it passes)
  */
 export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => string): void {
