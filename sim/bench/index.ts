@@ -15,9 +15,14 @@
  * - `isolation`: echo's round-trip latency on a node without, then with issue 10's flood
  *   agent beside it, then after the node suspended the flood (sim/bench/isolation.ts).
  *   Not in `all`: it runs for three times `--seconds` plus the grace period.
+ * - `rest`: the REST API under load (autocannon, `--connections`): `POST
+ *   /agents/echo/messages` with an INFORM, durable delivery on and off, and `GET /health`,
+ *   on a node process, then the POST against the API alone (sim/bench/rest.ts).
+ * - `deploy`: a node process's start, its first deploy, a new module, a cached one
+ *   (sim/bench/rest.ts).
  * - `all` (the default): every one of them.
  *
- * `messages`, `local`, `remote` and `runtime` need the build (`npm run build`) for the
+ * `messages`, `local`, `remote`, `runtime`, `rest` and `deploy` need the build (`npm run build`) for the
  * example agents and the node binary. `--json` prints one JSON object, a key per suite.
  */
 import '../../src/polyfill.js'
@@ -29,7 +34,9 @@ import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
 import type { IsolationResult } from './isolation.js'
 import type { RegistryResult } from './registry.js'
+import type { DeployResult, HttpFigures, RestResult } from './rest.js'
 import type { RuntimeResult } from './runtime.js'
+import { CLI } from '../cluster/index.js'
 import { fmtRate } from './stats.js'
 
 type Durability = 'on' | 'off' | 'both'
@@ -42,6 +49,7 @@ interface Options {
   agents: number
   seconds: number
   iterations: number
+  connections: number
   json?: boolean
 }
 
@@ -60,13 +68,18 @@ interface Results {
   runtime?: RuntimeResult
   auth?: AuthResult
   isolation?: IsolationResult
+  /** One per durability mode measured. */
+  rest?: RestResult[]
+  /** `POST /agents/echo/messages` against the API alone (sim/bench/rest-api.ts). */
+  restApi?: HttpFigures
+  deploy?: DeployResult
 }
 
-type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth' | 'isolation'
+type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth' | 'isolation' | 'rest' | 'deploy'
 
 /** What each name on the command line runs. */
 const SELECTIONS: Record<string, Suite[]> = {
-  all: ['fipa', 'registry', 'runtime', 'auth', 'baseline', 'local', 'remote', 'oneway'],
+  all: ['fipa', 'registry', 'runtime', 'auth', 'deploy', 'rest', 'baseline', 'local', 'remote', 'oneway'],
   messages: ['baseline', 'local', 'remote', 'oneway'],
   local: ['baseline', 'local'],
   remote: ['baseline', 'remote'],
@@ -76,7 +89,9 @@ const SELECTIONS: Record<string, Suite[]> = {
   registry: ['registry'],
   runtime: ['runtime'],
   auth: ['auth'],
-  isolation: ['isolation']
+  isolation: ['isolation'],
+  rest: ['rest'],
+  deploy: ['deploy']
 }
 
 const DEFAULT_WINDOW = { messages: 256, runtime: 1000 }
@@ -91,16 +106,17 @@ const program = new Command('bench')
   .description('Caxton benchmarks: message round trips beside a raw node:net baseline, FIPA-ACL codecs, the registry, the WASM runtime')
   .addArgument(new Argument('[which...]', 'what to run').choices(Object.keys(SELECTIONS)).default(['all']))
   .addOption(new Option('--messages <n>', 'messages: round trips (one-way: messages) per measurement').default(20_000).argParser(positiveInteger))
-  .addOption(new Option('--durability <mode>', 'messages: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
-  .addOption(new Option('--size <bytes>', 'messages, fipa, runtime: message content size, bytes').default(200).argParser(positiveInteger))
+  .addOption(new Option('--durability <mode>', 'messages, rest: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
+  .addOption(new Option('--size <bytes>', 'messages, fipa, runtime, rest: message content size, bytes').default(200).argParser(positiveInteger))
   .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
   .addOption(new Option('--iterations <n>', 'fipa, auth: calls per operation').default(300_000).argParser(positiveInteger))
   .addOption(new Option('--agents <n>', 'registry: agents registered').default(10_000).argParser(positiveInteger))
-  .addOption(new Option('--seconds <n>', 'runtime, isolation: length of the measured echo run (isolation: of each phase), s').default(5).argParser(positiveInteger))
+  .addOption(new Option('--seconds <n>', 'runtime, rest, isolation: length of each measured run (isolation: of each phase), s').default(5).argParser(positiveInteger))
+  .addOption(new Option('--connections <n>', 'rest: concurrent HTTP connections').default(50).argParser(positiveInteger))
   .option('--json', 'print the results as one JSON object, a key per suite')
   .addHelpText('after', `
 "messages" is baseline + local + remote + oneway; each of those also measures the baseline.
-messages, local, remote, runtime and isolation need "npm run build" first.
+messages, local, remote, runtime, rest, deploy and isolation need "npm run build" first.
 
 Examples:
   npm run bench                                     # everything
@@ -112,6 +128,8 @@ Examples:
   npm run bench -- runtime --seconds 10 --window 1000
   npm run bench -- auth --iterations 100000
   npm run bench -- isolation --seconds 10
+  npm run bench -- rest --connections 50 --seconds 10 --durability both
+  npm run bench -- deploy
   npm run -s bench -- fipa registry --json > bench.json`)
   .action(async (which: string[], opts: Options) => {
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
@@ -119,23 +137,26 @@ Examples:
     const caxton = suites.has('local') || suites.has('remote') || suites.has('oneway') ? await import('./caxton.js') : undefined
     const runtime = suites.has('runtime') ? await import('./runtime.js') : undefined
     const isolation = suites.has('isolation') ? await import('./isolation.js') : undefined
+    const rest = suites.has('rest') || suites.has('deploy') ? await import('./rest.js') : undefined
     const missing = [
       ...(caxton !== undefined ? [caxton.ECHO_WASM, caxton.SINK_WASM] : []),
       ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : []),
-      ...(isolation !== undefined ? Object.values(isolation.ISOLATION_AGENTS) : [])
+      ...(isolation !== undefined ? Object.values(isolation.ISOLATION_AGENTS) : []),
+      ...(rest !== undefined ? [...Object.values(rest.REST_AGENTS), CLI] : [])
     ].filter(f => !existsSync(f))
     if (missing.length > 0) program.error(`${missing.join(', ')} missing: run "npm run build" first`)
 
     const human = opts.json !== true
     const window = { messages: opts.window ?? DEFAULT_WINDOW.messages, runtime: opts.window ?? DEFAULT_WINDOW.runtime }
     const results: Results = {
-      config: { durability: opts.durability, messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds }
+      config: { durability: opts.durability, messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds, connections: opts.connections }
     }
     /** Figures go to stdout; progress to stderr; neither with --json. */
     const say = (line: string): void => { if (human) process.stdout.write(line + '\n') }
     const progress = (line: string): void => { if (human) process.stderr.write(line + '\n') }
     let first = true
     const heading = (title: string): void => { say(`${first ? '' : '\n'}== ${title}`); first = false }
+    const modes = opts.durability === 'both' ? [true, false] : [opts.durability === 'on']
 
     if (suites.has('fipa')) {
       heading(`fipa: FIPA-ACL codecs, ${opts.size} B content, ${opts.iterations} calls per operation`)
@@ -160,13 +181,32 @@ Examples:
       heading(`isolation: echo beside the flood agent, ${opts.seconds} s per phase, content ${opts.size} B`)
       results.isolation = await isolation.benchIsolation({ seconds: opts.seconds, size: opts.size }, say)
     }
+    if (rest !== undefined && suites.has('deploy')) {
+      heading('deploy: a node process\'s start and first deploys (POST /agents, raw module)')
+      progress('starting a node ...')
+      const d = results.deploy = await rest.benchDeploy()
+      say(`${'start: spawn → ready line'.padEnd(48)} ${d.readyMs} ms`)
+      say(`${'first deploy after start (echo)'.padEnd(48)} ${d.firstDeployMs} ms`)
+      say(`${'a new module, warm (counter)'.padEnd(48)} ${d.newModuleMs} ms`)
+      say(`${'a cached module (echo again as echo-2)'.padEnd(48)} ${d.cachedMs} ms`)
+    }
+    if (rest !== undefined && suites.has('rest')) {
+      heading(`rest: ${opts.connections} connections, ${opts.seconds} s per run, content ${opts.size} B, durable delivery ${opts.durability}; node rate limit raised to ${rest.BENCH_RATE_LIMIT_MAX} per window`)
+      results.rest = []
+      for (const durable of modes) {
+        progress(`measuring the REST API, ${durable ? 'durable' : 'not durable'} ...`)
+        results.rest.push(await rest.benchRest({ seconds: opts.seconds, connections: opts.connections, size: opts.size, durable }))
+      }
+      progress('measuring the REST API alone (a facade that accepts at once) ...')
+      results.restApi = await rest.benchRestApi({ seconds: opts.seconds, connections: opts.connections, size: opts.size })
+      if (human) printRestTable(results.rest, results.restApi)
+    }
     if (suites.has('baseline')) {
       const options = { messages: opts.messages, size: opts.size, window: window.messages }
       heading(`messages: ${opts.messages} round trips, content ${opts.size} B, window ${window.messages}, durable delivery ${opts.durability}`)
       progress('measuring raw node:net baseline ...')
       const { measureBaseline } = await import('./baseline.js')
       results.baseline = await measureBaseline(options)
-      const modes = opts.durability === 'both' ? [true, false] : [opts.durability === 'on']
       for (const durable of modes) {
         const into: { local?: RoundTripResult, remote?: RoundTripResult, oneway?: OneWayResult } = durable ? results : (results.nonDurable = {})
         const mode = durable ? 'durable' : 'not durable'
@@ -179,6 +219,20 @@ Examples:
     }
     if (!human) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   })
+
+function printRestTable (runs: RestResult[], apiAlone: HttpFigures): void {
+  const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'server CPU µs/req']]
+  const add = (what: string, f: HttpFigures): void => { rows.push([what, fmtRate(f.rate), String(f.p50), String(f.p99), String(f.max), String(f.non2xx), String(f.errors), String(f.cpuUsPerRequest ?? '-')]) }
+  for (const r of runs) add(`POST /agents/echo/messages (INFORM, 202), ${r.durable ? 'durable' : 'not durable'}`, r.post)
+  add('the same POST, API alone (no message path)', apiAlone)
+  for (const r of runs) add(`GET /health, ${r.durable ? 'durable' : 'not durable'}`, r.health)
+  printRows(rows)
+}
+
+function printRows (rows: string[][]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
+  for (const row of rows) process.stdout.write(row.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ') + '\n')
+}
 
 function printTable (r: Results): void {
   const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms']]
@@ -204,8 +258,7 @@ function printTable (r: Results): void {
       rows.push([`caxton one-way accepted on A, ${mode}`, fmtRate(o.accepted), '', ''])
     }
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
-  for (const row of rows) process.stdout.write(row.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ') + '\n')
+  printRows(rows)
 }
 
 await program.parseAsync()

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ForbiddenError, HostNotAllowedError, RateLimitedError, UnauthenticatedError, permits, type AuthFailureReason, type Principal, type TokenStore } from '../auth/index.js'
 import type { AuditInput, AuditLog } from '../audit/index.js'
 import { isLoopbackHost } from '../faults/index.js'
-import { policyOf } from './access.js'
+import { policyOf, type RoutePolicy } from './access.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +28,8 @@ declare module 'fastify' {
     auditNote: { target?: string, detail?: string } | null
     /** Why the request was refused by access control (for the audit entry). */
     refusal: { action: 'auth.refused', reason: AuthFailureReason, tokenId?: string } | { action: 'auth.forbidden', detail: string } | null
+    /** The route's policy, looked up once per request (by the first hook; null before). */
+    accessPolicy: RoutePolicy | null
   }
 }
 
@@ -81,12 +83,14 @@ export function registerAccessControl (app: FastifyInstance, options: AccessCont
   app.decorateRequest('principal', null)
   app.decorateRequest('auditNote', null)
   app.decorateRequest('refusal', null)
+  app.decorateRequest('accessPolicy', null)
   void app.register(rateLimit, { global: false, max: options.rateLimit.max, timeWindow: options.rateLimit.windowMs })
 
   let limiter: ReturnType<FastifyInstance['createRateLimit']> | undefined
   app.addHook('onRequest', async (req, reply) => {
     if (!hostAllowed(req.headers.host, listenHost, allowedHosts)) throw new HostNotAllowedError(req.headers.host ?? '')
-    const policy = policyOf(req)
+    // fastify builds a new object on every read of `req.routeOptions`: once per request.
+    const policy = req.accessPolicy = policyOf(req)
     if (policy.role === 'public') return
 
     const bearer = bearerOf(req.headers.authorization)
@@ -111,30 +115,31 @@ export function registerAccessControl (app: FastifyInstance, options: AccessCont
     }
   })
 
-  app.addHook('onSend', async (req, reply, payload) => {
+  // A callback hook, not an async one: most requests (messages, reads) are not audited and
+  // go on without a promise and a microtask of their own.
+  app.addHook('onSend', (req, reply, payload, done) => {
     const entry = auditEntryOf(req, reply.statusCode, payload)
-    if (entry === undefined) return payload
-    try {
-      await audit.append(entry)
-    } catch (err) {
+    if (entry === undefined) { done(null, payload); return }
+    audit.append(entry).then(() => { done(null, payload) }, (err: unknown) => {
       req.log.error({ err, action: entry.action }, 'could not append to the audit log')
-    }
-    return payload
+      done(null, payload)
+    })
   })
 }
 
 /** The audit entry a finished request makes, if any. */
 function auditEntryOf (req: FastifyRequest, status: number, payload: unknown): AuditInput | undefined {
+  const refusal = req.refusal
+  const action = refusal !== null || req.principal === null ? undefined : (req.accessPolicy ?? policyOf(req)).audit
+  if (refusal === null && action === undefined) return undefined
   // With the query: a purge's filter, a raw deploy's id and limits are part of what was asked.
   const base = { status, source: req.ip, request: `${req.method} ${req.url}` }
-  const refusal = req.refusal
   if (refusal !== null) {
     if (refusal.action === 'auth.refused') {
       return { action: refusal.action, outcome: 'refused', ...base, detail: refusal.reason, ...(refusal.tokenId !== undefined ? { target: refusal.tokenId } : {}) }
     }
     return { action: refusal.action, outcome: 'refused', ...base, ...actorOf(req), detail: refusal.detail }
   }
-  const action = req.principal === null ? undefined : policyOf(req).audit
   if (action === undefined) return undefined
   const note = req.auditNote ?? {}
   const target = note.target ?? targetOf(req)

@@ -172,21 +172,20 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
     sendError(new RouteNotFoundError(req.method, req.url.split('?')[0]), req, reply)
   })
 
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // Callback hooks here and below, not async ones: a promise and a microtask less per request.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     reply.header(VERSION_HEADER, version)
     // A request that was in flight when stop() began: close its connection with the
     // response, or close() would wait for the client's keep-alive to expire.
     if (stopping.signal.aborted) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 
   const requests = options.metrics === undefined ? undefined : new ApiMetrics(options.metrics)
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     // The route pattern (not the URL) keeps the label set bounded.
-    const route = req.routeOptions.url ?? 'unmatched'
-    requests?.count.inc({ method: req.method, route, status: String(reply.statusCode) })
-    requests?.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000)
+    requests?.answered(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
     req.log.debug({
       method: req.method,
       url: req.url,
@@ -194,6 +193,7 @@ export function createApiServer (options: ApiServerOptions): ApiServer {
       ms: Math.round(reply.elapsedTime * 10) / 10,
       cli: req.headers[CLI_VERSION_HEADER]
     }, 'request')
+    done()
   })
 
   registerAccessControl(app, {

@@ -7,7 +7,8 @@
  * (no slow password hash): 256 random bits cannot be guessed, so the hash only has to
  * keep a stolen copy of the database from yielding usable tokens.
  */
-import { createHash, randomBytes as cryptoRandomBytes, timingSafeEqual } from 'node:crypto'
+import { hash, randomBytes as cryptoRandomBytes, timingSafeEqual } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { Packr } from 'msgpackr'
 import type { Sublevel } from '../storage/index.js'
 import { InvalidTokenRequestError, TokenNotFoundError, type AuthFailureReason } from './errors.js'
@@ -25,6 +26,9 @@ export const MAX_TOKEN_TTL_MS = 10 * 365 * 86_400_000
 
 /** Shortest lifetime, ms. */
 export const MIN_TOKEN_TTL_MS = 1000
+
+/** Tokens kept as verified (see {@link TokenStore.verify}), least recently used dropped first. */
+export const VERIFIED_TOKENS_CACHED = 1024
 
 /** Who a valid token says the caller is. */
 export interface Principal {
@@ -71,7 +75,9 @@ export interface CreateTokenRequest {
 
 /**
  * Every token of the node, held in memory (a verification is a hash and a map lookup)
- * and written through to its sublevel.
+ * and written through to its sublevel. The last {@link VERIFIED_TOKENS_CACHED} tokens
+ * that verified are remembered, so that a caller's next request skips the SHA-256;
+ * revocation and expiry are checked on every call all the same.
  *
  * @example
  * ```ts
@@ -83,6 +89,8 @@ export interface CreateTokenRequest {
 export class TokenStore {
   private readonly rows: Sublevel
   private readonly byId = new Map<string, TokenRow>()
+  /** Token → the row it matched and the principal it names (see the class's note). */
+  private readonly verified = new LRUCache<string, { row: TokenRow, principal: Principal }>({ max: VERIFIED_TOKENS_CACHED })
   private readonly now: () => number
   private readonly randomBytes: (n: number) => Uint8Array
 
@@ -107,14 +115,34 @@ export class TokenStore {
    * @returns the principal, or why it is refused (`malformed`, `unknown`, `expired`, `revoked`)
    */
   verify (token: string): Verification {
-    const m = TOKEN_PATTERN.exec(token)
-    if (m === null) return { ok: false, reason: 'malformed' }
-    const id = m[1]
-    const row = this.byId.get(id)
-    if (row === undefined || !timingSafeEqual(sha256(token), row.hash)) return { ok: false, reason: 'unknown', id }
-    if (row.revokedAt !== undefined) return { ok: false, reason: 'revoked', id }
-    if (row.expiresAt !== undefined && row.expiresAt <= this.now()) return { ok: false, reason: 'expired', id }
-    return { ok: true, principal: { id, name: row.name, role: row.role } }
+    let known = this.verified.get(token)
+    // A remembered token stands for the row it matched only while that row is the live
+    // one: revoke() replaces the row, so a revoked token is checked from scratch below.
+    if (known !== undefined && this.byId.get(known.principal.id) !== known.row) {
+      this.verified.delete(token)
+      known = undefined
+    }
+    let row: TokenRow
+    let principal: Principal
+    if (known !== undefined) {
+      ({ row, principal } = known)
+    } else {
+      const m = TOKEN_PATTERN.exec(token)
+      if (m === null) return { ok: false, reason: 'malformed' }
+      const id = m[1]
+      const found = this.byId.get(id)
+      if (found === undefined || !timingSafeEqual(sha256(token), found.hash)) return { ok: false, reason: 'unknown', id }
+      row = found
+      principal = { id, name: row.name, role: row.role }
+    }
+    if (row.revokedAt !== undefined || (row.expiresAt !== undefined && row.expiresAt <= this.now())) {
+      this.verified.delete(token)
+      return { ok: false, reason: row.revokedAt !== undefined ? 'revoked' : 'expired', id: principal.id }
+    }
+    // Saves 0.7 µs per request (the hash, Node 20.20 on this project's machine): 3% of
+    // the API's CPU on `POST /agents/:id/messages` (docs/performance.md, "REST").
+    if (known === undefined) this.verified.set(token, { row, principal })
+    return { ok: true, principal: { ...principal } }
   }
 
   /**
@@ -171,7 +199,9 @@ export class TokenStore {
 }
 
 function sha256 (text: string): Buffer {
-  return createHash('sha256').update(text).digest()
+  // One call instead of a Hash object's create/update/digest: 0.7 µs against 1.9 µs per
+  // token checked (Node 20.20, this project's 2-core machine); every request pays it.
+  return hash('sha256', text, 'buffer')
 }
 
 function infoOf (row: TokenRow): TokenInfo {

@@ -29,6 +29,7 @@ import { REGISTRY_ERROR_STATUS, type ClusterRegistry, type RegistryTiming } from
 import type { MessageRouter } from '../router/index.js'
 import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { pickLimits } from '../runtime/index.js'
+import { policyWarmUpModule } from '../runtime/policy-warm-up.js'
 import type { AgentRuntime } from '../runtime/types.js'
 import { AgentStore, openStorage, type NodeStorage } from '../storage/index.js'
 import type { AgentStateService } from '../agent-state/index.js'
@@ -148,6 +149,7 @@ export class CaxtonNode implements NodeFacade {
   private async run (options: StartNodeOptions): Promise<void> {
     const { libp2p, runtime, delivery, conversations, clusterRegistry: registry, clusterMembership: membership, agents, storage, providers, refusedFrames, agentState } = this
     let expiry: NodeJS.Timeout | undefined
+    let policyWarmUp: Promise<void> | undefined
     this.lifecycle = new Lifecycle([
       { name: 'storage', start: () => {}, stop: async () => { await storage.close() } },
       // Last to stop before the database closes: writes staged while stopping reach the disk.
@@ -163,7 +165,17 @@ export class CaxtonNode implements NodeFacade {
           await agentState.load(new Set((await new AgentStore(storage).list()).map(a => a.id)))
         }
       },
-      { name: 'runtime', start: async () => { await runtime.start() }, stop: async () => { await runtime.stop() } },
+      {
+        name: 'runtime',
+        start: async () => {
+          await runtime.start()
+          // Loads binaryen in the policy worker while the rest starts (awaited before the
+          // API listens), so that the first deploy does not wait ~0.5 s for it. The worker
+          // stops again after a minute unused.
+          policyWarmUp = runtime.inspect(policyWarmUpModule()).then(() => {}, (err: unknown) => { this.log.warn({ err }, 'policy worker warm-up failed') })
+        },
+        stop: async () => { await runtime.stop() }
+      },
       { name: 'libp2p', start: async () => { await libp2p.start() }, stop: async () => { await libp2p.stop() } },
       // Before joining: the registry syncs with every member membership reports alive.
       { name: 'registry', start: async () => { await registry.start() }, stop: async () => { await registry.stop() } },
@@ -180,6 +192,7 @@ export class CaxtonNode implements NodeFacade {
       {
         name: 'api',
         start: async () => {
+          await policyWarmUp
           if (options.api === false) return
           await ensureAdminToken(this.tokens, this.config.dataDir, this.log)
           this.api = createApiServer({

@@ -557,7 +557,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       if (instrumented === undefined) throw new Error('policy worker returned no instrumented module')
       let module: WebAssembly.Module
       try {
-        module = await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>)
+        module = result.module ?? await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>)
       } catch (err) {
         throw new InvalidModuleError(`cannot compile the instrumented module: ${(err as Error).message}`, { cause: err })
       }

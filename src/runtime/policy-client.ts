@@ -1,7 +1,8 @@
 /**
- * The main thread's handle on the policy worker: spawned on the first check (so a node
- * that deploys nothing never loads binaryen), terminated after `idleMs` without work and
- * on `stop()`, respawned if it dies.
+ * The main thread's handle on the policy worker: spawned on the first check (a node
+ * makes one at start, with the warm-up module of `policy-warm-up.ts`, so that its first
+ * deploy finds binaryen loaded), terminated after `idleMs` without work and on `stop()`,
+ * respawned if it dies. An instrumented module comes back compiled too (`module`).
  */
 import type { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'

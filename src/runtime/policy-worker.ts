@@ -10,6 +10,7 @@
 import { parentPort } from 'node:worker_threads'
 import type { Binaryen } from './binaryen.js'
 import { PolicyViolation, applyPolicy, type PolicyResult } from './policy.js'
+import { policyWarmUpModule } from './policy-warm-up.js'
 
 export interface PolicyRequest {
   id: number
@@ -21,10 +22,33 @@ export type PolicyResponse =
   | { id: number, ok: true, result: PolicyResult }
   | { id: number, ok: false, reasons: string[], internal: boolean }
 
-/** Serves policy requests on the worker's parent port until the worker is terminated. */
+/**
+ * `result` with its instrumented module compiled, here, synchronously: an asynchronous
+ * `WebAssembly.compile` on the main thread runs its steps on V8's background threads,
+ * shared by the whole process, which the policy worker's binaryen work keeps busy after each
+ * check. It waited 100-600 ms behind them; this takes 1-5 ms (docs/performance.md,
+ * "First deploy after start"). A compiled module crosses threads by reference.
+ */
+function withModule (result: PolicyResult): PolicyResult {
+  if (result.instrumented === undefined) return result
+  try {
+    return { ...result, module: new WebAssembly.Module(result.instrumented as Uint8Array<ArrayBuffer>) }
+  } catch {
+    return result
+  }
+}
+
+/**
+ * Serves policy requests on the worker's parent port until the worker is terminated;
+ * first checks, instruments and compiles the warm-up module, so that the first real
+ * request does not pay for the first run of each code path (docs/performance.md, "First
+ * deploy after start").
+ * @throws PolicyViolation if the warm-up module is refused (a bug: a test checks it passes)
+ */
 export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => string): void {
   const port = parentPort
   if (port === null) throw new Error('policy-worker.ts must run in a worker thread')
+  withModule(applyPolicy(binaryen, policyWarmUpModule(), { instrument: true, takeValidatorOutput, now: () => performance.now() }))
   port.on('message', (req: PolicyRequest) => {
     let response: PolicyResponse
     let poisoned = false
@@ -34,7 +58,7 @@ export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => 
         takeValidatorOutput,
         now: () => performance.now()
       })
-      response = { id: req.id, ok: true, result }
+      response = { id: req.id, ok: true, result: withModule(result) }
     } catch (err) {
       if (err instanceof PolicyViolation) {
         response = { id: req.id, ok: false, reasons: err.reasons, internal: false }

@@ -43,6 +43,11 @@ export interface PolicyResult {
   report: Omit<ModuleReport, 'hash'>
   /** The module rewritten to run in the sandbox, when asked for. */
   instrumented?: Uint8Array
+  /**
+   * `instrumented`, compiled (by the policy worker; absent if it did not compile there,
+   * and the caller's own compile then reports why).
+   */
+  module?: WebAssembly.Module
   /** Milliseconds spent checking, and instrumenting. */
   timings: { checkMs: number, instrumentMs: number }
 }

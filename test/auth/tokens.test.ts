@@ -43,6 +43,32 @@ describe('auth: tokens', () => {
     await assert.rejects(tokens.revoke('0123456789ab'), TokenNotFoundError)
   })
 
+  it('refuses a token it verified before (remembered) once revoked or expired; a forged secret for its id stays unknown', async () => {
+    const tokens = await TokenStore.open(memoryRows()('tokens'), { now: clock })
+    const a = await tokens.create({ name: 'a', role: 'sender', ttlMs: 10_000 })
+    const b = await tokens.create({ name: 'b', role: 'admin' })
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(tokens.verify(a.token), { ok: true, principal: { id: a.info.id, name: 'a', role: 'sender' } })
+      assert.equal(tokens.verify(b.token).ok, true)
+    }
+    const forged = b.token.slice(0, -4) + (b.token.endsWith('AAAA') ? 'BBBB' : 'AAAA')
+    assert.deepEqual(tokens.verify(forged), { ok: false, reason: 'unknown', id: b.info.id })
+
+    const principal = tokens.verify(b.token)
+    assert.ok(principal.ok)
+    principal.principal.role = 'reader'
+    assert.deepEqual(tokens.verify(b.token), { ok: true, principal: { id: b.info.id, name: 'b', role: 'admin' } }, 'a caller cannot change what is remembered')
+
+    await tokens.revoke(b.info.id)
+    assert.deepEqual(tokens.verify(b.token), { ok: false, reason: 'revoked', id: b.info.id })
+    assert.deepEqual(tokens.verify(b.token), { ok: false, reason: 'revoked', id: b.info.id })
+
+    now += 10_000
+    assert.deepEqual(tokens.verify(a.token), { ok: false, reason: 'expired', id: a.info.id })
+    now -= 1
+    assert.equal(tokens.verify(a.token).ok, true, 'the clock is read on every call')
+  })
+
   it('lists tokens oldest first without secrets or hashes', async () => {
     const tokens = await TokenStore.open(memoryRows()('tokens'), { now: clock })
     await tokens.create({ name: 'a', role: 'reader' })

@@ -14,8 +14,9 @@ export function messageRoutes (app: FastifyInstance, { facade, maxWaitMs, stoppi
     '/agents/:id/messages', {
       schema: sendMessageSchema,
       // The server parses raw modules for POST /agents; here only JSON makes sense.
-      preValidation: async (req) => {
-        if (Buffer.isBuffer(req.body)) throw new UnsupportedMediaTypeError(req.headers['content-type'] ?? '(none)', ['application/json'])
+      // A callback hook: no promise per message.
+      preValidation: (req, _reply, done) => {
+        done(Buffer.isBuffer(req.body) ? new UnsupportedMediaTypeError(req.headers['content-type'] ?? '(none)', ['application/json']) : undefined)
       }
     }, async (req, reply) => {
       const waitMs = parseQueryInteger(req.query.wait, 'querystring.wait', 0, maxWaitMs) ?? 0
