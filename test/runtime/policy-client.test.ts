@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { InvalidModuleError } from '../../src/runtime/index.js'
+import { REFUEL_IMPORT } from '../../src/runtime/fuel.js'
 import { PolicyClient } from '../../src/runtime/policy-client.js'
 import { silentLogger } from '../../src/observability/logger.js'
 // (Its .mjs import also makes mocha load this file as ESM, which spawning workers needs.)
@@ -21,7 +22,8 @@ describe('runtime: policy client', function () {
     assert.ok(result.module instanceof WebAssembly.Module)
     const exports = WebAssembly.Module.exports(result.module).map(e => e.name)
     assert.ok(exports.includes('alloc') && exports.includes('handle_message'), exports.join(', '))
-    assert.deepEqual(WebAssembly.Module.imports(result.module).map(i => `${i.module}.${i.name}`).sort(), result.report.imports.slice().sort())
+    // the agent's own imports, plus the refuel function the fuel metering adds (src/runtime/fuel.ts)
+    assert.deepEqual(WebAssembly.Module.imports(result.module).map(i => `${i.module}.${i.name}`).sort(), [...result.report.imports, `env.${REFUEL_IMPORT}`].sort())
   })
 
   it('compiles nothing when only asked to check, and still refuses what breaks the policy', async () => {

@@ -99,7 +99,10 @@ describe('cluster admission: the cluster key and the allow-list (real libp2p nod
       // ...nor the other way round: a node cannot connect to it either.
       await assert.rejects(a.libp2p.dial(outsider.getMultiaddrs()[0], { signal: AbortSignal.timeout(1500) }), `a → ${name}`)
     }
-    assert.deepEqual(await attempt(member, a, victim(a), 10_000), { swimJoin: true, registrySync: true, fipa: true, connected: true }, 'a peer holding the key')
+    // Each stream opening proves a connection. Whether a still holds it afterwards depends on
+    // timing: the peer answers no SWIM probes, so a may suspect it and close it under load.
+    const { swimJoin, registrySync, fipa } = await attempt(member, a, victim(a), 10_000)
+    assert.deepEqual({ swimJoin, registrySync, fipa }, { swimJoin: true, registrySync: true, fipa: true }, 'a peer holding the key')
     const joined = member.peerId.toString()
     await waitFor('a to list the peer that holds the key', () => a.clusterMembership.member(joined))
     // It joined, but its claim that b is dead for good is not obeyed (protocols/swim/SPEC.md §2).
@@ -124,7 +127,7 @@ describe('cluster admission: the cluster key and the allow-list (real libp2p nod
     assert.deepEqual(await attempt(stranger, a, b.info().peerId), { swimJoin: false, registrySync: false, fipa: false, connected: false })
     await assert.rejects(a.libp2p.dial(stranger.getMultiaddrs()[0], { signal: AbortSignal.timeout(1500) }))
     // b has no allow-list: the stranger reaches b; a still keeps no connection to it.
-    assert.equal((await attempt(stranger, b, a.info().peerId, 10_000)).connected, true)
+    assert.equal((await attempt(stranger, b, a.info().peerId, 10_000)).swimJoin, true, 'a stream to b opened')
     assert.equal(a.libp2p.getConnections(stranger.peerId).length, 0)
   })
 
