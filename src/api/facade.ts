@@ -39,6 +39,41 @@ export interface DeployRequest {
   capabilities?: unknown[]
 }
 
+/** `PUT /agents/:id`: a new version of an agent; what is not given is the current version's. */
+export interface UpgradeRequest {
+  id: AgentId
+  /** The new module, bytes. */
+  wasm: Uint8Array
+  limits?: Partial<AgentLimits>
+  /** Unvalidated, as in {@link DeployRequest}. */
+  capabilities?: unknown[]
+}
+
+/** One kept version of an agent (`GET /agents/:id/versions`). */
+export interface AgentVersionJson {
+  /** 1 at deploy, one more at each upgrade or rollback. */
+  version: number
+  /** sha256 of the module, hex. */
+  moduleHash: string
+  /** Size of the module, bytes. */
+  moduleBytes: number
+  /** The limits it was deployed with (as asked: the node's defaults fill the rest). */
+  limits: Partial<AgentLimits>
+  capabilities: Capability[]
+  /** ms since the epoch. */
+  deployedAt: number
+  /** The version it took back, when it was a rollback. */
+  rollbackOf?: number
+}
+
+/** `GET /agents/:id/versions`: oldest first, the current one last. */
+export interface AgentVersionsJson {
+  id: AgentId
+  /** The version running. */
+  version: number
+  versions: AgentVersionJson[]
+}
+
 /** A capability: `name` (what discovery matches), optional `description`, `version`, and `schema` (JSON Schema of accepted content). */
 export type CapabilityJson = Capability
 
@@ -255,6 +290,19 @@ export interface NodeFacade {
   suspendAgent: (id: AgentId, reason?: string) => Promise<AgentInfo>
   /** Resumes a suspended agent. @throws AgentNotFoundError (404), AgentStateError (409) */
   resumeAgent: (id: AgentId) => Promise<AgentInfo>
+  /**
+   * Upgrades an agent in place to a new version (see docs/api.md "Upgrades").
+   * @throws AgentNotFoundError (404), InvalidModuleError (400: the old version runs on),
+   *   InvalidCapabilityError (400), AgentStateError (409), LimitTooHighError (400), AgentQuotaExceededError
+   */
+  upgradeAgent: (req: UpgradeRequest) => Promise<AgentInfo & { version: number }>
+  /** The kept versions of an agent. @throws AgentNotFoundError (404) */
+  agentVersions: (id: AgentId) => AgentVersionsJson
+  /**
+   * Rolls back to a kept version (default: the one before the current one), as a new version.
+   * @throws AgentNotFoundError (404), AgentVersionNotFoundError (404), InvalidModuleError (400), AgentStateError (409)
+   */
+  rollbackAgent: (id: AgentId, version?: number) => Promise<AgentInfo & { version: number }>
   /**
    * Sends a message into the cluster.
    * Resolves once the message is accepted durably (in the outbox or the receiver's inbox).

@@ -10,7 +10,7 @@ import type { AgentId } from '../../protocols/fipa/types.js'
 import { RegistryAgentNotFoundError, type RegisteredAgent } from '../../protocols/registry/index.js'
 import type { ClientSessions } from '../api/clients.js'
 import type {
-  DeadLetterFacade, DeployRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness,
+  DeadLetterFacade, DeployRequest, UpgradeRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness,
   RegisteredAgentJson, RegistryFacade, SendOutcome, SendRequest
 } from '../api/facade.js'
 import { createApiServer, CAXTON_VERSION as VERSION, type ApiServer } from '../api/index.js'
@@ -33,7 +33,7 @@ import type { AgentRuntime } from '../runtime/types.js'
 import { AgentStore, openStorage, type NodeStorage } from '../storage/index.js'
 import type { AgentStateService } from '../agent-state/index.js'
 import type { CaxtonLibp2p } from '../transport/index.js'
-import type { AgentManager, HostedAgent } from './agents.js'
+import type { AgentManager, AgentVersions, HostedAgent } from './agents.js'
 import { compose, type Components } from './compose.js'
 import { NotReadyError } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
@@ -312,6 +312,32 @@ export class CaxtonNode implements NodeFacade {
   async resumeAgent (id: AgentId): Promise<HostedAgent> {
     this.assertReady('resuming agents')
     return this.agents.resume(id)
+  }
+
+  /**
+   * See {@link AgentManager.upgrade}; first checked against the node's quota, the agent's
+   * current share not counted.
+   * @throws LimitTooHighError, AgentQuotaExceededError, and the upgrade's own errors
+   */
+  async upgradeAgent (req: UpgradeRequest): Promise<HostedAgent> {
+    this.assertReady('upgrading agents')
+    const release = this.quota.reserve(req.limits, this.agents.list().filter(a => a.id !== req.id))
+    try {
+      return await this.agents.upgrade(req)
+    } finally {
+      release()
+    }
+  }
+
+  /** See {@link AgentManager.versions}. */
+  agentVersions (id: AgentId): AgentVersions {
+    return this.agents.versions(id)
+  }
+
+  /** See {@link AgentManager.rollback}. */
+  async rollbackAgent (id: AgentId, version?: number): Promise<HostedAgent> {
+    this.assertReady('rolling agents back')
+    return await this.agents.rollback(id, version)
   }
 
   /**
