@@ -96,6 +96,8 @@ export interface RegisteredAgentJson {
   version: { by: string, seq: number, hlc: HlcTimestamp }
   /** Concurrent writes not yet superseded, beyond the winner (0 normally). */
   conflicts: number
+  /** The agent's version on its node (1, 2, 3...: deploy, then each upgrade or rollback), when the node publishes one. */
+  agentVersion?: number
 }
 
 /** Query of `GET /registry/agents`. */

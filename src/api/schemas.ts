@@ -533,7 +533,8 @@ const registeredAgent = {
         hlc: { type: 'object', additionalProperties: true, properties: { wall: { type: 'number' }, logical: { type: 'integer' } } }
       }
     },
-    conflicts: { type: 'integer' }
+    conflicts: { type: 'integer' },
+    agentVersion: { type: 'integer', description: 'the agent\'s version on its node (1 at deploy, one more at each upgrade or rollback)' }
   }
 } as const
 

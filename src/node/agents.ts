@@ -76,7 +76,7 @@ export class AgentManager {
     const info = await runtime.deploy(req.id, req.wasm, req.limits).finally(() => { this.deploying.delete(req.id) })
     try {
       const { record, ops } = this.o.store.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
-      await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities }, { with: ops })
+      await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities, agentVersion: 1 }, { with: ops })
       this.stored.set(req.id, record)
     } catch (err) {
       await runtime.remove(req.id).catch(() => {})
@@ -160,7 +160,7 @@ export class AgentManager {
     // What the agent declared since its deploy stays published (ABI SPEC.md §9).
     const published = this.o.state?.declared(id) ?? next.capabilities
     try {
-      await registry.commit({ type: 'update', agentId: id, state: info.state, capabilities: published }, { with: ops })
+      await registry.commit({ type: 'update', agentId: id, state: info.state, capabilities: published, agentVersion: record.version }, { with: ops })
     } catch (err) {
       // Not stored: the version that is on disk runs again.
       logger.error({ agentId: id, err: (err as Error).message }, 'upgraded agent not stored: going back to the stored version')
@@ -319,8 +319,8 @@ export class AgentManager {
       this.o.logger.warn({ agentId: s.id, node: current.node }, 'the registry names another node for a restored agent; leaving its entry alone')
       return
     }
-    if (current?.state === state && JSON.stringify(current.capabilities) === JSON.stringify(s.capabilities)) return
-    await this.o.registry.commit({ type: 'put', agentId: s.id, node: this.o.self, state, capabilities: s.capabilities })
+    if (current?.state === state && current.agentVersion === s.version && JSON.stringify(current.capabilities) === JSON.stringify(s.capabilities)) return
+    await this.o.registry.commit({ type: 'put', agentId: s.id, node: this.o.self, state, capabilities: s.capabilities, agentVersion: s.version })
   }
 
   private hosted (info: AgentInfo): HostedAgent {

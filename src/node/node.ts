@@ -475,7 +475,8 @@ export class CaxtonNode implements NodeFacade {
       capabilities: [...a.capabilities],
       updatedAt: a.updatedAt,
       version: { by: a.version.by, seq: a.version.seq, hlc: { ...a.version.hlc } },
-      conflicts: a.conflicts
+      conflicts: a.conflicts,
+      ...(a.agentVersion === undefined ? {} : { agentVersion: a.agentVersion })
     }
   }
 

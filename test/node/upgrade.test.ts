@@ -57,6 +57,7 @@ describe('agent upgrades on a node', function () {
     const v1 = agent('counter')
     const v2 = rebuilt(v1, 'v2')
     assert.equal((await node.deployAgent({ id: 'counter', wasm: v1 })).version, 1)
+    assert.equal(node.clusterRegistry.get('counter')?.agentVersion, 1)
     assert.deepEqual(await ask(node, 'counter', 'add 42'), { performative: 'INFORM', content: '42' })
 
     node = await restart(node)
@@ -68,7 +69,10 @@ describe('agent upgrades on a node', function () {
     assert.equal(upgraded.moduleHash, sha256(v2))
     assert.deepEqual(await ask(node, 'counter', 'increment'), { performative: 'INFORM', content: '44' })
     assert.equal(node.getAgent('counter').version, 2)
-    assert.equal(node.clusterRegistry.get('counter')?.state, 'running')
+    const entry = node.clusterRegistry.get('counter')
+    assert.equal(entry?.state, 'running')
+    assert.equal(entry?.agentVersion, 2, 'the registry record carries the version')
+    assert.equal(node.registry.get('counter').agentVersion, 2)
   })
 
   it('messages sent during an upgrade are all handled, once, in the order they were sent', async () => {
@@ -165,6 +169,7 @@ describe('agent upgrades on a node', function () {
     node = await restart(node)
     assert.deepEqual(node.agentVersions('counter'), listed)
     assert.equal(node.getAgent('counter').version, 4)
+    assert.equal(node.clusterRegistry.get('counter')?.agentVersion, 4)
     assert.equal(node.getAgent('counter').moduleHash, sha256(builds[1]))
     const again = await node.rollbackAgent('counter', 3)
     assert.equal(again.version, 5)
