@@ -436,6 +436,7 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   async upgrade (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>): Promise<AgentInfo> {
     if (!this.running) throw new RuntimeNotRunningError()
+    if (!this.agents.has(id)) throw new AgentNotFoundError(id)
     const resolved = resolveLimits(this.defaults, limits)
     // Checked before the agent is touched: a module the policy refuses changes nothing.
     const compiled = await this.compile(asBytes(wasm))
