@@ -5,6 +5,7 @@
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { AgentStatus, Capability, HlcTimestamp } from '../../protocols/registry/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
+import type { AgentVersion } from '../storage/agent-store.js'
 import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
 import type { HandledEntry, MessageStatus } from '../delivery/types.js'
 import type { Conversation } from '../../protocols/fipa/conversations.js'
@@ -49,22 +50,8 @@ export interface UpgradeRequest {
   capabilities?: unknown[]
 }
 
-/** One kept version of an agent (`GET /agents/:id/versions`). */
-export interface AgentVersionJson {
-  /** 1 at deploy, one more at each upgrade or rollback. */
-  version: number
-  /** sha256 of the module, hex. */
-  moduleHash: string
-  /** Size of the module, bytes. */
-  moduleBytes: number
-  /** The limits it was deployed with (as asked: the node's defaults fill the rest). */
-  limits: Partial<AgentLimits>
-  capabilities: Capability[]
-  /** ms since the epoch. */
-  deployedAt: number
-  /** The version it took back, when it was a rollback. */
-  rollbackOf?: number
-}
+/** One kept version of an agent (`GET /agents/:id/versions`), as the node stores it. */
+export type AgentVersionJson = AgentVersion
 
 /** `GET /agents/:id/versions`: oldest first, the current one last. */
 export interface AgentVersionsJson {

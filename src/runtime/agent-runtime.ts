@@ -422,14 +422,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.holding = false
       a.overBudget.reset()
       this.transition(a, 'loaded')
-      try {
-        await this.instantiate(a)
-      } catch (err) {
-        this.detach(a)
-        a.lastError = (err as Error).message
-        if (this.agents.get(id) === a) this.transition(a, 'failed')
-        throw err
-      }
+      await this.instantiateOrFail(a)
       this.setRunning(a)
     })
   }
@@ -475,14 +468,7 @@ export class WasmAgentRuntime implements AgentRuntime {
         // module: its in-memory state starts over, its durable state is kept).
         this.log.warn({ agentId: id, err: (err as Error).message }, 'upgraded module failed to start: the old one is restored')
         swap(old)
-        try {
-          await this.instantiate(a)
-        } catch (again) {
-          this.detach(a)
-          a.lastError = (again as Error).message
-          if (this.agents.get(id) === a) this.transition(a, 'failed')
-          throw err
-        }
+        await this.instantiateOrFail(a).catch(() => { throw err })
         this.settleAfterUpgrade(a, was)
         throw err
       }
@@ -603,6 +589,18 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.log.warn({ agentId: a.id, reason, queued: a.mailbox.size }, 'agent suspended')
     // Its messages already posted run; nothing more is posted until it is resumed.
     this.transition(a, 'suspended')
+  }
+
+  /** {@link instantiate}, or the agent is `failed` with the reason. @throws InvalidModuleError */
+  private async instantiateOrFail (a: AgentSlot): Promise<void> {
+    try {
+      await this.instantiate(a)
+    } catch (err) {
+      this.detach(a)
+      a.lastError = (err as Error).message
+      if (this.agents.get(a.id) === a) this.transition(a, 'failed')
+      throw err
+    }
   }
 
   /** Loads the agent's instance on the least loaded worker. @throws InvalidModuleError */

@@ -5,15 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadConfig, type ConfigInput } from '../../src/config/index.js'
-import { startNode, type CaxtonNode } from '../../src/node/index.js'
-import { ROOT, waitFor } from '../../sim/cluster/index.js'
+import type { ConfigInput } from '../../src/config/index.js'
+import type { CaxtonNode } from '../../src/node/index.js'
+import { waitFor } from '../../sim/cluster/index.js'
 import { closeWat, wat } from '../runtime/helpers/wat.js'
+import { agent, ask, TestNodes } from './helpers/nodes.js'
 
-const agent = (name: string): Uint8Array => readFileSync(join(ROOT, 'dist', 'agents', `${name}.wasm`))
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
 /**
@@ -26,34 +23,20 @@ function rebuilt (wasm: Uint8Array, tag: string): Uint8Array {
   return new Uint8Array(Buffer.concat([wasm, Buffer.of(0, payload.length), payload]))
 }
 
-async function start (name: string, dataDir = mkdtempSync(join(tmpdir(), `caxton-upgrade-${name}-`)), extra: ConfigInput = {}): Promise<CaxtonNode> {
-  // The handled log says which messages an agent handled, in order.
-  const config = loadConfig({ env: {}, flags: { preset: 'local', name, dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, delivery: { handledLog: true }, ...extra } })
-  return await startNode(config, { processMetrics: false })
-}
-
-async function ask (node: CaxtonNode, to: string, content: string): Promise<{ performative?: string, content?: unknown }> {
-  const out = await node.sendMessage({ to, draft: { performative: 'REQUEST', content }, waitMs: 5000 })
-  return { performative: out.reply?.performative, content: out.reply?.content }
-}
+// The handled log says which messages an agent handled, in order.
+const HANDLED_LOG: ConfigInput = { delivery: { handledLog: true } }
 
 describe('agent upgrades on a node', function () {
   this.timeout(60_000)
-  const nodes: CaxtonNode[] = []
-  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  const nodes = new TestNodes()
+  afterEach(async () => { await nodes.stopAll() })
   after(async () => { await closeWat() })
 
-  async function restart (node: CaxtonNode): Promise<CaxtonNode> {
-    await node.stop()
-    nodes.splice(nodes.indexOf(node), 1)
-    const next = await start(node.config.name, node.config.dataDir)
-    nodes.push(next)
-    return next
-  }
+  const start = async (name: string, extra: ConfigInput = {}): Promise<CaxtonNode> => await nodes.start(name, undefined, { ...HANDLED_LOG, ...extra })
+  const restart = async (node: CaxtonNode): Promise<CaxtonNode> => await nodes.restart(node, HANDLED_LOG)
 
   it('the counter at 42 answers 43 after its node restarts and 44 after an in-place upgrade', async () => {
     let node = await start('counter')
-    nodes.push(node)
     const v1 = agent('counter')
     const v2 = rebuilt(v1, 'v2')
     assert.equal((await node.deployAgent({ id: 'counter', wasm: v1 })).version, 1)
@@ -77,7 +60,6 @@ describe('agent upgrades on a node', function () {
 
   it('messages sent during an upgrade are all handled, once, in the order they were sent', async () => {
     const node = await start('order')
-    nodes.push(node)
     await node.deployAgent({ id: 'counter', wasm: agent('counter') })
     await node.deployAgent({ id: 'sink', wasm: agent('sink') })
     // One sender for all (order is per sender); the counter's answers go to the sink.
@@ -111,7 +93,6 @@ describe('agent upgrades on a node', function () {
 
   it('a bad module leaves version 1 running, its state and messages untouched', async () => {
     const node = await start('bad')
-    nodes.push(node)
     await node.deployAgent({ id: 'counter', wasm: agent('counter') })
     assert.deepEqual(await ask(node, 'counter', 'add 7'), { performative: 'INFORM', content: '7' })
 
@@ -140,8 +121,7 @@ describe('agent upgrades on a node', function () {
   })
 
   it('rolls back to the previous version by default, or to a kept one, each a new version; versions survive a restart', async () => {
-    let node = await start('rollback', undefined, { agents: { keepVersions: 3 } })
-    nodes.push(node)
+    let node = await start('rollback', { agents: { keepVersions: 3 } })
     const builds = [agent('counter'), rebuilt(agent('counter'), 'v2'), rebuilt(agent('counter'), 'v3')]
     await node.deployAgent({ id: 'counter', wasm: builds[0], limits: { fuelPerMessage: 2_000_000 } })
     await node.upgradeAgent({ id: 'counter', wasm: builds[1] })
@@ -185,7 +165,6 @@ describe('agent upgrades on a node', function () {
 
   it('a stopped agent is upgraded in place and stays stopped; its waiting messages go to the new version', async () => {
     const node = await start('stopped')
-    nodes.push(node)
     await node.deployAgent({ id: 'counter', wasm: agent('counter') })
     await node.stopAgent('counter')
     await node.sendMessage({ to: 'counter', draft: { performative: 'REQUEST', content: 'add 3' } })
