@@ -116,14 +116,21 @@ export class AgentManager {
   async rollback (id: AgentId, version?: number): Promise<HostedAgent> {
     return await this.oneAtATime(id, async () => {
       const current = this.current(id)
-      const kept = current.versions.map(v => v.version)
-      const target = version === undefined
-        ? current.versions.at(-2)
-        : current.versions.find(v => v.version === version)
-      if (target === undefined) throw new AgentVersionNotFoundError(id, version ?? null, kept)
+      const target = this.rollbackTarget(id, version)
       const wasm = await this.o.store.module(target.moduleHash)
       return await this.nextVersion(current, wasm, { limits: target.limits, capabilities: target.capabilities, rollbackOf: target.version })
     })
+  }
+
+  /**
+   * The kept version a rollback of `id` would take back: `version`, or the one before the
+   * current one. @throws AgentNotFoundError, AgentVersionNotFoundError
+   */
+  rollbackTarget (id: AgentId, version?: number): AgentVersion {
+    const { versions } = this.current(id)
+    const target = version === undefined ? versions.at(-2) : versions.find(v => v.version === version)
+    if (target === undefined) throw new AgentVersionNotFoundError(id, version ?? null, versions.map(v => v.version))
+    return target
   }
 
   /** The versions of `id` kept on this node. @throws AgentNotFoundError */

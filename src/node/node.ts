@@ -334,10 +334,16 @@ export class CaxtonNode implements NodeFacade {
     return this.agents.versions(id)
   }
 
-  /** See {@link AgentManager.rollback}. */
+  /** See {@link AgentManager.rollback}; the version's limits are checked against the quota as an upgrade's. */
   async rollbackAgent (id: AgentId, version?: number): Promise<HostedAgent> {
     this.assertReady('rolling agents back')
-    return await this.agents.rollback(id, version)
+    const { limits } = this.agents.rollbackTarget(id, version)
+    const release = this.quota.reserve(limits, this.agents.list().filter(a => a.id !== id))
+    try {
+      return await this.agents.rollback(id, version)
+    } finally {
+      release()
+    }
   }
 
   /**

@@ -111,6 +111,8 @@ describe('agent upgrades on a node', function () {
       (func (export "alloc") (param i32) (result i32) (i32.const 1024))
       (func (export "handle_message") (param i32 i32) (result i32) (i32.const 0)))`)
     await assert.rejects(node.upgradeAgent({ id: 'counter', wasm: trapsAtStart }), { code: 'MODULE_INVALID' })
+    // Limits past the node's quota (quota.maxMemoryPages 4096), as at deploy.
+    await assert.rejects(node.upgradeAgent({ id: 'counter', wasm: agent('counter'), limits: { maxMemoryPages: 5000 } }), { code: 'LIMIT_TOO_HIGH' })
 
     const info = node.getAgent('counter')
     assert.equal(info.version, 1)
