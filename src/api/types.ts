@@ -63,6 +63,13 @@ export interface DeployBodyJson {
   capabilities?: CapabilityJson[]
 }
 
+/** An agent as `GET /agents/:id` (and deploy, upgrade, rollback) answer it. */
+export type AgentJson = AgentInfo & {
+  /** 1 at deploy, one more at each upgrade or rollback. */
+  version?: number
+  capabilities?: CapabilityJson[]
+}
+
 /** `PUT /agents/:id` (JSON form): a new version; limits and capabilities not given are the current version's. */
 export type UpgradeBodyJson = Omit<DeployBodyJson, 'id'>
 
