@@ -13,7 +13,7 @@ import { InvalidRegistryOpError, InvalidRegistryOptionsError, InvalidStoredRegis
 import { compareHlc, HLC_ZERO, HybridLogicalClock, maxHlc, type HlcTimestamp } from './hlc.js'
 import { signedPayload, type RegistrySigning } from './signing.js'
 import type { AgentChange, AgentId, AgentRecord, AgentState, Capability, ContextSummary, NodeId, RegisteredAgent, RegistryAck, RegistryBatch, RegistryDelta, RegistryDigest, RegistryEntry, RegistryOp, StoredRegistry, Version } from './types.js'
-import { checkAgentId, checkCapabilitiesInput, checkNodeId, checkState, Issue } from './validate.js'
+import { checkAgentId, checkAgentVersion, checkCapabilitiesInput, checkNodeId, checkState, Issue } from './validate.js'
 import { mergeVersions, sameVersion, sameVersions } from './versions.js'
 
 export interface RegistryOptions {
@@ -269,11 +269,11 @@ export class Registry {
     let record: AgentRecord | null
     switch (op.type) {
       case 'put':
-        record = this.buildRecord(op.node, op.state, op.capabilities ?? [], at, own?.registeredAt ?? at)
+        record = this.buildRecord(op.node, op.state, op.capabilities ?? [], at, own?.registeredAt ?? at, op.agentVersion)
         break
       case 'update':
         if (own === undefined) throw new RegistryAgentNotFoundError(agentId)
-        record = this.buildRecord(op.node ?? this.nodeId, op.state ?? own.state, op.capabilities ?? own.capabilities, at, own.registeredAt)
+        record = this.buildRecord(op.node ?? this.nodeId, op.state ?? own.state, op.capabilities ?? own.capabilities, at, own.registeredAt, op.agentVersion ?? own.agentVersion)
         break
       case 'remove':
         // nothing of this node's live: writing a tombstone would only add garbage
@@ -302,16 +302,17 @@ export class Registry {
     }
   }
 
-  private buildRecord (node: unknown, state: unknown, capabilities: unknown, at: number, registeredAt: number): AgentRecord {
+  private buildRecord (node: unknown, state: unknown, capabilities: unknown, at: number, registeredAt: number, agentVersion: unknown): AgentRecord {
     return opField(() => {
       if (checkNodeId(node, 'node') !== this.nodeId) throw new Issue('node', 'a node registers only the agents it hosts (expected this node\'s id)')
-      return Object.freeze({
+      const record: AgentRecord = {
         node: this.nodeId,
         state: checkState(state, 'state') as AgentState,
         capabilities: checkCapabilitiesInput(capabilities, 'capabilities') as readonly Capability[],
         updatedAt: at,
         registeredAt
-      })
+      }
+      return Object.freeze(agentVersion === undefined ? record : { ...record, agentVersion: checkAgentVersion(agentVersion, 'agentVersion') })
     })
   }
 
@@ -707,6 +708,7 @@ export class Registry {
       capabilities: r.capabilities,
       updatedAt: r.updatedAt,
       registeredAt: r.registeredAt,
+      ...(r.agentVersion === undefined ? {} : { agentVersion: r.agentVersion }),
       version: Object.freeze({ by: winner.by, seq: winner.seq, hlc: winner.hlc }),
       conflicts: entry.versions.filter(v => v.record !== null).length - 1
     })

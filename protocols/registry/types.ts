@@ -61,6 +61,11 @@ export interface AgentRecord {
    * same agent id, the earlier registration is the one readers see (SPEC.md §3).
    */
   readonly registeredAt: number
+  /**
+   * The agent's version on its host: 1 at deploy, one more at each in-place upgrade or
+   * rollback (SPEC.md §1). Absent from records of hosts that do not number versions.
+   */
+  readonly agentVersion?: number
 }
 
 /**
@@ -103,6 +108,8 @@ export interface RegisteredAgent {
   readonly updatedAt: number
   /** When `node` registered the agent, ms since the epoch. */
   readonly registeredAt: number
+  /** The agent's version on its host (1, 2, 3...), when the host publishes one. */
+  readonly agentVersion?: number
   /** The winning version's writer, sequence number and HLC timestamp. */
   readonly version: { readonly by: NodeId, readonly seq: number, readonly hlc: HlcTimestamp }
   /** Other nodes that also publish a live registration of this agent id (0 normally). */
@@ -164,9 +171,9 @@ export interface RegistryAck {
 /** A local operation on the registry. */
 export type RegistryOp =
   /** Registers an agent hosted by this node (`node` must be this replica's node id), or replaces what this node published about it. */
-  | { readonly type: 'put', readonly agentId: AgentId, readonly node: NodeId, readonly state: AgentState, readonly capabilities?: readonly Capability[] }
+  | { readonly type: 'put', readonly agentId: AgentId, readonly node: NodeId, readonly state: AgentState, readonly capabilities?: readonly Capability[], readonly agentVersion?: number }
   /** Changes some fields of an agent this node registered. @throws RegistryAgentNotFoundError */
-  | { readonly type: 'update', readonly agentId: AgentId, readonly node?: NodeId, readonly state?: AgentState, readonly capabilities?: readonly Capability[] }
+  | { readonly type: 'update', readonly agentId: AgentId, readonly node?: NodeId, readonly state?: AgentState, readonly capabilities?: readonly Capability[], readonly agentVersion?: number }
   /** Removes this node's registration of an agent: writes a tombstone. A no-op when this node has none live. */
   | { readonly type: 'remove', readonly agentId: AgentId }
 

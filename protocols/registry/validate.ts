@@ -78,6 +78,12 @@ export function checkNonNegativeInt (v: unknown, path: string): number {
   return v
 }
 
+/** An agent's version on its host: 1, 2, 3... */
+export function checkAgentVersion (v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new Issue(path, 'expected a positive integer (the agent\'s version)')
+  return v
+}
+
 export function checkState (v: unknown, path: string): AgentState {
   if (typeof v !== 'string' || !(AGENT_STATES as readonly string[]).includes(v)) throw new Issue(path, `expected one of ${AGENT_STATES.join(', ')}`)
   return v as AgentState
@@ -160,7 +166,7 @@ function parseCapabilityWire (v: unknown, path: string): Capability {
 
 /** A record's wire form; its node is the version's writer (`by`). */
 function parseRecord (v: unknown, by: string, wall: number, path: string): AgentRecord {
-  if (!Array.isArray(v) || v.length !== 4) throw new Issue(path, 'expected [state, capabilities, updatedAt, registeredAt]')
+  if (!Array.isArray(v) || (v.length !== 4 && v.length !== 5)) throw new Issue(path, 'expected [state, capabilities, updatedAt, registeredAt, agentVersion?]')
   const caps = arrayOf(v[1], `${path}[1]`, LIMITS.capabilities).map((c, i) => parseCapabilityWire(c, `${path}[1][${i}]`))
   checkUniqueCapabilities(caps, `${path}[1]`)
   const updatedAt = checkNonNegativeInt(v[2], `${path}[2]`)
@@ -168,13 +174,14 @@ function parseRecord (v: unknown, by: string, wall: number, path: string): Agent
   // the writer's HLC wall time is at least its physical time at the write
   if (updatedAt > wall) throw new Issue(`${path}[2]`, 'updatedAt is later than the version\'s HLC wall time')
   if (registeredAt > wall) throw new Issue(`${path}[3]`, 'registeredAt is later than the version\'s HLC wall time')
-  return Object.freeze({
+  const record: AgentRecord = {
     node: by,
     state: checkState(v[0], `${path}[0]`),
     capabilities: Object.freeze(caps),
     updatedAt,
     registeredAt
-  })
+  }
+  return Object.freeze(v.length === 5 ? { ...record, agentVersion: checkAgentVersion(v[4], `${path}[4]`) } : record)
 }
 
 export function parseHlc (wall: unknown, logical: unknown, path: string): HlcTimestamp {

@@ -12,7 +12,8 @@ import type { HlcTimestamp } from './hlc.js'
 import type { AgentRecord, Capability, ContextSummary, JsonValue, OriginKnowledge, RegistryAck, RegistryDelta, RegistryDigest, RegistryEntry, Version } from './types.js'
 
 export type CapabilityWire = { n: string, d?: string, v?: string, s?: JsonValue }
-export type RecordWire = [string, CapabilityWire[], number, number]
+/** The agent's version is sent only when the record has one (older encodings are kept byte for byte). */
+export type RecordWire = [string, CapabilityWire[], number, number] | [string, CapabilityWire[], number, number, number]
 export type VersionWire = [string, number, number, number, RecordWire | null, Uint8Array]
 export type EntryWire = [string, VersionWire[]]
 export type OriginWire = [string, number, number[]]
@@ -37,7 +38,10 @@ export function capabilityToWire (c: Capability): CapabilityWire {
 
 /** The record's node is not sent: it is always the version's writer. */
 export function recordToWire (r: AgentRecord): RecordWire {
-  return [r.state, r.capabilities.map(capabilityToWire), r.updatedAt, r.registeredAt]
+  const caps = r.capabilities.map(capabilityToWire)
+  return r.agentVersion === undefined
+    ? [r.state, caps, r.updatedAt, r.registeredAt]
+    : [r.state, caps, r.updatedAt, r.registeredAt, r.agentVersion]
 }
 
 export function versionToWire (v: Version): VersionWire {

@@ -5,6 +5,7 @@
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { AgentStatus, Capability, HlcTimestamp } from '../../protocols/registry/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
+import type { AgentVersion } from '../storage/agent-store.js'
 import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
 import type { HandledEntry, MessageStatus } from '../delivery/types.js'
 import type { Conversation } from '../../protocols/fipa/conversations.js'
@@ -39,6 +40,27 @@ export interface DeployRequest {
   capabilities?: unknown[]
 }
 
+/** `PUT /agents/:id`: a new version of an agent; what is not given is the current version's. */
+export interface UpgradeRequest {
+  id: AgentId
+  /** The new module, bytes. */
+  wasm: Uint8Array
+  limits?: Partial<AgentLimits>
+  /** Unvalidated, as in {@link DeployRequest}. */
+  capabilities?: unknown[]
+}
+
+/** One kept version of an agent (`GET /agents/:id/versions`), as the node stores it. */
+export type AgentVersionJson = AgentVersion
+
+/** `GET /agents/:id/versions`: oldest first, the current one last. */
+export interface AgentVersionsJson {
+  id: AgentId
+  /** The version running. */
+  version: number
+  versions: AgentVersionJson[]
+}
+
 /** A capability: `name` (what discovery matches), optional `description`, `version`, and `schema` (JSON Schema of accepted content). */
 export type CapabilityJson = Capability
 
@@ -61,6 +83,8 @@ export interface RegisteredAgentJson {
   version: { by: string, seq: number, hlc: HlcTimestamp }
   /** Concurrent writes not yet superseded, beyond the winner (0 normally). */
   conflicts: number
+  /** The agent's version on its node (1, 2, 3...: deploy, then each upgrade or rollback), when the node publishes one. */
+  agentVersion?: number
 }
 
 /** Query of `GET /registry/agents`. */
@@ -255,6 +279,19 @@ export interface NodeFacade {
   suspendAgent: (id: AgentId, reason?: string) => Promise<AgentInfo>
   /** Resumes a suspended agent. @throws AgentNotFoundError (404), AgentStateError (409) */
   resumeAgent: (id: AgentId) => Promise<AgentInfo>
+  /**
+   * Upgrades an agent in place to a new version (see docs/api.md "Upgrades").
+   * @throws AgentNotFoundError (404), InvalidModuleError (400: the old version runs on),
+   *   InvalidCapabilityError (400), AgentStateError (409), LimitTooHighError (400), AgentQuotaExceededError
+   */
+  upgradeAgent: (req: UpgradeRequest) => Promise<AgentInfo & { version: number }>
+  /** The kept versions of an agent. @throws AgentNotFoundError (404) */
+  agentVersions: (id: AgentId) => AgentVersionsJson
+  /**
+   * Rolls back to a kept version (default: the one before the current one), as a new version.
+   * @throws AgentNotFoundError (404), AgentVersionNotFoundError (404), InvalidModuleError (400), AgentStateError (409)
+   */
+  rollbackAgent: (id: AgentId, version?: number) => Promise<AgentInfo & { version: number }>
   /**
    * Sends a message into the cluster.
    * Resolves once the message is accepted durably (in the outbox or the receiver's inbox).

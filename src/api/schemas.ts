@@ -109,7 +109,8 @@ const agentInfo = {
       }
     },
     reason: { type: 'string', description: 'why it is suspended (by an operator, or over its send budget)' },
-    lastError: { type: 'string', description: 'why it failed' }
+    lastError: { type: 'string', description: 'why it failed' },
+    version: { type: 'integer', minimum: 1, description: 'its version: 1 at deploy, one more at each upgrade or rollback' }
   }
 } as const
 
@@ -164,49 +165,114 @@ const capability = {
 
 const capabilityRef = { type: 'string', minLength: 1, maxLength: 256, description: 'a capability, name or name@version' } as const
 
+/**
+ * The two body forms of `POST /agents` and `PUT /agents/:id`: JSON (`id` in it only when
+ * `withId`), or the raw module with limits and capabilities (and `id`, when `withId`) in
+ * the query.
+ */
+function moduleBody<WithId extends boolean> (withId: WithId) {
+  const json = {
+    wasm: { type: 'string', contentEncoding: 'base64', description: 'the module, base64' },
+    limits,
+    capabilities: { type: 'array', items: capability, maxItems: MAX_CAPABILITIES, description: 'an array of { name, description?, version?, schema? }' }
+  } as const
+  const query = {
+    maxMemoryPages: queryInteger('64 KiB pages'),
+    mailboxCapacity: queryInteger('messages'),
+    fuelPerMessage: queryInteger('fuel'),
+    handlerTimeoutMs: queryInteger('ms'),
+    sendsPerSecond: queryInteger('messages per second'),
+    sendBurst: queryInteger('messages'),
+    sendBytesPerSecond: queryInteger('bytes per second'),
+    capability: {
+      anyOf: [capabilityRef, { type: 'array', items: capabilityRef, maxItems: MAX_CAPABILITIES }],
+      description: 'name or name@version, repeatable'
+    }
+  } as const
+  return {
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: withId ? { id: agentId, ...query } : query
+    },
+    body: {
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            required: withId ? ['id', 'wasm'] : ['wasm'],
+            additionalProperties: false,
+            properties: withId ? { id: agentId, ...json } : json
+          }
+        },
+        // The raw module: checked by the handler (non-empty) and by the runtime (valid WASM).
+        'application/wasm': { schema: {} },
+        'application/octet-stream': { schema: {} }
+      }
+    }
+  } as const
+}
+
 export const deploySchema = {
   summary: 'Deploy an agent',
   description: 'Either a JSON body { id, wasm (base64), limits?, capabilities? } or the raw module with ' +
     'Content-Type: application/wasm and ?id= (limits as query parameters, capabilities as repeated ?capability=name[@version]).',
-  querystring: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      id: agentId,
-      maxMemoryPages: queryInteger('64 KiB pages'),
-      mailboxCapacity: queryInteger('messages'),
-      fuelPerMessage: queryInteger('fuel'),
-      handlerTimeoutMs: queryInteger('ms'),
-      sendsPerSecond: queryInteger('messages per second'),
-      sendBurst: queryInteger('messages'),
-      sendBytesPerSecond: queryInteger('bytes per second'),
-      capability: {
-        anyOf: [capabilityRef, { type: 'array', items: capabilityRef, maxItems: MAX_CAPABILITIES }],
-        description: 'name or name@version, repeatable'
-      }
-    }
-  },
-  body: {
-    content: {
-      'application/json': {
-        schema: {
-          type: 'object',
-          required: ['id', 'wasm'],
-          additionalProperties: false,
-          properties: {
-            id: agentId,
-            wasm: { type: 'string', contentEncoding: 'base64', description: 'the module, base64' },
-            limits,
-            capabilities: { type: 'array', items: capability, maxItems: MAX_CAPABILITIES, description: 'an array of { name, description?, version?, schema? }' }
-          }
-        }
-      },
-      // The raw module: checked by the handler (non-empty) and by the runtime (valid WASM).
-      'application/wasm': { schema: {} },
-      'application/octet-stream': { schema: {} }
-    }
-  },
+  ...moduleBody(true),
   response: { 201: agentInfo }
+} as const
+
+export const upgradeSchema = {
+  summary: 'Upgrade an agent in place',
+  description: 'A new version of the agent, in the two forms of POST /agents without the id: a JSON body { wasm (base64), limits?, capabilities? } ' +
+    'or the raw module with Content-Type: application/wasm (limits as query parameters, capabilities as repeated ?capability=). ' +
+    'Limits and capabilities not given are the current version\'s. The module is checked first: 400 MODULE_INVALID leaves the current version running. ' +
+    'Then the old instance finishes the messages it was handed, the new one starts from the agent\'s store and timers and handles the rest, in order; ' +
+    'messages sent meanwhile wait in the agent\'s inbox or their senders\' outboxes. When the new module\'s start function fails, the old version runs again (400 MODULE_INVALID). ' +
+    '409 AGENT_STATE_CONFLICT while it is starting or draining.',
+  params: agentParams,
+  ...moduleBody(false),
+  response: { 200: agentInfo }
+} as const
+
+const agentVersion = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['version', 'moduleHash', 'moduleBytes', 'limits', 'capabilities', 'deployedAt'],
+  properties: {
+    version: { type: 'integer' },
+    moduleHash: { type: 'string', description: 'sha256 of the module, hex' },
+    moduleBytes: { type: 'integer', description: 'size of the module, bytes' },
+    limits: { ...limitsResponse, description: 'as asked at deploy, upgrade or rollback (the node\'s defaults fill the rest)' },
+    capabilities: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    deployedAt: { type: 'number', description: 'ms since the epoch' },
+    rollbackOf: { type: 'integer', description: 'the version it took back, when it was a rollback' }
+  }
+} as const
+
+export const agentVersionsSchema = {
+  summary: "An agent's kept versions",
+  description: 'Oldest first, the current one last; the node keeps agents.keepVersions of them (modules included) for rollback.',
+  params: agentParams,
+  response: {
+    200: {
+      type: 'object',
+      required: ['id', 'version', 'versions'],
+      properties: { id: { type: 'string' }, version: { type: 'integer', description: 'the version running' }, versions: { type: 'array', items: agentVersion } }
+    }
+  }
+} as const
+
+export const rollbackSchema = {
+  summary: 'Roll an agent back to a kept version',
+  description: 'An upgrade to a kept version\'s module, limits and capabilities (default: the version before the current one); the result is a new version. ' +
+    '404 AGENT_VERSION_NOT_FOUND when that version is not kept.',
+  params: agentParams,
+  body: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: { version: { type: 'integer', minimum: 1, description: 'the version to take back' } }
+  },
+  response: { 200: agentInfo }
 } as const
 
 export const listAgentsSchema = {
@@ -467,7 +533,8 @@ const registeredAgent = {
         hlc: { type: 'object', additionalProperties: true, properties: { wall: { type: 'number' }, logical: { type: 'integer' } } }
       }
     },
-    conflicts: { type: 'integer' }
+    conflicts: { type: 'integer' },
+    agentVersion: { type: 'integer', description: 'the agent\'s version on its node (1 at deploy, one more at each upgrade or rollback)' }
   }
 } as const
 

@@ -8,14 +8,14 @@ import type { AclContentJson, AclMessageJson } from '../../protocols/fipa/index.
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
 import type {
-  CapabilityJson, DeadLetterJson, DeadLetterListQuery, FaultStateJson, MessageRecord, NodeInfo, PeerDeliveryJson, PeerSummary, Readiness,
+  AgentVersionJson, AgentVersionsJson, CapabilityJson, DeadLetterJson, DeadLetterListQuery, FaultStateJson, MessageRecord, NodeInfo, PeerDeliveryJson, PeerSummary, Readiness,
   RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson
 } from './facade.js'
 import type { DeliveryState, HandledEntry, MessageStatus, ReceiverStatus } from '../delivery/types.js'
 import type { DeadLetterCause } from '../../protocols/delivery/index.js'
 
 export type { AgentInfo, AgentLimits, NodeInfo, PeerDeliveryJson, PeerSummary, Readiness }
-export type { CapabilityJson, FaultStateJson, RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson }
+export type { AgentVersionJson, AgentVersionsJson, CapabilityJson, FaultStateJson, RegisteredAgentJson, RegistryListQuery, RegistrySummaryJson }
 /** Durable delivery's JSON shapes, as the node defines them (protocols/delivery/SPEC.md). */
 export type { DeadLetterCause, DeadLetterJson, DeadLetterListQuery, DeliveryState, HandledEntry, ReceiverStatus }
 
@@ -62,6 +62,16 @@ export interface DeployBodyJson {
   /** What the agent offers, published in the cluster registry. */
   capabilities?: CapabilityJson[]
 }
+
+/** An agent as `GET /agents/:id` (and deploy, upgrade, rollback) answer it. */
+export type AgentJson = AgentInfo & {
+  /** 1 at deploy, one more at each upgrade or rollback. */
+  version?: number
+  capabilities?: CapabilityJson[]
+}
+
+/** `PUT /agents/:id` (JSON form): a new version; limits and capabilities not given are the current version's. */
+export type UpgradeBodyJson = Omit<DeployBodyJson, 'id'>
 
 /** `GET /registry/agents` → 200. */
 export interface RegistryListResponse {

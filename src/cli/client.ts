@@ -8,7 +8,7 @@ import { CaxtonError } from '../../protocols/errors.js'
 import type { Conversation } from '../../protocols/fipa/conversations.js'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import type {
-  AgentInfo, AgentLimits, AgentListResponse, CapabilityJson, DeadLetterFilter, DeadLetterJson, DeadLetterListQuery, DeadLetterListResponse,
+  AgentInfo, AgentJson, AgentLimits, AgentListResponse, AgentVersionsJson, CapabilityJson, DeadLetterFilter, DeadLetterJson, DeadLetterListQuery, DeadLetterListResponse,
   ErrorBody, HandledLogQuery, HandledLogResponse, HealthResponse, MessageDraftJson, MessageListResponse, MessageQuery, MessageStatusResponse,
   NodeInfo, PeerListResponse, PurgeResponse, Readiness, RegisteredAgentJson, RegistryListQuery, RegistryListResponse, RegistrySummaryJson,
   ReplayResponse, SendResponse
@@ -102,7 +102,7 @@ export interface CaxtonClientOptions {
 }
 
 interface RequestSpec {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   path: string
   /** An array value repeats the parameter (`?capability=a&capability=b`). */
   query?: Record<string, string | number | boolean | string[] | undefined>
@@ -145,16 +145,50 @@ export class CaxtonClient {
    * @throws ApiError MODULE_INVALID (400), AGENT_ID_INVALID (400), CAPABILITY_INVALID (400),
    *   AGENT_EXISTS (409), PAYLOAD_TOO_LARGE (413)
    */
-  async deployAgent (req: { id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] }): Promise<AgentInfo & { capabilities?: CapabilityJson[] }> {
+  async deployAgent (req: { id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] }): Promise<AgentJson> {
+    return await this.moduleRequest('POST', '/agents', req)
+  }
+
+  /**
+   * `PUT /agents/:id`: a new version of the agent, in the forms of {@link deployAgent};
+   * limits and capabilities not given are the current version's.
+   * @throws ApiError MODULE_INVALID (400: the current version runs on), AGENT_NOT_FOUND (404),
+   *   CAPABILITY_INVALID (400), AGENT_STATE_CONFLICT (409), PAYLOAD_TOO_LARGE (413)
+   */
+  async upgradeAgent (req: { id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] }): Promise<AgentJson> {
+    const { id, ...rest } = req
+    return await this.moduleRequest('PUT', `/agents/${encodeURIComponent(id)}`, rest)
+  }
+
+  /** `GET /agents/:id/versions`: the kept versions, oldest first. @throws ApiError AGENT_NOT_FOUND (404) */
+  async agentVersions (id: AgentId): Promise<AgentVersionsJson> {
+    return await this.request<AgentVersionsJson>({ method: 'GET', path: `/agents/${encodeURIComponent(id)}/versions` })
+  }
+
+  /**
+   * `POST /agents/:id/rollback`: back to `version` (default: the one before the current one), as a new version.
+   * @throws ApiError AGENT_NOT_FOUND (404), AGENT_VERSION_NOT_FOUND (404), MODULE_INVALID (400)
+   */
+  async rollbackAgent (id: AgentId, version?: number): Promise<AgentJson> {
+    const path = `/agents/${encodeURIComponent(id)}/rollback`
+    return await this.request<AgentJson>(version === undefined ? { method: 'POST', path } : { method: 'POST', path, json: { version } })
+  }
+
+  /**
+   * A module and what goes with it: the raw module (`application/wasm`), `id` (when given),
+   * limits and capabilities (`?capability=name[@version]`) in the query; or, when a
+   * capability has a description or a schema, the JSON form (module in base64).
+   */
+  private async moduleRequest (method: 'POST' | 'PUT', path: string, req: { id?: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] }): Promise<AgentJson> {
     const caps = req.capabilities ?? []
     if (caps.some(c => c.description !== undefined || c.schema !== undefined || c.name.includes('@'))) {
-      const json: Record<string, unknown> = { id: req.id, wasm: Buffer.from(req.wasm).toString('base64'), capabilities: caps }
+      const json: Record<string, unknown> = { ...(req.id !== undefined ? { id: req.id } : {}), wasm: Buffer.from(req.wasm).toString('base64'), capabilities: caps }
       if (req.limits !== undefined) json.limits = req.limits
-      return await this.request<AgentInfo>({ method: 'POST', path: '/agents', json })
+      return await this.request<AgentJson>({ method, path, json })
     }
-    return await this.request<AgentInfo>({
-      method: 'POST',
-      path: '/agents',
+    return await this.request<AgentJson>({
+      method,
+      path,
       query: { id: req.id, ...req.limits, capability: caps.length > 0 ? caps.map(c => c.version === undefined ? c.name : `${c.name}@${c.version}`) : undefined },
       bytes: req.wasm
     })
@@ -166,8 +200,8 @@ export class CaxtonClient {
   }
 
   /** `GET /agents/:id`. @throws ApiError AGENT_NOT_FOUND (404) */
-  async getAgent (id: AgentId): Promise<AgentInfo> {
-    return await this.request<AgentInfo>({ method: 'GET', path: `/agents/${encodeURIComponent(id)}` })
+  async getAgent (id: AgentId): Promise<AgentJson> {
+    return await this.request<AgentJson>({ method: 'GET', path: `/agents/${encodeURIComponent(id)}` })
   }
 
   /** `DELETE /agents/:id`. @throws ApiError AGENT_NOT_FOUND (404) */

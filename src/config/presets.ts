@@ -49,7 +49,8 @@ export function lanDefaults (): Omit<CaxtonConfig, 'dataDir'> {
       overBudgetGraceMs: 5000,
       workerHeapMb: 256,
       kvQuotaBytes: 1024 * 1024,
-      maxTimers: 1000
+      maxTimers: 1000,
+      keepVersions: 5
     },
     messages: {
       maxContentBytes: 1024 * 1024,

@@ -163,7 +163,9 @@ export const configSchema = z.strictObject({
     /** Quota of each agent's key-value store, bytes (each entry counts key + value + 32). @default 1048576 */
     kvQuotaBytes: z.number().int().min(0).max(1024 * 1024 * 1024),
     /** Most timers pending per agent. @default 1000 */
-    maxTimers: z.number().int().min(0).max(1_000_000)
+    maxTimers: z.number().int().min(0).max(1_000_000),
+    /** Versions of each agent kept on disk for rollback, the current one included. @default 5 */
+    keepVersions: z.number().int().min(1).max(100)
   }),
   messages: z.strictObject({
     /** Largest message content, bytes; must fit in an agent's memory with room to spare. @default 1 MiB */

@@ -7,18 +7,26 @@ import type { Logger } from 'pino'
 import type { AgentId } from '../../protocols/fipa/types.js'
 import { isAgentId, SYSTEM_AGENT } from '../../protocols/fipa/index.js'
 import type { AgentState, Capability } from '../../protocols/registry/index.js'
-import type { DeployRequest } from '../api/facade.js'
+import type { DeployRequest, UpgradeRequest } from '../api/facade.js'
 import type { DeliveryService } from '../delivery/index.js'
 import type { ClusterRegistry } from '../registry/index.js'
 import { parseCapabilities } from '../registry/index.js'
 import type { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { AgentNotFoundError, InvalidAgentIdError } from '../runtime/index.js'
 import type { AgentInfo, AgentRuntime } from '../runtime/types.js'
-import type { AgentStore, StorageOp, StoredAgent } from '../storage/index.js'
-import { AgentIdTakenError } from './errors.js'
+import type { AgentStore, AgentVersion, StorageOp, StoredAgent } from '../storage/index.js'
+import { AgentIdTakenError, AgentVersionNotFoundError } from './errors.js'
 
-/** An agent as the node returns it: the runtime's view plus what it offers. */
-export type HostedAgent = AgentInfo & { capabilities: Capability[] }
+/** An agent as the node returns it: the runtime's view plus what it offers and its version (1, 2, 3...). */
+export type HostedAgent = AgentInfo & { capabilities: Capability[], version: number }
+
+/** `GET /agents/:id/versions`: the versions kept, oldest first, the current one last. */
+export interface AgentVersions {
+  id: AgentId
+  /** The version running. */
+  version: number
+  versions: AgentVersion[]
+}
 
 export interface AgentManagerOptions {
   self: string
@@ -28,6 +36,8 @@ export interface AgentManagerOptions {
   providers: ProviderRecords
   locator: RegistryLocator
   delivery: DeliveryService
+  /** Versions of each agent kept for rollback, the current one included. @default 5 */
+  keepVersions?: number
   /**
    * Agents' stores, timers and declared capabilities: deleted with the agent; the
    * capabilities an agent declared (undefined: none since its deploy) are what is published.
@@ -41,8 +51,10 @@ const ON_THIS_NODE = 'on this node'
 export class AgentManager {
   /** This node's agents as stored (deployed with; `held` rewritten with their lifecycle state). */
   private readonly stored = new Map<AgentId, StoredAgent>()
-  /** Capabilities of agents being deployed, until their record is stored. */
+  /** Capabilities of agents being deployed or upgraded, until their record is stored. */
   private readonly deploying = new Map<AgentId, Capability[]>()
+  /** Upgrades and rollbacks in progress, one at a time per agent. */
+  private readonly upgrading = new Map<AgentId, Promise<unknown>>()
 
   constructor (private readonly o: AgentManagerOptions) {}
 
@@ -64,7 +76,7 @@ export class AgentManager {
     const info = await runtime.deploy(req.id, req.wasm, req.limits).finally(() => { this.deploying.delete(req.id) })
     try {
       const { record, ops } = this.o.store.putOps({ id: req.id, limits: req.limits ?? {}, deployedAt: info.deployedAt, capabilities }, req.wasm)
-      await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities }, { with: ops })
+      await registry.commit({ type: 'put', agentId: req.id, node: self, state: info.state, capabilities, agentVersion: 1 }, { with: ops })
       this.stored.set(req.id, record)
     } catch (err) {
       await runtime.remove(req.id).catch(() => {})
@@ -72,7 +84,101 @@ export class AgentManager {
     }
     this.o.providers.provide(req.id)
     this.o.logger.info({ agentId: req.id, moduleHash: info.moduleHash, capabilities: capabilities.length }, 'agent deployed')
-    return { ...info, capabilities }
+    return { ...info, capabilities, version: 1 }
+  }
+
+  /**
+   * Upgrades an agent in place to a new module (`PUT /agents/:id`): limits and capabilities
+   * not given are the current version's. The runtime checks the module first and swaps the
+   * instances (see `AgentRuntime.upgrade`: messages are neither lost nor reordered, the
+   * agent's store and timers are kept); then the new version's module and record are
+   * written in one LevelDB batch with its registry entry.
+   * @throws AgentNotFoundError, InvalidCapabilityError, InvalidModuleError (nothing changed),
+   *   AgentStateError, RegistryPersistError
+   */
+  async upgrade (req: UpgradeRequest): Promise<HostedAgent> {
+    const capabilities = req.capabilities === undefined ? undefined : parseCapabilities(req.capabilities, 'capabilities')
+    return await this.oneAtATime(req.id, async () => {
+      const current = this.current(req.id)
+      return await this.nextVersion(current, req.wasm, {
+        limits: req.limits ?? current.limits,
+        capabilities: capabilities ?? current.capabilities
+      })
+    })
+  }
+
+  /**
+   * Rolls an agent back to a kept version (`POST /agents/:id/rollback`; default: the one
+   * before the current one), as an upgrade to that version's module, limits and
+   * capabilities: the result is a new version.
+   * @throws AgentNotFoundError, AgentVersionNotFoundError, InvalidModuleError, AgentStateError, RegistryPersistError
+   */
+  async rollback (id: AgentId, version?: number): Promise<HostedAgent> {
+    return await this.oneAtATime(id, async () => {
+      const current = this.current(id)
+      const target = this.rollbackTarget(id, version)
+      const wasm = await this.o.store.module(target.moduleHash)
+      return await this.nextVersion(current, wasm, { limits: target.limits, capabilities: target.capabilities, rollbackOf: target.version })
+    })
+  }
+
+  /**
+   * The kept version a rollback of `id` would take back: `version`, or the one before the
+   * current one. @throws AgentNotFoundError, AgentVersionNotFoundError
+   */
+  rollbackTarget (id: AgentId, version?: number): AgentVersion {
+    const { versions } = this.current(id)
+    const target = version === undefined ? versions.at(-2) : versions.find(v => v.version === version)
+    if (target === undefined) throw new AgentVersionNotFoundError(id, version ?? null, versions.map(v => v.version))
+    return target
+  }
+
+  /** The versions of `id` kept on this node. @throws AgentNotFoundError */
+  versions (id: AgentId): AgentVersions {
+    const s = this.current(id)
+    return { id, version: s.version, versions: s.versions.map(v => ({ ...v })) }
+  }
+
+  private current (id: AgentId): StoredAgent {
+    const s = this.stored.get(id)
+    if (s === undefined || !this.o.runtime.has(id)) throw new AgentNotFoundError(id, ON_THIS_NODE)
+    return s
+  }
+
+  private async oneAtATime<T> (id: AgentId, fn: () => Promise<T>): Promise<T> {
+    while (this.upgrading.has(id)) await this.upgrading.get(id)?.catch(() => {})
+    const p = fn()
+    this.upgrading.set(id, p)
+    try {
+      return await p
+    } finally {
+      if (this.upgrading.get(id) === p) this.upgrading.delete(id)
+    }
+  }
+
+  private async nextVersion (current: StoredAgent, wasm: Uint8Array, next: { limits: StoredAgent['limits'], capabilities: Capability[], rollbackOf?: number }): Promise<HostedAgent> {
+    const id = current.id
+    const { runtime, registry, store, logger } = this.o
+    // The new instance loads with these (capabilitiesOf) before the record is stored.
+    this.deploying.set(id, next.capabilities)
+    const info = await runtime.upgrade(id, wasm, next.limits).finally(() => { this.deploying.delete(id) })
+    const others = [...this.stored.values()]
+    const { record, ops } = store.nextVersionOps(this.stored.get(id) ?? current, { ...next, deployedAt: info.deployedAt }, wasm, this.o.keepVersions ?? 5, others)
+    // What the agent declared since its deploy stays published (ABI SPEC.md §9).
+    const published = this.o.state?.declared(id) ?? next.capabilities
+    try {
+      await registry.commit({ type: 'update', agentId: id, state: info.state, capabilities: published, agentVersion: record.version }, { with: ops })
+    } catch (err) {
+      // Not stored: the version that is on disk runs again.
+      logger.error({ agentId: id, err: (err as Error).message }, 'upgraded agent not stored: going back to the stored version')
+      await store.module(current.moduleHash)
+        .then(async bytes => await runtime.upgrade(id, bytes, current.limits))
+        .catch(again => { logger.error({ agentId: id, err: (again as Error).message }, 'the stored version did not start again') })
+      throw err
+    }
+    this.stored.set(id, record)
+    logger.info({ agentId: id, version: record.version, moduleHash: info.moduleHash, rollbackOf: next.rollbackOf }, next.rollbackOf === undefined ? 'agent upgraded' : 'agent rolled back')
+    return { ...info, capabilities: [...published], version: record.version }
   }
 
   /**
@@ -80,7 +186,7 @@ export class AgentManager {
    * the agent's state, see `AgentStateService`).
    */
   deployedCapabilities (id: AgentId): Capability[] {
-    return this.stored.get(id)?.capabilities ?? this.deploying.get(id) ?? []
+    return this.deploying.get(id) ?? this.stored.get(id)?.capabilities ?? []
   }
 
   /** Agent `id`'s handler changed the capabilities it offers: publishes them in the registry. */
@@ -220,14 +326,14 @@ export class AgentManager {
       this.o.logger.warn({ agentId: s.id, node: current.node }, 'the registry names another node for a restored agent; leaving its entry alone')
       return
     }
-    if (current?.state === state && JSON.stringify(current.capabilities) === JSON.stringify(s.capabilities)) return
-    await this.o.registry.commit({ type: 'put', agentId: s.id, node: this.o.self, state, capabilities: s.capabilities })
+    if (current?.state === state && current.agentVersion === s.version && JSON.stringify(current.capabilities) === JSON.stringify(s.capabilities)) return
+    await this.o.registry.commit({ type: 'put', agentId: s.id, node: this.o.self, state, capabilities: s.capabilities, agentVersion: s.version })
   }
 
   private hosted (info: AgentInfo): HostedAgent {
     const entry = this.o.registry.get(info.id)
     const capabilities = entry !== undefined && entry.node === this.o.self ? [...entry.capabilities] : []
-    return { ...info, capabilities }
+    return { ...info, capabilities, version: this.stored.get(info.id)?.version ?? 1 }
   }
 }
 

@@ -247,7 +247,7 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     metrics
   })
   const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, logger: componentLogger(root, 'router'), metrics })
-  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, logger: log })
+  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, keepVersions: config.agents.keepVersions, logger: log })
   Object.assign(wired, { router, delivery, agents, conversations, agentState })
   // A member back from the dead gets its waiting messages now; a newly registered agent
   // releases messages that waited for its route.

@@ -19,3 +19,17 @@ export class NotReadyError extends CaxtonError {
     this.name = 'NotReadyError'
   }
 }
+
+/** No kept version of the agent has this number (or there is no version before the current one to roll back to). */
+export class AgentVersionNotFoundError extends CaxtonError {
+  readonly agentId: string
+  readonly version: number | null
+  constructor (agentId: string, version: number | null, kept: readonly number[]) {
+    super('AGENT_VERSION_NOT_FOUND', version === null
+      ? `agent ${agentId} has no version before its current one to roll back to (kept: ${kept.join(', ')})`
+      : `agent ${agentId} has no kept version ${version} (kept: ${kept.join(', ')}; config agents.keepVersions)`)
+    this.name = 'AgentVersionNotFoundError'
+    this.agentId = agentId
+    this.version = version
+  }
+}

@@ -14,4 +14,4 @@
  * ```
  */
 export { CaxtonNode, startNode, type StartNodeOptions } from './node.js'
-export { AgentIdTakenError, NotReadyError } from './errors.js'
+export { AgentIdTakenError, AgentVersionNotFoundError, NotReadyError } from './errors.js'

@@ -10,7 +10,7 @@ import type { AgentId } from '../../protocols/fipa/types.js'
 import { RegistryAgentNotFoundError, type RegisteredAgent } from '../../protocols/registry/index.js'
 import type { ClientSessions } from '../api/clients.js'
 import type {
-  DeadLetterFacade, DeployRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness,
+  DeadLetterFacade, DeployRequest, UpgradeRequest, FaultFacade, MembershipFacade, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness,
   RegisteredAgentJson, RegistryFacade, SendOutcome, SendRequest
 } from '../api/facade.js'
 import { createApiServer, CAXTON_VERSION as VERSION, type ApiServer } from '../api/index.js'
@@ -34,7 +34,7 @@ import type { AgentRuntime } from '../runtime/types.js'
 import { AgentStore, openStorage, type NodeStorage } from '../storage/index.js'
 import type { AgentStateService } from '../agent-state/index.js'
 import type { CaxtonLibp2p } from '../transport/index.js'
-import type { AgentManager, HostedAgent } from './agents.js'
+import type { AgentManager, AgentVersions, HostedAgent } from './agents.js'
 import { compose, type Components } from './compose.js'
 import { NotReadyError } from './errors.js'
 import { Lifecycle } from './lifecycle.js'
@@ -328,6 +328,38 @@ export class CaxtonNode implements NodeFacade {
   }
 
   /**
+   * See {@link AgentManager.upgrade}; first checked against the node's quota, the agent's
+   * current share not counted.
+   * @throws LimitTooHighError, AgentQuotaExceededError, and the upgrade's own errors
+   */
+  async upgradeAgent (req: UpgradeRequest): Promise<HostedAgent> {
+    this.assertReady('upgrading agents')
+    const release = this.quota.reserve(req.limits, this.agents.list().filter(a => a.id !== req.id))
+    try {
+      return await this.agents.upgrade(req)
+    } finally {
+      release()
+    }
+  }
+
+  /** See {@link AgentManager.versions}. */
+  agentVersions (id: AgentId): AgentVersions {
+    return this.agents.versions(id)
+  }
+
+  /** See {@link AgentManager.rollback}; the version's limits are checked against the quota as an upgrade's. */
+  async rollbackAgent (id: AgentId, version?: number): Promise<HostedAgent> {
+    this.assertReady('rolling agents back')
+    const { limits } = this.agents.rollbackTarget(id, version)
+    const release = this.quota.reserve(limits, this.agents.list().filter(a => a.id !== id))
+    try {
+      return await this.agents.rollback(id, version)
+    } finally {
+      release()
+    }
+  }
+
+  /**
    * Sends a message from an API client: validated and stamped by the router, accepted
    * durably (the promise resolves only then), and, with `waitMs`, the first reply.
    * @throws AclValidationError, AgentNotFoundError, OutboxFullError, ReplyTimeoutError, NotReadyError
@@ -462,7 +494,8 @@ export class CaxtonNode implements NodeFacade {
       capabilities: [...a.capabilities],
       updatedAt: a.updatedAt,
       version: { by: a.version.by, seq: a.version.seq, hlc: { ...a.version.hlc } },
-      conflicts: a.conflicts
+      conflicts: a.conflicts,
+      ...(a.agentVersion === undefined ? {} : { agentVersion: a.agentVersion })
     }
   }
 

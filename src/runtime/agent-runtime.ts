@@ -134,6 +134,10 @@ class AgentSlot {
   reason: string | undefined
   readonly stats: Required<AgentStats> = { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 0, restarts: 0, overBudget: 0 }
   readonly mailbox: Mailbox
+  /** Replaced by an upgrade, with the module (`compiled`) and its size. */
+  limits: AgentLimits
+  deployedAt: number
+  moduleBytes: number
   worker: AgentWorker | undefined
   compiled: CompiledAgentModule | undefined
   /** In its worker's ready list (has messages to post). */
@@ -156,11 +160,14 @@ class AgentSlot {
   constructor (
     readonly id: AgentId,
     readonly slot: number,
-    readonly limits: AgentLimits,
-    readonly deployedAt: number,
-    readonly moduleBytes: number,
+    limits: AgentLimits,
+    deployedAt: number,
+    moduleBytes: number,
     graceMs: number
   ) {
+    this.limits = limits
+    this.deployedAt = deployedAt
+    this.moduleBytes = moduleBytes
     this.mailbox = new Mailbox(limits.mailboxCapacity)
     this.overBudget = new OverBudgetWatch(graceMs)
   }
@@ -415,16 +422,71 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.holding = false
       a.overBudget.reset()
       this.transition(a, 'loaded')
+      await this.instantiateOrFail(a)
+      this.setRunning(a)
+    })
+  }
+
+  async upgrade (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>): Promise<AgentInfo> {
+    if (!this.running) throw new RuntimeNotRunningError()
+    if (!this.agents.has(id)) throw new AgentNotFoundError(id)
+    const resolved = resolveLimits(this.defaults, limits)
+    // Checked before the agent is touched: a module the policy refuses changes nothing.
+    const compiled = await this.compile(asBytes(wasm))
+    checkMemoryCap(compiled.report, resolved.maxMemoryPages)
+    return await this.change(id, 'upgrade', async a => {
+      if (a.state === 'loaded' || a.state === 'draining') throw new AgentStateError(id, a.state, 'upgrade')
+      if (!this.running) throw new RuntimeNotRunningError()
+      const was = a.state
+      const old = { compiled: a.compiled, limits: a.limits, moduleBytes: a.moduleBytes, deployedAt: a.deployedAt }
+      const swap = (to: typeof old): void => {
+        a.compiled = to.compiled
+        a.limits = to.limits
+        a.moduleBytes = to.moduleBytes
+        a.deployedAt = to.deployedAt
+        a.mailbox.capacity = to.limits.mailboxCapacity
+      }
+      if (hasInstance(a)) {
+        // The old instance finishes the messages already posted to it; the rest wait in
+        // the mailbox, in order, for the new one.
+        a.holding = true
+        this.transition(a, 'draining')
+        await this.unload(a)
+        a.mailbox.resetPosted()
+      }
+      swap({ compiled, limits: resolved, moduleBytes: wasm.byteLength, deployedAt: this.now() })
+      this.rescheduleWatchdog()
+      if (was === 'stopped') return
+      a.lastError = undefined
+      this.transition(a, 'loaded')
       try {
         await this.instantiate(a)
       } catch (err) {
         this.detach(a)
-        a.lastError = (err as Error).message
-        if (this.agents.get(id) === a) this.transition(a, 'failed')
+        if (this.agents.get(id) !== a) throw err
+        // The new module's start function failed: the old one takes over again (from its
+        // module: its in-memory state starts over, its durable state is kept).
+        this.log.warn({ agentId: id, err: (err as Error).message }, 'upgraded module failed to start: the old one is restored')
+        swap(old)
+        await this.instantiateOrFail(a).catch(() => { throw err })
+        this.settleAfterUpgrade(a, was)
         throw err
       }
-      this.setRunning(a)
+      this.settleAfterUpgrade(a, was)
+      this.log.info({ agentId: id, hash: compiled.report.hash, state: a.state }, 'agent upgraded')
     })
+  }
+
+  /** After an upgrade's new instance loaded: back to running, or to suspended as it was. */
+  private settleAfterUpgrade (a: AgentSlot, was: AgentState): void {
+    if (was === 'suspended') {
+      a.holding = false
+      this.transition(a, 'suspended')
+      return
+    }
+    a.reason = undefined
+    a.overBudget.reset()
+    this.setRunning(a)
   }
 
   suspend (id: AgentId, reason = 'suspended by an operator'): AgentInfo {
@@ -527,6 +589,18 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.log.warn({ agentId: a.id, reason, queued: a.mailbox.size }, 'agent suspended')
     // Its messages already posted run; nothing more is posted until it is resumed.
     this.transition(a, 'suspended')
+  }
+
+  /** {@link instantiate}, or the agent is `failed` with the reason. @throws InvalidModuleError */
+  private async instantiateOrFail (a: AgentSlot): Promise<void> {
+    try {
+      await this.instantiate(a)
+    } catch (err) {
+      this.detach(a)
+      a.lastError = (err as Error).message
+      if (this.agents.get(a.id) === a) this.transition(a, 'failed')
+      throw err
+    }
   }
 
   /** Loads the agent's instance on the least loaded worker. @throws InvalidModuleError */

@@ -19,7 +19,7 @@ export class Mailbox {
   /** Messages at the head already posted to the worker. */
   posted = 0
 
-  constructor (readonly capacity: number) {
+  constructor (public capacity: number) {
     const initial = Math.min(16, 1 << Math.ceil(Math.log2(Math.max(1, capacity))))
     this.buf = new Array(initial)
     this.tokens = new Array(initial)

@@ -174,6 +174,19 @@ export interface AgentRuntime {
    */
   startAgent: (id: AgentId) => Promise<AgentInfo>
   /**
+   * Replaces the agent's module (and limits: the node's defaults fill what `limits` omits)
+   * in place. The new module is checked and compiled first: one the policy refuses changes
+   * nothing. Then running → draining (the old instance finishes the messages already posted
+   * to it; the rest stay in its mailbox, in order) → loaded (the new instance starts from
+   * the agent's durable state, `host.agentState`) → running. A suspended agent comes back
+   * suspended with the new instance, a stopped one stays stopped with the new module, a
+   * failed one is started with it. When the new module's start function fails, the old
+   * module is instantiated again (in-memory state lost) and the error is thrown.
+   * @throws AgentNotFoundError, AgentStateError (loading, draining, being removed),
+   *   InvalidModuleError, RuntimeNotRunningError
+   */
+  upgrade: (id: AgentId, wasm: Uint8Array, limits?: Partial<AgentLimits>) => Promise<AgentInfo>
+  /**
    * running → suspended: its instance (and state) is kept, it handles nothing until
    * `resume`; messages wait as for a stopped agent. No-op when suspended.
    * @throws AgentNotFoundError, AgentStateError

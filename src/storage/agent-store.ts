@@ -17,7 +17,37 @@ export interface StoredAgent {
   capabilities: Capability[]
   /** Set while it is stopped or suspended (by an operator, or over its send budget): how a restart brings it back. */
   held?: { state: 'stopped' | 'suspended', reason?: string }
+  /** The version running: 1 at deploy, one more at each upgrade or rollback. */
+  version: number
+  /** The versions kept for rollback, oldest first, the current one last (config `agents.keepVersions`). */
+  versions: AgentVersion[]
 }
+
+/** One version of an agent: what it was deployed (or upgraded, or rolled back) with. */
+export interface AgentVersion {
+  version: number
+  /** sha256 of the module, hex (the bytes are in the `modules` sublevel while a version keeps them). */
+  moduleHash: string
+  /** Size of the module, bytes. */
+  moduleBytes: number
+  /** As asked; the node's defaults fill the rest. */
+  limits: Partial<AgentLimits>
+  capabilities: Capability[]
+  /** ms since the epoch. */
+  deployedAt: number
+  /** The version whose module, limits and capabilities this one took back (a rollback). */
+  rollbackOf?: number
+}
+
+/** What a new version of a stored agent brings (its number is the current one's plus one). */
+export interface NextVersion {
+  limits: Partial<AgentLimits>
+  capabilities: Capability[]
+  deployedAt: number
+  rollbackOf?: number
+}
+
+type NewAgent = Omit<StoredAgent, 'moduleHash' | 'capabilities' | 'version' | 'versions'> & { capabilities?: Capability[] }
 
 /**
  * One row change in a sublevel of the node's database, to be written in one atomic batch
@@ -32,7 +62,7 @@ export class AgentStore {
   constructor (private readonly storage: NodeStorage) {}
 
   /** Stores the agent and its module in one atomic batch. */
-  async put (agent: Omit<StoredAgent, 'moduleHash' | 'capabilities'> & { capabilities?: Capability[] }, wasm: Uint8Array): Promise<StoredAgent> {
+  async put (agent: NewAgent, wasm: Uint8Array): Promise<StoredAgent> {
     const { record, ops } = this.putOps(agent, wasm)
     await this.apply(ops)
     return record
@@ -42,9 +72,11 @@ export class AgentStore {
    * The rows that store the agent and its module, for the caller to write atomically
    * with its own (nothing is written here).
    */
-  putOps (agent: Omit<StoredAgent, 'moduleHash' | 'capabilities'> & { capabilities?: Capability[] }, wasm: Uint8Array): { record: StoredAgent, ops: StorageOp[] } {
-    const moduleHash = createHash('sha256').update(wasm).digest('hex')
-    const record: StoredAgent = { ...agent, capabilities: agent.capabilities ?? [], moduleHash }
+  putOps (agent: NewAgent, wasm: Uint8Array): { record: StoredAgent, ops: StorageOp[] } {
+    const moduleHash = sha256(wasm)
+    const capabilities = agent.capabilities ?? []
+    const first: AgentVersion = { version: 1, moduleHash, moduleBytes: wasm.byteLength, limits: agent.limits, capabilities, deployedAt: agent.deployedAt }
+    const record: StoredAgent = { ...agent, capabilities, moduleHash, version: 1, versions: [first] }
     return {
       record,
       ops: [
@@ -52,6 +84,31 @@ export class AgentStore {
         { type: 'put', sublevel: this.storage.agents, key: agent.id, value: pack(record) }
       ]
     }
+  }
+
+  /**
+   * The rows that make `wasm` the next version of `current` (an upgrade or a rollback):
+   * the module, the record with the new version appended to its versions and the oldest
+   * beyond `keep` dropped, and the deletion of a dropped version's module that neither
+   * this agent nor any of `others` (the node's other stored agents) still uses. Nothing is
+   * written here.
+   */
+  nextVersionOps (current: StoredAgent, next: NextVersion, wasm: Uint8Array, keep: number, others: readonly StoredAgent[]): { record: StoredAgent, ops: StorageOp[] } {
+    const moduleHash = sha256(wasm)
+    const added: AgentVersion = { version: current.version + 1, moduleHash, moduleBytes: wasm.byteLength, limits: next.limits, capabilities: next.capabilities, deployedAt: next.deployedAt }
+    if (next.rollbackOf !== undefined) added.rollbackOf = next.rollbackOf
+    const all = [...current.versions, added]
+    const versions = all.slice(Math.max(0, all.length - keep))
+    const record: StoredAgent = { ...current, moduleHash, limits: next.limits, capabilities: next.capabilities, deployedAt: next.deployedAt, version: added.version, versions }
+    const ops: StorageOp[] = [
+      { type: 'put', sublevel: this.storage.modules, key: moduleHash, value: wasm },
+      ...this.recordOps(record)
+    ]
+    const used = modulesOf([record, ...others.filter(a => a.id !== current.id)])
+    for (const hash of new Set([current.moduleHash, ...current.versions.map(v => v.moduleHash)])) {
+      if (!used.has(hash)) ops.push({ type: 'del', sublevel: this.storage.modules, key: hash })
+    }
+    return { record, ops }
   }
 
   /** The row that rewrites a stored agent's record (e.g. its `held` state), for the caller to write. */
@@ -70,16 +127,17 @@ export class AgentStore {
   }
 
   /**
-   * The rows that remove the agent (and its module when no other agent uses it), for the
-   * caller to write atomically with its own; `[]` when the agent is not stored.
+   * The rows that remove the agent (and the modules of its versions that no other agent
+   * uses), for the caller to write atomically with its own; `[]` when the agent is not stored.
    */
   async deleteOps (id: string): Promise<StorageOp[]> {
     const all = await this.list()
     const target = all.find(a => a.id === id)
     if (target == null) return []
     const ops: StorageOp[] = [{ type: 'del', sublevel: this.storage.agents, key: id }]
-    if (!all.some(a => a.id !== id && a.moduleHash === target.moduleHash)) {
-      ops.push({ type: 'del', sublevel: this.storage.modules, key: target.moduleHash })
+    const used = modulesOf(all.filter(a => a.id !== id))
+    for (const hash of modulesOf([target])) {
+      if (!used.has(hash)) ops.push({ type: 'del', sublevel: this.storage.modules, key: hash })
     }
     return ops
   }
@@ -89,6 +147,13 @@ export class AgentStore {
     const out: StoredAgent[] = []
     for await (const [key, value] of this.storage.agents.iterator()) {
       out.push(decodeAgent(key, value))
+    }
+    for (const a of out) {
+      // A record written before versions existed: its module is version 1.
+      if (a.versions.length === 0) {
+        const moduleBytes = (await this.storage.modules.get(a.moduleHash) as Uint8Array | undefined)?.byteLength ?? 0
+        a.versions = [{ version: 1, moduleHash: a.moduleHash, moduleBytes, limits: a.limits, capabilities: a.capabilities, deployedAt: a.deployedAt }]
+      }
     }
     return out
   }
@@ -124,7 +189,24 @@ function decodeAgent (key: string, value: Uint8Array): StoredAgent {
   }
   // Records written before capabilities existed have none.
   const capabilities = Array.isArray(r.capabilities) ? r.capabilities : []
-  const agent: StoredAgent = { id: r.id, moduleHash: r.moduleHash, limits: r.limits ?? {}, deployedAt: r.deployedAt, capabilities }
+  // Records written before versions existed are version 1 (`list` fills its versions in).
+  const version = typeof r.version === 'number' ? r.version : 1
+  const versions = Array.isArray(r.versions) ? r.versions : []
+  const agent: StoredAgent = { id: r.id, moduleHash: r.moduleHash, limits: r.limits ?? {}, deployedAt: r.deployedAt, capabilities, version, versions }
   if (r.held?.state === 'stopped' || r.held?.state === 'suspended') agent.held = r.held
   return agent
+}
+
+/** Every module hash the agents' current versions and kept versions use. */
+function modulesOf (agents: readonly StoredAgent[]): Set<string> {
+  const used = new Set<string>()
+  for (const a of agents) {
+    used.add(a.moduleHash)
+    for (const v of a.versions) used.add(v.moduleHash)
+  }
+  return used
+}
+
+function sha256 (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
 }

@@ -12,6 +12,6 @@
  */
 export { openStorage, SCHEMA_VERSION, DATA_DIR_MODE, type NodeStorage, type Sublevel } from './storage.js'
 export { loadOrCreateIdentity } from './identity.js'
-export { AgentStore, type StoredAgent, type StorageOp } from './agent-store.js'
+export { AgentStore, type AgentVersion, type NextVersion, type StoredAgent, type StorageOp } from './agent-store.js'
 export { StorageOpenError, StorageCorruptError } from './errors.js'
 export { writeSecretFile, SECRET_FILE_MODE } from './secret-file.js'

@@ -233,6 +233,31 @@ describe('api: access control', () => {
       ])
     })
 
+    it('records upgrades and rollbacks; a sender may not make them, a reader may list versions', async () => {
+      const admin = injectWith(server.app, access.admin)
+      const raw = { 'content-type': 'application/wasm' }
+      assert.equal((await admin({ method: 'POST', url: '/agents?id=echo', headers: raw, payload: Buffer.from(TINY_WASM) })).statusCode, 201)
+      const asDeployer = injectWith(server.app, await access.token('deployer', 'ops'))
+      assert.equal((await asDeployer({ method: 'PUT', url: '/agents/echo', headers: raw, payload: Buffer.from(TINY_WASM) })).statusCode, 200)
+      assert.equal((await asDeployer({ method: 'PUT', url: '/agents/echo', headers: raw, payload: Buffer.of(1, 2, 3) })).statusCode, 400)
+      assert.equal((await asDeployer({ method: 'POST', url: '/agents/echo/rollback', payload: { version: 1 } })).statusCode, 200)
+      assert.equal((await asDeployer({ method: 'POST', url: '/agents/echo/rollback', payload: { version: 9 } })).statusCode, 404)
+      const sender = await access.token('sender')
+      assert.equal((await server.app.inject({ method: 'PUT', url: '/agents/echo', headers: { ...bearer(sender), ...raw }, payload: Buffer.from(TINY_WASM) })).statusCode, 403)
+      const reader = await access.token('reader')
+      assert.equal((await server.app.inject({ method: 'GET', url: '/agents/echo/versions', headers: bearer(reader) })).statusCode, 200)
+      assert.equal((await server.app.inject({ method: 'POST', url: '/agents/echo/rollback', headers: bearer(reader) })).statusCode, 403)
+      const actions = (await access.auth.audit.list({ limit: 10 })).slice(1).map(e => [e.action, e.outcome, e.status, e.target, e.detail])
+      assert.deepEqual(actions, [
+        ['agent.upgrade', 'ok', 200, 'echo', undefined],
+        ['agent.upgrade', 'failed', 400, 'echo', 'MODULE_INVALID'],
+        ['agent.rollback', 'ok', 200, 'echo', undefined],
+        ['agent.rollback', 'failed', 404, 'echo', 'AGENT_VERSION_NOT_FOUND'],
+        ['auth.forbidden', 'refused', 403, undefined, 'sender may not PUT /agents/:id'],
+        ['auth.forbidden', 'refused', 403, undefined, 'reader may not POST /agents/:id/rollback']
+      ])
+    })
+
     it('records fault injection and dead-letter changes', async () => {
       const admin = injectWith(server.app, access.admin)
       await admin({ method: 'POST', url: '/faults/partition' })

@@ -162,6 +162,63 @@ export function apiContractSuite (name: string, { setup, teardown }: ApiContract
       }
     })
 
+    it('upgrades in place (JSON or raw): 200 with the next version; a bad module is 400 MODULE_INVALID and changes nothing', async () => {
+      assert.equal((await deploy('grown')).status, 201)
+      assert.equal((await call('GET', '/agents/grown')).body.version, 1)
+      const json = await call('PUT', '/agents/grown', { wasm: b64(api.module), limits: { fuelPerMessage: 2_000_000 } })
+      assert.equal(json.status, 200, JSON.stringify(json.body))
+      assert.equal(json.body.id, 'grown')
+      assert.equal(json.body.version, 2)
+      assert.equal(json.body.state, 'running')
+      assert.equal(json.body.limits.fuelPerMessage, 2_000_000)
+      const raw = await call('PUT', '/agents/grown?mailboxCapacity=64', api.module)
+      assert.equal(raw.status, 200, JSON.stringify(raw.body))
+      assert.equal(raw.body.version, 3)
+      assert.equal(raw.body.limits.mailboxCapacity, 64)
+
+      failed(await call('PUT', '/agents/grown', { wasm: b64(Uint8Array.of(1, 2, 3, 4)) }), 400, 'MODULE_INVALID')
+      failed(await call('PUT', '/agents/grown', Uint8Array.of(1, 2, 3, 4)), 400, 'MODULE_INVALID')
+      failed(await call('PUT', '/agents/grown', { id: 'grown', wasm: b64(api.module) }), 400, 'REQUEST_INVALID')
+      failed(await call('PUT', '/agents/grown?id=grown', api.module), 400, 'REQUEST_INVALID')
+      failed(await call('PUT', '/agents/grown', { wasm: '' }), 400, 'REQUEST_INVALID')
+      const after = await call('GET', '/agents/grown')
+      assert.equal(after.body.version, 3)
+      assert.equal(after.body.state, 'running')
+      assert.deepEqual(failed(await call('PUT', '/agents/ghost', { wasm: b64(api.module) }), 404, 'AGENT_NOT_FOUND').details, { agentId: 'ghost' })
+
+      assert.equal((await call('POST', '/agents/grown/messages', { performative: 'REQUEST', content: 'still here' })).status, 202)
+    })
+
+    it('lists kept versions and rolls back (default: the previous one) as a new version; 404 AGENT_VERSION_NOT_FOUND', async () => {
+      assert.equal((await deploy('rolled')).status, 201)
+      failed(await call('POST', '/agents/rolled/rollback'), 404, 'AGENT_VERSION_NOT_FOUND')
+      assert.equal((await call('PUT', '/agents/rolled', { wasm: b64(api.module), limits: { fuelPerMessage: 3_000_000 } })).status, 200)
+      const back = await call('POST', '/agents/rolled/rollback')
+      assert.equal(back.status, 200, JSON.stringify(back.body))
+      assert.equal(back.body.version, 3)
+      assert.notEqual(back.body.limits.fuelPerMessage, 3_000_000)
+      const to2 = await call('POST', '/agents/rolled/rollback', { version: 2 })
+      assert.equal(to2.body.version, 4)
+      assert.equal(to2.body.limits.fuelPerMessage, 3_000_000)
+      const error = failed(await call('POST', '/agents/rolled/rollback', { version: 99 }), 404, 'AGENT_VERSION_NOT_FOUND')
+      assert.deepEqual(error.details, { agentId: 'rolled', version: 99 })
+      failed(await call('POST', '/agents/rolled/rollback', { version: 0 }), 400, 'REQUEST_INVALID')
+
+      const listed = await call('GET', '/agents/rolled/versions')
+      assert.equal(listed.status, 200)
+      assert.equal(listed.body.id, 'rolled')
+      assert.equal(listed.body.version, 4)
+      assert.deepEqual(listed.body.versions.map((v: { version: number, rollbackOf?: number }) => [v.version, v.rollbackOf]), [[1, undefined], [2, undefined], [3, 1], [4, 2]])
+      for (const v of listed.body.versions) {
+        assert.match(v.moduleHash, /^[0-9a-f]{64}$/)
+        assert.equal(v.moduleBytes, api.module.byteLength)
+        assert.equal(typeof v.deployedAt, 'number')
+        assert.equal(typeof v.limits, 'object')
+      }
+      failed(await call('GET', '/agents/ghost/versions'), 404, 'AGENT_NOT_FOUND')
+      failed(await call('POST', '/agents/ghost/rollback'), 404, 'AGENT_NOT_FOUND')
+    })
+
     it('answers 404 AGENT_NOT_FOUND to a message for an agent no node hosts, waiting or not', async () => {
       for (const path of ['/agents/ghost/messages', '/agents/ghost/messages?wait=1000']) {
         assert.deepEqual(failed(await call('POST', path, { performative: 'INFORM' }), 404, 'AGENT_NOT_FOUND').details, { agentId: 'ghost' })

@@ -26,7 +26,7 @@ import {
   AclValidationError, SYSTEM_AGENT, draftFromJson, encodeMessage, failure, isAgentId, validateMessage, type AclMessage, type AgentId
 } from '../../protocols/fipa/index.js'
 import type {
-  DeadLetterFacade, DeadLetterListQuery, DeployRequest, MessageRecord, NodeFacade, NodeInfo, PeerSummary, Readiness, SendOutcome, SendRequest
+  AgentVersionJson, AgentVersionsJson, DeadLetterFacade, DeadLetterListQuery, DeployRequest, MessageRecord, UpgradeRequest, NodeFacade, NodeInfo, PeerSummary, Readiness, SendOutcome, SendRequest
 } from '../../src/api/facade.js'
 import type { DeliveryState, HandledEntry, MessageStatus, ReceiverStatus } from '../../src/delivery/types.js'
 import type { AgentInfo, AgentLimits } from '../../src/runtime/types.js'
@@ -55,8 +55,11 @@ const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]
 export const TINY_WASM = new Uint8Array([...WASM_MAGIC, 0x01, 0x00, 0x00, 0x00])
 
 export class FakeFacade implements NodeFacade {
-  readonly agents = new Map<AgentId, AgentInfo>()
+  readonly agents = new Map<AgentId, AgentInfo & { version?: number }>()
+  /** Each agent's versions, oldest first (all kept: the fake has no `keepVersions`). */
+  readonly versions = new Map<AgentId, AgentVersionJson[]>()
   readonly deployed: DeployRequest[] = []
+  readonly upgrades: UpgradeRequest[] = []
   readonly sent: SendRequest[] = []
   readonly records: MessageRecord[] = []
   readinessValue: Readiness = { ready: true, checks: { storage: { ok: true }, libp2p: { ok: true }, runtime: { ok: true } } }
@@ -159,16 +162,56 @@ export class FakeFacade implements NodeFacade {
     if (!WASM_MAGIC.every((b, i) => req.wasm[i] === b)) {
       throw new FakeError('MODULE_INVALID', 'not a WebAssembly module (bad magic number)', { reason: 'bad magic number' })
     }
-    const info: AgentInfo = {
+    const info = {
       id: req.id,
       moduleHash: 'ab'.repeat(32),
       moduleBytes: req.wasm.byteLength,
-      state: 'running',
+      state: 'running' as const,
       limits: { ...DEFAULT_LIMITS, ...req.limits },
       deployedAt: this.tick(),
-      stats: { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 1 }
+      stats: { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 1 },
+      version: 1
     }
     this.agents.set(req.id, info)
+    this.versions.set(req.id, [{ version: 1, moduleHash: info.moduleHash, moduleBytes: info.moduleBytes, limits: req.limits ?? {}, capabilities: [], deployedAt: info.deployedAt }])
+    return info
+  }
+
+  /** A new version; a module without the WASM magic is MODULE_INVALID and changes nothing, as on the node. */
+  async upgradeAgent (req: UpgradeRequest): Promise<AgentInfo & { version: number }> {
+    this.upgrades.push(req)
+    if (this.notReady) throw new FakeError('NOT_READY', 'the node is still starting')
+    const current = this.getAgent(req.id)
+    if (!WASM_MAGIC.every((b, i) => req.wasm[i] === b)) {
+      throw new FakeError('MODULE_INVALID', 'not a WebAssembly module (bad magic number)', { reason: 'bad magic number' })
+    }
+    const kept = this.versions.get(req.id) ?? []
+    const { rollbackOf: _, ...last } = kept[kept.length - 1]
+    return this.nextVersion(current, { ...last, moduleHash: 'cd'.repeat(32), moduleBytes: req.wasm.byteLength, limits: req.limits ?? last.limits })
+  }
+
+  agentVersions (id: AgentId): AgentVersionsJson {
+    const current = this.getAgent(id)
+    return { id, version: current.version ?? 1, versions: [...(this.versions.get(id) ?? [])] }
+  }
+
+  async rollbackAgent (id: AgentId, version?: number): Promise<AgentInfo & { version: number }> {
+    if (this.notReady) throw new FakeError('NOT_READY', 'the node is still starting')
+    const current = this.getAgent(id)
+    const kept = this.versions.get(id) ?? []
+    const target = version === undefined ? kept[kept.length - 2] : kept.find(v => v.version === version)
+    if (target === undefined) {
+      throw new FakeError('AGENT_VERSION_NOT_FOUND', `agent ${id} has no kept version ${version ?? 'before its current one'}`, { agentId: id, version: version ?? null })
+    }
+    return this.nextVersion(current, { ...target, rollbackOf: target.version })
+  }
+
+  private nextVersion (current: AgentInfo & { version?: number }, from: AgentVersionJson): AgentInfo & { version: number } {
+    const version = (current.version ?? 1) + 1
+    const next: AgentVersionJson = { ...from, version, deployedAt: this.tick() }
+    this.versions.get(current.id)?.push(next)
+    const info = { ...current, version, moduleHash: next.moduleHash, moduleBytes: next.moduleBytes, limits: { ...DEFAULT_LIMITS, ...next.limits }, deployedAt: next.deployedAt }
+    this.agents.set(current.id, info)
     return info
   }
 
@@ -176,13 +219,14 @@ export class FakeFacade implements NodeFacade {
     return [...this.agents.values()]
   }
 
-  getAgent (id: AgentId): AgentInfo {
+  getAgent (id: AgentId): AgentInfo & { version?: number } {
     const info = this.agents.get(id)
     if (info === undefined) throw new FakeError('AGENT_NOT_FOUND', `no agent '${id}'`, { agentId: id })
     return info
   }
 
   async removeAgent (id: AgentId): Promise<void> {
+    this.versions.delete(id)
     if (!this.agents.delete(id)) throw new FakeError('AGENT_NOT_FOUND', `no agent '${id}'`, { agentId: id })
   }
 
@@ -208,7 +252,7 @@ export class FakeFacade implements NodeFacade {
     const info = this.getAgent(id)
     if (info.state === to) return info
     if (!from.includes(info.state)) throw new FakeError('AGENT_STATE_CONFLICT', `cannot ${action} agent "${id}": it is ${info.state}`, { agentId: id, state: info.state, action })
-    const next: AgentInfo = { ...info, state: to }
+    const next = { ...info, state: to }
     delete next.reason
     delete next.lastError
     if (reason !== undefined) next.reason = reason

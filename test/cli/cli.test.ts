@@ -205,6 +205,77 @@ describe('cli: caxton commands against a real API server', () => {
     })
   })
 
+  describe('agent upgrade / versions / rollback', () => {
+    it('upgrade: PUT /agents/:id with the raw module and only the limits given; one line, --json the agent', async () => {
+      await deploy('alpha')
+      const r = await cli(['agent', 'upgrade', 'alpha', join(dir, 'echo.wasm'), '--fuel', '2000', '--capability', 'echo@2.0.0'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, `upgraded agent alpha to version 2 (running, 8 B, sha256 ${'cd'.repeat(6)})\n`)
+      const asked = facade.upgrades[0]
+      assert.equal(asked.id, 'alpha')
+      assert.deepEqual(asked.limits, { fuelPerMessage: 2000 })
+      assert.deepEqual(asked.capabilities, [{ name: 'echo', version: '2.0.0' }])
+      assert.deepEqual([...asked.wasm], [...TINY_WASM])
+      const json = await cli(['agent', 'upgrade', 'alpha', join(dir, 'echo.wasm'), '--json'])
+      assert.equal(json.code, 0, json.stderr)
+      assert.deepEqual(JSON.parse(json.stdout), facade.agents.get('alpha'))
+      assert.equal(facade.upgrades[1].limits, undefined)
+      assert.match((await cli(['agent', 'show', 'alpha'])).stdout, /^version:\s+3$/m)
+    })
+
+    it('upgrade: exits 1 with MODULE_INVALID (the agent unchanged) and AGENT_NOT_FOUND', async () => {
+      await deploy('alpha')
+      const bad = await cli(['agent', 'upgrade', 'alpha', join(dir, 'bad.wasm')])
+      assert.equal(bad.code, 1)
+      assert.match(bad.stderr, /\(MODULE_INVALID\)/)
+      assert.equal(facade.agents.get('alpha')?.version, 1)
+      const ghost = await cli(['agent', 'upgrade', 'ghost', join(dir, 'echo.wasm'), '--json'])
+      assert.equal(ghost.code, 1)
+      assert.equal(JSON.parse(ghost.stdout).error.code, 'AGENT_NOT_FOUND')
+    })
+
+    it('versions: a table oldest first marking the current one and rollbacks; --json the API body', async () => {
+      await deploy('alpha')
+      await cli(['agent', 'upgrade', 'alpha', join(dir, 'echo.wasm'), '--mailbox', '8'])
+      await cli(['agent', 'rollback', 'alpha'])
+      const r = await cli(['agent', 'versions', 'alpha'])
+      assert.equal(r.code, 0, r.stderr)
+      const lines = r.stdout.trimEnd().split('\n')
+      assert.match(lines[0], /^VERSION\s+DEPLOYED\s+MODULE\s+SHA256\s+LIMITS\s+NOTE$/)
+      assert.match(lines[1], /^1\s+2023-11-14 22:13:20Z\s+8 B\s+abababababab\s+-$/)
+      assert.match(lines[2], /^2\s+.*cdcdcdcdcdcd\s+mailboxCapacity=8$/)
+      assert.match(lines[3], /^3\s+.*abababababab\s+-\s+current, rollback to 1$/)
+      const json = await cli(['agent', 'versions', 'alpha', '--json'])
+      assert.deepEqual(JSON.parse(json.stdout), facade.agentVersions('alpha'))
+    })
+
+    it('rollback: to the previous version or --version N; exits 1 with AGENT_VERSION_NOT_FOUND', async () => {
+      await deploy('alpha')
+      const none = await cli(['agent', 'rollback', 'alpha'])
+      assert.equal(none.code, 1)
+      assert.match(none.stderr, /\(AGENT_VERSION_NOT_FOUND\)/)
+      await cli(['agent', 'upgrade', 'alpha', join(dir, 'echo.wasm')])
+      const back = await cli(['agent', 'rollback', 'alpha'])
+      assert.equal(back.code, 0, back.stderr)
+      assert.equal(back.stdout, `rolled agent alpha back: now version 3 (running, sha256 ${'ab'.repeat(6)})\n`)
+      const to2 = await cli(['agent', 'rollback', 'alpha', '--version', '2', '--json'])
+      assert.equal(to2.code, 0, to2.stderr)
+      assert.deepEqual(JSON.parse(to2.stdout), facade.agents.get('alpha'))
+      assert.equal(facade.agents.get('alpha')?.version, 4)
+      const usage = await cli(['agent', 'rollback', 'alpha', '--version', 'two'])
+      assert.equal(usage.code, 2)
+    })
+
+    it('each has --help with examples', async () => {
+      for (const verb of ['upgrade', 'versions', 'rollback']) {
+        const r = await cli(['agent', verb, '--help'])
+        assert.equal(r.code, 0, r.stderr)
+        assert.match(r.stdout, new RegExp(`caxton agent ${verb} counter`), verb)
+        assert.match(r.stdout, /--json/, verb)
+      }
+    })
+  })
+
   describe('message send / list', () => {
     beforeEach(async () => { await deploy('worker') })
 

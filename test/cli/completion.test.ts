@@ -53,7 +53,7 @@ describe('cli: shell completion', function () {
     assert.ok(!nouns.values.includes('complete'), 'the callback stays hidden')
     assert.equal(nouns.directive, ':4', 'nothing else than the words offered')
 
-    assert.deepEqual((await complete(['agent', ''])).values.filter(v => v !== 'help'), ['deploy', 'list', 'remove', 'resume', 'show', 'start', 'stop', 'suspend'])
+    assert.deepEqual((await complete(['agent', ''])).values.filter(v => v !== 'help'), ['deploy', 'list', 'remove', 'resume', 'rollback', 'show', 'start', 'stop', 'suspend', 'upgrade', 'versions'])
     assert.deepEqual((await complete(['agent', 'deploy', '--cap'])).values, ['--capability', '--capabilities'])
     assert.deepEqual((await complete(['cluster', 'members', '--state', ''])).values, ['alive', 'suspect', 'dead', 'left'])
   })

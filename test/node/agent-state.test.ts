@@ -3,47 +3,23 @@
  * the node's restart, written with the messages that change them, deleted with the agent.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadConfig, type ConfigInput } from '../../src/config/index.js'
-import { startNode, type CaxtonNode } from '../../src/node/index.js'
-import { ROOT, waitFor } from '../../sim/cluster/index.js'
+import type { CaxtonNode } from '../../src/node/index.js'
+import { waitFor } from '../../sim/cluster/index.js'
 import { closeWat, wat } from '../runtime/helpers/wat.js'
-
-const agent = (name: string): Uint8Array => readFileSync(join(ROOT, 'dist', 'agents', `${name}.wasm`))
-
-async function start (name: string, dataDir = mkdtempSync(join(tmpdir(), `caxton-state-${name}-`)), extra: ConfigInput = {}): Promise<CaxtonNode> {
-  const config = loadConfig({ env: {}, flags: { preset: 'local', name, dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, ...extra } })
-  return await startNode(config, { processMetrics: false })
-}
-
-async function ask (node: CaxtonNode, to: string, content: string, extra: Record<string, unknown> = {}): Promise<{ performative?: string, content?: unknown }> {
-  const out = await node.sendMessage({ to, draft: { performative: 'REQUEST', content, ...extra }, waitMs: 5000 })
-  return { performative: out.reply?.performative, content: out.reply?.content }
-}
+import { agent, ask, TestNodes } from './helpers/nodes.js'
 
 describe('agent state on a node', function () {
   this.timeout(60_000)
-  const nodes: CaxtonNode[] = []
-  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  const nodes = new TestNodes()
+  afterEach(async () => { await nodes.stopAll() })
   after(async () => { await closeWat() })
 
-  async function restart (node: CaxtonNode): Promise<CaxtonNode> {
-    await node.stop()
-    nodes.splice(nodes.indexOf(node), 1)
-    const next = await start(node.config.name, node.config.dataDir)
-    nodes.push(next)
-    return next
-  }
-
   it('the counter at 42 answers 43 after its node restarts; its store goes with it when removed', async () => {
-    let node = await start('counter')
-    nodes.push(node)
+    let node = await nodes.start('counter')
     await node.deployAgent({ id: 'counter', wasm: agent('counter') })
     assert.deepEqual(await ask(node, 'counter', 'add 42'), { performative: 'INFORM', content: '42' })
 
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(await ask(node, 'counter', 'increment'), { performative: 'INFORM', content: '43' })
     assert.equal(node.agentState.kv.bytes('counter'), 'count'.length + 8 + 32)
 
@@ -52,25 +28,23 @@ describe('agent state on a node', function () {
     await node.deployAgent({ id: 'counter', wasm: agent('counter') })
     assert.deepEqual(await ask(node, 'counter', 'get'), { performative: 'INFORM', content: '0' })
     // Nothing of the first counter is left on disk either.
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(await ask(node, 'counter', 'get'), { performative: 'INFORM', content: '0' })
   })
 
   it('a key-value store agent keeps its entries across a restart', async () => {
-    let node = await start('store')
-    nodes.push(node)
+    let node = await nodes.start('store')
     await node.deployAgent({ id: 'store', wasm: agent('kv-store') })
     assert.deepEqual(await ask(node, 'store', 'put colour blue'), { performative: 'INFORM', content: 'ok' })
     assert.deepEqual(await ask(node, 'store', 'put size 42'), { performative: 'INFORM', content: 'ok' })
     assert.deepEqual(await ask(node, 'store', 'delete size'), { performative: 'INFORM', content: 'deleted' })
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(await ask(node, 'store', 'list'), { performative: 'INFORM', content: 'colour' })
     assert.deepEqual(await ask(node, 'store', 'get colour'), { performative: 'INFORM', content: 'blue' })
   })
 
   it('a timer set before a restart fires after it, once, through the agent\'s inbox', async () => {
-    let node = await start('timers')
-    nodes.push(node)
+    let node = await nodes.start('timers')
     await node.deployAgent({ id: 'scheduler', wasm: agent('scheduler') })
     await node.deployAgent({ id: 'sink', wasm: agent('sink') })
     // Replies go to reply-to: the sink gets the AGREE and, later, the reminder.
@@ -80,7 +54,7 @@ describe('agent state on a node', function () {
     const pending = node.agentState.timers.list('scheduler')
     assert.deepEqual(pending.map(t => [t.id, t.fired]), [[1, false]])
 
-    node = await restart(node)
+    node = await nodes.restart(node)
     // The recent-message log is the new node's (in memory): what is there came after the restart.
     const reminder = await waitFor('the reminder to reach the sink', () =>
       node.recentMessages({ agent: 'sink' }).find(r => r.message.sender === 'scheduler' && r.message.performative === 'INFORM'), 10_000, 20)
@@ -92,14 +66,13 @@ describe('agent state on a node', function () {
   })
 
   it('a timer survives a restart and is cancelled after it: its row goes, ids are not reused', async () => {
-    let node = await start('cancel')
-    nodes.push(node)
+    let node = await nodes.start('cancel')
     await node.deployAgent({ id: 'scheduler', wasm: agent('scheduler') })
     await node.deployAgent({ id: 'sink', wasm: agent('sink') })
     assert.deepEqual(await ask(node, 'scheduler', 'in 60000 never'), { performative: 'AGREE', content: '1' })
     assert.deepEqual(await ask(node, 'scheduler', 'in 1500 soon'), { performative: 'AGREE', content: '2' })
 
-    node = await restart(node)
+    node = await nodes.restart(node)
     // Timer 2 may have fired already (a restart takes longer than its delay); timer 1 is there.
     assert.deepEqual(node.agentState.timers.list('scheduler').map(t => t.id).filter(id => id === 1), [1])
     assert.deepEqual(await ask(node, 'scheduler', 'cancel 1'), { performative: 'INFORM', content: 'cancelled 1' })
@@ -107,7 +80,7 @@ describe('agent state on a node', function () {
     // Timer 2 still fires (to the asker: this node's API client, whose reply is the AGREE above).
     await waitFor('timer 2 to fire and be handled', () => node.agentState.timers.list('scheduler').length === 0 ? true : undefined, 10_000, 20)
 
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(node.agentState.timers.list('scheduler'), [], 'nothing of either timer is left on disk')
     assert.deepEqual(await ask(node, 'scheduler', 'list'), { performative: 'INFORM', content: '' })
     // Ids go on after the restart: never reused.
@@ -128,8 +101,7 @@ describe('agent state on a node', function () {
           (then (drop (call $put (i32.const 0) (i32.const 3) (i32.const 0) (i32.const 3))) (return (i32.const 0))))
         (drop (call $put (i32.const 3) (i32.const 3) (i32.const 3) (i32.const 3)))
         unreachable))`)
-    let node = await start('trap')
-    nodes.push(node)
+    let node = await nodes.start('trap')
     await node.deployAgent({ id: 'trap', wasm: module })
     await node.sendMessage({ to: 'trap', draft: { performative: 'INFORM', content: 'first' } })
     await waitFor('the first write', () => node.agentState.kv.entries('trap').length === 1 ? true : undefined, 5000, 20)
@@ -139,13 +111,12 @@ describe('agent state on a node', function () {
     const stored = (n: CaxtonNode): Array<[string, string]> => n.agentState.kv.entries('trap').map(([k, v]) => [k, Buffer.from(v).toString('latin1')])
     assert.deepEqual(stored(node), [['one', 'one']])
     // On disk too: a restarted node loads only the first message's write.
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(stored(node), [['one', 'one']])
   })
 
   it('answers a write past the store\'s quota with the quota status, writing nothing', async () => {
-    let node = await start('quota', undefined, { agents: { kvQuotaBytes: 100 } })
-    nodes.push(node)
+    let node = await nodes.start('quota', undefined, { agents: { kvQuotaBytes: 100 } })
     await node.deployAgent({ id: 'store', wasm: agent('kv-store') })
     // 1 + 10 + 32 = 43 bytes; a second such entry would make 86; a third, 129 > 100.
     assert.deepEqual(await ask(node, 'store', 'put a 0123456789'), { performative: 'INFORM', content: 'ok' })
@@ -155,13 +126,12 @@ describe('agent state on a node', function () {
     // Making room works: a delete, then the write.
     assert.deepEqual(await ask(node, 'store', 'delete a'), { performative: 'INFORM', content: 'deleted' })
     assert.deepEqual(await ask(node, 'store', 'put c 0123456789'), { performative: 'INFORM', content: 'ok' })
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(await ask(node, 'store', 'list'), { performative: 'INFORM', content: 'b\nc' })
   })
 
   it('accepts at deploy a module importing the clock, randomness, the store and timers, and meters their calls with fuel', async () => {
-    const node = await start('metered')
-    nodes.push(node)
+    const node = await nodes.start('metered')
     const imports = [
       '(import "env" "now" (func $now (result f64)))',
       '(import "env" "random" (func $random (param i32 i32) (result i32)))',
@@ -195,8 +165,7 @@ describe('agent state on a node', function () {
   })
 
   it('capabilities an agent declares and withdraws reach the registry, and stay so across a restart', async () => {
-    let node = await start('provider')
-    nodes.push(node)
+    let node = await nodes.start('provider')
     await node.deployAgent({ id: 'provider', wasm: agent('provider'), capabilities: [{ name: 'base' }] })
     const published = (n: CaxtonNode): unknown => n.clusterRegistry.get('provider')?.capabilities
     assert.deepEqual(await ask(node, 'provider', 'offer translate 1.0.0'), { performative: 'INFORM', content: 'offering translate@1.0.0' })
@@ -204,13 +173,13 @@ describe('agent state on a node', function () {
     assert.deepEqual(published(node), [{ name: 'base' }, { name: 'translate', version: '1.0.0' }])
     assert.deepEqual(node.getAgent('provider').capabilities, [{ name: 'base' }, { name: 'translate', version: '1.0.0' }])
 
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(published(node), [{ name: 'base' }, { name: 'translate', version: '1.0.0' }])
     assert.deepEqual(await ask(node, 'provider', 'withdraw base'), { performative: 'INFORM', content: 'withdrew base' })
     assert.deepEqual(await ask(node, 'provider', 'withdraw base'), { performative: 'FAILURE', content: 'not offering base' })
     await waitFor('the registry to drop base', () => (published(node) as unknown[]).length === 1 ? true : undefined, 5000, 20)
 
-    node = await restart(node)
+    node = await nodes.restart(node)
     assert.deepEqual(published(node), [{ name: 'translate', version: '1.0.0' }])
     // Removed and deployed again: it offers what this deploy gives, nothing it declared before.
     await node.removeAgent('provider')
@@ -220,8 +189,7 @@ describe('agent state on a node', function () {
   })
 
   it('a module importing the clock and the store is accepted, and listed with those imports', async () => {
-    const node = await start('imports')
-    nodes.push(node)
+    const node = await nodes.start('imports')
     const report = await node.runtime.inspect(agent('scheduler'))
     for (const name of ['env.kv_get', 'env.kv_put', 'env.kv_next', 'env.schedule', 'env.cancel']) assert.ok(report.imports.includes(name), name)
   })

@@ -133,6 +133,99 @@ describe('agent runtime lifecycle', function () {
     await closeWat()
   })
 
+  describe('upgrade', () => {
+    /** The counter with a custom section appended: other bytes and hash, the same code. */
+    const counterV2 = async (): Promise<Uint8Array> => {
+      const v1 = await exampleAgent('counter')
+      const payload = Buffer.from('\u0002v2build')
+      return new Uint8Array(Buffer.concat([v1, Buffer.of(0, payload.length), payload]))
+    }
+
+    it('swaps the module in place: what was posted finishes on the old instance, the rest on the new one, each once, in order', async () => {
+      const v2 = await counterV2()
+      const tokens: string[] = []
+      for (let i = 0; i < 100; i++) {
+        tokens.push(`t${i}`)
+        assert.equal(runtime.deliver('counter', request('counter', 'increment'), `t${i}`), 'queued')
+      }
+      // While it drains, new messages are refused (they wait in their senders' outboxes)
+      // and those already in its durable inbox are queued for the new instance.
+      const onState = host.onStateChanged
+      let refused: string | undefined
+      host.onStateChanged = (agentId, state, reason) => {
+        onState(agentId, state, reason)
+        if (state !== 'draining') return
+        refused = runtime.deliver('counter', request('counter', 'increment'))
+        for (let i = 100; i < 150; i++) {
+          tokens.push(`t${i}`)
+          runtime.deliver('counter', request('counter', 'increment'), `t${i}`, true)
+        }
+      }
+      const upgraded = await runtime.upgrade('counter', v2, { fuelPerMessage: 2_000_000 })
+      assert.equal(upgraded.state, 'running')
+      assert.equal(upgraded.limits.fuelPerMessage, 2_000_000)
+      assert.notEqual(upgraded.moduleHash, (await runtime.inspect(await exampleAgent('counter'))).hash)
+      assert.equal(refused, 'not-running')
+      await host.until(() => host.handled.length >= 150 ? true : undefined, '150 messages handled')
+      assert.deepEqual(host.handled.map(h => h.token), tokens)
+      // The recorder keeps no store: the new instance counts from 0 again, so the answers
+      // show where the swap was.
+      const counts = host.drafts('counter').map(d => Number(d.content))
+      const k = counts.findIndex((c, i) => i > 0 && c === 1)
+      assert.ok(k >= 1 && k <= 100, `the swap came after message ${k}`)
+      assert.deepEqual(counts, [...Array.from({ length: k }, (_, i) => i + 1), ...Array.from({ length: 150 - k }, (_, i) => i + 1)])
+      assert.deepEqual(host.stateChanges.map(s => s.state), ['draining', 'loaded', 'running'])
+    })
+
+    it('changes nothing for a module the policy refuses; restores the old module when the new one traps at start', async () => {
+      const before = runtime.get('counter')
+      const bad = await refusal(runtime.upgrade('counter', Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 99)))
+      assert.equal((bad as { code?: string }).code, 'MODULE_INVALID')
+      assert.equal(host.stateChanges.length, 0)
+      const trapsAtStart = await wat(`(module (import "env" "memory" (memory 1))
+        (func $boom unreachable) (start $boom)
+        (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "handle_message") (param i32 i32) (result i32) (i32.const 0)))`)
+      const trapped = await refusal(runtime.upgrade('counter', trapsAtStart))
+      assert.equal((trapped as { code?: string }).code, 'MODULE_INVALID')
+      const after = runtime.get('counter')
+      assert.equal(after?.state, 'running')
+      assert.equal(after?.moduleHash, before?.moduleHash)
+      assert.deepEqual(after?.limits, before?.limits)
+      assert.equal(await count('add 2'), '2')
+      assert.deepEqual(host.stateChanges.map(s => s.state), ['draining', 'loaded', 'running'])
+      await closeWat()
+    })
+
+    it('keeps a suspended agent suspended and a stopped one stopped; starts a failed one', async () => {
+      const v2 = await counterV2()
+      runtime.suspend('counter', 'maintenance')
+      const suspended = await runtime.upgrade('counter', v2)
+      assert.equal(suspended.state, 'suspended')
+      assert.equal(suspended.reason, 'maintenance')
+      assert.equal(runtime.deliver('counter', request('counter', 'add 5'), 'inbox-5', true), 'queued')
+      runtime.resume('counter')
+      assert.equal((await host.sent('counter', 1))[0].content, '5')
+
+      await runtime.stopAgent('counter')
+      const stopped = await runtime.upgrade('counter', await exampleAgent('counter'))
+      assert.equal(stopped.state, 'stopped')
+      assert.equal(stopped.stats.memoryPages, 0)
+      assert.equal((await runtime.startAgent('counter')).moduleHash, stopped.moduleHash)
+
+      await runtime.deploy('trap', await wat(`(module (import "env" "memory" (memory 1))
+        (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "handle_message") (param i32 i32) (result i32) unreachable))`))
+      runtime.deliver('trap', request('trap', 'boom'))
+      await host.failed('trap')
+      const fixed = await runtime.upgrade('trap', await exampleAgent('counter'))
+      assert.equal(fixed.state, 'running')
+      assert.equal(fixed.lastError, undefined)
+      assert.ok(await refusal(runtime.upgrade('ghost', v2)) instanceof AgentNotFoundError)
+      await closeWat()
+    })
+  })
+
   it('remove of a stopped agent hands back what waited for it', async () => {
     await runtime.stopAgent('counter')
     runtime.deliver('counter', request('counter', 'get'), 'inbox-4', true)

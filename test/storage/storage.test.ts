@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { pack } from 'msgpackr'
 import { AgentStore, loadOrCreateIdentity, openStorage, StorageOpenError, StorageCorruptError, writeSecretFile } from '../../src/storage/index.js'
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'caxton-storage-'))
@@ -85,6 +86,54 @@ describe('storage', () => {
     await store.delete('b')
     await assert.rejects(store.module(b.moduleHash), StorageCorruptError)
     assert.deepEqual(await store.list(), [])
+    await s.close()
+  })
+
+  it('keeps an agent\'s last versions and their modules; drops a module once no kept version of any agent uses it', async () => {
+    const s = await openStorage(tmp())
+    const store = new AgentStore(s)
+    const mod = (n: number): Uint8Array => Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 0, 1, n)
+    const apply = async (ops: Awaited<ReturnType<AgentStore['deleteOps']>>): Promise<void> => {
+      const batch = s.db.batch()
+      for (const op of ops) op.type === 'put' ? batch.put(op.key, op.value, { sublevel: op.sublevel }) : batch.del(op.key, { sublevel: op.sublevel })
+      await batch.write()
+    }
+    let a = await store.put({ id: 'a', limits: {}, deployedAt: 1 }, mod(1))
+    const b = await store.put({ id: 'b', limits: {}, deployedAt: 1 }, mod(2))
+    assert.deepEqual([a.version, a.versions.map(v => v.version)], [1, [1]])
+    for (const [n, at] of [[2, 2], [3, 3], [4, 4]]) {
+      const next = store.nextVersionOps(a, { limits: { fuelPerMessage: n * 1000 }, capabilities: [], deployedAt: at }, mod(n), 3, [b])
+      await apply(next.ops)
+      a = next.record
+    }
+    const [stored] = await store.list()
+    assert.deepEqual(stored, a)
+    assert.equal(a.version, 4)
+    assert.deepEqual(a.versions.map(v => [v.version, v.moduleBytes, v.limits.fuelPerMessage]), [[2, 11, 2000], [3, 11, 3000], [4, 11, 4000]])
+    // Module 1 went with version 1; modules 2 (b's too), 3 and 4 are kept.
+    const hashes = async (): Promise<string[]> => { const out: string[] = []; for await (const k of s.modules.keys()) out.push(k); return out.sort() }
+    assert.deepEqual(await hashes(), a.versions.map(v => v.moduleHash).sort())
+    assert.ok((await hashes()).includes(b.moduleHash))
+    const back = store.nextVersionOps(a, { limits: {}, capabilities: [], deployedAt: 5, rollbackOf: 3 }, mod(3), 3, [b])
+    await apply(back.ops)
+    assert.deepEqual(back.record.versions.map(v => [v.version, v.rollbackOf]), [[3, undefined], [4, undefined], [5, 3]])
+    await store.delete('a')
+    assert.deepEqual(new Uint8Array(await store.module(b.moduleHash)), mod(2), 'still used by b')
+    assert.deepEqual(await hashes(), [b.moduleHash])
+    await s.close()
+  })
+
+  it('reads a record written before versions as version 1 of its module', async () => {
+    const s = await openStorage(tmp())
+    const wasm = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0)
+    const { record, ops } = new AgentStore(s).putOps({ id: 'old', limits: { fuelPerMessage: 9 }, deployedAt: 7 }, wasm)
+    const { version: _v, versions: _vs, ...before } = record
+    await s.modules.put(record.moduleHash, wasm)
+    await s.agents.put('old', pack(before))
+    assert.equal(ops.length, 2)
+    const [read] = await new AgentStore(s).list()
+    assert.equal(read.version, 1)
+    assert.deepEqual(read.versions, [{ version: 1, moduleHash: record.moduleHash, moduleBytes: 8, limits: { fuelPerMessage: 9 }, capabilities: [], deployedAt: 7 }])
     await s.close()
   })
 

@@ -74,6 +74,28 @@ describe('Registry', () => {
       assert.deepEqual(reg.get('x')?.capabilities, [{ name: 'echo' }])
     })
 
+    it('carries the agent\'s version when the host gives one: kept by updates without one, signed, and sent', () => {
+      const reg = replica(A)
+      const plain = put(reg, 'old', 1)
+      assert.equal(plain.entries[0].versions[0].record?.agentVersion, undefined)
+      assert.equal(reg.get('old')?.agentVersion, undefined)
+      reg.apply({ type: 'put', agentId: 'x', node: A, state: 'running', agentVersion: 1 }, 2)
+      reg.apply({ type: 'update', agentId: 'x', state: 'draining' }, 3)
+      assert.equal(reg.get('x')?.agentVersion, 1)
+      const { delta } = reg.apply({ type: 'update', agentId: 'x', state: 'running', agentVersion: 2 }, 4)
+      assert.equal(reg.get('x')?.agentVersion, 2)
+      // Another replica takes the version, checking its signature over the version too.
+      const other = replica(B)
+      other.merge(decodeDelta(encodeDelta(delta as RegistryDelta)), { now: 5, from: A })
+      assert.equal(other.get('x')?.agentVersion, 2)
+      const v = (delta as RegistryDelta).entries[0].versions[0]
+      const forged = { ...v, record: { ...v.record, agentVersion: 3 } }
+      assert.notDeepEqual(signedPayload('x', forged as never), signedPayload('x', v))
+      for (const bad of [0, 1.5, '2']) {
+        assert.throws(() => reg.apply({ type: 'update', agentId: 'x', agentVersion: bad as never }, 6), (err: unknown) => err instanceof InvalidRegistryOpError && err.field === 'agentVersion')
+      }
+    })
+
     it('refuses to update an agent it has no live entry for', () => {
       const reg = replica(A)
       assert.throws(() => reg.apply({ type: 'update', agentId: 'ghost', state: 'running' }, 1), (err: unknown) =>

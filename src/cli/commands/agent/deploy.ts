@@ -1,6 +1,7 @@
 /**
  * `caxton agent deploy <file.wasm> [--id <id>] [limits] [--capability name[@version]]... [--capabilities file.json]`:
  * POST /agents with the raw module (or the JSON form when a capability carries a description or schema).
+ * The limit and capability options, and the request they make, are shared with `agent upgrade`.
  */
 import { basename } from 'node:path'
 import type { Command } from 'commander'
@@ -11,8 +12,8 @@ import { formatCapability, parseCapabilities, parseCapabilityRef } from '../../.
 import { addGlobalOptions, CliError, integerIn, UsageError, type CliContext } from '../../context.js'
 import { examples, formatBytes } from '../../output.js'
 
-interface DeployOptions {
-  id?: string
+/** The options of a module's limits and capabilities, shared by `deploy` and `upgrade`. */
+export interface ModuleOptions {
   maxMemoryPages?: number
   mailbox?: number
   fuel?: number
@@ -24,24 +25,21 @@ interface DeployOptions {
   capabilities?: string
 }
 
+interface DeployOptions extends ModuleOptions {
+  id?: string
+}
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
-  addGlobalOptions(agent.command('deploy'))
+  const command = addGlobalOptions(agent.command('deploy'))
     .description('deploy a WebAssembly module as an agent on the node')
     .argument('<file.wasm>', 'the module to deploy')
     .option('--id <id>', 'agent id, unique in the cluster (default: the file name without .wasm)')
-    .option('--max-memory-pages <n>', 'cap on linear memory, 64 KiB pages (node default: 256)', integerIn(1, 65536))
-    .option('--mailbox <n>', 'messages queued before the mailbox is full (node default: 1024)', integerIn(1, MAX_SAFE))
-    .option('--fuel <n>', 'fuel budget per message, ~instructions (node default: 50000000)', integerIn(1, MAX_SAFE))
-    .option('--handler-timeout <ms>', 'wall-clock limit of one handle_message call, ms (node default: 5000)', integerIn(1, MAX_SAFE))
-    .option('--sends-per-second <n>', 'send budget: messages per second, sustained; a reply is free (node default: 1000)', integerIn(1, MAX_SAFE))
-    .option('--send-burst <n>', 'send budget: messages at once after a quiet spell (node default: 1000)', integerIn(1, MAX_SAFE))
-    .option('--send-bytes-per-second <n>', 'send budget: bytes per second (node default: 4194304)', integerIn(1, MAX_SAFE))
-    .option('--capability <name[@version]>', 'a capability the agent offers, published in the cluster registry; repeatable', collect)
-    .option('--capabilities <file.json>', 'capabilities as a JSON array of { name, description?, version?, schema? }')
+  addModuleOptions(command, 'node default')
+  command
     .addHelpText('after', examples([
       'caxton agent deploy build/echo.wasm --id echo',
       'caxton agent deploy echo.wasm --id echo --capability echo@1.0.0 --capability ping',
@@ -58,20 +56,7 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
           ? `cannot use '${id}' (from the file name) as an agent id: give one with --id`
           : `--id '${id}' is not a valid agent id (1-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit)`)
       }
-      const limits: Partial<AgentLimits> = {}
-      if (opts.maxMemoryPages !== undefined) limits.maxMemoryPages = opts.maxMemoryPages
-      if (opts.mailbox !== undefined) limits.mailboxCapacity = opts.mailbox
-      if (opts.fuel !== undefined) limits.fuelPerMessage = opts.fuel
-      if (opts.handlerTimeout !== undefined) limits.handlerTimeoutMs = opts.handlerTimeout
-      if (opts.sendsPerSecond !== undefined) limits.sendsPerSecond = opts.sendsPerSecond
-      if (opts.sendBurst !== undefined) limits.sendBurst = opts.sendBurst
-      if (opts.sendBytesPerSecond !== undefined) limits.sendBytesPerSecond = opts.sendBytesPerSecond
-      const capabilities = await readCapabilities(opts, ctx)
-      const wasm = await ctx.readFile(file)
-      const req: Parameters<typeof client.deployAgent>[0] = { id, wasm }
-      if (Object.keys(limits).length > 0) req.limits = limits
-      if (capabilities.length > 0) req.capabilities = capabilities
-      const info = await client.deployAgent(req)
+      const info = await client.deployAgent({ id, ...await moduleRequest(file, opts, ctx) })
       if (out.json) return out.printJson(info)
       const offered = info.capabilities ?? []
       out.line(`deployed agent ${info.id} (${out.state(info.state)}, ${formatBytes(info.moduleBytes)}, sha256 ${info.moduleHash.slice(0, 12)})` +
@@ -79,8 +64,47 @@ export function registerAgentDeploy (agent: Command, ctx: CliContext): void {
     })
 }
 
+/**
+ * Adds the limit and capability options of {@link ModuleOptions}; `defaults` says what a
+ * limit not given is (`node default` for a deploy, the current version's for an upgrade).
+ */
+export function addModuleOptions (command: Command, defaults: 'node default' | 'current'): Command {
+  const d = (value: string): string => defaults === 'current' ? 'default: the current version\'s' : `node default: ${value}`
+  return command
+    .option('--max-memory-pages <n>', `cap on linear memory, 64 KiB pages (${d('256')})`, integerIn(1, 65536))
+    .option('--mailbox <n>', `messages queued before the mailbox is full (${d('1024')})`, integerIn(1, MAX_SAFE))
+    .option('--fuel <n>', `fuel budget per message, ~instructions (${d('50000000')})`, integerIn(1, MAX_SAFE))
+    .option('--handler-timeout <ms>', `wall-clock limit of one handle_message call, ms (${d('5000')})`, integerIn(1, MAX_SAFE))
+    .option('--sends-per-second <n>', `send budget: messages per second, sustained; a reply is free (${d('1000')})`, integerIn(1, MAX_SAFE))
+    .option('--send-burst <n>', `send budget: messages at once after a quiet spell (${d('1000')})`, integerIn(1, MAX_SAFE))
+    .option('--send-bytes-per-second <n>', `send budget: bytes per second (${d('4194304')})`, integerIn(1, MAX_SAFE))
+    .option('--capability <name[@version]>', 'a capability the agent offers, published in the cluster registry; repeatable', collect)
+    .option('--capabilities <file.json>', 'capabilities as a JSON array of { name, description?, version?, schema? }')
+}
+
+/**
+ * The module read from `file`, with the limits and capabilities the options give (each
+ * absent when none is given).
+ * @throws UsageError (a bad capability), CliError (a file that cannot be read, or bad JSON)
+ */
+export async function moduleRequest (file: string, opts: ModuleOptions, ctx: CliContext): Promise<{ wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] }> {
+  const limits: Partial<AgentLimits> = {}
+  if (opts.maxMemoryPages !== undefined) limits.maxMemoryPages = opts.maxMemoryPages
+  if (opts.mailbox !== undefined) limits.mailboxCapacity = opts.mailbox
+  if (opts.fuel !== undefined) limits.fuelPerMessage = opts.fuel
+  if (opts.handlerTimeout !== undefined) limits.handlerTimeoutMs = opts.handlerTimeout
+  if (opts.sendsPerSecond !== undefined) limits.sendsPerSecond = opts.sendsPerSecond
+  if (opts.sendBurst !== undefined) limits.sendBurst = opts.sendBurst
+  if (opts.sendBytesPerSecond !== undefined) limits.sendBytesPerSecond = opts.sendBytesPerSecond
+  const capabilities = await readCapabilities(opts, ctx)
+  const req: { wasm: Uint8Array, limits?: Partial<AgentLimits>, capabilities?: CapabilityJson[] } = { wasm: await ctx.readFile(file) }
+  if (Object.keys(limits).length > 0) req.limits = limits
+  if (capabilities.length > 0) req.capabilities = capabilities
+  return req
+}
+
 /** `--capabilities <file>` then each `--capability`, checked here so a typo is a usage error. */
-async function readCapabilities (opts: DeployOptions, ctx: CliContext): Promise<CapabilityJson[]> {
+async function readCapabilities (opts: ModuleOptions, ctx: CliContext): Promise<CapabilityJson[]> {
   const out: CapabilityJson[] = []
   try {
     if (opts.capabilities !== undefined) {

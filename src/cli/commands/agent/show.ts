@@ -18,6 +18,7 @@ export function registerAgentShow (agent: Command, ctx: CliContext): void {
       const pairs: Array<[string, string | string[]]> = [
         ['id', a.id],
         ['state', out.state(a.state)],
+        ...(a.version !== undefined ? [['version', String(a.version)] as [string, string]] : []),
         ['module', `${formatBytes(a.moduleBytes)}, sha256 ${a.moduleHash}`],
         ['deployed', `${formatTime(a.deployedAt)} (${formatDuration(now - a.deployedAt)} ago)`],
         ['limits', [
