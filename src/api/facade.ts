@@ -5,7 +5,7 @@
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { AgentStatus, Capability, HlcTimestamp } from '../../protocols/registry/types.js'
 import type { AgentInfo, AgentLimits } from '../runtime/types.js'
-import type { AgentVersion } from '../storage/agent-store.js'
+import type { AgentVersion } from '../storage/index.js'
 import type { DeadLetterCause, DeadLetterRecord } from '../../protocols/delivery/index.js'
 import type { HandledEntry, MessageStatus } from '../delivery/types.js'
 import type { Conversation } from '../../protocols/fipa/conversations.js'

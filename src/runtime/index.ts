@@ -27,6 +27,7 @@ import type { AgentRuntime } from './types.js'
 export type * from './types.js'
 export type { AgentRuntimeOptions } from './agent-runtime.js'
 export { DEFAULT_AGENT_LIMITS, resolveLimits, pickLimits, MAX_FUEL_PER_MESSAGE, MAX_MEMORY_PAGES } from './limits.js'
+export { policyWarmUpModule } from './policy-warm-up.js'
 export {
   InvalidModuleError, AgentExistsError, AgentNotFoundError, AgentStateError, InvalidAgentIdError, InvalidLimitsError,
   RuntimeNotRunningError
