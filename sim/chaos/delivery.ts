@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Prng } from '../core/prng.js'
 import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 
@@ -339,8 +340,4 @@ async function postJson (node: NodeProcess, path: string, body: unknown): Promis
 function gauge (text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
   return m === null ? NaN : Number(m[1])
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 
 export interface RequestsOptions {
@@ -103,8 +104,4 @@ export async function runRequests (o: RequestsOptions): Promise<RequestsReport> 
       await n.stop('SIGKILL')
     }))
   }
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }

@@ -8,6 +8,7 @@ import {
 } from '../../src/runtime/index.js'
 import { exampleAgent } from './helpers/agents.js'
 import { HostRecorder } from './helpers/host.js'
+import { runtimeForSuite } from './helpers/suite-runtime.js'
 import { closeWat, wat } from './helpers/wat.js'
 
 let seq = 0
@@ -458,16 +459,7 @@ describe('agent runtime watchdog', function () {
   this.timeout(30_000)
   const host = new HostRecorder()
   let runtime: AgentRuntime
-
-  before(async () => {
-    runtime = createAgentRuntime({ host, workers: 1 })
-    await runtime.start()
-  })
-
-  after(async () => {
-    await runtime?.stop()
-    await closeWat()
-  })
+  runtimeForSuite(host, r => { runtime = r })
 
   it('stops a call stuck past handlerTimeoutMs inside its own instance: only that agent fails, its neighbours keep their state', async () => {
     await runtime.deploy('counter', await exampleAgent('counter'))

@@ -8,11 +8,12 @@ import { timerMessage } from '../../protocols/agent-abi/index.js'
 import type { AclMessage } from '../../protocols/fipa/types.js'
 import { seededRandom } from '../../src/runtime/host/index.js'
 import {
-  MAX_FUEL_PER_MESSAGE, createAgentRuntime, type AgentOutbound, type AgentRuntime, type AgentStateSnapshot, type StateChanges
+  MAX_FUEL_PER_MESSAGE, type AgentOutbound, type AgentRuntime, type AgentStateSnapshot, type StateChanges
 } from '../../src/runtime/index.js'
 import { exampleAgent } from './helpers/agents.js'
 import { HostRecorder } from './helpers/host.js'
-import { closeWat, wat } from './helpers/wat.js'
+import { runtimeForSuite } from './helpers/suite-runtime.js'
+import { wat } from './helpers/wat.js'
 
 /** A host that keeps agents' stores and timers as a node does: from the reported changes. */
 class StateHost extends HostRecorder {
@@ -81,16 +82,7 @@ describe('agent host functions (store, clock, randomness, timers) in workers', f
   this.timeout(30_000)
   const host = new StateHost()
   let runtime: AgentRuntime
-
-  before(async () => {
-    runtime = createAgentRuntime({ host, workers: 1 })
-    await runtime.start()
-  })
-
-  after(async () => {
-    await runtime?.stop()
-    await closeWat()
-  })
+  runtimeForSuite(host, r => { runtime = r })
 
   it('accepts a module importing the clock, and meters its calls: a loop of now() runs out of fuel', async () => {
     const now = '(import "env" "now" (func $now (result f64)))'

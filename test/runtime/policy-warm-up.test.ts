@@ -4,26 +4,19 @@
  * warming the policy worker up can never fail on the module itself.
  */
 import assert from 'node:assert/strict'
-import { createAgentRuntime, type AgentRuntime } from '../../src/runtime/index.js'
+import type { AgentRuntime } from '../../src/runtime/index.js'
 import { POLICY_WARM_UP_WAT, policyWarmUpModule } from '../../src/runtime/policy-warm-up.js'
 // (Its .mjs import also makes mocha load this file as ESM, which spawning workers needs.)
 import { exampleAgent } from './helpers/agents.js'
 import { HostRecorder } from './helpers/host.js'
-import { closeWat, wat } from './helpers/wat.js'
+import { runtimeForSuite } from './helpers/suite-runtime.js'
+import { wat } from './helpers/wat.js'
 
 describe('runtime: policy warm-up module', function () {
   this.timeout(30_000)
   const host = new HostRecorder()
   let runtime: AgentRuntime
-
-  before(async () => {
-    runtime = createAgentRuntime({ host, workers: 1 })
-    await runtime.start()
-  })
-  after(async () => {
-    await runtime.stop()
-    await closeWat()
-  })
+  runtimeForSuite(host, r => { runtime = r })
 
   it('is its WAT, assembled', async () => {
     assert.deepEqual(Buffer.from(policyWarmUpModule()), Buffer.from(await wat(POLICY_WARM_UP_WAT)))
