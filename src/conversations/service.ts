@@ -24,7 +24,7 @@ import type { Logger } from 'pino'
 import { Packr } from 'msgpackr'
 import { ConversationTable, SYSTEM_AGENT, validateMessage, type AclLimits, type Conversation } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
-import { Alarm } from '../delivery/alarm.js'
+import { Alarm } from '../delivery/index.js'
 import { silentLogger } from '../observability/logger.js'
 import type { StorageOp, Sublevel } from '../storage/index.js'
 

@@ -19,6 +19,7 @@ export { GroupCommit, type GroupCommitOptions } from './commit.js'
 export { DeadLetterQueue, type DeadLetterQuery } from './dead-letters.js'
 export { MessageLog } from './message-log.js'
 export { DeadLetterNotFoundError, MessageNotFoundError, OutboxFullError } from './errors.js'
+export { Alarm } from './alarm.js'
 export type {
   AgentRoutes, DeliveryConfig, DeliveryState, HandledEntry, LocalClients, MessageRecord, MessageStatus, PeerHealth, ReceiverStatus
 } from './types.js'
