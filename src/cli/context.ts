@@ -29,8 +29,6 @@ export interface GlobalOptions {
    * this machine whose API is `api` (see {@link findLocalAdminToken}); absent when none.
    */
   token?: string
-  /** Where the token came from: `--token`, `CAXTON_TOKEN`, or the file it was read from. */
-  tokenSource?: string
   /** `--ca` (or `CAXTON_CA`): PEM file of the authority to trust for an `https://` node. */
   ca?: string
 }
@@ -142,20 +140,11 @@ function resolveGlobals (opts: Record<string, unknown>, env: Record<string, stri
     json: opts.json === true,
     timeoutMs: typeof opts.timeout === 'number' ? opts.timeout : DEFAULT_TIMEOUT_MS
   }
-  if (typeof opts.token === 'string') {
-    globals.token = opts.token
-    globals.tokenSource = '--token'
-  } else if (given(env.CAXTON_TOKEN) !== undefined) {
-    globals.token = env.CAXTON_TOKEN
-    globals.tokenSource = 'CAXTON_TOKEN'
-  } else {
-    const data = given(env.CAXTON_DATA)
-    const found = findLocalAdminToken(globals.api, { cwd, ...(data !== undefined ? { dataDirs: [data] } : {}) })
-    if (found !== undefined) {
-      globals.token = found.token
-      globals.tokenSource = found.file
-    }
-  }
+  const data = given(env.CAXTON_DATA)
+  const token = typeof opts.token === 'string'
+    ? opts.token
+    : given(env.CAXTON_TOKEN) ?? findLocalAdminToken(globals.api, { cwd, ...(data !== undefined ? { dataDirs: [data] } : {}) })?.token
+  if (token !== undefined) globals.token = token
   const ca = typeof opts.ca === 'string' ? opts.ca : given(env.CAXTON_CA)
   if (ca !== undefined) globals.ca = ca
   return globals
