@@ -6,7 +6,9 @@
  * @example
  * ```ts
  * const audit = await AuditLog.open(storage.sublevel('audit'))
- * await audit.append({ action: 'peer.frame.rejected', outcome: 'refused', source: peerId, detail: 'sender not hosted by the peer' })
+ * await audit.append({ action: 'agent.deploy', outcome: 'ok', status: 201, target: 'echo', actor })
+ * const refused = new RefusedFrames(audit)   // peers' refused frames, counted, one entry per key and period
+ * refused.note(peerId, '/caxton/fipa/2.0.0', 'forged-sender', 'sender echo is not an agent of the peer')
  * const { ok, broken } = await audit.verify()
  * ```
  */

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../observability/logger.js'
-import { ADMIN_TOKEN_FILE, writePrivateFile } from './files.js'
+import { writeSecretFile } from '../storage/secret-file.js'
+import { ADMIN_TOKEN_FILE } from './files.js'
 import type { TokenStore } from './tokens.js'
 
 /** Name of the admin token a node creates for itself. */
@@ -28,7 +29,7 @@ export async function ensureAdminToken (tokens: TokenStore, dataDir: string, log
     if (v.ok && v.principal.role === 'admin') return { file, created: false }
   }
   const { token, info } = await tokens.create({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin' })
-  await writePrivateFile(file, token + '\n')
+  await writeSecretFile(file, token + '\n', { overwrite: true })
   log.info({ file, tokenId: info.id }, existing === undefined ? 'admin token written' : 'admin token replaced (the old one was no longer valid)')
   return { file, created: true }
 }

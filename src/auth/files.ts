@@ -5,9 +5,9 @@
  * `caxton` command run from the folder the node was started in finds the token for the
  * node it calls without being given one ({@link findLocalAdminToken}).
  */
-import { chmod, writeFile } from 'node:fs/promises'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { writeSecretFile } from '../storage/secret-file.js'
 
 /** File name of the bootstrap admin token in a node's data folder. */
 export const ADMIN_TOKEN_FILE = 'admin.token'
@@ -18,16 +18,9 @@ export const API_FILE = 'api.json'
 /** Where `caxton node start` keeps data folders by default (`.caxton/<name>`), relative to its working folder. */
 export const DEFAULT_DATA_ROOT = '.caxton'
 
-/** Writes `text` to `path` readable by the owner only (0600), also when the file existed. */
-export async function writePrivateFile (path: string, text: string): Promise<void> {
-  await writeFile(path, text, { mode: 0o600 })
-  // `mode` applies only when the file is created.
-  await chmod(path, 0o600)
-}
-
 /** Records where the node's REST API listens (`api.json`). */
 export async function writeApiFile (dataDir: string, url: string): Promise<void> {
-  await writePrivateFile(join(dataDir, API_FILE), JSON.stringify({ url }) + '\n')
+  await writeSecretFile(join(dataDir, API_FILE), JSON.stringify({ url }) + '\n', { overwrite: true })
 }
 
 /** Hosts meaning "every interface" (a client reaches them on loopback), and loopback spellings. */

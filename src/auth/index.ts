@@ -15,7 +15,7 @@ export { TokenStore, TOKEN_NAME_PATTERN, MAX_TOKEN_TTL_MS, MIN_TOKEN_TTL_MS } fr
 export type { Principal, TokenInfo, Verification, CreateTokenRequest, TokenStoreOptions } from './tokens.js'
 export { ROLES, isRole, permits, type Role, type Requirement } from './roles.js'
 export { ensureAdminToken, BOOTSTRAP_TOKEN_NAME } from './bootstrap.js'
-export { ADMIN_TOKEN_FILE, API_FILE, DEFAULT_DATA_ROOT, findLocalAdminToken, writeApiFile, writePrivateFile } from './files.js'
+export { ADMIN_TOKEN_FILE, API_FILE, DEFAULT_DATA_ROOT, findLocalAdminToken, writeApiFile } from './files.js'
 export {
   AUTH_ERROR_STATUS, ForbiddenError, HostNotAllowedError, InvalidTokenRequestError, RateLimitedError, TokenNotFoundError,
   UnauthenticatedError, type AuthFailureReason

@@ -29,8 +29,6 @@ export interface GlobalOptions {
    * this machine whose API is `api` (see {@link findLocalAdminToken}); absent when none.
    */
   token?: string
-  /** Where the token came from: `--token`, `CAXTON_TOKEN`, or the file it was read from. */
-  tokenSource?: string
   /** `--ca` (or `CAXTON_CA`): PEM file of the authority to trust for an `https://` node. */
   ca?: string
 }
@@ -142,20 +140,11 @@ function resolveGlobals (opts: Record<string, unknown>, env: Record<string, stri
     json: opts.json === true,
     timeoutMs: typeof opts.timeout === 'number' ? opts.timeout : DEFAULT_TIMEOUT_MS
   }
-  if (typeof opts.token === 'string') {
-    globals.token = opts.token
-    globals.tokenSource = '--token'
-  } else if (given(env.CAXTON_TOKEN) !== undefined) {
-    globals.token = env.CAXTON_TOKEN
-    globals.tokenSource = 'CAXTON_TOKEN'
-  } else {
-    const data = given(env.CAXTON_DATA)
-    const found = findLocalAdminToken(globals.api, { cwd, ...(data !== undefined ? { dataDirs: [data] } : {}) })
-    if (found !== undefined) {
-      globals.token = found.token
-      globals.tokenSource = found.file
-    }
-  }
+  const data = given(env.CAXTON_DATA)
+  const token = typeof opts.token === 'string'
+    ? opts.token
+    : given(env.CAXTON_TOKEN) ?? findLocalAdminToken(globals.api, { cwd, ...(data !== undefined ? { dataDirs: [data] } : {}) })?.token
+  if (token !== undefined) globals.token = token
   const ca = typeof opts.ca === 'string' ? opts.ca : given(env.CAXTON_CA)
   if (ca !== undefined) globals.ca = ca
   return globals
@@ -219,6 +208,14 @@ export function integerIn (min: number, max: number): (value: string) => number 
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
+/** `90s`, `1h30m`, `7d` (one or more `<n><unit>`, units `ms` `s` `m` `h` `d`) as ms; undefined for text of another shape. */
+function durationMs (text: string): number | undefined {
+  if (!/^([0-9]+(ms|s|m|h|d))+$/.test(text)) return undefined
+  let ms = 0
+  for (const [, n, unit] of text.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(n) * DURATION_UNITS_MS[unit]
+  return ms
+}
+
 /**
  * A commander argument parser for a point in time, as ms since the epoch: a whole number
  * (ms since the epoch, as the API takes it), an ISO 8601 date or time
@@ -229,11 +226,8 @@ export function pointInTime (now: () => number): (value: string) => number {
   return (value: string) => {
     const v = value.trim()
     if (/^[0-9]+$/.test(v)) return checked(Number(v))
-    if (/^([0-9]+(ms|s|m|h|d))+$/.test(v)) {
-      let ms = 0
-      for (const [, n, unit] of v.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(n) * DURATION_UNITS_MS[unit]
-      return checked(Math.max(0, now() - ms))
-    }
+    const ago = durationMs(v)
+    if (ago !== undefined) return checked(Math.max(0, now() - ago))
     // Date.parse takes much that is not a date ("1", "May 5"): only the ISO 8601 shapes.
     if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$/i.test(v)) {
       return checked(Date.parse(v))
@@ -248,12 +242,7 @@ export function pointInTime (now: () => number): (value: string) => number {
  */
 export function duration (minMs: number, maxMs: number): (value: string) => number {
   return (value: string) => {
-    const v = value.trim()
-    let ms = NaN
-    if (/^([0-9]+(ms|s|m|h|d))+$/.test(v)) {
-      ms = 0
-      for (const [, n, unit] of v.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(n) * DURATION_UNITS_MS[unit]
-    }
+    const ms = durationMs(value.trim()) ?? NaN
     if (!Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) {
       throw new InvalidArgumentError(`expected a duration like 90s, 12h or 30d, from ${minMs} ms to ${Math.floor(maxMs / 86_400_000)} days.`)
     }
