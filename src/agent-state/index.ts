@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * const state = new AgentStateService({ kvRows: delivery.sublevel('agent-kv'), timers, kvQuotaBytes: 1 << 20, maxTimers: 1000, write: ops => delivery.write(ops) })
+ * const state = new AgentStateService({ kvRows: delivery.sublevel('agent-kv'), capabilityRows: delivery.sublevel('agent-capabilities'), timers, kvQuotaBytes: 1 << 20, maxTimers: 1000, write: ops => delivery.write(ops) })
  * await state.load(new Set(storedAgentIds))             // before agents are restored
  * runtimeHost.agentState = id => state.snapshot(id)
  * runtimeHost.onHandled = (id, token, sends, changes) =>

@@ -50,8 +50,8 @@ export class AgentStateService {
   }
 
   /**
-   * Reads the stored stores and timers, deleting those of agents not in `stored` (removed
-   * while the node was down). Call before the agents are restored.
+   * Reads the stored stores, timers and declared capabilities, deleting those of agents not
+   * in `stored` (removed while the node was down). Call before the agents are restored.
    */
   async load (stored: ReadonlySet<AgentId>): Promise<void> {
     const keep = (id: AgentId): boolean => stored.has(id)
@@ -89,7 +89,7 @@ export class AgentStateService {
     return this.capabilities.get(agentId)
   }
 
-  /** Deletes `agentId`'s store and timers (it was removed); resolves once written. */
+  /** Deletes `agentId`'s store, timers and declared capabilities (it was removed); resolves once written. */
   async drop (agentId: AgentId): Promise<void> {
     const ops = [...this.kv.dropOps(agentId), ...this.timers.dropOps(agentId), ...this.capabilities.dropOps(agentId)]
     if (ops.length > 0) await this.o.write(ops)

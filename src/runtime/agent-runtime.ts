@@ -772,20 +772,14 @@ export class WasmAgentRuntime implements AgentRuntime {
         w.isReady = true
         w.ready$.resolve()
         break
-      case 'loaded': {
-        const l = w.loads.get(msg.slot)
-        w.loads.delete(msg.slot)
-        const a = this.slots.get(msg.slot)
-        if (a !== undefined) a.starting = false
-        l?.resolve(msg.memoryPages)
-        break
-      }
+      case 'loaded':
       case 'load-failed': {
         const l = w.loads.get(msg.slot)
         w.loads.delete(msg.slot)
         const a = this.slots.get(msg.slot)
         if (a !== undefined) a.starting = false
-        l?.reject(new InvalidModuleError(msg.reason))
+        if (msg.t === 'loaded') l?.resolve(msg.memoryPages)
+        else l?.reject(new InvalidModuleError(msg.reason))
         break
       }
       case 'unloaded': {

@@ -324,12 +324,13 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   const t0 = a.callStart
   let status = 0
   try {
+    const message = batch.subarray(off, off + len)
     // The message of a timer cancelled after it fired is dropped, unhandled (SPEC.md §8).
-    if (a.state.admit(batch.subarray(off, off + len), a.id)) {
+    if (a.state.admit(message, a.id)) {
       const ptr = a.alloc(len) >>> 0
       const buffer = a.memory.buffer
       if (ptr + len > buffer.byteLength) throw new HostFault('memory', `alloc(${len}) returned ${ptr}, outside linear memory (${buffer.byteLength} bytes)`)
-      new Uint8Array(buffer, ptr, len).set(batch.subarray(off, off + len))
+      new Uint8Array(buffer, ptr, len).set(message)
       status = a.handle(ptr, len)
     }
   } catch (err) {

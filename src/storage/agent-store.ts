@@ -81,7 +81,7 @@ export class AgentStore {
       record,
       ops: [
         { type: 'put', sublevel: this.storage.modules, key: moduleHash, value: wasm },
-        { type: 'put', sublevel: this.storage.agents, key: agent.id, value: pack(record) }
+        ...this.recordOps(record)
       ]
     }
   }

@@ -40,11 +40,12 @@ export function encodeNext (next: number): Uint8Array {
   return packr.pack([VERSION, next])
 }
 
-/** A row, read back. @throws Error naming what is wrong */
+/** A row, read back. */
 export type TimerRow =
   | { kind: 'timer', agentId: AgentId, id: number, record: TimerRecord }
   | { kind: 'next', agentId: AgentId, next: number }
 
+/** Reads a row back. @throws Error naming what is wrong */
 export function decodeRow (key: string, value: Uint8Array): TimerRow {
   const sep = key.indexOf('\0')
   if (sep <= 0) throw new Error(`bad key ${JSON.stringify(key)}`)

@@ -20,11 +20,6 @@ export class CapabilityBook {
     this.list = [...offered]
   }
 
-  /** The capabilities offered now (this message's changes included). */
-  get current (): readonly Capability[] {
-    return this.list
-  }
-
   /**
    * Declares the capability in `json` (UTF-8 JSON of `{ name, version?, description?,
    * schema? }`), replacing the one with the same name and version.

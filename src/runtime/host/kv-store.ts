@@ -50,10 +50,6 @@ export class KvStore {
     return this.used
   }
 
-  get size (): number {
-    return this.values.size
-  }
-
   get (key: string): Uint8Array | undefined {
     return this.values.get(key)
   }

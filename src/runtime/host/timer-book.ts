@@ -21,21 +21,9 @@ export class TimerBook {
     for (const id of this.pending) if (id >= this.nextId) this.nextId = id + 1
   }
 
-  get size (): number {
-    return this.pending.size
-  }
-
   /** The id the next timer gets. */
   get next (): number {
     return this.nextId
-  }
-
-  has (id: number): boolean {
-    return this.pending.has(id)
-  }
-
-  ids (): number[] {
-    return [...this.pending].sort((a, b) => a - b)
   }
 
   /** A new timer (`delayMs` and `payload` already checked): its id, or `HOST_RESULT.quota`. */
