@@ -1,12 +1,19 @@
-import type { AgentId } from '../../protocols/fipa/types.js'
+import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { MessageRecord } from './types.js'
+
+/** A line whose message is kept in its msgpack form until a query reads it. */
+interface EncodedRecord extends Omit<MessageRecord, 'message'> {
+  message?: undefined
+  bytes: Uint8Array
+  decode: (bytes: Uint8Array) => AclMessage
+}
 
 /**
  * The last `capacity` messages this node saw (ring buffer), for `GET /messages`.
  * O(1) per record; queries scan newest first.
  */
 export class MessageLog {
-  private readonly ring: Array<MessageRecord | undefined>
+  private readonly ring: Array<MessageRecord | EncodedRecord | undefined>
   private next = 0
 
   constructor (readonly capacity: number) {
@@ -14,9 +21,38 @@ export class MessageLog {
   }
 
   add (record: MessageRecord): void {
+    this.put(record)
+  }
+
+  /**
+   * Adds a line for a message the caller holds only encoded: it is decoded if and when a
+   * query reads it (most lines are overwritten unread; decoding each one cost ~2 µs a
+   * delivered message on the sending node). A line that no longer decodes is left out of queries.
+   */
+  addEncoded (record: Omit<MessageRecord, 'message'>, bytes: Uint8Array, decode: (bytes: Uint8Array) => AclMessage): void {
+    this.put({ ...record, bytes, decode })
+  }
+
+  private put (record: MessageRecord | EncodedRecord): void {
     if (this.capacity === 0) return
     this.ring[this.next] = record
     this.next = (this.next + 1) % this.capacity
+  }
+
+  /** The line at `slot` with its message decoded (the decoded form replaces it); undefined when empty or undecodable. */
+  private read (slot: number): MessageRecord | undefined {
+    const r = this.ring[slot]
+    if (r === undefined || r.message !== undefined) return r
+    const { bytes, decode, ...rest } = r
+    let message: AclMessage
+    try {
+      message = decode(bytes)
+    } catch {
+      return undefined
+    }
+    const decoded: MessageRecord = { ...rest, message }
+    this.ring[slot] = decoded
+    return decoded
   }
 
   /** Newest first, filtered by agent (sender or receiver) and/or conversation. */
@@ -24,8 +60,10 @@ export class MessageLog {
     const limit = q.limit ?? 100
     const out: MessageRecord[] = []
     for (let i = 1; i <= this.capacity && out.length < limit; i++) {
-      const r = this.ring[(this.next - i + this.capacity) % this.capacity]
-      if (r == null) break
+      const slot = (this.next - i + this.capacity) % this.capacity
+      if (this.ring[slot] === undefined) break
+      const r = this.read(slot)
+      if (r === undefined) continue
       if (q.agent != null && r.message.sender !== q.agent && !r.message.receivers.includes(q.agent)) continue
       if (q.conversationId != null && r.message.conversationId !== q.conversationId) continue
       out.push(r)

@@ -14,7 +14,6 @@
  *   queue in the same batch as a FAILURE to its sender.
  */
 import type { Logger } from 'pino'
-import { LRUCache } from 'lru-cache'
 import {
   admit, decodeInboxRecord, decodeOutboxRecord, DELIVER_FLAGS, encodeInboxRecord, encodeOutboxRecord, OrderCounter,
   orderKey, OutboxScheduler, parseOrderKey, senderProblem, MAX_RUN,
@@ -37,8 +36,9 @@ import type { RefusedFrameSink } from '../audit/index.js'
 import { MessageLog } from './message-log.js'
 import { DeliveryMetrics } from './metrics.js'
 import { ReceiverState } from './receiver-state.js'
+import { StatusTable } from './status-table.js'
 import type {
-  AgentRoutes, DeliveryConfig, DeliveryState, HandledEntry, LocalClients, MessageRecord, MessageStatus, PeerHealth, ReceiverStatus
+  AgentRoutes, DeliveryConfig, HandledEntry, LocalClients, MessageRecord, MessageStatus, PeerHealth, ReceiverStatus
 } from './types.js'
 import { MemoryLevel } from 'memory-level'
 import { Packr } from 'msgpackr'
@@ -86,6 +86,12 @@ interface Outgoing {
   record: OutboxRecord
   /** The peer it was counted against ('' when unknown at acceptance). */
   bound: string
+  /** Its row's key ({@link orderKey} of its order), kept for the delete. */
+  key: string
+  /** {@link pairKey} of its sender and receiver, kept for {@link DeliveryService.untrack}. */
+  pair: string
+  /** When it was accepted, last sent or last failed, ms since the epoch (its status's `at`). */
+  at: number
 }
 
 /** A message in a local agent's inbox, by its inbox key. */
@@ -125,11 +131,17 @@ export class DeliveryService {
   private readonly boundCounts = new Map<string, { messages: number, bytes: number }>()
   /** Outbox entries per pair (sender\nreceiver), staged included: a pair with any goes through the outbox (FIFO). */
   private readonly pendingPairs = new Map<string, number>()
-  private readonly outboxByMessage = new Map<string, Set<number>>()
+  /** Outbox orders per message id: one number for a message with one copy here (most), a Set for more. */
+  private readonly outboxByMessage = new Map<string, number | Set<number>>()
   /** Inbox entries being persisted, per receiver: counted against its capacity. */
   private readonly reserved = new Map<AgentId, number>()
   private readonly inbox = new Map<string, InboxMeta>()
-  private readonly statuses: LRUCache<string, { sender?: AgentId, receivers: ReceiverStatus[] }>
+  /**
+   * What became of messages that left the outbox or reached an inbox here (delivered,
+   * handled, dead-lettered), oldest evicted first; copies still in the outbox are described
+   * from the outbox and the scheduler instead ({@link status}).
+   */
+  private readonly statuses: StatusTable
   private readonly resolving = new Set<AgentId>()
   private readonly notFound = new Map<AgentId, number>()
   /** Routes learned from the stored outbox and inboxes at start-up, applied once the registry runs ({@link start}). */
@@ -158,7 +170,7 @@ export class DeliveryService {
     }, options.random ?? Math.random)
     this.recentLog = new MessageLog(options.recentLimit ?? 1000)
     this.alarm = new Alarm(() => { this.pump() }, this.clock)
-    this.statuses = new LRUCache({ max: options.statusLimit ?? 100_000 })
+    this.statuses = new StatusTable(options.statusLimit ?? 100_000)
     if (options.metrics !== undefined) {
       this.metrics = new DeliveryMetrics(options.metrics, {
         outboxMessages: () => this.outbox.size,
@@ -213,9 +225,8 @@ export class DeliveryService {
         await this.outboxRows.del(key)
         continue
       }
-      this.track(order, record)
+      this.track(order, key, record)
       this.scheduler.add({ order, messageId: record.messageId, sender: record.sender, receiver: record.receiver, deadline: record.deadline })
-      this.setStatus(record.messageId, record.sender, record.receiver, { state: 'queued' })
       if (record.via !== undefined) this.routeHints.push([record.receiver, record.via])
       loaded++
     }
@@ -412,12 +423,13 @@ export class DeliveryService {
     const known = this.statuses.get(messageId)
     const receivers = new Map<AgentId, ReceiverStatus>((known?.receivers ?? []).map(r => [r.receiver, { ...r }]))
     let sender = known?.sender
-    for (const order of this.outboxByMessage.get(messageId) ?? []) {
+    const orders = this.outboxByMessage.get(messageId)
+    for (const order of typeof orders === 'number' ? [orders] : orders ?? []) {
       const o = this.outbox.get(order)
       const s = this.scheduler.status(order)
       if (o === undefined) continue
       sender ??= o.record.sender
-      const r: ReceiverStatus = { receiver: o.record.receiver, state: s?.state ?? 'queued', at: receivers.get(o.record.receiver)?.at ?? this.clock() }
+      const r: ReceiverStatus = { receiver: o.record.receiver, state: s?.state ?? 'queued', at: o.at }
       if (s?.peer !== undefined) r.peer = s.peer
       if (s !== undefined) r.attempts = s.attempts
       if (s?.lastError !== undefined) r.reason = s.lastError
@@ -582,9 +594,9 @@ export class DeliveryService {
     const order = this.counter.next()
     const via = this.options.routes.lookup(record.receiver)
     if (via !== undefined && via !== this.options.self && record.via === undefined) record = { ...record, via }
-    txn.ops.push({ type: 'put', sublevel: this.outboxRows, key: orderKey(order), value: encodeOutboxRecord(record) })
-    this.track(order, record)
-    this.setStatus(record.messageId, record.sender, record.receiver, { state: 'queued' })
+    const key = orderKey(order)
+    txn.ops.push({ type: 'put', sublevel: this.outboxRows, key, value: encodeOutboxRecord(record) })
+    this.track(order, key, record)
     txn.after.push(ok => {
       if (!ok) {
         this.untrack(order)
@@ -698,26 +710,27 @@ export class DeliveryService {
     return Math.max(1000, this.options.config.retryCapMs)
   }
 
-  private track (order: number, record: OutboxRecord): void {
+  private track (order: number, key: string, record: OutboxRecord): void {
     const bound = this.options.runtime.has(record.receiver) ? this.options.self : (this.options.routes.lookup(record.receiver) ?? '')
-    this.outbox.set(order, { record, bound })
+    const pair = pairKey(record.sender, record.receiver)
+    this.outbox.set(order, { record, bound, key, pair, at: this.clock() })
     this.outboxBytes += record.message.byteLength
-    const b = this.boundCounts.get(bound) ?? { messages: 0, bytes: 0 }
+    let b = this.boundCounts.get(bound)
+    if (b === undefined) {
+      b = { messages: 0, bytes: 0 }
+      this.boundCounts.set(bound, b)
+    }
     b.messages++
     b.bytes += record.message.byteLength
-    this.boundCounts.set(bound, b)
-    const pair = pairKey(record.sender, record.receiver)
     this.pendingPairs.set(pair, (this.pendingPairs.get(pair) ?? 0) + 1)
-    let orders = this.outboxByMessage.get(record.messageId)
-    if (orders === undefined) {
-      orders = new Set()
-      this.outboxByMessage.set(record.messageId, orders)
-    }
-    orders.add(order)
+    const orders = this.outboxByMessage.get(record.messageId)
+    if (orders === undefined) this.outboxByMessage.set(record.messageId, order)
+    else if (typeof orders === 'number') this.outboxByMessage.set(record.messageId, new Set([orders, order]))
+    else orders.add(order)
     this.updateBackpressure()
   }
 
-  private untrack (order: number): OutboxRecord | undefined {
+  private untrack (order: number): Outgoing | undefined {
     const o = this.outbox.get(order)
     if (o === undefined) return undefined
     this.outbox.delete(order)
@@ -729,15 +742,18 @@ export class DeliveryService {
       b.bytes -= record.message.byteLength
       if (b.messages <= 0) this.boundCounts.delete(o.bound)
     }
-    const pair = pairKey(record.sender, record.receiver)
-    const n = (this.pendingPairs.get(pair) ?? 1) - 1
-    if (n <= 0) this.pendingPairs.delete(pair)
-    else this.pendingPairs.set(pair, n)
+    const n = (this.pendingPairs.get(o.pair) ?? 1) - 1
+    if (n <= 0) this.pendingPairs.delete(o.pair)
+    else this.pendingPairs.set(o.pair, n)
     const orders = this.outboxByMessage.get(record.messageId)
-    orders?.delete(order)
-    if (orders?.size === 0) this.outboxByMessage.delete(record.messageId)
+    if (orders === order) {
+      this.outboxByMessage.delete(record.messageId)
+    } else if (typeof orders === 'object') {
+      orders.delete(order)
+      if (orders.size === 1) this.outboxByMessage.set(record.messageId, orders.values().next().value as number)
+    }
     this.updateBackpressure()
-    return record
+    return o
   }
 
   private updateBackpressure (): void {
@@ -764,15 +780,10 @@ export class DeliveryService {
     else entry.receivers[i] = status
   }
 
-  /** Moves a known copy to `state` (in place: this runs several times per message). */
-  private setState (messageId: string, receiver: AgentId, state: DeliveryState, extra?: { peer?: string, attempts?: number, reason?: string }): void {
-    const prev = this.statuses.peek(messageId)?.receivers.find(r => r.receiver === receiver)
-    if (prev === undefined) return
-    prev.state = state
-    prev.at = this.clock()
-    if (extra?.peer !== undefined) prev.peer = extra.peer
-    if (extra?.attempts !== undefined) prev.attempts = extra.attempts
-    if (extra?.reason !== undefined) prev.reason = extra.reason
+  /** An outbox entry changed state (sent, failed, refused): its status's `at`. */
+  private touch (order: number, now: number): void {
+    const o = this.outbox.get(order)
+    if (o !== undefined) o.at = now
   }
 
   // --- internals: sending ---------------------------------------------------------------
@@ -801,7 +812,7 @@ export class DeliveryService {
         if (o === undefined) continue
         const r = o.record
         entries.push({ header: { receiver: r.receiver, deadline: r.deadline, order: s.item.order, after: s.after, flags: r.flags }, message: r.message })
-        this.setState(r.messageId, r.receiver, 'sent', { peer, attempts: s.attempt })
+        o.at = now
       }
       this.options.link.send(peer, entries)
     }
@@ -858,10 +869,11 @@ export class DeliveryService {
       const r = o.record
       if (this.options.clients.has(r.receiver)) {
         const message = decodeMessage(r.message, this.options.limits)
-        txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: orderKey(order) })
+        txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: o.key })
         txn.after.push(ok => {
           if (!ok) return
           this.options.clients.deliver(r.receiver, message)
+          this.setStatus(r.messageId, r.sender, r.receiver, { state: 'delivered' })
           this.delivered(order, 'local', 'ok')
         })
         continue
@@ -872,7 +884,7 @@ export class DeliveryService {
         continue
       }
       const message = decodeMessage(r.message, this.options.limits)
-      txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: orderKey(order) })
+      txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: o.key })
       this.stageInbox(r.receiver, message, r.message, '', r.deadline, txn)
       txn.after.push(ok => { this.delivered(order, 'local', ok ? 'ok' : 'not-running') })
     }
@@ -894,27 +906,25 @@ export class DeliveryService {
     if (verdict === undefined) return
     switch (verdict.kind) {
       case 'delivered': {
-        const r = path === 'local' ? this.untrack(order) : this.removeEntry(order)
+        const o = path === 'local' ? this.untrack(order) : this.removeEntry(order)
         this.metrics?.deliveredBy[path].inc()
-        if (r !== undefined && path === 'remote') {
-          this.setState(r.messageId, r.receiver, 'delivered', peer !== undefined ? { peer } : undefined)
-          // Decoded only for the recent-message log, when it keeps anything.
+        if (o !== undefined && path === 'remote') {
+          const r = o.record
+          this.setStatus(r.messageId, r.sender, r.receiver, peer !== undefined ? { state: 'delivered', peer, attempts: verdict.attempts } : { state: 'delivered', attempts: verdict.attempts })
           if (this.recentLog.capacity > 0) {
-            try {
-              this.record('out', 'delivered', decodeMessage(r.message, this.options.limits), peer)
-            } catch {}
+            this.recentLog.addEncoded(peer !== undefined ? { at: now, direction: 'out', status: 'delivered', peer } : { at: now, direction: 'out', status: 'delivered' }, r.message, this.decodeForLog)
           }
         }
         break
       }
       case 'retry':
         this.metrics?.retries.inc({ reason: 'refused' })
-        this.setState(verdict.item.messageId, verdict.item.receiver, 'queued', { reason: verdict.reason })
+        this.touch(order, now)
         break
       case 'reroute':
         this.metrics?.retries.inc({ reason: 'reroute' })
         this.options.routes.forget(verdict.item.receiver, verdict.peer)
-        this.setState(verdict.item.messageId, verdict.item.receiver, 'queued', { reason: verdict.reason })
+        this.touch(order, now)
         break
       case 'given-up':
         this.giveUp(verdict.given, peer)
@@ -926,31 +936,31 @@ export class DeliveryService {
   private onFailed (peer: string, orders: number[], reason: string): void {
     this.metrics?.retries.inc({ reason: 'transport' }, orders.length)
     for (const g of this.scheduler.failed(peer, orders, reason, this.clock())) this.giveUp(g, peer)
-    for (const order of orders) {
-      const o = this.outbox.get(order)
-      if (o !== undefined) this.setState(o.record.messageId, o.record.receiver, 'queued', { reason })
-    }
+    const now = this.clock()
+    for (const order of orders) this.touch(order, now)
     this.kick()
   }
 
   /** Deletes a delivered entry's row (batched with whatever else is being written). */
-  private removeEntry (order: number): OutboxRecord | undefined {
-    const r = this.untrack(order)
+  private removeEntry (order: number): Outgoing | undefined {
+    const o = this.untrack(order)
     // Nothing waits for this write: staged without a promise or callbacks of its own.
-    this.commits.stage([{ type: 'del', sublevel: this.outboxRows, key: orderKey(order) }], this.logWriteError)
-    return r
+    if (o !== undefined) this.commits.stage([{ type: 'del', sublevel: this.outboxRows, key: o.key }], this.logWriteError)
+    return o
   }
+
+  private readonly decodeForLog = (bytes: Uint8Array): AclMessage => decodeMessage(bytes, this.options.limits)
 
   private readonly logWriteError = (err?: Error): void => {
     if (err !== undefined) this.log.error({ err: err.message }, 'delivery write failed')
   }
 
   private giveUp (g: GivenUp, peer?: string): void {
-    const r = this.untrack(g.item.order)
-    if (r === undefined) return
+    const o = this.untrack(g.item.order)
+    if (o === undefined) return
     const txn = new Txn()
-    txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: orderKey(g.item.order) })
-    this.stageDeadLetter(r, g.cause, g.reason, g.attempts, peer ?? this.scheduler.status(g.item.order)?.peer, txn)
+    txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: o.key })
+    this.stageDeadLetter(o.record, g.cause, g.reason, g.attempts, peer ?? this.scheduler.status(g.item.order)?.peer, txn)
     void this.commit(txn).catch(() => {})
   }
 
