@@ -12,6 +12,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout } from 'node:timers/promises'
 import { loadConfig } from '../../src/config/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
 import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
@@ -73,9 +74,27 @@ export async function drive (node: CaxtonNode, to: string, count: number, window
   return { rate: count / ((performance.now() - t0) / 1000), samples }
 }
 
-async function measure (node: CaxtonNode, to: string, options: MessageBenchOptions): Promise<RoundTripResult> {
+/** Nothing left in node A's outbox and inboxes, nor in node B's when there is one (its `/ready` detail). */
+async function settled (node: CaxtonNode, b?: NodeProcess): Promise<boolean> {
+  const { outbox, inbox } = node.delivery.summary()
+  if (outbox.messages > 0 || inbox > 0) return false
+  if (b === undefined) return true
+  const ready = await (await apiFetch(b, '/ready', { signal: AbortSignal.timeout(5000) })).json() as { checks: { delivery: { detail: string } } }
+  return /^0 in the outbox, 0 in inboxes/.test(ready.checks.delivery.detail)
+}
+
+/**
+ * Round trips at `window` in flight, then with one in flight. Between the two, the nodes
+ * are let settle (outboxes and inboxes empty, then 1 s for writes behind: conversations,
+ * LevelDB's compaction of the loaded phase's rows), so that the 1-in-flight latency is the
+ * path's own and not the tail of the previous phase's backlog.
+ */
+async function measure (node: CaxtonNode, to: string, options: MessageBenchOptions, b?: NodeProcess): Promise<RoundTripResult> {
   await drive(node, to, Math.min(2000, options.messages), options.window, options.size) // warm-up: JIT, streams, windows
   const loaded = await drive(node, to, options.messages, options.window, options.size)
+  await waitFor('both nodes to settle after the loaded phase', async () => (await settled(node, b)) ? true : undefined, 60_000, 50)
+  await setTimeout(1000)
+  await drive(node, to, 200, 1, options.size) // warm-up of the 1-in-flight path
   const single = await drive(node, to, Math.min(3000, options.messages), 1, options.size)
   return { roundTrips: loaded.rate, messages: loaded.rate * 2, loaded: summarize(loaded.samples), latency: summarize(single.samples) }
 }
@@ -116,7 +135,7 @@ async function twoNodes (agent: 'echo' | 'sink', durable: boolean): Promise<{ a:
 export async function benchRemote (options: MessageBenchOptions): Promise<RoundTripResult> {
   const { a, b } = await twoNodes('echo', options.durable)
   try {
-    return await measure(a.node, 'echo', options)
+    return await measure(a.node, 'echo', options, b)
   } finally {
     await a.cleanup()
     await b.stop()

@@ -528,6 +528,7 @@ export class DeliveryService {
 
   // --- internals: staging -------------------------------------------------------------
 
+  /** Stages `txn`; resolves once it is written (its `after` callbacks have run), rejects with the write's error. */
   private async commit (txn: Txn): Promise<void> {
     if (txn.ops.length === 0) {
       for (const f of txn.after) f(true)
@@ -593,7 +594,8 @@ export class DeliveryService {
   private stageOutbox (record: OutboxRecord, txn: Txn): void {
     const order = this.counter.next()
     const via = this.options.routes.lookup(record.receiver)
-    if (via !== undefined && via !== this.options.self && record.via === undefined) record = { ...record, via }
+    // The records given here are built for this call (never shared): set in place.
+    if (via !== undefined && via !== this.options.self && record.via === undefined) record.via = via
     const key = orderKey(order)
     txn.ops.push({ type: 'put', sublevel: this.outboxRows, key, value: encodeOutboxRecord(record) })
     this.track(order, key, record)
@@ -675,6 +677,16 @@ export class DeliveryService {
 
   /** @throws OutboxFullError when accepting these messages would pass a bound. */
   private checkBounds (messages: readonly AclMessage[]): void {
+    // Most calls are one message to one receiver: checked without building the per-peer map.
+    if (messages.length === 1 && messages[0].receivers.length === 1) {
+      const m = messages[0]
+      const r = m.receivers[0]
+      if (this.options.clients.has(r) || this.options.runtime.has(r)) return
+      const size = approximateSize(m)
+      this.checkTotals(1, size)
+      this.checkCount(1, size, this.options.routes.lookup(r) ?? '')
+      return
+    }
     const perPeer = new Map<string, { messages: number, bytes: number }>()
     let count = 0
     let bytes = 0
@@ -692,10 +704,15 @@ export class DeliveryService {
       }
     }
     if (count === 0) return
+    this.checkTotals(count, bytes)
+    for (const [peer, p] of perPeer) this.checkCount(p.messages, p.bytes, peer)
+  }
+
+  /** @throws OutboxFullError when `count` more copies of `bytes` in all would pass the outbox's total bounds. */
+  private checkTotals (count: number, bytes: number): void {
     const c = this.options.config
     if (this.outbox.size + count > c.outboxMaxMessages) throw new OutboxFullError(`${this.outbox.size} messages, at most ${c.outboxMaxMessages}`, this.retryAfterMs())
     if (this.outboxBytes + bytes > c.outboxMaxBytes) throw new OutboxFullError(`${this.outboxBytes} bytes, at most ${c.outboxMaxBytes}`, this.retryAfterMs())
-    for (const [peer, p] of perPeer) this.checkCount(p.messages, p.bytes, peer)
   }
 
   private checkCount (messages: number, bytes: number, peer: string): void {

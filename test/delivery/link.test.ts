@@ -39,8 +39,10 @@ describe('delivery: FIPA 2.0.0 link over libp2p', function () {
   before(async () => {
     a = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
     b = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
-    linkA = new FipaLink({ libp2p: a, ackTimeoutMs: 300 })
-    linkB = new FipaLink({ libp2p: b, ackTimeoutMs: 300 })
+    // Acks have ample time here (a loaded machine must not fail 2,000 entries); the overdue
+    // case has a link of its own with a short timeout.
+    linkA = new FipaLink({ libp2p: a, ackTimeoutMs: 10_000 })
+    linkB = new FipaLink({ libp2p: b, ackTimeoutMs: 10_000 })
     ra = new Reports()
     rb = new Reports()
     await linkA.start(ra.handlers())
@@ -86,12 +88,23 @@ describe('delivery: FIPA 2.0.0 link over libp2p', function () {
   })
 
   it('gives the stream up when an ack is overdue, failing what waited on it; the next entry opens a new stream', async () => {
-    rb.answer = (f, reply) => { if (f.order !== 1) reply({ status: 'ok' }) }
-    linkA.send(b.peerId.toString(), [entry(0)])
-    await waitFor('the overdue entry to fail', () => ra.failed.find(x => x.orders.includes(1)), 5000, 10)
-    assert.match(ra.failed[0].reason, /no ack within 300 ms/)
-    linkA.send(b.peerId.toString(), [entry(5)])
-    await waitFor('the next entry acked', () => ra.acked.find(x => x.order === 6), 5000, 10)
+    const c = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+    const linkC = new FipaLink({ libp2p: c, ackTimeoutMs: 300 })
+    const rc = new Reports()
+    await linkC.start(rc.handlers())
+    await c.start()
+    try {
+      await c.dial(b.getMultiaddrs()[0])
+      rb.answer = (f, reply) => { if (f.order !== 1) reply({ status: 'ok' }) }
+      linkC.send(b.peerId.toString(), [entry(0)])
+      await waitFor('the overdue entry to fail', () => rc.failed.find(x => x.orders.includes(1)), 5000, 10)
+      assert.match(rc.failed[0].reason, /no ack within 300 ms/)
+      linkC.send(b.peerId.toString(), [entry(5)])
+      await waitFor('the next entry acked', () => rc.acked.find(x => x.order === 6), 5000, 10)
+    } finally {
+      await linkC.stop()
+      await c.stop()
+    }
   })
 
   it('survives garbage from a peer: a rejected ack for a bad message, the stream still serves', async () => {
