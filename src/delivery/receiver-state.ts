@@ -33,8 +33,8 @@ export interface ReceiverStateOptions {
 
 export class ReceiverState {
   private readonly cache: LRUCache<string, { last: number, touchedAt: number }>
-  /** Seen keys being written, with what waits for the write (a duplicate's ack). */
-  private readonly staged = new Map<string, Array<(ok: boolean) => void>>()
+  /** Seen keys being written, with what waits for the write (a duplicate's ack; null until something does). */
+  private readonly staged = new Map<string, Array<(ok: boolean) => void> | null>()
   private readonly bucketMs: number
   /** The row of each pair staged in the batch being gathered: later accepts update it instead of adding rows. */
   private readonly stagedPairs = new Map<string, { op: { type: 'put', key: string, value: Uint8Array }, generation: number }>()
@@ -107,12 +107,13 @@ export class ReceiverState {
   whenSettled (key: string, then: (ok: boolean) => void): void {
     const waiting = this.staged.get(key)
     if (waiting === undefined) then(this.seen.getSync(key) !== undefined)
+    else if (waiting === null) this.staged.set(key, [then])
     else waiting.push(then)
   }
 
   /** Marks a message seen: at once in memory, on disk with `ops`; call {@link settled} after the batch. */
   markSeen (key: string, ops: StorageOp[]): void {
-    this.staged.set(key, [])
+    this.staged.set(key, null)
     ops.push({ type: 'put', sublevel: this.seen, key, value: EMPTY })
   }
 
@@ -120,7 +121,8 @@ export class ReceiverState {
   settled (key: string, ok: boolean): void {
     const waiting = this.staged.get(key)
     this.staged.delete(key)
-    for (const then of waiting ?? []) then(ok)
+    if (waiting == null) return
+    for (const then of waiting) then(ok)
   }
 
   /**

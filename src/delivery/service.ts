@@ -362,7 +362,7 @@ export class DeliveryService {
       this.metrics?.handled.inc()
     }
     for (const m of sent) this.stage(m, txn)
-    void this.commit(txn).catch(() => {})
+    this.commitThen(txn)
   }
 
   /**
@@ -530,24 +530,40 @@ export class DeliveryService {
 
   /** Stages `txn`; resolves once it is written (its `after` callbacks have run), rejects with the write's error. */
   private async commit (txn: Txn): Promise<void> {
-    if (txn.ops.length === 0) {
-      for (const f of txn.after) f(true)
-      return
-    }
     await new Promise<void>((resolve, reject) => {
-      this.commits.stage(txn.ops, (err) => {
-        if (err !== undefined) this.log.error({ err: err.message, rows: txn.ops.length }, 'delivery write failed')
-        for (const f of txn.after) {
-          try {
-            f(err === undefined)
-          } catch (e) {
-            this.log.error({ err: e }, 'delivery commit callback threw')
-          }
-        }
+      this.commitThen(txn, (err) => {
         if (err === undefined) resolve()
         else reject(err)
       })
     })
+  }
+
+  /**
+   * Stages `txn` without a promise (for the per-message paths nobody awaits: a promise and
+   * its catch handler were two allocations a message): its `after` callbacks run once it is
+   * written, then `done`. A failed write is logged here.
+   */
+  private commitThen (txn: Txn, done?: (err?: Error) => void): void {
+    if (txn.ops.length === 0) {
+      this.runAfter(txn, undefined)
+      done?.()
+      return
+    }
+    this.commits.stage(txn.ops, (err) => {
+      if (err !== undefined) this.log.error({ err: err.message, rows: txn.ops.length }, 'delivery write failed')
+      this.runAfter(txn, err)
+      done?.(err)
+    })
+  }
+
+  private runAfter (txn: Txn, err: Error | undefined): void {
+    for (const f of txn.after) {
+      try {
+        f(err === undefined)
+      } catch (e) {
+        this.log.error({ err: e }, 'delivery commit callback threw')
+      }
+    }
   }
 
   /** One message, every receiver: an API client here, a local inbox, or the outbox. */
@@ -905,7 +921,7 @@ export class DeliveryService {
       this.stageInbox(r.receiver, message, r.message, '', r.deadline, txn)
       txn.after.push(ok => { this.delivered(order, 'local', ok ? 'ok' : 'not-running') })
     }
-    void this.commit(txn).catch(() => {})
+    this.commitThen(txn)
   }
 
   /** A local delivery's outcome, as if a peer had acked it. */
@@ -978,7 +994,7 @@ export class DeliveryService {
     const txn = new Txn()
     txn.ops.push({ type: 'del', sublevel: this.outboxRows, key: o.key })
     this.stageDeadLetter(o.record, g.cause, g.reason, g.attempts, peer ?? this.scheduler.status(g.item.order)?.peer, txn)
-    void this.commit(txn).catch(() => {})
+    this.commitThen(txn)
   }
 
   // --- internals: receiving --------------------------------------------------------------
@@ -1073,7 +1089,7 @@ export class DeliveryService {
       this.receiver.revert(pair, frame.order, last)
       answer({ status: 'not-running', reason: `node ${this.options.self} could not persist it` })
     })
-    void this.commit(txn).catch(() => {})
+    this.commitThen(txn)
   }
 
   private async maintain (): Promise<void> {

@@ -73,6 +73,9 @@ export class RegistryLocator implements AgentLocator {
     const c = this.contradicted.get(agentId)
     if (c !== undefined && c.node === peer) this.contradicted.delete(agentId)
     if (this.fromRegistry(agentId) === peer) return
+    // Called for every message a peer delivers: an id already bound to that peer is left
+    // as it is (no LRU refresh); if evicted meanwhile, its next message learns it again.
+    if (this.learned.peek(agentId) === peer) return
     this.learned.set(agentId, peer)
   }
 
