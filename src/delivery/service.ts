@@ -1075,8 +1075,9 @@ export class DeliveryService {
     }
     const txn = new Txn()
     // The frame's own bytes of the message when the link found them (one encoding saved);
-    // copied, so that the frame's buffer is not kept alive with it.
-    this.stageInbox(r, m, messageBytes !== undefined ? messageBytes.slice() : encodeMessage(m), from, frame.deadline, txn)
+    // copied, so that the frame's buffer is not kept alive with it. Into Node's buffer pool:
+    // `slice()` gave each copy an ArrayBuffer of its own (1.5-3 µs against ~0.1 µs).
+    this.stageInbox(r, m, messageBytes !== undefined ? Buffer.from(messageBytes) : encodeMessage(m), from, frame.deadline, txn)
     this.receiver.markSeen(seenKey, txn.ops)
     this.receiver.accept(pair, frame.order, now, txn.ops)
     this.options.observer?.observe(m, false, txn.ops)
