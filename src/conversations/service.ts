@@ -185,7 +185,9 @@ export class ConversationService {
     if (seen.awaitingChanged) {
       ops.push(this.putOp(this.complete(c)))
       this.dirty.delete(c.id)
-    } else if (c.messages > 1 || this.whole.has(c.id)) {
+    } else if (c.messages > 1) {
+      // A whole one has more than one message by now (its row had one): no Set probe here
+      // for the common one-off conversation.
       this.dirty.add(c.id)
     }
     for (const old of seen.evicted) {
