@@ -15,24 +15,27 @@
  * joins it. Writing each such conversation, and deleting it when idle, was two of the
  * four to six rows a one-way message cost each node.
  *
- * Reads: a message never reads the disk. A conversation not in memory starts afresh with
- * what this run sees of it (a part); its stored row, if any (written before a restart, or
- * before it left memory), is read and merged in ({@link mergeConversations}: participants
- * joined, counts summed, first start, last activity, awaited replies joined) when the part
- * is first written, when `get` asks for it (a merged copy), and when the node stops (a part
- * of one message that continues a stored row is written then). Reading the row for every
- * message of a new conversation cost ~1-2 µs a miss (`getSync`): with it, `observe` of a
- * new one-off conversation took 3.5-6.6 µs of CPU, without it 0.6-1.1 µs (mostly the
- * table's Map; a 2-core machine under load), and conversations went from 13.6% to 3.7% of
- * the receiver's busy CPU in a one-way durable run. A stored row awaiting replies is always
- * in memory whole: `load` reads those back, and a conversation awaiting a reply is never
- * evicted.
+ * Reads: a conversation not in memory starts afresh with what this run sees of it (a
+ * part); its stored row, if any (written before a restart, or before it left memory), is
+ * read and merged in ({@link mergeConversations}: participants joined, counts summed, first
+ * start, last activity, awaited replies joined) when the part is first written, when `get`
+ * asks for it (a merged copy), and when the node stops (a part of one message that
+ * continues a stored row is written then). So a message reads the disk only when it makes a
+ * part be written at once (a reply awaited in a conversation not read this run; a changed
+ * part evicted). Reading the row for every message of a conversation not in memory cost
+ * ~1-2 µs a miss (`getSync`): with that read and the table as it was, `observe` of a new
+ * one-off conversation took 3.5-6.6 µs of CPU, now 0.6-1.1 µs (mostly the table's Map;
+ * a 2-core machine under load), and conversations went from 13.6% to 3.7% of the receiver's
+ * busy CPU in a one-way durable run. A stored row awaiting replies is always in memory
+ * whole: `load` reads those back, and a conversation awaiting a reply is neither evicted
+ * nor forgotten.
  *
  * Memory: at most `maxInMemory` conversations are held; past it the least recently active
  * ones with nothing awaited are dropped from memory, written first when changed since
  * their last write (a part of one message is dropped unwritten: a stored row it continued
  * misses that message). Conversations idle for `idleMs` are forgotten, in memory and on
- * disk (a stored row not in memory by the next sweep after `idleMs` without activity).
+ * disk (the stored row of one that was a part in memory is deleted by the next sweep, once
+ * a minute; `get` answers it as forgotten meanwhile).
  */
 import type { Logger } from 'pino'
 import { Packr } from 'msgpackr'
