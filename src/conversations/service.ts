@@ -15,14 +15,32 @@
  * joins it. Writing each such conversation, and deleting it when idle, was two of the
  * four to six rows a one-way message cost each node.
  *
+ * Reads: a conversation not in memory starts afresh with what this run sees of it (a
+ * part); its stored row, if any (written before a restart, or before it left memory), is
+ * read and merged in ({@link mergeConversations}: participants joined, counts summed, first
+ * start, last activity, awaited replies joined) when the part is first written, when `get`
+ * asks for it (a merged copy), and when the node stops (a part of one message that
+ * continues a stored row is written then). So a message reads the disk only when it makes a
+ * part be written at once (a reply awaited in a conversation not read this run; a changed
+ * part evicted). Reading the row for every message of a conversation not in memory cost
+ * ~1-2 µs a miss (`getSync`): with that read and the table as it was, `observe` of a new
+ * one-off conversation took 3.5-6.6 µs of CPU, now 0.6-1.1 µs (mostly the table's Map;
+ * a 2-core machine under load), and conversations went from 13.6% to 3.7% of the receiver's
+ * busy CPU in a one-way durable run. A stored row awaiting replies is always in memory
+ * whole: `load` reads those back, and a conversation awaiting a reply is neither evicted
+ * nor forgotten.
+ *
  * Memory: at most `maxInMemory` conversations are held; past it the least recently active
- * one with nothing awaited is written and dropped from memory (read back when a message of
- * it comes, or it is asked for). Conversations idle for `idleMs` are forgotten, in memory
- * and on disk.
+ * ones with nothing awaited are dropped from memory, written first when changed since
+ * their last write (a part of one message is dropped unwritten: a stored row it continued
+ * misses that message). Conversations idle for `idleMs` are forgotten, in memory and on
+ * disk (the stored row of one that was a part in memory is deleted by the next sweep, once
+ * a minute; `get` answers it as forgotten meanwhile).
  */
 import type { Logger } from 'pino'
 import { Packr } from 'msgpackr'
 import { ConversationTable, SYSTEM_AGENT, validateMessage, type AclLimits, type Conversation } from '../../protocols/fipa/index.js'
+import { mergeConversations } from '../../protocols/fipa/conversations.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { Alarm } from '../delivery/index.js'
 import { silentLogger } from '../observability/logger.js'
@@ -35,6 +53,8 @@ const SWEEP_MS = 60_000
 const FLUSH_MS = 1000
 /** How long an overdue reply whose request is still in the outbox waits before it is checked again, ms. */
 const DEFER_MS = 1000
+/** Stored rows read in one `getMany` when the node stops. */
+const COMPLETE_BATCH = 1000
 
 export interface ConversationServiceOptions {
   rows: Sublevel
@@ -65,8 +85,12 @@ export class ConversationService {
   private sweep?: NodeJS.Timeout
   private flushTimer?: NodeJS.Timeout
   private readonly dirty = new Set<string>()
-  /** Conversations in memory that have a row on disk (written this run, or read back). */
-  private readonly onDisk = new Set<string>()
+  /**
+   * Conversations in memory that are whole: their stored row (if they had one) was read
+   * and merged in, and they have a row now (written this run, or read back). The others
+   * held are parts: what this run saw since, with or without a row on disk.
+   */
+  private readonly whole = new Set<string>()
   private running = false
 
   constructor (private readonly o: ConversationServiceOptions) {
@@ -78,7 +102,8 @@ export class ConversationService {
 
   /**
    * Reads back the stored conversations that await replies (their reply-by must still be
-   * enforced); the others stay on disk until asked for. Unreadable records are deleted.
+   * enforced); the others stay on disk until merged with a part or asked for. Unreadable
+   * records are deleted.
    */
   async load (): Promise<number> {
     for await (const [key, value] of this.o.rows.iterator()) {
@@ -87,7 +112,7 @@ export class ConversationService {
         await this.o.rows.del(key)
       } else if (c.awaiting.length > 0) {
         this.table.restore(c)
-        this.onDisk.add(key)
+        this.whole.add(key)
       }
     }
     return this.table.size
@@ -106,21 +131,42 @@ export class ConversationService {
     this.run()
   }
 
-  /** Stops the timers and writes what is pending. */
+  /**
+   * Stops the timers and writes what is pending, and the parts of one message that
+   * continue a stored conversation (one read of the disk for each part of one message
+   * held, in batches: at most `maxInMemory`).
+   */
   async stop (): Promise<void> {
     this.running = false
     clearInterval(this.sweep)
     clearInterval(this.flushTimer)
     this.alarm.cancel()
+    await this.completeParts().catch(err => { this.log.warn({ err: (err as Error).message }, 'reading stored conversations failed') })
     await this.flush()
   }
 
-  /** A conversation, from memory or from disk; undefined when unknown (or forgotten). */
+  /**
+   * A conversation, from memory or from disk (a part held in memory merged with its stored
+   * row: a copy); undefined when unknown, or forgotten (a stored row idle for `idleMs` with
+   * nothing awaited, not swept yet, included).
+   */
   async get (id: string): Promise<Conversation | undefined> {
-    const c = this.table.get(id)
-    if (c !== undefined) return c
-    const bytes = await this.o.rows.get(id)
-    return bytes === undefined ? undefined : this.decode(id, bytes)
+    let held = this.table.get(id)
+    for (let reads = 1; ; reads++) {
+      if (held !== undefined && this.whole.has(id)) return held
+      const bytes = await this.o.rows.get(id)
+      const now = this.table.get(id)
+      // Written, merged or evicted while reading: read again (three times at most).
+      if (now !== held && reads < 3) {
+        held = now
+        continue
+      }
+      if (now !== undefined && this.whole.has(id)) return now
+      const stored = bytes === undefined ? undefined : this.decode(id, bytes)
+      if (now !== undefined) return stored === undefined ? now : mergeConversations(stored, now)
+      if (stored === undefined || (stored.awaiting.length === 0 && stored.lastActivity <= this.clock() - this.o.idleMs)) return undefined
+      return stored
+    }
   }
 
   get size (): number {
@@ -128,44 +174,87 @@ export class ConversationService {
   }
 
   /**
-   * A message this node accepted: its conversation is updated, and written with `ops`.
-   * `outgoing`: sent from this node (only those await replies here, so that one FAILURE,
-   * from the asker's node, reports a missing reply).
+   * A message this node accepted: its conversation is updated, and written with `ops`
+   * when its awaited replies changed. `outgoing`: sent from this node (only those await
+   * replies here, so that one FAILURE, from the asker's node, reports a missing reply).
+   * Reads the disk only to write a part of a conversation for the first time (a reply
+   * awaited in a conversation not read yet this run; one evicted before its write behind).
    */
   observe (m: AclMessage, outgoing: boolean, ops: StorageOp[]): void {
-    const id = m.conversationId
-    if (id === undefined) return
-    // Not in memory: continue what is on disk, if anything (a miss costs a bloom-filter probe).
-    let stored: Conversation | undefined
-    if (this.table.get(id) === undefined) {
-      const bytes = this.o.rows.getSync(id)
-      if (bytes !== undefined) stored = this.decode(id, bytes)
-    }
-    const seen = this.table.observe(outgoing ? m : { ...m, replyBy: undefined }, this.clock(), stored)
+    if (m.conversationId === undefined) return
+    const seen = this.table.observe(m, this.clock(), outgoing)
     if (seen === undefined) return
     const c = seen.conversation
-    if (stored !== undefined) this.onDisk.add(id)
     if (seen.awaitingChanged) {
-      ops.push(this.putOp(c))
+      ops.push(this.putOp(this.complete(c)))
       this.dirty.delete(c.id)
-    } else if (c.messages > 1 || this.onDisk.has(id)) {
+    } else if (c.messages > 1) {
+      // A whole one has more than one message by now (its row had one): no Set probe here
+      // for the common one-off conversation.
       this.dirty.add(c.id)
     }
     for (const old of seen.evicted) {
-      this.onDisk.delete(old.id)
-      if (!this.dirty.delete(old.id)) continue
-      ops.push(this.putOp(old))
+      const changed = this.dirty.delete(old.id)
+      if (changed) ops.push(this.putOp(this.whole.has(old.id) ? old : this.merged(old)))
+      this.whole.delete(old.id)
     }
     if (outgoing && m.replyBy !== undefined) this.arm()
   }
 
-  /** Writes the conversations changed since the last flush. */
+  /**
+   * `c` (held in memory) whole: merged with its stored row when not read or written yet
+   * this run. Synchronous (`getSync`): it is about to be written with the message at hand.
+   */
+  private complete (c: Conversation): Conversation {
+    if (this.whole.has(c.id)) return c
+    const stored = this.stored(c.id)
+    const merged = stored === undefined ? c : this.table.absorb(stored)
+    this.whole.add(c.id)
+    return merged
+  }
+
+  /** A part no longer held, merged with its stored row if any. */
+  private merged (part: Conversation): Conversation {
+    const stored = this.stored(part.id)
+    return stored === undefined ? part : mergeConversations(stored, part)
+  }
+
+  private stored (id: string): Conversation | undefined {
+    const bytes = this.o.rows.getSync(id)
+    return bytes === undefined ? undefined : this.decode(id, bytes)
+  }
+
+  /**
+   * Merges the parts of one message held (never written: the others are) with their stored
+   * rows, and marks those that had one for the next flush.
+   */
+  private async completeParts (): Promise<void> {
+    const parts: Conversation[] = []
+    for (const c of this.table.all()) if (!this.whole.has(c.id) && !this.dirty.has(c.id)) parts.push(c)
+    for (let i = 0; i < parts.length; i += COMPLETE_BATCH) {
+      const batch = parts.slice(i, i + COMPLETE_BATCH)
+      const rows = await this.o.rows.getMany(batch.map(c => c.id))
+      for (let j = 0; j < batch.length; j++) {
+        const c = batch[j]
+        const bytes = rows[j]
+        // Changed while reading (written, evicted, forgotten): the part is no longer this one.
+        if (bytes === undefined || this.table.get(c.id) !== c || this.whole.has(c.id)) continue
+        const stored = this.decode(c.id, bytes)
+        if (stored === undefined) continue
+        this.table.absorb(stored)
+        this.whole.add(c.id)
+        this.dirty.add(c.id)
+      }
+    }
+  }
+
+  /** Writes the conversations changed since the last flush (reading the stored rows of parts not written yet). */
   private async flush (): Promise<void> {
     if (this.dirty.size === 0) return
     const ops: StorageOp[] = []
     for (const id of this.dirty) {
       const c = this.table.get(id)
-      if (c !== undefined) ops.push(this.putOp(c))
+      if (c !== undefined) ops.push(this.putOp(this.complete(c)))
     }
     this.dirty.clear()
     await this.o.write(ops).catch(err => { this.log.warn({ err: (err as Error).message }, 'conversation write failed') })
@@ -188,7 +277,6 @@ export class ConversationService {
   }
 
   private putOp (c: Conversation): StorageOp {
-    this.onDisk.add(c.id)
     return { type: 'put', sublevel: this.o.rows, key: c.id, value: packr.pack([RECORD_VERSION, c]) }
   }
 
@@ -212,7 +300,7 @@ export class ConversationService {
     const ops: StorageOp[] = []
     for (const id of idle) {
       this.dirty.delete(id)
-      if (this.onDisk.delete(id)) ops.push({ type: 'del', sublevel: this.o.rows, key: id })
+      if (this.whole.delete(id)) ops.push({ type: 'del', sublevel: this.o.rows, key: id })
     }
     for (const { conversationId, awaited } of overdue) {
       if (this.o.pending(awaited.messageId)) {
@@ -223,7 +311,7 @@ export class ConversationService {
       }
       const c = this.table.get(conversationId)
       if (c !== undefined) {
-        ops.push(this.putOp(c))
+        ops.push(this.putOp(this.complete(c)))
         this.dirty.delete(c.id)
       }
       if (awaited.from === SYSTEM_AGENT || !this.o.isLocal(awaited.from)) continue

@@ -15,8 +15,9 @@ describe('conversation service: what it writes', () => {
       else await op.sublevel.del(op.key)
     }
   }
-  const service = (): ConversationService => new ConversationService({
+  const service = (maxInMemory?: number): ConversationService => new ConversationService({
     rows,
+    maxInMemory,
     idleMs: 60_000,
     isLocal: () => true,
     pending: () => false,
@@ -29,11 +30,35 @@ describe('conversation service: what it writes', () => {
   const msg = (id: string, conversationId: string, performative: AclMessage['performative'], sender: string, receiver: string): AclMessage =>
     ({ messageId: id, createdAt: now, performative, sender, receivers: [receiver], conversationId, content: '' })
   const keys = async (): Promise<string[]> => await rows.keys().all()
+  /** Keys read synchronously (the reads a message could wait for). */
+  let probes: string[]
+  const countProbes = (): void => {
+    const getSync = rows.getSync.bind(rows)
+    rows.getSync = ((key: string) => {
+      probes.push(key)
+      return getSync(key)
+    }) as typeof rows.getSync
+  }
+  /** A first run: conversation `pair` of two messages (a → b, b → a) at 1,000,000, stored. */
+  const storedPair = async (): Promise<void> => {
+    const s = service()
+    s.observe(msg('p1', 'pair', 'REQUEST', 'a', 'b'), false, [])
+    now += 10
+    s.observe(msg('p2', 'pair', 'INFORM', 'b', 'a'), false, [])
+    await s.stop()
+    assert.deepEqual(await keys(), ['pair'])
+    now += 1000
+    probes = []
+    written = []
+  }
 
   beforeEach(async () => {
+    now = 1_000_000
     rows = memoryRows()('conversations')
     await rows.open()
     written = []
+    probes = []
+    countProbes()
   })
 
   it('keeps a conversation of one message in memory only, writes it once a second message joins', async () => {
@@ -73,5 +98,78 @@ describe('conversation service: what it writes', () => {
     await s.stop()
     assert.deepEqual(written.flat().map(o => [o.type, o.key]), [['del', 'asks']])
     assert.deepEqual(await keys(), [])
+  })
+
+  it('continues a stored conversation after a restart without reading the disk for its messages; get and stop merge it', async () => {
+    await storedPair()
+    const s = service()
+    await s.load()
+    const ops: StorageOp[] = []
+    s.observe({ ...msg('p3', 'pair', 'INFORM', 'a', 'c'), protocol: 'fipa-request' }, false, ops)
+    assert.deepEqual(ops, [])
+    assert.deepEqual(probes, [], 'no read of the disk on the message path')
+    const expected = { id: 'pair', initiator: 'a', participants: ['a', 'b', 'c'], startedAt: 1_000_000, lastActivity: 1_001_010, messages: 3, awaiting: [], protocol: 'fipa-request' }
+    assert.deepEqual(await s.get('pair'), expected)
+    await s.stop()
+    const again = service()
+    await again.load()
+    assert.deepEqual(await again.get('pair'), expected, 'the part of one message was written at stop, merged')
+
+    // Two more messages: written behind, merged with the row once (then it is whole).
+    now += 10
+    again.observe(msg('p4', 'pair', 'INFORM', 'c', 'a'), false, [])
+    again.observe(msg('p5', 'pair', 'INFORM', 'a', 'c'), false, [])
+    assert.deepEqual(probes, [])
+    await again.stop()
+    assert.deepEqual(probes, ['pair'])
+    assert.equal((await service().get('pair'))?.messages, 5)
+  })
+
+  it('writes a reply awaited in a stored conversation with the message, merged with its row', async () => {
+    await storedPair()
+    const s = service()
+    await s.load()
+    s.start()
+    const ops: StorageOp[] = []
+    s.observe({ ...msg('q', 'pair', 'REQUEST', 'a', 'b'), replyBy: now + 5000 }, true, ops)
+    assert.deepEqual(probes, ['pair'], 'read once, to write it whole')
+    assert.deepEqual(ops.map(o => [o.type, o.key]), [['put', 'pair']])
+    await write(ops)
+    const reply: StorageOp[] = []
+    s.observe({ ...msg('r', 'pair', 'INFORM', 'b', 'a'), inReplyTo: 'q' }, false, reply)
+    await write(reply)
+    assert.deepEqual(probes, ['pair'])
+    await s.stop()
+    const c = await service().get('pair')
+    assert.equal(c?.messages, 4)
+    assert.deepEqual(c?.awaiting, [])
+  })
+
+  it('writes a changed part it evicts merged with its stored row; drops a part of one message unwritten', async () => {
+    await storedPair()
+    const s = service(2)
+    s.observe(msg('p3', 'pair', 'INFORM', 'a', 'b'), false, [])
+    s.observe(msg('p4', 'pair', 'INFORM', 'b', 'a'), false, [])
+    s.observe(msg('x1', 'x', 'INFORM', 'a', 'b'), false, [])
+    const ops: StorageOp[] = []
+    s.observe(msg('y1', 'y', 'INFORM', 'a', 'b'), false, ops)
+    assert.deepEqual(ops.map(o => [o.type, o.key]), [['put', 'pair']])
+    await write(ops)
+    assert.equal((await s.get('pair'))?.messages, 4)
+    s.observe(msg('z1', 'z', 'INFORM', 'a', 'b'), false, ops)
+    assert.equal(ops.length, 1, 'x (one message) left memory unwritten')
+    assert.equal(await s.get('x'), undefined)
+  })
+
+  it('forgets an idle part without a write; its stored row then answers as forgotten', async () => {
+    await storedPair()
+    const s = service()
+    s.observe(msg('p3', 'pair', 'INFORM', 'a', 'b'), false, [])
+    assert.equal((await s.get('pair'))?.messages, 3)
+    now += 60_001
+    s.start()
+    await s.stop()
+    assert.deepEqual(written, [], 'no delete: the sweep collects a row idle on disk')
+    assert.equal(await s.get('pair'), undefined)
   })
 })

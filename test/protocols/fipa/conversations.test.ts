@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { ConversationTable, type AclMessage } from '../../../protocols/fipa/index.js'
+import { mergeConversations } from '../../../protocols/fipa/conversations.js'
 
 let n = 0
 const m = (sender: string, receivers: string[], fields: Partial<AclMessage> = {}): AclMessage =>
@@ -64,7 +66,8 @@ describe('protocols/fipa conversations', () => {
     const o = t.observe(m('a', ['b'], { conversationId: 'k3' }), 3)
     assert.deepEqual(o?.evicted.map(c => c.id), ['k2'], 'k1 awaits a reply: kept')
     assert.equal(t.size, 2)
-    const back = t.observe(m('b', ['a'], { conversationId: 'k2' }), 4, o?.evicted[0])
+    t.restore(o!.evicted[0])
+    const back = t.observe(m('b', ['a'], { conversationId: 'k2' }), 4)
     assert.equal(back?.conversation.messages, 2, 'continued from what was stored')
   })
 
@@ -76,5 +79,67 @@ describe('protocols/fipa conversations', () => {
     copy.restore(structuredClone(t.get('c1')!))
     assert.equal(copy.nextDeadline(), 10_000)
     assert.equal(copy.due(10_000).overdue[0].awaited.key, 'q1')
+  })
+
+  it('awaits no reply for a message observed without enforcing its reply-by', () => {
+    const t = new ConversationTable(60_000)
+    assert.equal(t.observe(m('a', ['b'], { replyWith: 'q1', replyBy: 100 }), 0, false)?.awaitingChanged, false)
+    assert.deepEqual(t.get('c1')?.awaiting, [])
+    assert.equal(t.nextDeadline(), undefined)
+  })
+
+  it('past maxEntries evicts 1/64 of it at once, oldest first', () => {
+    const t = new ConversationTable(60_000, 128)
+    for (let i = 0; i < 128; i++) assert.deepEqual(t.observe(m('a', ['b'], { conversationId: `k${i}` }), i)?.evicted, [])
+    t.observe(m('a', ['b'], { conversationId: 'k0' }), 128)
+    const o = t.observe(m('a', ['b'], { conversationId: 'k128' }), 129)
+    assert.deepEqual(o?.evicted.map(c => c.id), ['k1', 'k2', 'k3'], 'k0 was active again: not among the oldest')
+    assert.equal(t.size, 126)
+  })
+
+  it('merges a stored conversation with the part seen since as if one table had seen both', () => {
+    const agent = fc.constantFrom('a', 'b', 'c', 'd')
+    const message = fc.record({
+      sender: agent,
+      receivers: fc.uniqueArray(agent, { minLength: 1, maxLength: 3 }),
+      protocol: fc.option(fc.constantFrom('fipa-request', 'fipa-query'), { nil: undefined }),
+      gap: fc.nat(1000)
+    })
+    fc.assert(fc.property(fc.array(message, { minLength: 2, maxLength: 12 }), fc.nat(), (messages, cut) => {
+      const k = 1 + cut % (messages.length - 1)
+      const whole = new ConversationTable(60_000)
+      const before = new ConversationTable(60_000)
+      const after = new ConversationTable(60_000)
+      let now = 1000
+      messages.forEach((x, i) => {
+        now += x.gap
+        const msg = m(x.sender, x.receivers, x.protocol === undefined ? {} : { protocol: x.protocol })
+        whole.observe(msg, now)
+        ;(i < k ? before : after).observe(msg, now)
+      })
+      assert.deepEqual(mergeConversations(before.get('c1')!, after.get('c1')!), whole.get('c1'))
+    }))
+  })
+
+  it('merges awaited replies by key, the part\'s copy first; absorbing a stored copy gives its replies deadlines', () => {
+    const stored = new ConversationTable(60_000)
+    stored.observe(m('a', ['b'], { replyWith: 'q1', replyBy: 500 }), 0)
+    stored.observe(m('a', ['c'], { replyWith: 'q2', replyBy: 700 }), 1)
+    const t = new ConversationTable(60_000)
+    t.observe(m('x', ['y'], { conversationId: 'other' }), 2)
+    t.observe(m('c', ['a'], { replyWith: 'q2', replyBy: 900 }), 3)
+    const before = t.get('c1')!
+    const merged = t.absorb(structuredClone(stored.get('c1')!))
+    assert.deepEqual(merged.awaiting.map(a => [a.key, a.from, a.replyBy]), [['q2', 'c', 900], ['q1', 'a', 500]])
+    assert.deepEqual({ ...merged, awaiting: [] }, { id: 'c1', initiator: 'a', participants: ['a', 'b', 'c'], startedAt: 0, lastActivity: 3, messages: 3, awaiting: [] })
+    assert.equal(t.get('c1'), merged)
+    assert.equal(before.messages, 1, 'the part itself is left as it was')
+    assert.deepEqual([...t.all()].map(c => c.id), ['other', 'c1'], 'its place in activity order is kept')
+    assert.deepEqual(t.due(500).overdue.map(o => o.awaited.key), ['q1'])
+    assert.deepEqual(t.due(900).overdue.map(o => o.awaited.key), ['q2'])
+    const fresh = new ConversationTable(60_000)
+    const restored = fresh.absorb(structuredClone(stored.get('c1')!))
+    assert.equal(fresh.get('c1'), restored, 'nothing held: the stored copy is')
+    assert.deepEqual(fresh.due(700).overdue.map(o => o.awaited.key), ['q1', 'q2'])
   })
 })
