@@ -7,7 +7,8 @@
 import { Buffer } from 'node:buffer'
 import { AclValidationError, UnknownPerformativeError, type AclIssue } from './errors.js'
 import { parsePerformative } from './performatives.js'
-import type { AclMessage } from './types.js'
+import { DraftFields } from './stamp.js'
+import type { AclMessage, Performative } from './types.js'
 import { ACL_FIELDS, MAX_REPORTED_ISSUES, messageIssues, resolveAclLimits, validateMessage, type AclLimits } from './validate.js'
 
 /** Content in JSON: text as a string, bytes as standard padded base64 (RFC 4648 §4). */
@@ -127,6 +128,62 @@ export function draftFromJson (json: unknown, limits?: Partial<AclLimits>): Reco
   const { draft, issues } = convert(json, resolveAclLimits(limits))
   if (issues.length > 0) throw new AclValidationError(issues)
   return draft
+}
+
+/**
+ * {@link draftFromJson}'s draft as {@link DraftFields}, for the common draft: the same
+ * conversions, one pass over the keys, no intermediate arrays. `undefined` when the draft
+ * is for `draftFromJson` to handle: not an object, a conversion fails (it throws the
+ * error), or a key that SPEC.md §1 does not define (`stampDraft` keeps it, so that
+ * validation names it). Values other than `performative` and `content` are unchecked.
+ * @param limits as for `draftFromJson`
+ */
+export function draftFieldsFromJson (json: unknown, limits?: Partial<AclLimits>): DraftFields | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined
+  const src = json as Record<string, unknown>
+  const d = new DraftFields()
+  for (const key in src) {
+    // draftFromJson reads Object.entries: own enumerable keys only.
+    if (!Object.hasOwn(src, key)) continue
+    const value = src[key]
+    if (value === null) continue
+    switch (key) {
+      case 'performative':
+        if ((d.performative = performativeOrUndefined(value)) === undefined) return undefined
+        break
+      case 'content':
+        if (typeof value === 'string') d.content = value
+        else if ((d.content = contentFromJson(value, resolveAclLimits(limits), [])) === undefined) return undefined
+        break
+      case 'messageId': d.messageId = value; break
+      case 'createdAt': d.createdAt = value; break
+      case 'sender': d.sender = value; break
+      case 'receivers': d.receivers = value; break
+      case 'replyTo': d.replyTo = value; break
+      case 'language': d.language = value; break
+      case 'encoding': d.encoding = value; break
+      case 'ontology': d.ontology = value; break
+      case 'protocol': d.protocol = value; break
+      case 'conversationId': d.conversationId = value; break
+      case 'replyWith': d.replyWith = value; break
+      case 'inReplyTo': d.inReplyTo = value; break
+      case 'replyBy': d.replyBy = value; break
+      case 'traceparent': d.traceparent = value; break
+      case 'tracestate': d.tracestate = value; break
+      default: return undefined
+    }
+  }
+  return d
+}
+
+function performativeOrUndefined (value: unknown): Performative | undefined {
+  if (typeof value !== 'string') return undefined
+  try {
+    return parsePerformative(value)
+  } catch (err) {
+    if (err instanceof UnknownPerformativeError) return undefined
+    throw err
+  }
 }
 
 /**

@@ -45,16 +45,17 @@ export {
 export { isPerformative, parsePerformative, performativeCode, performativeFromCode } from './performatives.js'
 export { AGENT_ID_PATTERN, isAgentId, utf8ByteLength } from './rules.js'
 export {
-  ACL_FIELDS, DEFAULT_ACL_LIMITS, MAX_REPORTED_ISSUES, aclMessageSchema, isValidMessage, messageIssues,
+  ACL_FIELDS, DEFAULT_ACL_LIMITS, MAX_REPORTED_ISSUES, aclMessageSchema, hasValidFields, isValidMessage, messageIssues,
   resolveAclLimits, validateMessage, type AclLimits
 } from './validate.js'
 export { MSGPACK_POSITIONS, decodeMessage, encodeMessage } from './codec-msgpack.js'
-export { draftFromJson, messageFromJson, messageToJson, type AclContentJson, type AclMessageJson } from './codec-json.js'
-export { stampDraft } from './stamp.js'
+export { draftFieldsFromJson, draftFromJson, messageFromJson, messageToJson, type AclContentJson, type AclMessageJson } from './codec-json.js'
+export { DraftFields, stampDraft, stampFields } from './stamp.js'
 export { ConversationTable, type AwaitedReply, type Conversation, type DueWork, type Observed } from './conversations.js'
 export { MAX_REASON_CHARS, SYSTEM_AGENT, createReply, failure, notUnderstood, type MessageStamp, type ReplyFields } from './replies.js'
 export {
-  TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, childTraceparent, formatTraceparent, newTraceparent, parseTraceparent,
+  NEW_TRACE_RANDOM_BYTES, TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, childTraceparent, formatTraceparent, newTraceparent,
+  newTraceparentFrom, parseTraceparent,
   tryParseTraceparent, type RandomBytes, type TraceContext
 } from './trace.js'
 export {

@@ -93,6 +93,20 @@ export function isValidMessage (input: unknown, limits: AclLimits = DEFAULT_ACL_
   const m = input as Record<string, unknown>
   // zod's strict object enumerates with for-in too (own and inherited enumerable keys).
   for (const key in m) if (!KNOWN_FIELDS.has(key)) return false
+  return hasValidFields(m, limits)
+}
+
+/**
+ * {@link isValidMessage} less what a message built field by field (`stampFields`) makes
+ * redundant: the scan for keys SPEC.md §1 does not define (such a message holds no other
+ * key; the scan is ~55 ns of ~200), and, with `newTrace`, the `traceparent` check (~90 ns)
+ * for a value `newTraceparent`/`newTraceparentFrom` made: 55 characters of lower-case hex
+ * with neither id all zeros by construction, and tested so. Every other field is checked,
+ * the client's and the ones the caller generated alike.
+ * @param limits resolved (`resolveAclLimits`)
+ */
+export function hasValidFields (message: object, limits: AclLimits, newTrace = false): message is AclMessage {
+  const m = message as Readonly<Record<string, unknown>>
   const { maxIdChars, maxFieldChars } = limits
   if (!isBoundedString(m.messageId, maxIdChars)) return false
   if (!isMillis(m.createdAt)) return false
@@ -114,7 +128,7 @@ export function isValidMessage (input: unknown, limits: AclLimits = DEFAULT_ACL_
   if ((v = m.replyWith) !== undefined && !isBoundedString(v, maxIdChars)) return false
   if ((v = m.inReplyTo) !== undefined && !isBoundedString(v, maxIdChars)) return false
   if ((v = m.replyBy) !== undefined && !isMillis(v)) return false
-  if ((v = m.traceparent) !== undefined && !isTraceparent00(v)) return false
+  if ((v = m.traceparent) !== undefined && !newTrace && !isTraceparent00(v)) return false
   if ((v = m.tracestate) !== undefined &&
     (typeof v !== 'string' || v.length > maxFieldChars || !TRACESTATE_PATTERN.test(v))) return false
   return true

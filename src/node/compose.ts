@@ -23,7 +23,7 @@ import { createMembership, type SwimMembership } from '../membership/index.js'
 import { componentLogger } from '../observability/logger.js'
 import { createMetricsRegistry, type MetricsRegistry } from '../observability/metrics.js'
 import { ClusterRegistry, ed25519Signing, GossipsubRegistryGossip, LevelRegistryStore, Libp2pSyncNetwork } from '../registry/index.js'
-import { MessageRouter } from '../router/index.js'
+import { MessageRouter, RandomPool } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime, pickLimits } from '../runtime/index.js'
 import type { AgentRuntime, RuntimeHost } from '../runtime/types.js'
@@ -246,7 +246,9 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     logger: componentLogger(root, 'agent-state'),
     metrics
   })
-  const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, logger: componentLogger(root, 'router'), metrics })
+  // Message and conversation ids: random UUIDs from a pool, cheaper than randomUUID (see RandomPool.uuid).
+  const ids = new RandomPool()
+  const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, newId: () => ids.uuid(), logger: componentLogger(root, 'router'), metrics })
   const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, keepVersions: config.agents.keepVersions, logger: log })
   Object.assign(wired, { router, delivery, agents, conversations, agentState })
   // A member back from the dead gets its waiting messages now; a newly registered agent

@@ -12,5 +12,6 @@
  */
 export { MessageRouter, SYSTEM_AGENT, type ClientRegistry, type MessageSink, type RouterOptions } from './router.js'
 export type { AgentLocator } from './locator.js'
+export { RandomPool } from './random-pool.js'
 /** Re-exported: the router throws the runtime's error, with a cluster-wide detail. */
 export { AgentNotFoundError } from '../runtime/errors.js'

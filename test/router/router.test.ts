@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
-import { AclValidationError, type AclMessage } from '../../protocols/fipa/index.js'
+import fc from 'fast-check'
+import { AclValidationError, draftFromJson, stampDraft, validateMessage, type AclLimits, type AclMessage } from '../../protocols/fipa/index.js'
+import { isTraceparent00 } from '../../protocols/fipa/rules.js'
+import { clientTag, clientTagIn } from '../../protocols/delivery/index.js'
 import { AgentNotFoundError, MessageRouter, SYSTEM_AGENT, type MessageSink } from '../../src/router/index.js'
+import { nearValidInput, tightLimits, validMessage } from '../protocols/fipa/arbitraries.js'
 
 /** Records what the router hands to delivery. */
 class FakeSink implements MessageSink {
@@ -77,6 +81,100 @@ describe('router', () => {
     const { router } = setup({ local: ['here'], clients: ['client-x'], remote: { there: 'peer-b' }, dht: { far: 'peer-c' } })
     for (const to of ['here', 'client-x', 'there', 'far']) await router.prepareFromClient(to, { performative: 'INFORM' })
     await assert.rejects(router.prepareFromClient('nowhere', { performative: 'INFORM' }), (err: unknown) => err instanceof AgentNotFoundError && /on any node of the cluster/.test(err.message))
+  })
+
+  it('takes base64 content up to the router\'s limit, not the default one', async () => {
+    const big = { performative: 'INFORM', content: { base64: Buffer.alloc(1_500_000).toString('base64') } }
+    const { router } = setup({ local: ['echo'] })
+    await assert.rejects(router.prepareFromClient('echo', big), /content/)
+    const sink = new FakeSink()
+    const roomy = new MessageRouter({
+      localPeer: '12D3KooWAbcdefghTag5SeXz', runtime: { has: id => id === 'echo' }, sink, clients: { has: () => false },
+      locator: { lookup: () => undefined, resolve: async () => undefined, registeredOn: () => undefined },
+      limits: { maxContentBytes: 2_000_000 }
+    })
+    assert.equal(((await roomy.prepareFromClient('echo', big)).content as Uint8Array).length, 1_500_000)
+  })
+
+  it('stamps and checks a client draft as draftFromJson, stampDraft and validateMessage did (property)', async () => {
+    const PEER = '12D3KooWAbcdefghTag5SeXz'
+    // The previous prepareFromClient, up to its receivers lookup (unchanged), with the values it drew at random given.
+    function reference (to: string, raw: Record<string, unknown>, limits: Partial<AclLimits>, ids: () => string, drawn: { sender: string, traceparent: string }): AclMessage {
+      const draft = draftFromJson(raw, limits) // (it used the default limits: fixed above)
+      const messageId = ids()
+      const sender = typeof draft.sender === 'string' && draft.sender !== '' ? draft.sender : drawn.sender
+      const receivers = Array.isArray(draft.receivers) ? draft.receivers as unknown[] : []
+      const message = validateMessage(stampDraft(draft, {
+        messageId,
+        createdAt: 1000,
+        sender,
+        receivers: receivers.includes(to) ? receivers : [to, ...receivers],
+        conversationId: draft.conversationId ?? ids(),
+        replyWith: draft.replyWith ?? messageId,
+        traceparent: draft.traceparent ?? drawn.traceparent
+      }), limits)
+      if (sender === SYSTEM_AGENT || sender === 'echo') throw new AclValidationError([{ field: 'sender', reason: 'an agent on this node' }])
+      if (sender === 'planner') throw new AclValidationError([{ field: 'sender', reason: 'a registered agent' }])
+      const tag = clientTagIn(sender)
+      if (tag !== undefined && tag !== clientTag(PEER)) throw new AclValidationError([{ field: 'sender', reason: 'another node\'s client' }])
+      return message
+    }
+    // Client drafts: near-valid messages without some of what the router stamps, some spelt as JSON spells them.
+    const STAMPED = ['messageId', 'createdAt', 'sender', 'receivers', 'conversationId', 'replyWith', 'traceparent']
+    const sender = fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constantFrom('', 'echo', 'planner', SYSTEM_AGENT, 'client-Xyz23456-0123abcd', 'client-Tag5SeXz-0123abcd') })
+    const message = (limits: Partial<AclLimits>): fc.Arbitrary<unknown> => fc.oneof(validMessage(limits), nearValidInput(limits))
+    const draft = (limits: Partial<AclLimits>): fc.Arbitrary<Record<string, unknown>> => fc.tuple(message(limits), fc.subarray(STAMPED), fc.boolean(), sender)
+      .filter(([m]) => typeof m === 'object' && m !== null && !Array.isArray(m))
+      .map(([m, drop, json, sender]) => {
+        const raw = Object.assign(Object.create(Object.getPrototypeOf(m) as object | null) as Record<string, unknown>, m)
+        for (const key of drop) delete raw[key]
+        if (sender !== undefined) raw.sender = sender
+        if (json && typeof raw.performative === 'string') raw.performative = raw.performative.toLowerCase().replace('-', '_')
+        if (json && raw.content instanceof Uint8Array) raw.content = { base64: Buffer.from(raw.content).toString('base64') }
+        return raw
+      })
+    // Tight limits too, so that the ids the router makes can be too long and every bound is crossed.
+    // Room for `to` beside one receiver, and for the ids the router makes (id-1 ... id-99).
+    const tight = tightLimits.map(l => ({ ...l, maxReceivers: (l.maxReceivers ?? 1) + 1, maxIdChars: Math.max(l.maxIdChars ?? 5, 5) }))
+    const input = fc.oneof(fc.constant({}), tight).chain(l => fc.tuple(fc.constant(l), draft(l)))
+    await fc.assert(fc.asyncProperty(input, fc.constantFrom('echo', 'b'), async ([limits, raw], to) => {
+      let n = 0
+      const router = new MessageRouter({
+        localPeer: PEER,
+        runtime: { has: id => id === 'echo' },
+        locator: { lookup: () => 'peer-b', resolve: async () => 'peer-b', registeredOn: id => id === 'planner' ? 'peer-b' : undefined },
+        sink: new FakeSink(),
+        clients: { has: () => true },
+        clock: () => 1000,
+        newId: () => `id-${++n}`,
+        limits
+      })
+      let got: AclMessage | Error
+      try {
+        got = await router.prepareFromClient(to, raw)
+      } catch (err) {
+        got = err as Error
+      }
+      let m = 0
+      let expected: AclMessage | Error
+      try {
+        expected = reference(to, raw, limits, () => `id-${++m}`, got instanceof Error ? { sender: 'client-Tag5SeXz-00000000', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } : { sender: got.sender, traceparent: got.traceparent as string })
+      } catch (err) {
+        expected = err as Error
+      }
+      if (expected instanceof Error || got instanceof Error) {
+        assert.ok(got instanceof AclValidationError && expected instanceof AclValidationError, `${String(got)} / ${String(expected)}`)
+        assert.deepEqual(got.issues.map(i => i.field), expected.issues.map(i => i.field))
+        if (got.issues[0].field !== 'sender') assert.deepEqual(got.issues, expected.issues)
+        return
+      }
+      assert.deepEqual(got, expected)
+      assert.deepEqual(Object.keys(got), Object.keys(expected), 'field order')
+      assert.equal(n, m, 'as many ids drawn')
+      if (typeof raw.sender !== 'string' || raw.sender === '') assert.match(got.sender, /^client-Tag5SeXz-[0-9a-f]{8}$/)
+      if (raw.traceparent == null) assert.ok(isTraceparent00(got.traceparent), got.traceparent)
+    }), { numRuns: 1500 })
   })
 
   it('stamps what an agent sent, as that agent, and hands it over with the handled message\'s token', () => {

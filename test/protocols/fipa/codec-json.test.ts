@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
-  AclValidationError, draftFromJson, messageFromJson, messageToJson, type AclMessage
+  AclValidationError, DraftFields, draftFieldsFromJson, draftFromJson, messageFromJson, messageToJson, type AclMessage
 } from '../../../protocols/fipa/index.js'
-import { validMessage } from './arbitraries.js'
+import { nearValidInput, validMessage } from './arbitraries.js'
 
 const base: AclMessage = { messageId: 'm', createdAt: 1, performative: 'INFORM', sender: 'a', receivers: ['b'] }
 
@@ -92,6 +92,50 @@ describe('protocols/fipa JSON codec', () => {
       throwsIssues(() => draftFromJson({ performative: 'reqest', content: { base64: '@@' } }), ['performative', 'content.base64'])
       throwsIssues(() => draftFromJson('draft'), ['(root)'])
       throwsIssues(() => draftFromJson({ content: { base64: 'AAAAAAAA' } }, { maxContentBytes: 3 }), ['content.base64'], /more than the limit of 3/)
+    })
+  })
+
+  describe('draftFieldsFromJson', () => {
+    it('converts as draftFromJson does, into named fields', () => {
+      const d = draftFieldsFromJson({ performative: 'request', receivers: ['b', 'not an id'], content: { base64: 'AAE=' }, conversationId: null, replyBy: 'soon' })
+      assert.ok(d instanceof DraftFields)
+      assert.deepEqual({ ...d }, { ...new DraftFields(), performative: 'REQUEST', receivers: ['b', 'not an id'], content: new Uint8Array([0, 1]), replyBy: 'soon' })
+      assert.deepEqual({ ...draftFieldsFromJson({}) }, { ...new DraftFields() })
+      const inherited = Object.create({ colour: 'red' }) as Record<string, unknown>
+      inherited.content = 'hi'
+      assert.equal(draftFieldsFromJson(inherited)?.content, 'hi', 'inherited keys are not the draft\'s (Object.entries)')
+    })
+
+    it('leaves to draftFromJson what it must report: no object, a failed conversion, an unknown key', () => {
+      for (const json of ['draft', null, [], { performative: 'reqest' }, { performative: 3 }, { content: { base64: '@@' } }, { content: 7 },
+        { custom: 1 }, JSON.parse('{"__proto__":{"x":1}}'), { toString: 'x' }]) {
+        assert.equal(draftFieldsFromJson(json), undefined, JSON.stringify(json))
+      }
+      assert.equal(draftFieldsFromJson({ content: { base64: 'AAAAAAAA' } }, { maxContentBytes: 3 }), undefined, 'base64 past the limit')
+      assert.deepEqual(draftFieldsFromJson({ content: { base64: 'AAAAAAAA' } }, { maxContentBytes: 6 })?.content, new Uint8Array(6))
+    })
+
+    it('agrees with draftFromJson: the same draft, or undefined where it throws or keeps an unknown key (property)', () => {
+      const known = new Set(Object.keys(new DraftFields()))
+      fc.assert(fc.property(nearValidInput(), json => {
+        const fields = draftFieldsFromJson(json)
+        let reference: Record<string, unknown> | undefined
+        try {
+          reference = draftFromJson(json)
+        } catch (err) {
+          assert.ok(err instanceof AclValidationError)
+          assert.equal(fields, undefined, 'draftFromJson throws: left to it')
+          return
+        }
+        if (Object.keys(reference).some(k => !known.has(k))) {
+          assert.equal(fields, undefined, 'an unknown key: left to draftFromJson')
+          return
+        }
+        assert.ok(fields !== undefined, `converted by draftFromJson but not read: ${JSON.stringify(Object.keys(reference))}`)
+        // A key set to undefined (possible from JS, not from JSON) is absent in both.
+        const defined = (o: object): object => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+        assert.deepEqual(defined(fields), defined(reference))
+      }), { numRuns: 2000 })
     })
   })
 })

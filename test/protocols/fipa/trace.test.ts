@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
-  TraceparentError, childTraceparent, formatTraceparent, newTraceparent, parseTraceparent, tryParseTraceparent
+  NEW_TRACE_RANDOM_BYTES, TraceparentError, childTraceparent, formatTraceparent, newTraceparent, newTraceparentFrom, parseTraceparent,
+  tryParseTraceparent
 } from '../../../protocols/fipa/index.js'
 import { isTraceparent00 } from '../../../protocols/fipa/rules.js'
 import { explainTraceparent } from '../../../protocols/fipa/trace.js'
@@ -78,6 +79,22 @@ describe('protocols/fipa W3C trace context', () => {
     assert.equal(zeros, '00-00000000000000000000000000000001-0000000000000001-01')
     assert.deepEqual(parseTraceparent(zeros).traceId, '00000000000000000000000000000001')
     assert.throws(() => newTraceparent(() => new Uint8Array(3)), TraceparentError)
+  })
+
+  it('starts a trace from bytes the caller holds, as newTraceparent does from the same bytes', () => {
+    const bytes = new Uint8Array(40).map((_, i) => i)
+    assert.equal(newTraceparentFrom(bytes, 1), '00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01')
+    assert.equal(newTraceparentFrom(bytes, 16, { sampled: false }), '00-101112131415161718191a1b1c1d1e1f-2021222324252627-00')
+    assert.equal(newTraceparentFrom(new Uint8Array(24), 0), '00-00000000000000000000000000000001-0000000000000001-01')
+    assert.equal(newTraceparentFrom(bytes, 1), '00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01', 'no state kept between calls')
+    for (const at of [-1, 17, 1.5]) assert.throws(() => newTraceparentFrom(bytes, at), RangeError, String(at))
+    fc.assert(fc.property(fc.uint8Array({ minLength: NEW_TRACE_RANDOM_BYTES, maxLength: NEW_TRACE_RANDOM_BYTES }), fc.boolean(), (b, sampled) => {
+      let next = 0
+      const stream = (n: number): Uint8Array => b.slice(next, (next += n))
+      const value = newTraceparentFrom(b, 0, { sampled })
+      assert.equal(value, newTraceparent(stream, { sampled }))
+      assert.ok(isTraceparent00(value), value)
+    }), { numRuns: 500 })
   })
 
   it('derives a child: same trace id, new parent id, version 00, known flags only', () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
-  AclValidationError, DEFAULT_ACL_LIMITS, InvalidAclLimitsError, MAX_REPORTED_ISSUES, aclMessageSchema,
-  isValidMessage, messageIssues, resolveAclLimits, validateMessage, type AclLimits, type AclMessage
+  ACL_FIELDS, AclValidationError, DEFAULT_ACL_LIMITS, InvalidAclLimitsError, MAX_REPORTED_ISSUES, aclMessageSchema,
+  hasValidFields, isValidMessage, messageIssues, resolveAclLimits, validateMessage, type AclLimits, type AclMessage
 } from '../../../protocols/fipa/index.js'
 import { nearValidInput, tightLimits, validMessage } from './arbitraries.js'
+import { isTraceparent00 } from '../../../protocols/fipa/rules.js'
 
 const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 
@@ -269,6 +270,30 @@ describe('protocols/fipa validateMessage', () => {
     it('agree on near-valid inputs (tight limits, so that every bound is crossed)', () => {
       fc.assert(fc.property(tightLimits.chain(l => fc.tuple(fc.constant(resolveAclLimits(l)), nearValidInput(l))),
         ([limits, input]) => agree(input, limits)), { numRuns: 2000 })
+    })
+  })
+
+  describe('hasValidFields (a message built from named fields)', () => {
+    const onlyKnownKeys = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x) &&
+      Object.keys(x).every(k => (ACL_FIELDS as readonly string[]).includes(k))
+
+    it('is isValidMessage on objects whose keys are all fields of SPEC.md §1 (property)', () => {
+      fc.assert(fc.property(tightLimits.chain(l => fc.tuple(fc.constant(resolveAclLimits(l)), nearValidInput(l).filter(onlyKnownKeys))),
+        ([limits, input]) => { assert.equal(hasValidFields(input, limits), isValidMessage(input, limits), show(input)) }), { numRuns: 2000 })
+    })
+
+    it('with newTrace, reads no traceparent and checks everything else', () => {
+      const { traceparent: _, ...rest } = valid()
+      for (const traceparent of ['made by newTraceparent', TP]) {
+        assert.equal(hasValidFields({ ...rest, traceparent }, DEFAULT_ACL_LIMITS, true), true)
+      }
+      assert.equal(hasValidFields({ ...rest, traceparent: 'made by newTraceparent' }, DEFAULT_ACL_LIMITS), false)
+      fc.assert(fc.property(nearValidInput().filter(onlyKnownKeys), input => {
+        const withoutTrace = { ...input }
+        delete withoutTrace.traceparent
+        assert.equal(hasValidFields(input, DEFAULT_ACL_LIMITS, true), isValidMessage(withoutTrace))
+        if (input.traceparent !== undefined && !isTraceparent00(input.traceparent)) assert.equal(isValidMessage(input), false)
+      }), { numRuns: 1000 })
     })
   })
 })
