@@ -40,8 +40,9 @@ import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LRUCache } from 'lru-cache'
-import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeForAgent } from '../../protocols/agent-abi/index.js'
+import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeAbiMessageInto } from '../../protocols/agent-abi/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
+import { isPerformative } from '../../protocols/fipa/performatives.js'
 import { isAgentId } from '../../protocols/fipa/rules.js'
 import { silentLogger } from '../observability/logger.js'
 import { OverBudgetWatch } from './budget.js'
@@ -133,7 +134,8 @@ class AgentSlot {
   /** Why it is suspended. */
   reason: string | undefined
   readonly stats: Required<AgentStats> = { received: 0, handled: 0, sent: 0, errors: 0, queued: 0, memoryPages: 0, restarts: 0, overBudget: 0 }
-  readonly mailbox: Mailbox
+  /** Messages as delivered: each is encoded straight into the batch that posts it. */
+  readonly mailbox: Mailbox<AclMessage>
   /** Replaced by an upgrade, with the module (`compiled`) and its size. */
   limits: AgentLimits
   deployedAt: number
@@ -168,7 +170,7 @@ class AgentSlot {
     this.limits = limits
     this.deployedAt = deployedAt
     this.moduleBytes = moduleBytes
-    this.mailbox = new Mailbox(limits.mailboxCapacity)
+    this.mailbox = new Mailbox<AclMessage>(limits.mailboxCapacity)
     this.overBudget = new OverBudgetWatch(graceMs)
   }
 
@@ -229,6 +231,11 @@ export class WasmAgentRuntime implements AgentRuntime {
   private running = false
   private stopping: Promise<void> | undefined
   private flushScheduled = false
+  /**
+   * Where batches are built (one at a time: `postBatch` is synchronous). Kept between
+   * batches so that each starts at the size the last one needed instead of growing to it.
+   */
+  private readonly batch = new ByteWriter(16 * 1024)
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
@@ -518,7 +525,9 @@ export class WasmAgentRuntime implements AgentRuntime {
     // A message already in the durable inbox (`force`) waits in a stopped or suspended
     // agent's mailbox for its start; a failed agent takes nothing.
     if (a.state !== 'running' && (!force || a.state === 'failed')) return 'not-running'
-    if (!a.mailbox.push(encodeForAgent(message), token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)) return 'mailbox-full'
+    // The message is encoded later, into its batch; what the encoder would throw on is refused now.
+    if (message.performative !== undefined && !isPerformative(message.performative)) throw new TypeError(`not a performative: ${String(message.performative)}`)
+    if (!a.mailbox.push(message, token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)) return 'mailbox-full'
     a.stats.received++
     this.markReady(a)
     return 'queued'
@@ -731,7 +740,7 @@ export class WasmAgentRuntime implements AgentRuntime {
    * agent with messages left goes to the back of the list.
    */
   private postBatch (w: AgentWorker): void {
-    const out = new ByteWriter(16 * 1024)
+    const out = this.batch
     const ready = w.ready
     let estimatedMs = 0
     let messages = 0
@@ -741,8 +750,15 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.ready = false
       if (a.worker !== w || !a.posting) continue
       const quantum = Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
-      const n = a.mailbox.takeUnposted(quantum, (bytes, flags) => {
-        out.u32(a.slot); out.u32(flags); out.u32(bytes.length); out.raw(bytes)
+      const slot = a.slot
+      // Encoded straight into the batch: no Uint8Array (and ArrayBuffer) per message, one
+      // copy less. With a sink agent, encoding and batching went from 0.80 to 0.42 µs of
+      // main-thread CPU per message (perf), and GC from 0.33 to 0.20 µs.
+      const n = a.mailbox.takeUnposted(quantum, (message, flags) => {
+        out.u32(slot); out.u32(flags)
+        const at = out.length
+        out.u32(0)
+        out.setU32(at, out.put(encodeAbiMessageInto, message))
       })
       messages += n
       estimatedMs += n * a.costMs
@@ -794,8 +810,11 @@ export class WasmAgentRuntime implements AgentRuntime {
   private onResults (buf: ArrayBuffer, length: number): void {
     const view = new DataView(buf, 0, length)
     const bytes = new Uint8Array(buf, 0, length)
+    // Counted here, added to the metrics once per buffer (a labelled `inc` hashes its labels).
+    let handledOk = 0
+    let handledError = 0
     let off = 0
-    while (off < length) {
+    records: while (off < length) {
       const kind = bytes[off]
       const slot = view.getUint32(off + 1, true)
       off += 5
@@ -815,15 +834,20 @@ export class WasmAgentRuntime implements AgentRuntime {
           const token = a.mailbox.ack()
           const sends = a.sends
           a.sends = []
-          if (status !== 0) {
+          if (status === 0) {
+            handledOk++
+          } else {
+            handledError++
             a.stats.errors++
-            this.metrics?.failure('status')
           }
-          if (this.metrics !== undefined) {
-            this.metrics.handled.inc({ result: status === 0 ? 'ok' : 'error' })
-            this.metrics.duration.observe(ms / 1000)
+          this.metrics?.handlerSeconds.observe(ms / 1000)
+          // Not through `callHost`: no closure per message. With the metrics counted per
+          // buffer, reading results went from 0.24 to 0.12 µs per message (perf, sink agent).
+          try {
+            this.host.onHandled(a.id, token, sends, state)
+          } catch (err) {
+            this.log.error({ err }, 'runtime host callback threw')
           }
-          this.callHost(() => { this.host.onHandled(a.id, token, sends, state) })
           if (a.waiters.length > 0) this.wake(a)
           break
         }
@@ -882,9 +906,10 @@ export class WasmAgentRuntime implements AgentRuntime {
           // A record this runtime does not know can only be a bug; the rest of the
           // buffer cannot be framed, so it is dropped.
           this.log.error({ kind, off }, 'unknown record from agent worker')
-          return
+          break records
       }
     }
+    if (this.metrics !== undefined && handledOk + handledError > 0) this.metrics.countHandled(handledOk, handledError)
   }
 
   /** `refused` sends of one call were over the agent's budget: suspends it once that has lasted the grace period. */

@@ -1,6 +1,7 @@
 /**
- * An agent's bounded mailbox: a FIFO of encoded messages, O(1) at both ends, growing by
- * doubling up to its capacity (so a mailbox of 1M messages costs nothing until used).
+ * An agent's bounded mailbox: a FIFO of messages (`T`: the runtime keeps `AclMessage`s
+ * and encodes them into the batch it posts), O(1) at both ends, growing by doubling up to
+ * its capacity (so a mailbox of 1M messages costs nothing until used).
  * Each message carries the caller's token (the key of its durable inbox entry), handed
  * back when the message leaves, and flags for the worker (`FRAME_FLAGS`).
  *
@@ -8,8 +9,8 @@
  * messages in flight to a worker that is terminated can be posted again to the agent's
  * new instance. `posted` counts the messages at the head already sent to the worker.
  */
-export class Mailbox {
-  private buf: Array<Uint8Array | undefined>
+export class Mailbox<T = Uint8Array> {
+  private buf: Array<T | undefined>
   private tokens: Array<string | undefined>
   private flags: number[]
   private mask: number
@@ -31,7 +32,7 @@ export class Mailbox {
    * Appends a message; false when the mailbox is full (unless `force`: the message is in
    * the durable inbox already).
    */
-  push (message: Uint8Array, token?: string, force = false, flags = 0): boolean {
+  push (message: T, token?: string, force = false, flags = 0): boolean {
     if (this.size >= this.capacity && !force) return false
     if (this.size === this.buf.length) this.grow()
     const i = (this.head + this.size) & this.mask
@@ -63,12 +64,12 @@ export class Mailbox {
    * Calls `fn` on at most `max` messages not yet posted, oldest first, and marks them
    * posted. @returns how many
    */
-  takeUnposted (max: number, fn: (message: Uint8Array, flags: number) => void): number {
+  takeUnposted (max: number, fn: (message: T, flags: number) => void): number {
     const end = Math.min(this.size, this.posted + max)
     const n = end - this.posted
     for (let i = this.posted; i < end; i++) {
       const j = (this.head + i) & this.mask
-      fn(this.buf[j] as Uint8Array, this.flags[j])
+      fn(this.buf[j] as T, this.flags[j])
     }
     this.posted = end
     return n
@@ -97,7 +98,7 @@ export class Mailbox {
   }
 
   private grow (): void {
-    const next: Array<Uint8Array | undefined> = new Array(this.buf.length * 2)
+    const next: Array<T | undefined> = new Array(this.buf.length * 2)
     const tokens: Array<string | undefined> = new Array(next.length)
     const flags: number[] = new Array(next.length).fill(0)
     for (let i = 0; i < this.size; i++) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import {
-  ABI_VERSION, AbiDecodeError, TAG, checkFromAgent, decodeFromAgent, encodeAbiMessage, encodeForAgent
+  ABI_VERSION, AbiDecodeError, TAG, checkFromAgent, decodeFromAgent, encodeAbiMessage, encodeAbiMessageInto, encodeForAgent
 } from '../../../protocols/agent-abi/index.js'
 import { PERFORMATIVES, type AclMessage } from '../../../protocols/fipa/types.js'
 
@@ -74,6 +74,27 @@ describe('agent ABI codec', () => {
     assert.ok(bytes instanceof Uint8Array)
     assert.deepEqual([...bytes], [0, 255, 7])
     assert.equal(decodeFromAgent(encodeForAgent({ ...base, content: '' })).content, '')
+  })
+
+  it('encodes into a caller\'s buffer at an offset the bytes encodeAbiMessage returns, or answers -1 when they may not fit', () => {
+    fc.assert(fc.property(message, fc.nat(64), (msg, offset) => {
+      const expected = encodeAbiMessage(msg)
+      const roomy = new Uint8Array(offset + expected.length * 3 + 64).fill(0xee)
+      const end = encodeAbiMessageInto(msg, roomy, offset)
+      assert.equal(end, offset + expected.length)
+      assert.deepEqual(roomy.subarray(offset, end), expected)
+      assert.ok(roomy.subarray(0, offset).every(b => b === 0xee), 'bytes before the offset untouched')
+      assert.equal(encodeAbiMessageInto(msg, new Uint8Array(offset + expected.length - 1), offset), -1)
+    }), { numRuns: 300 })
+  })
+
+  it('writes a lone surrogate as U+FFFD, in short and long strings', () => {
+    const fffd = '\ufffd'
+    for (const s of ['a\ud800b', `${'x'.repeat(40)}\udc00y`]) {
+      const draft = decodeFromAgent(encodeAbiMessage({ sender: s, content: s }))
+      assert.equal(draft.sender, s.replace(/[\ud800-\udfff]/, fffd))
+      assert.equal(draft.content, s.replace(/[\ud800-\udfff]/, fffd))
+    }
   })
 
   it('writes the documented layout: version byte, then tag / u32 LE length / value', () => {
