@@ -779,6 +779,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     switch (msg.t) {
       case 'results':
         this.onResults(msg.buf, msg.length)
+        if (msg.spare !== undefined) this.batch.recycle(msg.spare)
         if (msg.done) {
           w.inFlight = Math.max(0, w.inFlight - 1)
           if (w.ready.length > 0) this.scheduleFlush()
