@@ -109,8 +109,9 @@ export interface AgentWorkerData {
 /** Bytes before a batch frame's payload. */
 export const FRAME_HEADER_BYTES = 12
 
-/** Buffers a {@link ByteWriter} keeps to write in again (see `recycle`). */
+/** Buffers a {@link ByteWriter} keeps to write in again (see `recycle`), and their largest size, bytes. */
 const MAX_SPARES = 4
+const MAX_SPARE_BYTES = 1 << 20
 
 /**
  * A growable little-endian byte writer, handed off as a transferable ArrayBuffer. After
@@ -181,16 +182,17 @@ export class ByteWriter {
    * Takes back a buffer `take()` handed over, once its reader is done with it (its transfer
    * came back), to write in again: a new one of a few hundred KiB costs its zeroing and
    * page faults (measured with a sink agent: 1.7% of the main thread's time, perf).
-   * Keeps a few; the rest are left to the GC.
+   * Keeps a few of at most 1 MiB (a burst of large messages leaves no large buffers
+   * behind); the rest are left to the GC.
    */
   recycle (buf: ArrayBuffer): void {
-    if (this.spares.length < MAX_SPARES && buf.byteLength > 0) this.spares.push(buf)
+    if (this.spares.length < MAX_SPARES && buf.byteLength > 0 && buf.byteLength <= MAX_SPARE_BYTES) this.spares.push(buf)
   }
 
   /** Hands the buffer over (to transfer); the writer starts empty. */
   take (): { buf: ArrayBuffer, length: number } {
     const out = { buf: this.buf, length: this.length }
-    this.nextSize = Math.max(1024, Math.min(this.buf.byteLength, 1 << 20))
+    this.nextSize = Math.max(1024, Math.min(this.buf.byteLength, MAX_SPARE_BYTES))
     this.buf = new ArrayBuffer(0)
     this.bytes = new Uint8Array(0)
     this.view = new DataView(this.buf)
