@@ -97,6 +97,25 @@ describe('agent ABI codec', () => {
     }
   })
 
+  it('decodes U+FFFD and a BOM that are in the text, and refuses bytes that are not UTF-8, in short and long fields', () => {
+    for (const pad of ['', 'y'.repeat(100)]) {
+      const text = `\ufeff${pad}a\ufffdb`
+      assert.equal(decodeFromAgent(frame(field(TAG.contentText, text))).content, text)
+      const bad = new Uint8Array([...new TextEncoder().encode(pad), 0x61, 0xc3, 0x28])
+      assert.match(reasonOf(frame(field(TAG.contentText, bad))), /content is not valid UTF-8/)
+      assert.equal(checkFromAgent(frame(field(TAG.contentText, bad))), 'field content is not valid UTF-8')
+    }
+  })
+
+  it('decodes a message from a view into a larger buffer, and the next one from another buffer', () => {
+    const msg = { performative: 'INFORM' as const, receivers: ['a', 'b'], content: 'é'.repeat(40), conversationId: 'c' }
+    const bytes = encodeAbiMessage(msg)
+    const big = new Uint8Array(bytes.length + 300).fill(0xff)
+    big.set(bytes, 123)
+    assert.deepEqual(decodeFromAgent(big.subarray(123, 123 + bytes.length)), msg)
+    assert.deepEqual(decodeFromAgent(encodeAbiMessage({ ...msg, content: 'other' })), { ...msg, content: 'other' })
+  })
+
   it('writes the documented layout: version byte, then tag / u32 LE length / value', () => {
     const bytes = encodeAbiMessage({ performative: 'REQUEST', receivers: ['ab'] })
     assert.deepEqual([...bytes], [ABI_VERSION, TAG.performative, 1, 0, 0, 0, PERFORMATIVES.indexOf('REQUEST'), TAG.receiver, 2, 0, 0, 0, 97, 98])
