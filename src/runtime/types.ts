@@ -202,10 +202,6 @@ export interface AgentRuntime {
    * comes back through `onHandled` (or `onAgentFailed`, or `remove`). `force` says the
    * message is in the agent's durable inbox already: the mailbox's capacity is ignored,
    * and a stopped or suspended agent keeps it for its start (`not-running` otherwise).
-   * The runtime keeps `message` itself until it is handled (it is encoded for the agent on
-   * its way to the worker, and again if the worker is replaced): do not change it after.
-   * @throws TypeError when `performative` is not one of `PERFORMATIVES` (validated
-   *   messages never hit this)
    */
   deliver: (id: AgentId, message: AclMessage, token?: string, force?: boolean) => DeliverResult
   /**

@@ -150,26 +150,6 @@ export class ByteWriter {
   f64 (v: number): void { this.reserve(8); this.view.setFloat64(this.length, v, true); this.length += 8 }
   raw (b: Uint8Array): void { this.reserve(b.length); this.bytes.set(b, this.length); this.length += b.length }
 
-  /**
-   * Appends what `write(arg, bytes, offset)` writes at `offset` of the writer's buffer
-   * (`arg` spares the caller a closure per call). `write` returns the offset just past what
-   * it wrote, or -1 when it may need more room: the buffer then grows and it is called again.
-   * @returns the bytes appended
-   */
-  put<A> (write: (arg: A, bytes: Uint8Array, offset: number) => number, arg: A): number {
-    let end = write(arg, this.bytes, this.length)
-    while (end < 0) {
-      this.reserve(this.bytes.length - this.length + 1)
-      end = write(arg, this.bytes, this.length)
-    }
-    const n = end - this.length
-    this.length = end
-    return n
-  }
-
-  /** Overwrites the `u32` at `offset`, written before (a length known only afterwards). */
-  setU32 (offset: number, v: number): void { this.view.setUint32(offset, v, true) }
-
   /** A `u32` length then the UTF-8 bytes of `s`. */
   text (s: string): void {
     this.reserve(4 + s.length * 3)
