@@ -320,16 +320,19 @@ interface NodeSlices {
 let srcMemory: ArrayBufferLike | undefined
 let srcSlices: NodeSlices | undefined
 let srcBase = 0
+let srcEnd = 0
 
 /** Sets the source `readUtf8` reads `bytes` from (`.buffer` is a native getter: once per message). */
 function source (bytes: Uint8Array): void {
   if (!HAS_BUFFER) return
   const memory = bytes.buffer
-  if (memory !== srcMemory) {
+  srcBase = bytes.byteOffset
+  // A resizable ArrayBuffer may have grown since its Buffer was made.
+  if (memory !== srcMemory || srcEnd < srcBase + bytes.length) {
     srcMemory = memory
     srcSlices = Buffer.from(memory) as unknown as NodeSlices
+    srcEnd = memory.byteLength
   }
-  srcBase = bytes.byteOffset
 }
 
 /** A string field of the message last given to `source`. */

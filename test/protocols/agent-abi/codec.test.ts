@@ -114,6 +114,14 @@ describe('agent ABI codec', () => {
     big.set(bytes, 123)
     assert.deepEqual(decodeFromAgent(big.subarray(123, 123 + bytes.length)), msg)
     assert.deepEqual(decodeFromAgent(encodeAbiMessage({ ...msg, content: 'other' })), { ...msg, content: 'other' })
+    // The same memory again, grown in between (a resizable ArrayBuffer: ES2024, not in this lib).
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize: (n: number) => void }
+    const memory = new Resizable(bytes.length, { maxByteLength: 2 * bytes.length + 10 })
+    new Uint8Array(memory).set(bytes)
+    assert.deepEqual(decodeFromAgent(new Uint8Array(memory, 0, bytes.length)), msg)
+    memory.resize(2 * bytes.length + 10)
+    new Uint8Array(memory).set(bytes, bytes.length + 10)
+    assert.deepEqual(decodeFromAgent(new Uint8Array(memory, bytes.length + 10, bytes.length)), msg)
   })
 
   it('writes the documented layout: version byte, then tag / u32 LE length / value', () => {
