@@ -40,7 +40,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LRUCache } from 'lru-cache'
-import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeForAgent } from '../../protocols/agent-abi/index.js'
+import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeAbiMessageInto } from '../../protocols/agent-abi/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { isAgentId } from '../../protocols/fipa/rules.js'
 import { silentLogger } from '../observability/logger.js'
@@ -168,7 +168,7 @@ class AgentSlot {
     this.limits = limits
     this.deployedAt = deployedAt
     this.moduleBytes = moduleBytes
-    this.mailbox = new Mailbox(limits.mailboxCapacity)
+    this.mailbox = new Mailbox(limits.mailboxCapacity, slot)
     this.overBudget = new OverBudgetWatch(graceMs)
   }
 
@@ -229,6 +229,13 @@ export class WasmAgentRuntime implements AgentRuntime {
   private running = false
   private stopping: Promise<void> | undefined
   private flushScheduled = false
+  /**
+   * Where batches are built (one at a time: `postBatch` is synchronous). Kept between
+   * batches so that each starts at the size the last one needed instead of growing to it.
+   */
+  private readonly batch = new ByteWriter(16 * 1024)
+  /** Where `deliver` encodes a message before its mailbox copies it (grows to the largest). */
+  private scratch = new Uint8Array(4096)
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
@@ -518,10 +525,27 @@ export class WasmAgentRuntime implements AgentRuntime {
     // A message already in the durable inbox (`force`) waits in a stopped or suspended
     // agent's mailbox for its start; a failed agent takes nothing.
     if (a.state !== 'running' && (!force || a.state === 'failed')) return 'not-running'
-    if (!a.mailbox.push(encodeForAgent(message), token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)) return 'mailbox-full'
+    if (!force && a.mailbox.size >= a.mailbox.capacity) return 'mailbox-full'
+    a.mailbox.push(this.encode(message), token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)
     a.stats.received++
     this.markReady(a)
     return 'queued'
+  }
+
+  /**
+   * `message` encoded for the agent, in the scratch buffer: valid until the next call.
+   * Encoded in place and copied once into the mailbox, it costs no Uint8Array (and
+   * ArrayBuffer) of its own (see `Mailbox`). Encoding into each mailbox's buffer instead
+   * would make the encoder's DataView and Buffer again whenever the agent changes.
+   * @throws TypeError as `encodeForAgent`
+   */
+  private encode (message: AclMessage): Uint8Array {
+    let end = encodeAbiMessageInto(message, this.scratch, 0)
+    while (end < 0) {
+      this.scratch = new Uint8Array(this.scratch.length * 2)
+      end = encodeAbiMessageInto(message, this.scratch, 0)
+    }
+    return this.scratch.subarray(0, end)
   }
 
   admit (id: AgentId, reserved = 0): DeliverResult {
@@ -731,7 +755,7 @@ export class WasmAgentRuntime implements AgentRuntime {
    * agent with messages left goes to the back of the list.
    */
   private postBatch (w: AgentWorker): void {
-    const out = new ByteWriter(16 * 1024)
+    const out = this.batch
     const ready = w.ready
     let estimatedMs = 0
     let messages = 0
@@ -741,9 +765,8 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.ready = false
       if (a.worker !== w || !a.posting) continue
       const quantum = Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
-      const n = a.mailbox.takeUnposted(quantum, (bytes, flags) => {
-        out.u32(a.slot); out.u32(flags); out.u32(bytes.length); out.raw(bytes)
-      })
+      // The mailbox holds the frames: one copy for the agent's turn.
+      const n = a.mailbox.takeUnposted(quantum, out)
       messages += n
       estimatedMs += n * a.costMs
       if (a.mailbox.hasUnposted) {
@@ -763,6 +786,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     switch (msg.t) {
       case 'results':
         this.onResults(msg.buf, msg.length)
+        if (msg.spare !== undefined) this.batch.recycle(msg.spare)
         if (msg.done) {
           w.inFlight = Math.max(0, w.inFlight - 1)
           if (w.ready.length > 0) this.scheduleFlush()
@@ -794,8 +818,11 @@ export class WasmAgentRuntime implements AgentRuntime {
   private onResults (buf: ArrayBuffer, length: number): void {
     const view = new DataView(buf, 0, length)
     const bytes = new Uint8Array(buf, 0, length)
+    // Counted here, added to the metrics once per buffer (a labelled `inc` hashes its labels).
+    let handledOk = 0
+    let handledError = 0
     let off = 0
-    while (off < length) {
+    records: while (off < length) {
       const kind = bytes[off]
       const slot = view.getUint32(off + 1, true)
       off += 5
@@ -815,15 +842,20 @@ export class WasmAgentRuntime implements AgentRuntime {
           const token = a.mailbox.ack()
           const sends = a.sends
           a.sends = []
-          if (status !== 0) {
+          if (status === 0) {
+            handledOk++
+          } else {
+            handledError++
             a.stats.errors++
-            this.metrics?.failure('status')
           }
-          if (this.metrics !== undefined) {
-            this.metrics.handled.inc({ result: status === 0 ? 'ok' : 'error' })
-            this.metrics.duration.observe(ms / 1000)
+          this.metrics?.handlerSeconds.observe(ms / 1000)
+          // Not through `callHost`: no closure per message. With the metrics counted per
+          // buffer, reading results went from 0.24 to 0.12 µs per message (perf, sink agent).
+          try {
+            this.host.onHandled(a.id, token, sends, state)
+          } catch (err) {
+            this.log.error({ err }, 'runtime host callback threw')
           }
-          this.callHost(() => { this.host.onHandled(a.id, token, sends, state) })
           if (a.waiters.length > 0) this.wake(a)
           break
         }
@@ -882,9 +914,10 @@ export class WasmAgentRuntime implements AgentRuntime {
           // A record this runtime does not know can only be a bug; the rest of the
           // buffer cannot be framed, so it is dropped.
           this.log.error({ kind, off }, 'unknown record from agent worker')
-          return
+          break records
       }
     }
+    if (this.metrics !== undefined && handledOk + handledError > 0) this.metrics.countHandled(handledOk, handledError)
   }
 
   /** `refused` sends of one call were over the agent's budget: suspends it once that has lasted the grace period. */

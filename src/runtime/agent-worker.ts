@@ -346,12 +346,15 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   records++
 }
 
-/** Posts the records written so far; `done` ends a batch (posted even when empty). */
-function flush (done = false): void {
+/**
+ * Posts the records written so far; `done` ends a batch (posted even when empty) and hands
+ * its buffer back to the runtime (`spare`), to be written again.
+ */
+function flush (done = false, spare?: ArrayBuffer): void {
   if (out.length === 0 && !done) return
   const { buf, length } = out.take()
   records = 0
-  port?.postMessage({ t: 'results', buf, length, done }, [buf])
+  port?.postMessage({ t: 'results', buf, length, done, spare }, spare === undefined ? [buf] : [buf, spare])
 }
 
 function runBatch (buf: ArrayBuffer, length: number): void {
@@ -370,7 +373,7 @@ function runBatch (buf: ArrayBuffer, length: number): void {
     off += len
     if (records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES) flush()
   }
-  flush(true)
+  flush(true, buf)
 }
 
 port.on('message', (msg: ToWorker) => {

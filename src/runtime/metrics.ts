@@ -11,6 +11,8 @@ export class RuntimeMetrics {
   readonly handled: Counter<'result'>
   readonly failures: Counter<'kind'>
   readonly duration: Histogram
+  /** `duration` without labels, made once (an unlabelled `observe` makes a closure per call). */
+  readonly handlerSeconds: Histogram.Internal<string>
   readonly restarts: Counter
   readonly deploys: Histogram<'result'>
   readonly sendsRejected: Counter
@@ -37,6 +39,7 @@ export class RuntimeMetrics {
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers
     })
+    this.handlerSeconds = this.duration.labels()
     this.restarts = new Counter({
       name: 'caxton_runtime_agent_restarts_total',
       help: 'Agents restarted from their module (state lost) because their worker was terminated',
@@ -79,5 +82,14 @@ export class RuntimeMetrics {
 
   failure (kind: FailureKind | 'status'): void {
     this.failures.inc({ kind })
+  }
+
+  /** Counts `ok` and `error` handled messages at once; the errors are failures of kind `status`. */
+  countHandled (ok: number, error: number): void {
+    if (ok > 0) this.handled.inc({ result: 'ok' }, ok)
+    if (error > 0) {
+      this.handled.inc({ result: 'error' }, error)
+      this.failures.inc({ kind: 'status' }, error)
+    }
   }
 }

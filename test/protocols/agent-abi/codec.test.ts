@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import {
-  ABI_VERSION, AbiDecodeError, TAG, checkFromAgent, decodeFromAgent, encodeAbiMessage, encodeForAgent
+  ABI_VERSION, AbiDecodeError, TAG, checkFromAgent, decodeFromAgent, encodeAbiMessage, encodeAbiMessageInto, encodeForAgent
 } from '../../../protocols/agent-abi/index.js'
 import { PERFORMATIVES, type AclMessage } from '../../../protocols/fipa/types.js'
 
@@ -74,6 +74,54 @@ describe('agent ABI codec', () => {
     assert.ok(bytes instanceof Uint8Array)
     assert.deepEqual([...bytes], [0, 255, 7])
     assert.equal(decodeFromAgent(encodeForAgent({ ...base, content: '' })).content, '')
+  })
+
+  it('encodes into a caller\'s buffer at an offset the bytes encodeAbiMessage returns, or answers -1 when they may not fit', () => {
+    fc.assert(fc.property(message, fc.nat(64), (msg, offset) => {
+      const expected = encodeAbiMessage(msg)
+      const roomy = new Uint8Array(offset + expected.length * 3 + 64).fill(0xee)
+      const end = encodeAbiMessageInto(msg, roomy, offset)
+      assert.equal(end, offset + expected.length)
+      assert.deepEqual(roomy.subarray(offset, end), expected)
+      assert.ok(roomy.subarray(0, offset).every(b => b === 0xee), 'bytes before the offset untouched')
+      assert.equal(encodeAbiMessageInto(msg, new Uint8Array(offset + expected.length - 1), offset), -1)
+    }), { numRuns: 300 })
+  })
+
+  it('writes a lone surrogate as U+FFFD, in short and long strings', () => {
+    const fffd = '\ufffd'
+    for (const s of ['a\ud800b', `${'x'.repeat(40)}\udc00y`]) {
+      const draft = decodeFromAgent(encodeAbiMessage({ sender: s, content: s }))
+      assert.equal(draft.sender, s.replace(/[\ud800-\udfff]/, fffd))
+      assert.equal(draft.content, s.replace(/[\ud800-\udfff]/, fffd))
+    }
+  })
+
+  it('decodes U+FFFD and a BOM that are in the text, and refuses bytes that are not UTF-8, in short and long fields', () => {
+    for (const pad of ['', 'y'.repeat(100)]) {
+      const text = `\ufeff${pad}a\ufffdb`
+      assert.equal(decodeFromAgent(frame(field(TAG.contentText, text))).content, text)
+      const bad = new Uint8Array([...new TextEncoder().encode(pad), 0x61, 0xc3, 0x28])
+      assert.match(reasonOf(frame(field(TAG.contentText, bad))), /content is not valid UTF-8/)
+      assert.equal(checkFromAgent(frame(field(TAG.contentText, bad))), 'field content is not valid UTF-8')
+    }
+  })
+
+  it('decodes a message from a view into a larger buffer, and the next one from another buffer', () => {
+    const msg = { performative: 'INFORM' as const, receivers: ['a', 'b'], content: 'é'.repeat(40), conversationId: 'c' }
+    const bytes = encodeAbiMessage(msg)
+    const big = new Uint8Array(bytes.length + 300).fill(0xff)
+    big.set(bytes, 123)
+    assert.deepEqual(decodeFromAgent(big.subarray(123, 123 + bytes.length)), msg)
+    assert.deepEqual(decodeFromAgent(encodeAbiMessage({ ...msg, content: 'other' })), { ...msg, content: 'other' })
+    // The same memory again, grown in between (a resizable ArrayBuffer: ES2024, not in this lib).
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize: (n: number) => void }
+    const memory = new Resizable(bytes.length, { maxByteLength: 2 * bytes.length + 10 })
+    new Uint8Array(memory).set(bytes)
+    assert.deepEqual(decodeFromAgent(new Uint8Array(memory, 0, bytes.length)), msg)
+    memory.resize(2 * bytes.length + 10)
+    new Uint8Array(memory).set(bytes, bytes.length + 10)
+    assert.deepEqual(decodeFromAgent(new Uint8Array(memory, bytes.length + 10, bytes.length)), msg)
   })
 
   it('writes the documented layout: version byte, then tag / u32 LE length / value', () => {
