@@ -1075,8 +1075,9 @@ export class DeliveryService {
     }
     const txn = new Txn()
     // The frame's own bytes of the message when the link found them (one encoding saved);
-    // copied, so that the frame's buffer is not kept alive with it. Into Node's buffer pool:
-    // `slice()` gave each copy an ArrayBuffer of its own (1.5-3 µs against ~0.1 µs).
+    // copied, so that the frame's buffer is not kept alive with it. Into Node's buffer pool
+    // (copies share its 8 KiB slabs): `slice()` gave each copy an ArrayBuffer of its own,
+    // 0.3-0.4 against 0.06-0.1 µs of CPU.
     this.stageInbox(r, m, messageBytes !== undefined ? Buffer.from(messageBytes) : encodeMessage(m), from, frame.deadline, txn)
     this.receiver.markSeen(seenKey, txn.ops)
     this.receiver.accept(pair, frame.order, now, txn.ops)
