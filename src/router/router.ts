@@ -58,7 +58,7 @@ export interface RouterOptions {
   limits?: Partial<AclLimits>
   /** ms since the epoch. @default Date.now */
   clock?: () => number
-  /** Unique ids for messages, conversations and clients. @default crypto.randomUUID */
+  /** Unique ids for messages and conversations (client ids are drawn from a random pool). @default crypto.randomUUID */
   newId?: () => string
   logger?: Logger
   metrics?: MetricsRegistry
