@@ -162,8 +162,9 @@ export class ConversationTable {
 
   /**
    * Completes the conversation held under `stored.id` with its stored copy
-   * ({@link mergeConversations}), keeping its place in activity order; replies only the stored copy awaits get their deadlines. Holds the
-   * stored copy itself when nothing is held under its id.
+   * ({@link mergeConversations}), keeping its place in activity order; replies only the
+   * stored copy awaits get their deadlines. Holds the stored copy itself when nothing is
+   * held under its id.
    * @returns the conversation held from now on
    */
   absorb (stored: Conversation): Conversation {

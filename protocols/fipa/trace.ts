@@ -4,6 +4,7 @@
  * `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01`. Pure: randomness is passed in.
  */
 import { Buffer } from 'node:buffer'
+import { HEX, HEX_CODES } from '../hex.js'
 import { TraceparentError } from './errors.js'
 
 /** A parsed `traceparent`. */
@@ -170,12 +171,8 @@ export function childTraceparent (parent: string | TraceContext, randomBytes: Ra
   })
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
 /** A version-00 traceparent written in place, decoded as one string (see {@link newTraceparentFrom}). */
 const SCRATCH = Buffer.from(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`, 'latin1')
-/** Byte b's two lower-case hex digits, as character codes at 2b and 2b + 1. */
-const HEX_CODES = new Uint8Array(512).map((_, i) => HEX[i >> 1].charCodeAt(i & 1))
 
 function hex2 (n: number): string {
   return HEX[n]

@@ -101,7 +101,8 @@ export function encodeFrame (frame: FipaFrame): Uint8Array {
 /**
  * Encodes a deliver frame around a message already encoded by `encodeMessage` (e.g. read
  * back from the outbox), copying its bytes once instead of decoding and re-encoding it.
- * The bytes are trusted to be one encoded message.
+ * The bytes are trusted to be one encoded message. The result is a Buffer from Node's
+ * pool: it shares its ArrayBuffer with other buffers (read it through its own offset and length).
  * @throws FrameEncodeError for a bad `seq` or header field
  */
 export function encodeDeliverFrame (seq: number, header: DeliverHeader, encodedMessage: Uint8Array): Uint8Array {

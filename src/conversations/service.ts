@@ -39,8 +39,7 @@
  */
 import type { Logger } from 'pino'
 import { Packr } from 'msgpackr'
-import { ConversationTable, SYSTEM_AGENT, validateMessage, type AclLimits, type Conversation } from '../../protocols/fipa/index.js'
-import { mergeConversations } from '../../protocols/fipa/conversations.js'
+import { ConversationTable, SYSTEM_AGENT, mergeConversations, validateMessage, type AclLimits, type Conversation } from '../../protocols/fipa/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { Alarm } from '../delivery/index.js'
 import { silentLogger } from '../observability/logger.js'

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { randomFillSync } from 'node:crypto'
+import { HEX, HEX_CODES } from '../../protocols/hex.js'
 
 /**
  * Cryptographically random bytes handed out from a refilled pool: one `randomFillSync`
@@ -15,9 +16,6 @@ export function createRandomPool (poolBytes = 4096): (n: number) => Uint8Array {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-/** Byte b's two hex digits as character codes, at 2b and 2b + 1. */
-const HEX_CODES = new Uint8Array(512).map((_, i) => HEX[i >> 1].charCodeAt(i & 1))
 /** A UUID written in place and decoded as one string ({@link RandomPool.uuid}). */
 const UUID = Buffer.from('00000000-0000-4000-8000-000000000000', 'latin1')
 /** Where each of a UUID's 16 bytes goes in its text form (8-4-4-4-12 hex digits). */

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
-  AclValidationError, DEFAULT_ACL_LIMITS, NEW_TRACE_RANDOM_BYTES, SYSTEM_AGENT, childTraceparent, draftFieldsFromJson, draftFromJson,
+  AclValidationError, NEW_TRACE_RANDOM_BYTES, SYSTEM_AGENT, childTraceparent, draftFieldsFromJson, draftFromJson,
   hasValidFields, newTraceparent, newTraceparentFrom, notUnderstood, resolveAclLimits, stampDraft, stampFields, tryParseTraceparent,
   validateMessage, type AclLimits, type DraftFields
 } from '../../protocols/fipa/index.js'
@@ -54,10 +54,11 @@ export interface RouterOptions {
   locator: Pick<AgentLocator, 'lookup' | 'resolve' | 'registeredOn'>
   sink: MessageSink
   clients: ClientRegistry
+  /** Completed with the defaults; the constructor throws InvalidAclLimitsError for a limit that is not a positive safe integer. */
   limits?: Partial<AclLimits>
   /** ms since the epoch. @default Date.now */
   clock?: () => number
-  /** Unique ids for messages, conversations and clients. @default crypto.randomUUID */
+  /** Unique ids for messages and conversations (client ids are drawn from a random pool). @default crypto.randomUUID */
   newId?: () => string
   logger?: Logger
   metrics?: MetricsRegistry
@@ -72,7 +73,8 @@ export class MessageRouter {
 
   constructor (private readonly options: RouterOptions) {
     this.log = options.logger ?? silentLogger()
-    this.limits = { ...DEFAULT_ACL_LIMITS, ...options.limits }
+    // Resolved once: prepareFromClient's fast path reads them as they are.
+    this.limits = resolveAclLimits(options.limits)
     this.clock = options.clock ?? Date.now
     this.newId = options.newId ?? randomUUID
     if (options.metrics != null) this.metrics = new RouterMetrics(options.metrics)
@@ -88,7 +90,7 @@ export class MessageRouter {
    *   AgentNotFoundError when no node hosts a receiver
    */
   async prepareFromClient (to: AgentId, rawDraft: Record<string, unknown>): Promise<AclMessage> {
-    const limits = resolveAclLimits(this.limits)
+    const limits = this.limits
     // The common draft is read into named fields; an unusual one (an unknown field, a failed
     // conversion) takes draftFromJson and stampDraft, which report it as before.
     const fields = draftFieldsFromJson(rawDraft, limits)
