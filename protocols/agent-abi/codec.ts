@@ -145,10 +145,21 @@ export function encodeAbiMessageInto (msg: AbiMessageFields, bytes: Uint8Array, 
 }
 
 /**
- * One growable scratch buffer: messages are written here, then copied out at their exact
- * size, so `encodeAbiMessage` allocates once per message.
+ * One growable scratch buffer (it grows to the largest message): messages are written
+ * here, then copied out at their exact size (`encodeAbiMessage`) or by the caller
+ * (`encodeAbiMessageScratch`), so encoding allocates at most once per message.
  */
 let scratch = new Uint8Array(4096)
+
+/** Encodes `msg` at the start of `scratch`, growing it until it fits; returns its length. */
+function encodeToScratch (msg: AbiMessageFields): number {
+  let n = encodeAbiMessageInto(msg, scratch, 0)
+  while (n < 0) {
+    scratch = new Uint8Array(scratch.length * 2)
+    n = encodeAbiMessageInto(msg, scratch, 0)
+  }
+  return n
+}
 
 /**
  * Encodes any subset of a message's fields. Fields that are `undefined` are left out;
@@ -157,12 +168,17 @@ let scratch = new Uint8Array(4096)
  *   messages never hit this)
  */
 export function encodeAbiMessage (msg: AbiMessageFields): Uint8Array {
-  let n = encodeAbiMessageInto(msg, scratch, 0)
-  while (n < 0) {
-    scratch = new Uint8Array(scratch.length * 2)
-    n = encodeAbiMessageInto(msg, scratch, 0)
-  }
-  return scratch.slice(0, n)
+  return scratch.slice(0, encodeToScratch(msg))
+}
+
+/**
+ * Encodes as `encodeAbiMessage` does, without a copy: the bytes are a view of this
+ * module's scratch buffer, valid until the next call of an encoder of this module (for
+ * a caller that copies them at once, as the runtime's mailboxes do).
+ * @throws TypeError as `encodeAbiMessage`
+ */
+export function encodeAbiMessageScratch (msg: AbiMessageFields): Uint8Array {
+  return scratch.subarray(0, encodeToScratch(msg))
 }
 
 /**
