@@ -354,19 +354,17 @@ function source (bytes: Uint8Array): void {
 /** A string field of the message last given to `source`. */
 function readUtf8 (bytes: Uint8Array, start: number, end: number, field: string): string {
   const slices = srcSlices
+  // Short ASCII strings (ids, performative-adjacent fields) are the common case.
+  let ascii = end - start <= 64
+  for (let i = start; ascii && i < end; i++) if (bytes[i] >= 0x80) ascii = false
   if (slices !== undefined) {
-    // Short ASCII strings (ids, performative-adjacent fields) are the common case.
-    let ascii = end - start <= 64
-    for (let i = start; ascii && i < end; i++) if (bytes[i] >= 0x80) ascii = false
     if (ascii) return slices.latin1Slice(srcBase + start, srcBase + end)
     // `utf8Slice` replaces what is not UTF-8 by U+FFFD: only text with one (rare) needs
     // the strict decoder, to tell an encoded U+FFFD from bytes that are not UTF-8.
     const text = slices.utf8Slice(srcBase + start, srcBase + end)
     if (!text.includes('\ufffd')) return text
-  } else if (end - start <= 64) {
-    let ascii = true
-    for (let i = start; ascii && i < end; i++) if (bytes[i] >= 0x80) ascii = false
-    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[])
+  } else if (ascii) {
+    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[])
   }
   try {
     return utf8Decoder.decode(bytes.subarray(start, end))
