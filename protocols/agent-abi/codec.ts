@@ -145,10 +145,21 @@ export function encodeAbiMessageInto (msg: AbiMessageFields, bytes: Uint8Array, 
 }
 
 /**
- * One growable scratch buffer: messages are written here, then copied out at their exact
- * size, so `encodeAbiMessage` allocates once per message.
+ * One growable scratch buffer (it grows to the largest message): messages are written
+ * here, then copied out at their exact size (`encodeAbiMessage`) or by the caller
+ * (`encodeAbiMessageScratch`), so encoding allocates at most once per message.
  */
 let scratch = new Uint8Array(4096)
+
+/** Encodes `msg` at the start of `scratch`, growing it until it fits; returns its length. */
+function encodeToScratch (msg: AbiMessageFields): number {
+  let n = encodeAbiMessageInto(msg, scratch, 0)
+  while (n < 0) {
+    scratch = new Uint8Array(scratch.length * 2)
+    n = encodeAbiMessageInto(msg, scratch, 0)
+  }
+  return n
+}
 
 /**
  * Encodes any subset of a message's fields. Fields that are `undefined` are left out;
@@ -157,12 +168,17 @@ let scratch = new Uint8Array(4096)
  *   messages never hit this)
  */
 export function encodeAbiMessage (msg: AbiMessageFields): Uint8Array {
-  let n = encodeAbiMessageInto(msg, scratch, 0)
-  while (n < 0) {
-    scratch = new Uint8Array(scratch.length * 2)
-    n = encodeAbiMessageInto(msg, scratch, 0)
-  }
-  return scratch.slice(0, n)
+  return scratch.slice(0, encodeToScratch(msg))
+}
+
+/**
+ * Encodes as `encodeAbiMessage` does, without a copy: the bytes are a view of this
+ * module's scratch buffer, valid until the next call of an encoder of this module (for
+ * a caller that copies them at once, as the runtime's mailboxes do).
+ * @throws TypeError as `encodeAbiMessage`
+ */
+export function encodeAbiMessageScratch (msg: AbiMessageFields): Uint8Array {
+  return scratch.subarray(0, encodeToScratch(msg))
 }
 
 /**
@@ -248,7 +264,6 @@ export function decodeFromAgent (bytes: Uint8Array): Record<string, unknown> {
 export function checkFromAgent (bytes: Uint8Array): string | undefined {
   if (bytes.length === 0) return 'empty message'
   if (bytes[0] !== ABI_VERSION) return `unsupported ABI version ${bytes[0]} (this host reads version ${ABI_VERSION})`
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   // Single-valued fields seen so far, by tag (content counts once for both of its tags).
   let seen = 0
   let off = 1
@@ -257,7 +272,7 @@ export function checkFromAgent (bytes: Uint8Array): string | undefined {
       return `truncated field header at offset ${off}: ${bytes.length - off} bytes left, 5 needed`
     }
     const tag = bytes[off]
-    const n = view.getUint32(off + 1, true)
+    const n = u32At(bytes, off + 1)
     const start = off + FIELD_HEADER_BYTES
     const spec = FIELDS[tag]
     if (spec === undefined) return `unknown field tag ${hex(tag)} at offset ${off}`
@@ -277,7 +292,7 @@ export function checkFromAgent (bytes: Uint8Array): string | undefined {
       }
       case 'f64':
         if (n !== 8) return `field ${spec.name} is ${n} bytes, expected 8 (f64)`
-        if (!Number.isFinite(view.getFloat64(start, true))) return `field ${spec.name} is not a finite number`
+        if (!Number.isFinite(f64At(bytes, start))) return `field ${spec.name} is not a finite number`
         break
       case 'bytes':
         break
@@ -289,7 +304,10 @@ export function checkFromAgent (bytes: Uint8Array): string | undefined {
   return undefined
 }
 
-/** A u32, little-endian, at `at` of `bytes` (without a DataView per message). */
+/**
+ * A u32, little-endian, at `at` of `bytes` (without a DataView per message: `checkFromAgent`
+ * of a message of 9 fields went from ~305-325 to ~235-265 ns, 2M calls).
+ */
 function u32At (bytes: Uint8Array, at: number): number {
   return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0
 }
@@ -338,19 +356,17 @@ function source (bytes: Uint8Array): void {
 /** A string field of the message last given to `source`. */
 function readUtf8 (bytes: Uint8Array, start: number, end: number, field: string): string {
   const slices = srcSlices
+  // Short ASCII strings (ids, performative-adjacent fields) are the common case.
+  let ascii = end - start <= 64
+  for (let i = start; ascii && i < end; i++) if (bytes[i] >= 0x80) ascii = false
   if (slices !== undefined) {
-    // Short ASCII strings (ids, performative-adjacent fields) are the common case.
-    let ascii = end - start <= 64
-    for (let i = start; ascii && i < end; i++) if (bytes[i] >= 0x80) ascii = false
     if (ascii) return slices.latin1Slice(srcBase + start, srcBase + end)
     // `utf8Slice` replaces what is not UTF-8 by U+FFFD: only text with one (rare) needs
     // the strict decoder, to tell an encoded U+FFFD from bytes that are not UTF-8.
     const text = slices.utf8Slice(srcBase + start, srcBase + end)
     if (!text.includes('\ufffd')) return text
-  } else if (end - start <= 64) {
-    let ascii = true
-    for (let i = start; ascii && i < end; i++) if (bytes[i] >= 0x80) ascii = false
-    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[])
+  } else if (ascii) {
+    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[])
   }
   try {
     return utf8Decoder.decode(bytes.subarray(start, end))

@@ -15,7 +15,7 @@
  * }
  * ```
  */
-export { encodeForAgent, encodeAbiMessage, encodeAbiMessageInto, decodeFromAgent, checkFromAgent, type AbiMessageFields } from './codec.js'
+export { encodeForAgent, encodeAbiMessage, encodeAbiMessageInto, encodeAbiMessageScratch, decodeFromAgent, checkFromAgent, type AbiMessageFields } from './codec.js'
 export { AbiDecodeError } from './errors.js'
 export { ABI_VERSION, FIELD_HEADER_BYTES, TAG } from './tags.js'
 export {

@@ -40,7 +40,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LRUCache } from 'lru-cache'
-import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeAbiMessageInto } from '../../protocols/agent-abi/index.js'
+import { LOG_LEVELS, WASM_PAGE_BYTES, decodeFromAgent, encodeAbiMessageScratch } from '../../protocols/agent-abi/index.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import { isAgentId } from '../../protocols/fipa/rules.js'
 import { silentLogger } from '../observability/logger.js'
@@ -234,8 +234,6 @@ export class WasmAgentRuntime implements AgentRuntime {
    * batches so that each starts at the size the last one needed instead of growing to it.
    */
   private readonly batch = new ByteWriter(16 * 1024)
-  /** Where `deliver` encodes a message before its mailbox copies it (grows to the largest). */
-  private scratch = new Uint8Array(4096)
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
@@ -525,27 +523,15 @@ export class WasmAgentRuntime implements AgentRuntime {
     // A message already in the durable inbox (`force`) waits in a stopped or suspended
     // agent's mailbox for its start; a failed agent takes nothing.
     if (a.state !== 'running' && (!force || a.state === 'failed')) return 'not-running'
+    // Checked before `push` does: a refused message costs no encoding.
     if (!force && a.mailbox.size >= a.mailbox.capacity) return 'mailbox-full'
-    a.mailbox.push(this.encode(message), token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)
+    // Encoded in the codec's scratch buffer and copied once into the mailbox: no Uint8Array
+    // (and ArrayBuffer) of its own (see `Mailbox`). Encoding into each mailbox's buffer
+    // instead would make the encoder's DataView and Buffer again whenever the agent changes.
+    a.mailbox.push(encodeAbiMessageScratch(message), token, force, message.sender === id ? FRAME_FLAGS.fromSelf : 0)
     a.stats.received++
     this.markReady(a)
     return 'queued'
-  }
-
-  /**
-   * `message` encoded for the agent, in the scratch buffer: valid until the next call.
-   * Encoded in place and copied once into the mailbox, it costs no Uint8Array (and
-   * ArrayBuffer) of its own (see `Mailbox`). Encoding into each mailbox's buffer instead
-   * would make the encoder's DataView and Buffer again whenever the agent changes.
-   * @throws TypeError as `encodeForAgent`
-   */
-  private encode (message: AclMessage): Uint8Array {
-    let end = encodeAbiMessageInto(message, this.scratch, 0)
-    while (end < 0) {
-      this.scratch = new Uint8Array(this.scratch.length * 2)
-      end = encodeAbiMessageInto(message, this.scratch, 0)
-    }
-    return this.scratch.subarray(0, end)
   }
 
   admit (id: AgentId, reserved = 0): DeliverResult {
