@@ -977,8 +977,10 @@ export class DeliveryService {
   /** Deletes a delivered entry's row (batched with whatever else is being written). */
   private removeEntry (order: number): Outgoing | undefined {
     const o = this.untrack(order)
-    // Nothing waits for this write: staged without a promise or callbacks of its own.
-    if (o !== undefined) this.commits.stage([{ type: 'del', sublevel: this.outboxRows, key: o.key }], this.logWriteError)
+    // Nothing waits for this write: staged without a promise or callbacks of its own, and
+    // into whatever batch comes next. Lost in a crash, the entry is sent again after the
+    // restart and the receiver acks it as a duplicate (SPEC.md §3).
+    if (o !== undefined) this.commits.stageLater([{ type: 'del', sublevel: this.outboxRows, key: o.key }], this.logWriteError)
     return o
   }
 
@@ -1029,7 +1031,8 @@ export class DeliveryService {
       answer({ status: 'ok' })
       const ops: StorageOp[] = []
       this.options.observer?.observe(m, false, ops)
-      if (ops.length > 0) void this.write(ops).catch(() => {})
+      // Conversation figures nobody waits for: into whatever batch comes next.
+      if (ops.length > 0) this.commits.stageLater(ops, this.logWriteError)
       return
     }
     if (!this.options.runtime.has(r)) {
