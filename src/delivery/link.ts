@@ -19,6 +19,7 @@ import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LinkMetrics } from './metrics.js'
 import { FrameWriter, readFrames } from '../transport/framing.js'
+import { fewerWindowUpdates } from '../transport/fewer-writes.js'
 
 export const FIPA_PROTOCOL = FIPA_PROTOCOL_ID
 
@@ -183,6 +184,8 @@ export class FipaLink {
           stream.abort(new Error('this node is stopping'))
           return
         }
+        // A long-lived stream of small frames: a yamux window update per frame was a third of its writes.
+        fewerWindowUpdates(stream)
         const open: OpenStream = {
           stream,
           nextSeq: 0,
@@ -262,6 +265,7 @@ export class FipaLink {
 
   private onInboundStream (stream: Stream, connection: Connection): void {
     const from = connection.remotePeer.toString()
+    fewerWindowUpdates(stream)
     this.inbound.add(stream)
     let open = true
     const acks = new FrameWriter(stream, { maxQueuedBytes: 16 * 1024 * 1024, onError: (err) => { stream.abort(err) } })

@@ -15,4 +15,5 @@ export { createTransport, DHT_PROTOCOL, type CaxtonLibp2p, type CaxtonServices, 
 export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmissionOptions } from './admission.js'
 export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
 export { allowListGater, composeGaters } from './gater.js'
+export { corkSocketWrites, fewerWindowUpdates, withCorkedWrites } from './fewer-writes.js'
 export { AllowListError, ClusterKeyError } from './errors.js'
