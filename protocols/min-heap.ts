@@ -36,22 +36,40 @@ export class MinHeap<T> {
     const top = heap[0]
     const last = heap.pop()
     if (top === undefined || last === undefined || heap.length === 0) return top
-    let i = 0
-    const n = heap.length
-    for (;;) {
-      const l = 2 * i + 1
-      if (l >= n) break
-      const r = l + 1
-      const c = r < n && this.before(heap[r], heap[l]) ? r : l
-      if (!this.before(heap[c], last)) break
-      heap[i] = heap[c]
-      i = c
-    }
-    heap[i] = last
+    heap[0] = last
+    this.siftDown(0)
     return top
   }
 
   clear (): void {
     this.items = []
+  }
+
+  /**
+   * Keeps only the items `keep` accepts, and orders them again: O(n) (Floyd's bottom-up
+   * heap construction). For a heap whose removed items stay in it until they reach the top:
+   * calling this once they are the greater part bounds the heap to a multiple of what is live.
+   */
+  retain (keep: (item: T) => boolean): void {
+    const heap = this.items.filter(keep)
+    this.items = heap
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
+  }
+
+  private siftDown (start: number): void {
+    const heap = this.items
+    const n = heap.length
+    const item = heap[start]
+    let i = start
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      const c = r < n && this.before(heap[r], heap[l]) ? r : l
+      if (!this.before(heap[c], item)) break
+      heap[i] = heap[c]
+      i = c
+    }
+    heap[i] = item
   }
 }

@@ -23,6 +23,9 @@ import { MinHeap } from '../min-heap.js'
 import { backoffDelay, type BackoffConfig } from './backoff.js'
 import { CircuitBreaker, type BreakerConfig, type BreakerState } from './breaker.js'
 
+/** Finished entries the deadline heap may hold beyond twice the pending ones before it is compacted. */
+const DEADLINE_HEAP_SLACK = 1024
+
 /** An outbox entry as the scheduler sees it (the message itself stays with the driver). */
 export interface OutboxItem {
   /**
@@ -422,6 +425,8 @@ export class OutboxScheduler {
   nextWakeAt (): number | undefined {
     if (this.ready.size > 0) return -Infinity
     const t = this.timers.peek()?.at
+    // Finished entries at the top would only make the driver wake up for nothing.
+    while (this.deadlines.peek()?.state === 'done') this.deadlines.pop()
     const d = this.deadlines.peek()?.item.deadline
     if (t === undefined) return d
     if (d === undefined) return t
@@ -520,6 +525,10 @@ export class OutboxScheduler {
   private finish (e: Entry): void {
     e.state = 'done'
     this.entries.delete(e.item.order)
+    // A finished entry stays in the deadline heap until its deadline reaches the top (up to
+    // the TTL, 30 s by default): every delivered message was kept that long, and aged into
+    // the old generation. Dropped once finished ones are most of the heap (amortized O(1)).
+    if (this.deadlines.size > 2 * this.entries.size + DEADLINE_HEAP_SLACK) this.deadlines.retain(x => x.state !== 'done')
     const pair = e.pair
     while (pair.head < pair.queue.length && pair.queue[pair.head].state === 'done') pair.head++
     if (pair.head > 64 && pair.head * 2 > pair.queue.length) {

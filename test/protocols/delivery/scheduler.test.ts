@@ -30,6 +30,32 @@ describe('protocols/delivery OutboxScheduler', () => {
     assert.equal(s.size, 2)
   })
 
+  it('a delivered entry leaves no wake-up behind (its deadline no longer counts)', () => {
+    const s = new OutboxScheduler(config, () => 0.5)
+    for (let i = 0; i < 3; i++) s.add(item('x', 'y', 5000))
+    sent(s, 0)
+    for (let order = 1; order <= 3; order++) assert.equal(s.acked(order, 'ok', undefined, 1)?.kind, 'delivered')
+    assert.equal(s.nextWakeAt(), undefined)
+  })
+
+  it('after thousands of delivered entries, gives up exactly the undelivered ones at their deadlines', () => {
+    const s = new OutboxScheduler({ ...config, maxInFlightPerPeer: 10_000 }, () => 0.5)
+    const n = 5000
+    for (let i = 0; i < n; i++) s.add(item(`s${i % 10}`, 'y', 1000 + i))
+    sent(s, 0, toB, n)
+    const kept = new Set<number>()
+    for (let order = 1; order <= n; order++) {
+      if (order % 7 === 0) kept.add(order)
+      else assert.equal(s.acked(order, 'ok', undefined, 1)?.kind, 'delivered')
+    }
+    // The kept ones fail (the stream broke): they wait, and expire at their deadlines.
+    assert.deepEqual(s.failed('B', [...kept], 'stream closed', 2), [])
+    assert.equal(s.nextWakeAt() !== undefined && s.nextWakeAt()! <= 1000 + 6, true)
+    const given = s.expire(1000 + n).map(g => g.item.order).sort((a, b) => a - b)
+    assert.deepEqual(given, [...kept].sort((a, b) => a - b))
+    assert.equal(s.size, 0)
+  })
+
   it('takes one entry per pair per round (round-robin)', () => {
     const s = new OutboxScheduler(config, () => 0.5)
     for (let i = 0; i < 3; i++) { s.add(item('a', 'z')); s.add(item('b', 'z')) }
