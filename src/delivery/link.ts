@@ -1,7 +1,8 @@
 /**
  * Node-to-node delivery on `/caxton/fipa/2.0.0` (protocols/fipa/SPEC.md §4): one long-lived
  * outbound stream per peer carrying deliver frames, coalesced into one write per tick, and
- * ack frames coming back on the same stream. The link reports every entry it was given
+ * ack frames coming back on the same stream (held up to {@link ACK_HOLD_MS} to leave with
+ * deliver frames of the acking node to the same peer). The link reports every entry it was given
  * exactly once: acked (with the peer's answer) or failed (the stream broke, no ack came
  * within `ackTimeoutMs`, or the peer could not be reached). On an ack timeout it aborts the
  * stream, so a frame whose outcome it reported can no longer reach the peer later on that
@@ -22,6 +23,9 @@ import { FrameWriter, readFrames } from '../transport/framing.js'
 import { fewerWindowUpdates } from '../transport/fewer-writes.js'
 
 export const FIPA_PROTOCOL = FIPA_PROTOCOL_ID
+
+/** Longest an ack waits for a frame of ours to its peer to ride with, ms. */
+export const ACK_HOLD_MS = 2
 
 /** What a receiving node answers for one entry. */
 export interface Ack {
@@ -78,6 +82,8 @@ class Peer {
   opening = false
   waiting: OutgoingEntry[] = []
   peerId?: PeerId
+  /** The ack writers of the streams this peer opened to us (acks wait to ride with our frames). */
+  readonly acks = new Set<FrameWriter>()
 
   constructor (readonly id: string) {}
 }
@@ -144,17 +150,22 @@ export class FipaLink {
       this.handlers?.failed(peerId, entries.map(e => e.header.order), 'this node is not running')
       return
     }
-    let p = this.peers.get(peerId)
-    if (p === undefined) {
-      p = new Peer(peerId)
-      this.peers.set(peerId, p)
-    }
+    const p = this.peer(peerId)
     if (p.current === undefined) {
       p.waiting.push(...entries)
       this.open(p)
       return
     }
     this.write(p, p.current, entries)
+  }
+
+  private peer (id: string): Peer {
+    let p = this.peers.get(id)
+    if (p === undefined) {
+      p = new Peer(id)
+      this.peers.set(id, p)
+    }
+    return p
   }
 
   private write (p: Peer, open: OpenStream, entries: readonly OutgoingEntry[]): void {
@@ -192,7 +203,9 @@ export class FipaLink {
           pending: new Map(),
           writer: new FrameWriter(stream, {
             maxQueuedBytes: this.maxQueuedBytes,
-            onError: (err) => { stream.abort(err) }
+            onError: (err) => { stream.abort(err) },
+            // Acks held for this peer leave in the same turn, so in the same socket write.
+            beforeSend: () => { for (const acks of p.acks) acks.sendNow() }
           })
         }
         readFrames(stream, 64 * 1024, bytes => { this.onAckFrame(p, open, bytes) }, (err) => {
@@ -268,7 +281,12 @@ export class FipaLink {
     fewerWindowUpdates(stream)
     this.inbound.add(stream)
     let open = true
-    const acks = new FrameWriter(stream, { maxQueuedBytes: 16 * 1024 * 1024, onError: (err) => { stream.abort(err) } })
+    // Acks wait up to ACK_HOLD_MS for a frame of ours to the same peer (a reply, usually)
+    // and leave with it in one socket write; with one message in flight, an ack of its
+    // own was a write on this node and a wake-up on the peer per message.
+    const acks = new FrameWriter(stream, { maxQueuedBytes: 16 * 1024 * 1024, onError: (err) => { stream.abort(err) }, holdMs: ACK_HOLD_MS })
+    const peer = this.peer(from)
+    peer.acks.add(acks)
     const answer = (seq: number) => (ack: Ack): void => {
       if (!open) return
       acks.write(encodeFrame({ type: 'ack', seq, ...ack }))
@@ -280,6 +298,7 @@ export class FipaLink {
     stream.addEventListener('close', () => {
       open = false
       this.inbound.delete(stream)
+      peer.acks.delete(acks)
     })
   }
 

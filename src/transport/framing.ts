@@ -80,9 +80,27 @@ export function readFrames (stream: Stream, maxFrameBytes: number, onFrame: (byt
   })
 }
 
+/** How a {@link FrameWriter} sends what it queued. */
+export interface FrameWriterOptions {
+  /** Most bytes queued and not yet handed to the stream: `write` refuses past it. */
+  maxQueuedBytes: number
+  /** Told once when a write fails (the stream closed); the queue is dropped. */
+  onError?: (err: Error) => void
+  /**
+   * Hold frames up to this long before sending them, ms, unless {@link FrameWriter.sendNow}
+   * is called first or `holdFrames` are queued. Absent: frames leave at the end of the turn.
+   */
+  holdMs?: number
+  /** With `holdMs`: this many queued frames are sent at the end of the turn. @default 64 */
+  holdFrames?: number
+  /** Called just before each batch is handed to the stream (in the same turn). */
+  beforeSend?: () => void
+}
+
 /**
  * One stream's outgoing frames: {@link write} queues a frame, and every frame queued within
- * a tick leaves in one `stream.send()`. Waits for `'drain'` when the stream pushes back.
+ * a tick leaves in one `stream.send()` (or, with `holdMs`, within that many ms).
+ * Waits for `'drain'` when the stream pushes back.
  * The queue is bounded in bytes: past `maxQueuedBytes`, `write` refuses the frame, so a
  * stalled peer cannot grow memory. A failed write (the stream closed) is reported once
  * through `onError`, and the queue dropped.
@@ -92,9 +110,10 @@ export class FrameWriter {
   private bytes = 0
   private pumping = false
   private failed = false
+  private held?: NodeJS.Timeout
   private readonly idle: Array<() => void> = []
 
-  constructor (readonly stream: Stream, private readonly options: { maxQueuedBytes: number, onError?: (err: Error) => void }) {}
+  constructor (readonly stream: Stream, private readonly options: FrameWriterOptions) {}
 
   /** Bytes queued and not yet handed to the stream. */
   get queuedBytes (): number {
@@ -114,22 +133,43 @@ export class FrameWriter {
     if (this.failed || (this.bytes > 0 && this.bytes + frame.byteLength > this.options.maxQueuedBytes)) return false
     this.queue.push(frame)
     this.bytes += frame.byteLength
-    if (!this.pumping) {
-      this.pumping = true
-      setImmediate(() => { void this.pump() })
+    if (this.pumping) return true
+    const holdMs = this.options.holdMs
+    if (holdMs !== undefined && this.queue.length < (this.options.holdFrames ?? 64)) {
+      this.held ??= setTimeout(() => { this.sendNow() }, holdMs)
+      return true
     }
+    this.clearHeld()
+    this.pumping = true
+    setImmediate(() => { void this.pump() })
     return true
+  }
+
+  /** Hands what is queued to the stream now, in this turn (when it is not already sending). */
+  sendNow (): void {
+    this.clearHeld()
+    if (this.pumping || this.queue.length === 0) return
+    this.pumping = true
+    void this.pump()
   }
 
   /** Resolves when everything queued before the call has been handed to the stream (or dropped). */
   async flushed (): Promise<void> {
+    if (this.held !== undefined) this.sendNow()
     if (!this.pumping) return
     await new Promise<void>(resolve => { this.idle.push(resolve) })
+  }
+
+  private clearHeld (): void {
+    if (this.held === undefined) return
+    clearTimeout(this.held)
+    this.held = undefined
   }
 
   private async pump (): Promise<void> {
     try {
       while (this.queue.length > 0 && !this.failed) {
+        this.options.beforeSend?.()
         const batch = this.queue
         this.queue = []
         this.bytes = 0

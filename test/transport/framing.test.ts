@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { createFrameDecoder, encodeBatch } from '../../src/transport/framing.js'
+import type { Stream } from '@libp2p/interface'
+import { createFrameDecoder, encodeBatch, FrameWriter } from '../../src/transport/framing.js'
 
 describe('transport framing', () => {
   it('splits any batch back into its frames, whatever the chunking', () => {
@@ -34,5 +35,83 @@ describe('transport framing', () => {
   it('throws on a frame longer than the limit instead of buffering it', () => {
     const decoder = createFrameDecoder(16)
     assert.throws(() => [...decoder.decode(encodeBatch([new Uint8Array(17)]))])
+  })
+})
+
+describe('transport FrameWriter', () => {
+  /** A stream that records what it was handed; `send` answers true (no back-pressure). */
+  function recordingStream (): { stream: Stream, sent: number[][][] } {
+    const sent: number[][][] = []
+    const stream = {
+      send (bytes: Uint8Array) {
+        const decoder = createFrameDecoder(1024)
+        sent.push([...decoder.decode(bytes)].map(f => [...f]))
+        return true
+      },
+      addEventListener () {},
+      removeEventListener () {}
+    } as unknown as Stream
+    return { stream, sent }
+  }
+  const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+
+  it('sends the frames of one turn in one send', async () => {
+    const { stream, sent } = recordingStream()
+    const w = new FrameWriter(stream, { maxQueuedBytes: 1024 })
+    w.write(Uint8Array.of(1))
+    w.write(Uint8Array.of(2))
+    assert.deepEqual(sent, [])
+    await turn()
+    assert.deepEqual(sent, [[[1], [2]]])
+  })
+
+  it('with holdMs, holds frames until sendNow, which sends them in the same turn', async () => {
+    const { stream, sent } = recordingStream()
+    const w = new FrameWriter(stream, { maxQueuedBytes: 1024, holdMs: 60_000 })
+    w.write(Uint8Array.of(1))
+    await turn()
+    assert.deepEqual(sent, [], 'held')
+    w.sendNow()
+    assert.deepEqual(sent, [[[1]]], 'sent synchronously')
+  })
+
+  it('with holdMs, sends held frames on their own once holdMs passed', async () => {
+    const { stream, sent } = recordingStream()
+    const w = new FrameWriter(stream, { maxQueuedBytes: 1024, holdMs: 5 })
+    w.write(Uint8Array.of(1))
+    await turn()
+    assert.deepEqual(sent, [])
+    const t0 = performance.now()
+    while (sent.length === 0 && performance.now() - t0 < 5000) await new Promise(resolve => setTimeout(resolve, 1))
+    assert.deepEqual(sent, [[[1]]])
+  })
+
+  it('with holdMs, sends at the end of the turn once holdFrames are queued', async () => {
+    const { stream, sent } = recordingStream()
+    const w = new FrameWriter(stream, { maxQueuedBytes: 1024, holdMs: 60_000, holdFrames: 2 })
+    w.write(Uint8Array.of(1))
+    w.write(Uint8Array.of(2))
+    await turn()
+    assert.deepEqual(sent, [[[1], [2]]])
+  })
+
+  it('calls beforeSend before each batch, in the same turn (what lets another writer send along)', async () => {
+    const a = recordingStream()
+    const b = recordingStream()
+    const held = new FrameWriter(b.stream, { maxQueuedBytes: 1024, holdMs: 60_000 })
+    const w = new FrameWriter(a.stream, { maxQueuedBytes: 1024, beforeSend: () => { held.sendNow() } })
+    held.write(Uint8Array.of(9))
+    w.write(Uint8Array.of(1))
+    await turn()
+    assert.deepEqual(b.sent, [[[9]]])
+    assert.deepEqual(a.sent, [[[1]]])
+  })
+
+  it('flushed() sends held frames at once', async () => {
+    const { stream, sent } = recordingStream()
+    const w = new FrameWriter(stream, { maxQueuedBytes: 1024, holdMs: 60_000 })
+    w.write(Uint8Array.of(1))
+    await w.flushed()
+    assert.deepEqual(sent, [[[1]]])
   })
 })
