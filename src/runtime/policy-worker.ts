@@ -39,20 +39,34 @@ function withModule (result: PolicyResult): PolicyResult {
 }
 
 /**
- * Rounds of the warm-up: checks, instruments and compiles of generated agent-sized
- * modules ({@link policyWarmUpAgent}, ~17 KiB), after which binaryen's code is tiered up. On this machine a fresh worker's check of a 14-24 KiB agent took 25-90 ms for
- * about the first dozen modules and 7-15 ms after 12-16 of them (docs/performance.md,
- * "First deploy after start").
+ * The warm-up's rounds: each checks, instruments and compiles a generated module of
+ * {@link WARM_UP_FUNCTIONS} functions ({@link policyWarmUpAgent}); binaryen's code (its
+ * own WebAssembly) gets tiered up by V8 on the way. On this machine, a fresh worker's
+ * check + compile of a 14-24 KiB agent took 25-90 ms until binaryen had checked ~0.5 s
+ * worth of modules, and 7-20 ms after (docs/performance.md, "First deploy after start").
  */
-export const WARM_UP_ROUNDS = 14
+export const WARM_UP_ROUNDS = 40
+
+/**
+ * Functions per generated module (~6.5 KiB, a round of 20-50 ms cold, 5-10 ms warm):
+ * small, so that a check arriving during the warm-up waits for little; as many rounds
+ * of 30 warm binaryen up as 14 of 80.
+ */
+export const WARM_UP_FUNCTIONS = 30
 
 /**
  * The warm-up ends after this long even if rounds are left, ms: a node listens only once
- * it is over, and on a loaded machine the rounds take longer (~0.8 s for all 14 under a
- * load average of 3 on 2 cores). The node builds its API meanwhile, which it used to do
- * after binaryen's load, so its start takes about as long as before.
+ * it is over, and on a loaded machine the rounds take longer (~0.8 s for all of them under
+ * a load average of 3 on 2 cores). The node builds its API meanwhile, which it used to do
+ * after binaryen's load.
  */
 export const WARM_UP_MAX_MS = 800
+
+/**
+ * The warm-up also ends once this many rounds in a row each took under a third of the
+ * first rounds' mean: binaryen is tiered up (its rounds drop from 20-50 ms to 5-10 ms).
+ */
+const WARM_ROUNDS_IN_A_ROW = 4
 
 /** Whether `bytes` are the warm-up module's (see `policy-warm-up.ts`). */
 function isWarmUpModule (bytes: Uint8Array, warmUp: Uint8Array): boolean {
@@ -68,10 +82,10 @@ function isWarmUpModule (bytes: Uint8Array, warmUp: Uint8Array): boolean {
  * deploy after start").
  *
  * A request to check the warm-up module itself (a node makes one at start) also starts
- * {@link WARM_UP_ROUNDS} rounds of warm-up (for {@link WARM_UP_MAX_MS} at most), one per
- * turn of the event loop, and is answered after the last: every other request that
+ * the warm-up: up to {@link WARM_UP_ROUNDS} rounds, one per turn of the event loop, for
+ * {@link WARM_UP_MAX_MS} at most; it is answered after the last. Every other request that
  * arrives meanwhile is served between two rounds, so it waits for one round at most
- * (10-90 ms).
+ * (5-50 ms).
  * @throws PolicyViolation if the warm-up module is refused (a bug: a test checks it passes)
  */
 export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => string): void {
@@ -108,20 +122,28 @@ export function runPolicyWorker (binaryen: Binaryen, takeValidatorOutput: () => 
   let warmedUp = false
   let round = 0
   let warmUpStarted = 0
+  let firstRoundsMs = 0
+  let fastInARow = 0
   // Two modules, checked in turn: binaryen keeps nothing from one check to the next, and
-  // generating one costs 5-25 ms.
-  let agents: Uint8Array[] | undefined
+  // generating one costs a few ms.
+  const agents: Uint8Array[] = []
   const warmUpRound = (): void => {
+    const started = performance.now()
     try {
-      agents ??= [policyWarmUpAgent(1), policyWarmUpAgent(2)]
-      check(agents[round++ % agents.length], true)
+      const i = round % 2
+      agents[i] ??= policyWarmUpAgent(i + 1, WARM_UP_FUNCTIONS)
+      check(agents[i], true)
     } catch (err) {
       // A generated module refused is a bug (a test checks they pass): end the warm-up.
       // Anything else came from inside binaryen: exit, as serve does.
       if (!(err instanceof PolicyViolation)) process.exit(1)
       round = WARM_UP_ROUNDS
     }
-    if (round < WARM_UP_ROUNDS && performance.now() - warmUpStarted < WARM_UP_MAX_MS) {
+    const ms = performance.now() - started
+    round++
+    if (round <= WARM_ROUNDS_IN_A_ROW) firstRoundsMs += ms / WARM_ROUNDS_IN_A_ROW
+    else fastInARow = ms < firstRoundsMs / 3 ? fastInARow + 1 : 0
+    if (round < WARM_UP_ROUNDS && fastInARow < WARM_ROUNDS_IN_A_ROW && performance.now() - warmUpStarted < WARM_UP_MAX_MS) {
       setImmediate(warmUpRound)
       return
     }
