@@ -1,14 +1,14 @@
 /**
- * The smallest module the sandbox policy accepts, for warming the policy worker up: the
- * worker checks, instruments and compiles it before it reports ready, and a node inspects
- * it at start (`runtime.inspect`), so that its first deploy finds binaryen loaded and the
- * code paths of a check (read, validate, imports and exports, fuel pass, emit) already run
- * once. Without it, a node's first deploy waited for binaryen's load (0.3-0.5 s), and its
- * check cost about three times what it does after this module's (docs/performance.md,
- * "First deploy after start").
+ * Modules for warming the policy worker up. The smallest module the sandbox policy
+ * accepts ({@link policyWarmUpModule}): the worker checks, instruments and compiles it
+ * before it reports ready, and a node inspects it at start (`runtime.inspect`), which
+ * also makes the worker warm binaryen up with generated modules of an agent's size and
+ * shape ({@link policyWarmUpAgent}) before it answers. So a node's first deploy finds
+ * binaryen loaded (0.3-0.5 s) and its code tiered up by V8 (a cold check of an agent
+ * costs 25-90 ms, a warm one 7-20 ms; docs/performance.md, "First deploy after start").
  *
- * No binaryen in this file: it is imported on the node's main thread. The loop in
- * `handle_message` is there for the fuel pass, which meters loop headers as well as
+ * No binaryen in this file: it is imported on the node's main thread. The loop in the small
+ * module's `handle_message` is there for the fuel pass, which meters loop headers as well as
  * function entries.
  */
 import { ALLOWED_IMPORTS } from '../../protocols/agent-abi/index.js'
@@ -236,7 +236,7 @@ class BodyWriter {
  * the start function compute nothing meaningful. The policy worker checks a few of them after
  * binaryen loads, so that binaryen's code is tiered up before the first deploy
  * (docs/performance.md, "First deploy after start").
- * @param functions how many functions besides `alloc` and `handle_message` (size grows ~200 bytes each)
+ * @param functions how many functions besides `alloc`, `handle_message` and the start function (~200 bytes each)
  */
 export function policyWarmUpAgent (seed: number, functions = 80): Uint8Array<ArrayBuffer> {
   const random = prng(seed)
