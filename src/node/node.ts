@@ -168,9 +168,10 @@ export class CaxtonNode implements NodeFacade {
         name: 'runtime',
         start: async () => {
           await runtime.start()
-          // Loads binaryen in the policy worker while the rest starts (awaited before the
-          // API listens), so that the first deploy does not wait ~0.5 s for it. The worker
-          // stops again after a minute unused.
+          // Loads binaryen in the policy worker and warms it up while the rest starts
+          // (awaited before the API listens), so that the first deploy neither waits ~0.5 s
+          // for the load nor pays for a cold binaryen. The worker stops again after a
+          // minute unused.
           policyWarmUp = runtime.inspect(policyWarmUpModule()).then(() => {}, (err: unknown) => { this.log.warn({ err }, 'policy worker warm-up failed') })
         },
         stop: async () => { await runtime.stop() }
@@ -191,8 +192,7 @@ export class CaxtonNode implements NodeFacade {
       {
         name: 'api',
         start: async () => {
-          await policyWarmUp
-          if (options.api === false) return
+          if (options.api === false) { await policyWarmUp; return }
           await ensureAdminToken(this.tokens, this.config.dataDir, this.log)
           this.api = createApiServer({
             facade: this,
@@ -204,6 +204,9 @@ export class CaxtonNode implements NodeFacade {
             errorStatus: { ...REGISTRY_ERROR_STATUS, ...FAULT_ERROR_STATUS },
             metrics: this.metricsRegistry
           })
+          // Built (routes, schemas) while the policy worker warms up: listens once it is warm.
+          await this.api.app.ready()
+          await policyWarmUp
           this.apiUrl = (await this.api.start()).url
           // For the CLI on this machine: which node's admin.token goes with which address.
           await writeApiFile(this.config.dataDir, this.apiUrl)

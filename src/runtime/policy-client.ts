@@ -1,8 +1,9 @@
 /**
  * The main thread's handle on the policy worker: spawned on the first check (a node
- * makes one at start, with the warm-up module of `policy-warm-up.ts`, so that its first
- * deploy finds binaryen loaded), terminated after `idleMs` without work and on `stop()`,
- * respawned if it dies. An instrumented module comes back compiled too (`module`).
+ * makes one at start, with the warm-up module of `policy-warm-up.ts`, answered once the
+ * worker has loaded binaryen and warmed it up: see `runPolicyWorker`), terminated after
+ * `idleMs` without work and on `stop()`, respawned if it dies (without a warm-up). An
+ * instrumented module comes back compiled too (`module`).
  */
 import type { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
