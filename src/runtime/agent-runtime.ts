@@ -77,6 +77,8 @@ const MAX_QUANTUM = 256
 const MAX_BATCH_MESSAGES = 1024
 /** A batch is cut at about this size, bytes. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024
+/** Results buffers held for a worker between two batches. */
+const MAX_RESULT_SPARES = 4
 /** The handler time assumed of an agent before one was measured, ms. */
 const INITIAL_COST_MS = 0.05
 /** Weight of the newest handler time in an agent's estimate (exponential moving average). */
@@ -184,6 +186,8 @@ class AgentWorker {
   ready: AgentSlot[] = []
   /** Batches posted whose last results have not come back. */
   inFlight = 0
+  /** Its results buffers, read: handed back with the next batch (see `ByteWriter.recycle`). */
+  spares: ArrayBuffer[] = []
   readonly loads = new Map<number, { resolve: (pages: number) => void, reject: (err: Error) => void }>()
   readonly unloads = new Map<number, () => void>()
   /** Terminated (by us) or exited: its messages are ignored from then on. */
@@ -764,7 +768,9 @@ export class WasmAgentRuntime implements AgentRuntime {
     if (out.length === 0) return
     const { buf, length } = out.take()
     w.inFlight++
-    w.post({ t: 'batch', buf, length }, [buf])
+    const spares = w.spares
+    w.spares = []
+    w.post({ t: 'batch', buf, length, spares }, [buf, ...spares])
   }
 
   private onWorkerMessage (w: AgentWorker, msg: FromWorker): void {
@@ -772,6 +778,8 @@ export class WasmAgentRuntime implements AgentRuntime {
     switch (msg.t) {
       case 'results':
         this.onResults(msg.buf, msg.length)
+        // Nothing read from it is kept (decoding copies): the worker may write in it again.
+        if (w.spares.length < MAX_RESULT_SPARES) w.spares.push(msg.buf)
         if (msg.spare !== undefined) this.batch.recycle(msg.spare)
         if (msg.done) {
           w.inFlight = Math.max(0, w.inFlight - 1)

@@ -378,7 +378,10 @@ function runBatch (buf: ArrayBuffer, length: number): void {
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.t) {
-    case 'batch': runBatch(msg.buf, msg.length); break
+    case 'batch':
+      for (const spare of msg.spares) out.recycle(spare)
+      runBatch(msg.buf, msg.length)
+      break
     case 'load': load(msg); break
     case 'unload':
       agents.delete(msg.slot)

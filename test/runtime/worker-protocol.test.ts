@@ -20,4 +20,14 @@ describe('ByteWriter', () => {
     out.u32(3)
     assert.notEqual(out.take().buf, large)
   })
+
+  it('sizes the next buffer to what the last one held, not to the largest it grew to', () => {
+    const out = new ByteWriter(1024)
+    out.raw(new Uint8Array(300 * 1024)) // a burst
+    assert.ok(out.take().buf.byteLength >= 300 * 1024)
+    out.raw(new Uint8Array(500))
+    assert.equal(out.take().buf.byteLength, 512 * 1024, 'the first after the burst starts at its size')
+    out.raw(new Uint8Array(500))
+    assert.equal(out.take().buf.byteLength, 1024, 'then at the size 500 bytes need')
+  })
 })
