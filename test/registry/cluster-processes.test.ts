@@ -11,6 +11,12 @@ import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../
 
 const ECHO = readFileSync(join(ROOT, 'dist', 'agents', 'echo.wasm'))
 
+/**
+ * Bound on waits that go through SWIM's suspicion (a partition, a node marked unreachable),
+ * ms: a few seconds on an idle machine; a loaded 2-core CI machine has taken over 10.
+ */
+const MEMBERSHIP_WAIT_MS = 30_000
+
 interface Summary { digest: string, agents: number, tombstones: number, unreachableNodes: string[] }
 interface Listed { agents: Array<{ id: string, node: string, status: string, capabilities: Array<{ name: string, version?: string }> }>, total: number }
 
@@ -78,8 +84,8 @@ describe('registry across three node processes, a partition and a restart', func
     await waitFor('the partition to take', async () => {
       const [p1, p3] = [await peersOf(n1), await peersOf(n3)]
       return !p1.includes(n3.peerId) && p3.length === 0 ? true : undefined
-    })
-    await waitFor('n1 to mark n3 unreachable', async () => (await get<Summary>(n1, '/registry')).body.unreachableNodes.includes(n3.peerId) ? true : undefined)
+    }, MEMBERSHIP_WAIT_MS)
+    await waitFor('n1 to mark n3 unreachable', async () => (await get<Summary>(n1, '/registry')).body.unreachableNodes.includes(n3.peerId) ? true : undefined, MEMBERSHIP_WAIT_MS)
     assert.equal((await get<Listed['agents'][number]>(n1, '/registry/agents/local3')).body.status, 'unreachable')
 
     // both sides change: the majority deploys and removes; n3 deploys, deploys-and-removes
