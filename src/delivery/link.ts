@@ -19,8 +19,7 @@ import type { RefusedFrameSink } from '../audit/index.js'
 import { silentLogger } from '../observability/logger.js'
 import type { MetricsRegistry } from '../observability/metrics.js'
 import { LinkMetrics } from './metrics.js'
-import { FrameWriter, readFrames } from '../transport/framing.js'
-import { fewerWindowUpdates } from '../transport/fewer-writes.js'
+import { fewerWindowUpdates, FrameWriter, readFrames } from '../transport/index.js'
 
 export const FIPA_PROTOCOL = FIPA_PROTOCOL_ID
 

@@ -10,7 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { silentLogger } from '../observability/logger.js'
-import { drained, encodeBatch, readFrames } from '../transport/framing.js'
+import { drained, encodeBatch, readFrames } from '../transport/index.js'
 import { SeedUnreachableError } from './errors.js'
 
 /** The protocol id of SWIM on libp2p (DESIGN.md "What crosses the wire"). */

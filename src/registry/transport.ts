@@ -11,7 +11,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import { REGISTRY_GOSSIP_TOPIC, REGISTRY_SYNC_PROTOCOL } from '../../protocols/registry/index.js'
 import { silentLogger } from '../observability/logger.js'
-import { drained, encodeBatch, FrameInbox, readFrames } from '../transport/framing.js'
+import { drained, encodeBatch, FrameInbox, readFrames } from '../transport/index.js'
 import type { GossipVerdict } from './replica.js'
 
 /** The registry's gossip topic, as the service sees it. */
