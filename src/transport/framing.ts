@@ -7,7 +7,8 @@
  * libp2p 3.3 with 200-byte messages).
  *
  * - {@link encodeBatch} / {@link createFrameDecoder}: the framing itself.
- * - {@link FrameWriter}: one stream's outgoing frames, coalesced per tick, bounded in bytes,
+ * - {@link FrameWriter}: one stream's outgoing frames, coalesced per tick (or held up to
+ *   `holdMs` to leave with another writer's, e.g. acks with replies), bounded in bytes,
  *   waiting for `'drain'` when the stream pushes back.
  * - {@link readFrames}: one stream's incoming frames, with a bound on a frame's size.
  * - {@link FrameInbox}: incoming frames queued for a reader that pulls them one by one.
