@@ -172,8 +172,12 @@ export const configSchema = z.strictObject({
     maxContentBytes: z.number().int().min(64).max(256 * 1024 * 1024),
     /** Messages kept for `GET /messages`. @default 1000 */
     recentLimit: z.number().int().min(0).max(1_000_000),
-    /** How long a sending node waits for a peer's ack before it gives the stream up and retries, ms. @default 10000 (lan) */
-    ackTimeoutMs: z.number().int().min(10).max(600_000)
+    /**
+     * How long a sending node waits for a peer's ack before it gives the stream up and retries, ms;
+     * at least 100: a peer may hold an ack up to 10 ms for its agent's handler (protocols/delivery/SPEC.md §3).
+     * @default 10000 (lan)
+     */
+    ackTimeoutMs: z.number().int().min(100).max(600_000)
   }),
   /** Durable delivery (protocols/delivery/SPEC.md): outbox, retries, circuit breakers, dead letters. */
   delivery: z.strictObject({

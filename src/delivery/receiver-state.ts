@@ -61,14 +61,19 @@ export class ReceiverState {
     return last
   }
 
-  /**
-   * Records `order` as the pair's highest accepted, now in memory, on disk with `ops`. When
-   * the pair already has a row in the batch being gathered, that row is updated instead
-   * (only the last value matters; it saves a row per message of a busy pair).
-   */
-  accept (pair: string, order: number, now: number, ops: StorageOp[]): void {
+  /** Records `order` as the pair's highest accepted, in memory; {@link stageAccepted} puts it on disk. */
+  accept (pair: string, order: number, now: number): void {
     this.cache.set(pair, { last: order, touchedAt: now })
-    const value = encodePairRecord({ last: order, touchedAt: now })
+  }
+
+  /**
+   * The row that puts an accepted `order` on disk, into `ops`; stage it with the message's
+   * seen row, and the rows of a pair in the order they were accepted. When the pair already
+   * has a row in the batch being gathered, that row is updated instead (only the last value
+   * matters; it saves a row per message of a busy pair).
+   */
+  stageAccepted (pair: string, order: number, touchedAt: number, ops: StorageOp[]): void {
+    const value = encodePairRecord({ last: order, touchedAt })
     const generation = this.options.generation?.()
     const staged = this.stagedPairs.get(pair)
     if (generation !== undefined && staged !== undefined && staged.generation === generation) {

@@ -29,6 +29,7 @@ import type { AgentRuntime } from '../runtime/types.js'
 import type { NodeStorage, StorageOp, Sublevel } from '../storage/index.js'
 import { Alarm } from './alarm.js'
 import { GroupCommit } from './commit.js'
+import { HeldEntries } from './held.js'
 import { DeadLetterQueue, type DeadLetterQuery } from './dead-letters.js'
 import { DeadLetterNotFoundError, OutboxFullError } from './errors.js'
 import { FIPA_PROTOCOL, type Ack, type FipaLink, type OutgoingEntry } from './link.js'
@@ -105,7 +106,41 @@ interface InboxMeta {
   from: string
 }
 
+/**
+ * The rows that accept a message from a peer, held while its agent handles it (see
+ * `DeliveryService.receive`): they go to disk with the handler's results, or on their own
+ * once held {@link EARLY_HOLD_MS}.
+ */
+interface HeldReceipt {
+  /** The seen row and conversation rows; `after` answers the peer. */
+  txn: Txn
+  pair: string
+  order: number
+  at: number
+  message: AclMessage
+  receiver: AgentId
+  from: string
+  deadline: number
+  /** The message's bytes in the frame it came in, when the link found them (kept while held, not copied). */
+  bytes?: Uint8Array
+}
+
+/** A message from a peer whose rows were released on their own: being written, or failed. */
+interface Receipt {
+  /** A handler that returned before the rows' outcome was known, waiting for it. */
+  then?: (ok: boolean) => void
+  /** The rows failed to be written before the handler returned: the peer was told, and will send the message again. */
+  failed?: true
+}
+
 const RUN_KEY = 'deliveryRun'
+/**
+ * How long the rows that accept a message from a peer wait for its handler to return, so
+ * that they and the handler's results are one batch (one LevelDB write instead of two, and
+ * no inbox row), ms. The peer's ack waits for that batch: far below its ack timeout
+ * (SPEC.md §4.3 of protocols/fipa: at least 10 ms).
+ */
+const EARLY_HOLD_MS = 10
 /** How long a failed lookup is remembered: messages to that agent are dead-lettered meanwhile, ms. */
 const NOT_FOUND_MS = 5000
 /** Most entries one pump sends. */
@@ -136,6 +171,10 @@ export class DeliveryService {
   /** Inbox entries being persisted, per receiver: counted against its capacity. */
   private readonly reserved = new Map<AgentId, number>()
   private readonly inbox = new Map<string, InboxMeta>()
+  /** Rows accepting messages from peers, held while their agents handle them, by inbox key. */
+  private readonly held: HeldEntries<HeldReceipt>
+  /** Messages from peers whose rows were released on their own and whose handler has not returned, by inbox key. */
+  private readonly receipts = new Map<string, Receipt>()
   /**
    * What became of messages that left the outbox or reached an inbox here (delivered,
    * handled, dead-lettered), oldest evicted first; copies still in the outbox are described
@@ -171,6 +210,7 @@ export class DeliveryService {
     this.recentLog = new MessageLog(options.recentLimit ?? 1000)
     this.alarm = new Alarm(() => { this.pump() }, this.clock)
     this.statuses = new StatusTable(options.statusLimit ?? 100_000)
+    this.held = new HeldEntries<HeldReceipt>(EARLY_HOLD_MS, (key, h) => { this.releaseReceipt(key, h) })
     if (options.metrics !== undefined) {
       this.metrics = new DeliveryMetrics(options.metrics, {
         outboxMessages: () => this.outbox.size,
@@ -294,11 +334,13 @@ export class DeliveryService {
     clearInterval(this.maintenance)
     this.alarm.cancel()
     await this.options.link.stop()
+    this.held.releaseAll()
     await this.commits.flushed()
   }
 
   /** Resolves once every write staged so far is on disk. */
   async flushed (): Promise<void> {
+    this.held.releaseAll()
     await this.commits.flushed()
   }
 
@@ -337,14 +379,40 @@ export class DeliveryService {
   /**
    * An agent's handler returned: its message leaves the inbox and what it sent enters
    * the outbox (or inboxes), in one batch with `state` (the rows of what it changed in its
-   * store and timers). `sent` are validated, stamped messages.
+   * store and timers). `sent` are validated, stamped messages. For a message from a peer
+   * whose rows are still being gathered, this batch is theirs, and the inbox row is not
+   * written at all; for one whose rows are being written, it waits for them, and is
+   * dropped if they failed (the peer sends the message again).
    */
   handled (agentId: AgentId, token: string | undefined, sent: readonly AclMessage[], state: readonly StorageOp[] = []): void {
     const txn = new Txn()
+    if (token !== undefined) {
+      const h = this.held.take(token)
+      if (h !== undefined) {
+        // Its rows join this batch, ahead of the results; its inbox row is never written.
+        for (const op of h.txn.ops) txn.ops.push(op)
+        this.receiver.stageAccepted(h.pair, h.order, h.at, txn.ops)
+        for (const f of h.txn.after) txn.after.push(f)
+      } else {
+        const receipt = this.receipts.get(token)
+        if (receipt?.failed === true) {
+          // The peer was told the rows failed: it sends the message again, to be handled again.
+          this.receipts.delete(token)
+          this.inbox.delete(token)
+          this.log.warn({ agentId, dropped: sent.length }, 'results of a message whose inbox write failed dropped')
+          return
+        }
+        if (receipt !== undefined) {
+          // Its rows are being written: the results go after them, and only if they were.
+          receipt.then = ok => { if (ok) this.handled(agentId, token, sent, state); else this.inbox.delete(token) }
+          return
+        }
+        txn.ops.push({ type: 'del', sublevel: this.inboxRows, key: token })
+      }
+    }
     for (const op of state) txn.ops.push(op)
     const now = this.clock()
     if (token !== undefined) {
-      txn.ops.push({ type: 'del', sublevel: this.inboxRows, key: token })
       const meta = this.inbox.get(token)
       this.inbox.delete(token)
       if (meta !== undefined) {
@@ -371,6 +439,13 @@ export class DeliveryService {
    */
   async disposeInbox (tokens: readonly string[], cause: DeadLetterCause, reason: string): Promise<void> {
     if (tokens.length === 0) return
+    // Entries handed over early: their rows first reach the disk (or fail to: then the peer
+    // was told, and nothing is to be done here).
+    if (tokens.some(t => this.held.has(t) || this.receipts.has(t))) {
+      for (const t of tokens) this.held.releaseOne(t)
+      await this.commits.flushed()
+      for (const t of tokens) this.receipts.delete(t)
+    }
     const values = await this.inboxRows.getMany([...tokens])
     const txn = new Txn()
     for (let i = 0; i < tokens.length; i++) {
@@ -627,7 +702,7 @@ export class DeliveryService {
 
   /** Puts a message in a local agent's durable inbox; the agent gets it once written. */
   private stageInbox (receiver: AgentId, message: AclMessage, encoded: Uint8Array, from: string, deadline: number, txn: Txn): void {
-    const key = `${receiver}\0${orderKey(this.counter.next())}`
+    const key = this.inboxKey(receiver)
     txn.ops.push({
       type: 'put',
       sublevel: this.inboxRows,
@@ -648,6 +723,11 @@ export class DeliveryService {
           result === 'no-such-agent' ? `agent ${receiver} was removed` : `agent ${receiver} is not running`).catch(() => {})
       }
     })
+  }
+
+  /** A new inbox key for `receiver`: its entries sort oldest first. */
+  private inboxKey (receiver: AgentId): string {
+    return `${receiver}\0${orderKey(this.counter.next())}`
   }
 
   /** Dead-letters one copy and tells its sender with FAILURE, in `txn`. */
@@ -1076,25 +1156,50 @@ export class DeliveryService {
       answer({ status: admission, reason: admission === 'mailbox-full' ? `agent ${r}'s inbox is full` : `agent ${r} is not running` })
       return
     }
+    // The agent gets the message now, and its rows are held meanwhile (SPEC.md §3, "Handed
+    // over early"): a handler that returns within the hold takes them into its own batch,
+    // and the inbox row is never written (one LevelDB write a message instead of two);
+    // otherwise they are written on their own. Either way the peer's ack waits for them,
+    // and nothing the handler did leaves the node before they are on disk.
+    const key = this.inboxKey(r)
+    this.options.runtime.deliver(r, m, key, true)
+    this.receiver.accept(pair, frame.order, now)
     const txn = new Txn()
-    // The frame's own bytes of the message when the link found them (one encoding saved);
-    // copied, so that the frame's buffer is not kept alive with it. Into Node's buffer pool
-    // (copies share its 8 KiB slabs): `slice()` gave each copy an ArrayBuffer of its own,
-    // 0.3-0.4 against 0.06-0.1 µs of CPU.
-    this.stageInbox(r, m, messageBytes !== undefined ? Buffer.from(messageBytes) : encodeMessage(m), from, frame.deadline, txn)
     this.receiver.markSeen(seenKey, txn.ops)
-    this.receiver.accept(pair, frame.order, now, txn.ops)
     this.options.observer?.observe(m, false, txn.ops)
+    this.inbox.set(key, metaOf(m, r, from))
+    this.record('in', 'delivered', m, from)
     txn.after.push(ok => {
       this.receiver.settled(seenKey, ok)
       if (ok) {
+        this.setStatus(m.messageId, m.sender, r, { state: 'delivered', peer: from })
         answer({ status: 'ok' })
         return
       }
       this.receiver.revert(pair, frame.order, last)
       answer({ status: 'not-running', reason: `node ${this.options.self} could not persist it` })
     })
-    this.commitThen(txn)
+    this.held.hold(key, { txn, pair, order: frame.order, at: now, message: m, receiver: r, from, deadline: frame.deadline, bytes: messageBytes })
+  }
+
+  /** A held receipt's time is up (or something needs it on disk now): its rows are written on their own. */
+  private releaseReceipt (key: string, h: HeldReceipt): void {
+    const receipt: Receipt = {}
+    this.receipts.set(key, receipt)
+    // The frame's own bytes of the message when the link found them (one encoding saved);
+    // copied, so that the frame's buffer is not kept alive with it. Into Node's buffer pool
+    // (copies share its 8 KiB slabs): `slice()` gave each copy an ArrayBuffer of its own,
+    // 0.3-0.4 against 0.06-0.1 µs of CPU.
+    const m = h.message
+    const value = encodeInboxRecord({ receiver: h.receiver, sender: m.sender, messageId: m.messageId, from: h.from, deadline: h.deadline, message: h.bytes !== undefined ? Buffer.from(h.bytes) : encodeMessage(m) })
+    h.txn.ops.unshift({ type: 'put', sublevel: this.inboxRows, key, value })
+    this.receiver.stageAccepted(h.pair, h.order, h.at, h.txn.ops)
+    h.txn.after.push(ok => {
+      if (ok || receipt.then !== undefined) this.receipts.delete(key)
+      else receipt.failed = true
+      receipt.then?.(ok)
+    })
+    this.commitThen(h.txn)
   }
 
   private async maintain (): Promise<void> {

@@ -81,6 +81,8 @@ export class FakeLink {
 export class FakeRuntime {
   readonly agents = new Map<string, { capacity: number, running: boolean, queue: Array<{ message: AclMessage, token?: string }> }>()
   backpressure = false
+  /** Told of each message queued, after it is (e.g. to handle it at once, as a fast agent would). */
+  onDeliver?: (id: string) => void
 
   add (id: string, capacity = 100): void {
     this.agents.set(id, { capacity, running: true, queue: [] })
@@ -94,6 +96,7 @@ export class FakeRuntime {
     if (!a.running) return 'not-running'
     if (!force && a.queue.length >= a.capacity) return 'mailbox-full'
     a.queue.push({ message, token })
+    this.onDeliver?.(id)
     return 'queued'
   }
 
@@ -196,6 +199,37 @@ export function handle (p: Peer, agent: string, sends: (m: AclMessage) => AclMes
   if (next === undefined) return undefined
   p.delivery.handled(agent, next.token, sends(next.message))
   return next.message
+}
+
+/** One LevelDB batch a peer wrote: its rows' full keys, `+key` for a put and `-key` for a delete. */
+export type WrittenBatch = string[]
+
+/**
+ * Records the batches written to `p`'s database; `gate`, while set, is awaited before each
+ * batch is written, and a batch whose gate resolves to an Error fails with it.
+ */
+export function spyBatches (p: Peer): { batches: WrittenBatch[], gate?: () => Promise<Error | undefined> } {
+  const spy: { batches: WrittenBatch[], gate?: () => Promise<Error | undefined> } = { batches: [] }
+  const db = p.storage.db as unknown as { batch: (...args: unknown[]) => unknown }
+  const batch = db.batch.bind(db)
+  db.batch = (...args: unknown[]) => {
+    const b = batch(...args) as { put: (k: string, v: unknown) => unknown, del: (k: string) => unknown, write: (o?: unknown) => Promise<void> }
+    if (args.length > 0) return b
+    const rows: string[] = []
+    const put = b.put.bind(b)
+    const del = b.del.bind(b)
+    const write = b.write.bind(b)
+    b.put = (k, v) => { rows.push('+' + k); return put(k, v) }
+    b.del = (k) => { rows.push('-' + k); return del(k) }
+    b.write = async (o?: unknown) => {
+      const failure = await spy.gate?.()
+      if (failure !== undefined) throw failure
+      spy.batches.push(rows)
+      await write(o)
+    }
+    return b
+  }
+  return spy
 }
 
 export type { AgentOutbound }

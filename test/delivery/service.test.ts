@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { waitFor } from '../../sim/cluster/index.js'
 import { OutboxFullError } from '../../src/delivery/index.js'
-import { crash, FakeNet, FakeRuntime, handle, msg, openPeer, type Peer } from './fakes.js'
+import { crash, FakeNet, FakeRuntime, handle, msg, openPeer, spyBatches, type Peer } from './fakes.js'
 
 describe('delivery service', function () {
   this.timeout(20_000)
@@ -78,6 +78,87 @@ describe('delivery service', function () {
     runtime.add('b-agent')
     await peer('B', { dir: b.dir, runtime, routes: b.routes })
     assert.deepEqual(runtime.queued('b-agent').map(m => m.content), ['over there'])
+  })
+
+  describe('a message from a peer is handed to its agent while its rows are written (SPEC.md §3)', () => {
+    const reply = (m: ReturnType<typeof msg>): ReturnType<typeof msg>[] => [msg('b-agent', [m.sender], { performative: 'INFORM', inReplyTo: m.replyWith, content: `re: ${String(m.content)}` })]
+    const inboxRows = (batches: string[][]): string[] => batches.flat().filter(k => k.slice(1).startsWith('!inbox!'))
+    /** Holds B's next batch write until `release` (with an Error to fail it); `entered` resolves once one waits. */
+    function holdNextBatch (spy: ReturnType<typeof spyBatches>): { entered: Promise<void>, release: (failure?: Error) => void } {
+      let release!: (failure?: Error) => void
+      let entered!: () => void
+      const wait = new Promise<Error | undefined>(resolve => { release = resolve })
+      const enteredP = new Promise<void>(resolve => { entered = resolve })
+      spy.gate = async () => { spy.gate = undefined; entered(); return await wait }
+      return { entered: enteredP, release }
+    }
+
+    it('a handler that returns before the rows are written joins their batch: one write, no inbox row, the ack after it', async () => {
+      const [a, b] = await pair()
+      const spy = spyBatches(b)
+      // A fast agent: it returns before B's batch is taken.
+      b.runtime.onDeliver = id => { queueMicrotask(() => handle(b, id, reply)) }
+      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'quick' })])
+      const got = await waitFor('the reply at a', () => a.runtime.queued('a-agent')[0])
+      assert.equal(got.content, 're: quick')
+      await waitFor('a\'s outbox to empty', () => a.delivery.summary().outbox.messages === 0 ? true : undefined)
+      const first = spy.batches[0]
+      assert.ok(first.some(k => k.startsWith('+!inbox-seen!')), 'the seen row is in the first batch')
+      assert.ok(first.some(k => k.startsWith('+!outbox!')), 'and the reply, in the same batch')
+      assert.deepEqual(inboxRows(spy.batches), [], 'no inbox row was written or deleted')
+      assert.equal(b.delivery.summary().inbox, 0)
+    })
+
+    it('a handler that returns while the rows are being written waits for them: its results go in the next batch', async () => {
+      const [a, b] = await pair()
+      const spy = spyBatches(b)
+      const held = holdNextBatch(spy)
+      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'slow' })])
+      await held.entered
+      handle(b, 'b-agent', reply)
+      assert.equal(a.runtime.queued('a-agent').length, 0, 'nothing leaves before the rows are on disk')
+      held.release()
+      const got = await waitFor('the reply at a', () => a.runtime.queued('a-agent')[0])
+      assert.equal(got.content, 're: slow')
+      const [first, second] = spy.batches
+      assert.ok(first.some(k => k.startsWith('+!inbox!')) && first.some(k => k.startsWith('+!inbox-seen!')), 'the inbox and seen rows first')
+      assert.ok(second.some(k => k.startsWith('-!inbox!')) && second.some(k => k.startsWith('+!outbox!')), 'then the handling')
+    })
+
+    it('when the rows fail to be written, the peer is told, the handler\'s results are dropped, and the copy sent again is handled', async () => {
+      const [a, b] = await pair()
+      const spy = spyBatches(b)
+      const held = holdNextBatch(spy)
+      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'again' })])
+      await held.entered
+      held.release(new Error('disk full'))
+      // The first copy is refused ('not-running'); the handler returns only after that.
+      await waitFor('a second copy at b', () => b.runtime.queued('b-agent').length === 2 ? true : undefined)
+      handle(b, 'b-agent', reply)
+      handle(b, 'b-agent', reply)
+      await waitFor('a\'s outbox to empty', () => a.delivery.summary().outbox.messages === 0 ? true : undefined)
+      await waitFor('the reply at a', () => a.runtime.queued('a-agent')[0])
+      await b.delivery.flushed()
+      await a.delivery.flushed()
+      assert.deepEqual(a.runtime.queued('a-agent').map(m => m.content), ['re: again'], 'one reply: the first handling left nothing')
+      assert.equal(spy.batches.flat().filter(k => k.startsWith('+!outbox!')).length, 1)
+    })
+
+    it('an agent that fails before the rows are written: they are written, then dead-lettered, and the sender told', async () => {
+      const [a, b] = await pair()
+      const spy = spyBatches(b)
+      const held = holdNextBatch(spy)
+      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'doomed' })])
+      await held.entered
+      const tokens = (b.runtime.agents.get('b-agent')?.queue ?? []).map(q => q.token as string)
+      const disposed = b.delivery.disposeInbox(tokens, 'agent-failed', 'agent b-agent failed: trap')
+      held.release()
+      await disposed
+      assert.equal((await b.delivery.listDeadLetters({ agent: 'b-agent' })).total, 1)
+      const failure = await waitFor('the FAILURE at a', () => a.runtime.queued('a-agent').find(m => m.performative === 'FAILURE'))
+      assert.match(String(failure.content), /agent b-agent failed: trap/)
+      assert.equal(b.delivery.summary().inbox, 0)
+    })
   })
 
   it('a reply to an API client on another node finds its way after the replying node restarts', async () => {
