@@ -385,12 +385,22 @@ export class OutboxScheduler {
   }
 
   /**
-   * Removes a pending entry that is not in flight (e.g. an operator purged it).
+   * Removes a pending entry (e.g. an operator purged it). One in flight only with
+   * `inFlight` (e.g. its row failed to be written while it was being sent): its slot is
+   * freed, and its answer, should one come, is ignored.
    * @returns whether it was removed
    */
-  remove (order: number, now: number): boolean {
+  remove (order: number, now: number, options: { inFlight?: boolean } = {}): boolean {
     const e = this.entries.get(order)
-    if (e === undefined || e.state === 'inflight') return false
+    if (e === undefined) return false
+    if (e.state === 'inflight') {
+      if (options.inFlight !== true) return false
+      const peer = this.peer(e.peer as string)
+      this.release(peer, e)
+      this.finishPending(e, now)
+      this.unpark(peer)
+      return true
+    }
     this.finishPending(e, now)
     return true
   }

@@ -377,6 +377,21 @@ export class DeliveryService {
   }
 
   /**
+   * {@link accept} for one message of an API client, whose copies for peers are sent while
+   * their outbox rows are written (SPEC.md §1.1): the write is then off a request's path.
+   * It resolves, as `accept` does, only once the rows are on disk. Should the write fail, a
+   * copy may have been delivered although the client is told it was not accepted; the
+   * client cannot tell that from a crash of this node after the write and before its answer.
+   * @throws OutboxFullError
+   */
+  async acceptFromClient (message: AclMessage): Promise<void> {
+    this.checkBounds([message])
+    const txn = new Txn()
+    this.stage(message, txn, 0, true)
+    await this.commit(txn)
+  }
+
+  /**
    * An agent's handler returned: its message leaves the inbox and what it sent enters
    * the outbox (or inboxes), in one batch with `state` (the rows of what it changed in its
    * store and timers). `sent` are validated, stamped messages. For a message from a peer
@@ -642,7 +657,7 @@ export class DeliveryService {
   }
 
   /** One message, every receiver: an API client here, a local inbox, or the outbox. */
-  private stage (message: AclMessage, txn: Txn, flags = 0): void {
+  private stage (message: AclMessage, txn: Txn, flags = 0, sendWhileWriting = false): void {
     const now = this.clock()
     let encoded: Uint8Array | undefined
     const deadline = this.deadlineOf(message, now)
@@ -678,11 +693,11 @@ export class DeliveryService {
         continue
       }
       this.metrics?.acceptedBy.outbox.inc()
-      this.stageOutbox(copy, txn)
+      this.stageOutbox(copy, txn, sendWhileWriting)
     }
   }
 
-  private stageOutbox (record: OutboxRecord, txn: Txn): void {
+  private stageOutbox (record: OutboxRecord, txn: Txn, sendWhileWriting = false): void {
     const order = this.counter.next()
     const via = this.options.routes.lookup(record.receiver)
     // The records given here are built for this call (never shared): set in place.
@@ -690,12 +705,19 @@ export class DeliveryService {
     const key = orderKey(order)
     txn.ops.push({ type: 'put', sublevel: this.outboxRows, key, value: encodeOutboxRecord(record) })
     this.track(order, key, record)
+    const item = { order, messageId: record.messageId, sender: record.sender, receiver: record.receiver, deadline: record.deadline }
+    if (sendWhileWriting) {
+      this.scheduler.add(item)
+      this.kick()
+    }
     txn.after.push(ok => {
       if (!ok) {
+        if (sendWhileWriting) this.scheduler.remove(order, this.clock(), { inFlight: true })
         this.untrack(order)
         return
       }
-      this.scheduler.add({ order, messageId: record.messageId, sender: record.sender, receiver: record.receiver, deadline: record.deadline })
+      if (sendWhileWriting) return
+      this.scheduler.add(item)
       this.kick()
     })
   }

@@ -35,6 +35,8 @@ const NOT_IN_CLUSTER = 'on any node of the cluster'
 export interface MessageSink {
   /** Resolves once every copy is durable. @throws OutboxFullError */
   accept: (messages: readonly AclMessage[]) => Promise<void>
+  /** An API client's message: resolves once every copy is durable (copies may leave before). @throws OutboxFullError */
+  acceptFromClient: (message: AclMessage) => Promise<void>
   /** An agent's handler returned for the inbox entry `token`, having sent `sent` and changed its state (`state` rows): one write for all. */
   handled: (agentId: AgentId, token: string | undefined, sent: readonly AclMessage[], state?: readonly StorageOp[]) => void
   /** Adds a line to the recent-message log. */
@@ -150,7 +152,7 @@ export class MessageRouter {
    * @throws OutboxFullError
    */
   async submit (message: AclMessage): Promise<void> {
-    await this.options.sink.accept([message])
+    await this.options.sink.acceptFromClient(message)
     this.metrics?.accepted.inc()
   }
 

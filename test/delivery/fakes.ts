@@ -232,4 +232,14 @@ export function spyBatches (p: Peer): { batches: WrittenBatch[], gate?: () => Pr
   return spy
 }
 
+/** Holds the next batch write of `spy`'s peer until `release` (with an Error to fail it); `entered` resolves once one waits. */
+export function holdNextBatch (spy: ReturnType<typeof spyBatches>): { entered: Promise<void>, release: (failure?: Error) => void } {
+  let release!: (failure?: Error) => void
+  let entered!: () => void
+  const wait = new Promise<Error | undefined>(resolve => { release = resolve })
+  const enteredP = new Promise<void>(resolve => { entered = resolve })
+  spy.gate = async () => { spy.gate = undefined; entered(); return await wait }
+  return { entered: enteredP, release }
+}
+
 export type { AgentOutbound }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { waitFor } from '../../sim/cluster/index.js'
 import { OutboxFullError } from '../../src/delivery/index.js'
-import { crash, FakeNet, FakeRuntime, handle, msg, openPeer, spyBatches, type Peer } from './fakes.js'
+import { crash, FakeNet, FakeRuntime, handle, holdNextBatch, msg, openPeer, spyBatches, type Peer } from './fakes.js'
 
 describe('delivery service', function () {
   this.timeout(20_000)
@@ -80,19 +80,47 @@ describe('delivery service', function () {
     assert.deepEqual(runtime.queued('b-agent').map(m => m.content), ['over there'])
   })
 
+  it('an API client\'s message leaves while its outbox row is written, and is accepted once the row is on disk', async () => {
+    const a = await peer('A', { routes: new Map([['b-agent', 'B']]) })
+    const b = await peer('B')
+    b.runtime.add('b-agent')
+    a.clients.touch('client-1')
+    const held = holdNextBatch(spyBatches(a))
+    let accepted = false
+    const accepting = a.delivery.acceptFromClient(msg('client-1', ['b-agent'], { content: 'early' })).then(() => { accepted = true })
+    await held.entered
+    await waitFor('b to have it before a\'s row is written', () => b.runtime.queued('b-agent')[0])
+    assert.equal(accepted, false, 'not accepted before its row is on disk')
+    held.release()
+    await accepting
+    await waitFor('a\'s outbox to empty', () => a.delivery.summary().outbox.messages === 0 ? true : undefined)
+  })
+
+  it('an API client\'s message whose outbox row fails is refused, and not sent again', async () => {
+    const a = await peer('A', { routes: new Map([['b-agent', 'B']]) })
+    const b = await peer('B')
+    b.runtime.add('b-agent')
+    a.clients.touch('client-1')
+    net.down.add('B')
+    const held = holdNextBatch(spyBatches(a))
+    const m = msg('client-1', ['b-agent'], { content: 'lost write' })
+    const accepting = a.delivery.acceptFromClient(m)
+    await held.entered
+    // Its first send fails (B is down) while the row is being written; then the write fails.
+    await waitFor('the first send to fail', async () => (await a.delivery.status(m.messageId))?.receivers[0]?.state === 'queued' ? true : undefined)
+    held.release(new Error('disk full'))
+    await assert.rejects(accepting, /disk full/)
+    assert.equal(a.delivery.summary().outbox.messages, 0)
+    net.down.delete('B')
+    const before = net.frames.length
+    await a.delivery.flushed()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.equal(net.frames.length, before, 'no retry of what was never accepted')
+  })
+
   describe('a message from a peer is handed to its agent while its rows are written (SPEC.md §3)', () => {
     const reply = (m: ReturnType<typeof msg>): ReturnType<typeof msg>[] => [msg('b-agent', [m.sender], { performative: 'INFORM', inReplyTo: m.replyWith, content: `re: ${String(m.content)}` })]
     const inboxRows = (batches: string[][]): string[] => batches.flat().filter(k => k.slice(1).startsWith('!inbox!'))
-    /** Holds B's next batch write until `release` (with an Error to fail it); `entered` resolves once one waits. */
-    function holdNextBatch (spy: ReturnType<typeof spyBatches>): { entered: Promise<void>, release: (failure?: Error) => void } {
-      let release!: (failure?: Error) => void
-      let entered!: () => void
-      const wait = new Promise<Error | undefined>(resolve => { release = resolve })
-      const enteredP = new Promise<void>(resolve => { entered = resolve })
-      spy.gate = async () => { spy.gate = undefined; entered(); return await wait }
-      return { entered: enteredP, release }
-    }
-
     it('a handler that returns before the rows are written joins their batch: one write, no inbox row, the ack after it', async () => {
       const [a, b] = await pair()
       const spy = spyBatches(b)

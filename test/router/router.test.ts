@@ -11,7 +11,10 @@ class FakeSink implements MessageSink {
   readonly accepted: AclMessage[] = []
   readonly handledCalls: Array<{ agentId: string, token: string | undefined, sent: AclMessage[] }> = []
   readonly records: Array<{ status: string, message: AclMessage, reason?: string }> = []
+  /** Of `accepted`, those handed over as an API client's. */
+  readonly fromClients: AclMessage[] = []
   async accept (messages: readonly AclMessage[]): Promise<void> { this.accepted.push(...messages) }
+  async acceptFromClient (message: AclMessage): Promise<void> { this.accepted.push(message); this.fromClients.push(message) }
   handled (agentId: string, token: string | undefined, sent: readonly AclMessage[]): void { this.handledCalls.push({ agentId, token, sent: [...sent] }) }
   record (_d: 'in' | 'out' | 'local', status: string, message: AclMessage, _peer?: string, reason?: string): void { this.records.push({ status, message, reason }) }
 }
@@ -50,6 +53,7 @@ describe('router', () => {
     assert.equal(sink.accepted.length, 0, 'preparing sends nothing')
     await router.submit(m)
     assert.deepEqual(sink.accepted, [m])
+    assert.deepEqual(sink.fromClients, [m], 'as a client\'s message')
   })
 
   it('keeps what the client set, and adds the URL\'s agent to its receivers', async () => {

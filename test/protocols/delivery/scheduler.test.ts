@@ -71,6 +71,18 @@ describe('protocols/delivery OutboxScheduler', () => {
     assert.equal(s.peerState('B', 1)?.inFlight, 2)
   })
 
+  it('removes an entry in flight only when told to: its slot is freed and its late answer ignored', () => {
+    const s = new OutboxScheduler({ ...config, maxInFlightPerPeer: 1 }, () => 0.5)
+    s.add(item('x', 'y'))
+    s.add(item('x', 'z'))
+    assert.deepEqual(sent(s, 0).map(x => x[0]), [1])
+    assert.equal(s.remove(1, 1), false, 'in flight: kept unless told')
+    assert.equal(s.remove(1, 1, { inFlight: true }), true)
+    assert.equal(s.acked(1, 'ok', undefined, 2), undefined, 'its answer is ignored')
+    assert.deepEqual(sent(s, 2).map(x => x[0]), [2], 'its slot went to the next entry')
+    assert.equal(s.size, 1)
+  })
+
   it('retries a refused entry after its backoff, and never lets a later one overtake it', () => {
     const s = new OutboxScheduler(config, () => 0.5)
     for (let i = 0; i < 3; i++) s.add(item('x', 'y'))
