@@ -221,8 +221,8 @@ Examples:
   })
 
 function printRestTable (runs: RestResult[], apiAlone: HttpFigures): void {
-  const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'server CPU µs/req']]
-  const add = (what: string, f: HttpFigures): void => { rows.push([what, fmtRate(f.rate), String(f.p50), String(f.p99), String(f.max), String(f.non2xx), String(f.errors), String(f.cpuUsPerRequest ?? '-')]) }
+  const rows: string[][] = [['what', 'rate', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'server CPU µs/req', 'main thread µs/req']]
+  const add = (what: string, f: HttpFigures): void => { rows.push([what, fmtRate(f.rate), String(f.p50), String(f.p99), String(f.max), String(f.non2xx), String(f.errors), String(f.cpuUsPerRequest ?? '-'), String(f.mainThreadUsPerRequest ?? '-')]) }
   for (const r of runs) add(`POST /agents/echo/messages (INFORM, 202), ${r.durable ? 'durable' : 'not durable'}`, r.post)
   add('the same POST, API alone (no message path)', apiAlone)
   for (const r of runs) add(`GET /health, ${r.durable ? 'durable' : 'not durable'}`, r.health)

