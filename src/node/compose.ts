@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { DEFAULT_ACL_LIMITS, type AclLimits } from '../../protocols/fipa/index.js'
+import { clientTag } from '../../protocols/delivery/index.js'
 import { AgentStateService } from '../agent-state/index.js'
 import { ClientSessions } from '../api/clients.js'
 import { AuditLog, RefusedFrames } from '../audit/index.js'
@@ -195,7 +196,7 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
   })
   cluster.localAgents.ids = () => runtime.list().map(a => a.id)
   const limits: AclLimits = { ...DEFAULT_ACL_LIMITS, maxContentBytes: config.messages.maxContentBytes }
-  const sessions = new ClientSessions()
+  const sessions = new ClientSessions({ ownTag: clientTag(self) })
   const link = new FipaLink({ libp2p, ackTimeoutMs: config.messages.ackTimeoutMs, limits, logger: componentLogger(root, 'delivery:link'), metrics, onRefusedFrame: refusedFrames.note })
   const delivery = new DeliveryService({
     self,

@@ -52,4 +52,22 @@ describe('API client sessions', () => {
     assert.equal(sessions.has('client-a'), false)
     await assert.rejects(sessions.expect(request).wait(1), ReplyTimeoutError)
   })
+
+  it('an id of this node\'s form is its client without a session: routable for good, a session only while a request waits', async () => {
+    let now = 0
+    const sessions = new ClientSessions({ ttlMs: 100, clock: () => now, ownTag: 'Tag5SeXz' })
+    const own = 'client-Tag5SeXz-0123abcd'
+    sessions.touch(own)
+    assert.equal(sessions.has(own), true)
+    assert.equal(sessions.has('client-Tag5SeXz-0123abcdef'), false, 'another length')
+    assert.equal(sessions.has('client-OtherTag-0123abcd'), false, 'another node\'s')
+    now = 10_000
+    sessions.expire()
+    assert.equal(sessions.has(own), true, 'not forgotten: nothing was kept for it')
+    const pending = sessions.expect(message({ sender: own, receivers: ['echo'], replyWith: 'r-1', conversationId: 'c-1' }))
+    const reply = message({ messageId: 'x-1', receivers: [own], inReplyTo: 'r-1' })
+    sessions.deliver(own, reply)
+    assert.equal(await pending.wait(10_000), reply)
+    sessions.deliver(own, message({ messageId: 'x-2', receivers: [own], inReplyTo: 'r-9' }))
+  })
 })
