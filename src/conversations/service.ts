@@ -52,6 +52,8 @@ const SWEEP_MS = 60_000
 const FLUSH_MS = 1000
 /** How long an overdue reply whose request is still in the outbox waits before it is checked again, ms. */
 const DEFER_MS = 1000
+/** Conversations a flush encodes in one turn of the event loop. */
+const FLUSH_SLICE = 256
 /** Stored rows read in one `getMany` when the node stops. */
 const COMPLETE_BATCH = 1000
 
@@ -83,6 +85,8 @@ export class ConversationService {
   private readonly alarm: Alarm
   private sweep?: NodeJS.Timeout
   private flushTimer?: NodeJS.Timeout
+  /** The flush under way. */
+  private flushing?: Promise<void>
   private readonly dirty = new Set<string>()
   /**
    * Conversations in memory that are whole: their stored row (if they had one) was read
@@ -247,15 +251,41 @@ export class ConversationService {
     }
   }
 
-  /** Writes the conversations changed since the last flush (reading the stored rows of parts not written yet). */
+  /**
+   * Writes the conversations changed since the last flush. The stored rows of parts not
+   * written yet are read in one `getMany` (off the event loop), and the rows are made
+   * {@link FLUSH_SLICE} at a time, one turn of the event loop each: done in one go, with a
+   * `getSync` a part, it held the loop 8-100 ms once a second at ~10k messages/s.
+   */
   private async flush (): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing
     if (this.dirty.size === 0) return
-    const ops: StorageOp[] = []
-    for (const id of this.dirty) {
-      const c = this.table.get(id)
-      if (c !== undefined) ops.push(this.putOp(this.complete(c)))
+    this.flushing = this.flushOnce().finally(() => { this.flushing = undefined })
+    await this.flushing
+  }
+
+  private async flushOnce (): Promise<void> {
+    // Each id leaves `dirty` when its row is made: one evicted meanwhile is written by the eviction.
+    const ids = [...this.dirty]
+    const unread = ids.filter(id => !this.whole.has(id))
+    const rows = unread.length > 0 ? await this.o.rows.getMany(unread) : []
+    for (let i = 0; i < unread.length; i++) {
+      const id = unread[i]
+      // Made whole meanwhile (a reply awaited in it was written), or gone: nothing to merge.
+      if (this.whole.has(id) || this.table.get(id) === undefined) continue
+      const bytes = rows[i]
+      const stored = bytes === undefined ? undefined : this.decode(id, bytes)
+      if (stored !== undefined) this.table.absorb(stored)
+      this.whole.add(id)
     }
-    this.dirty.clear()
+    const ops: StorageOp[] = []
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0 && i % FLUSH_SLICE === 0) await new Promise(resolve => setImmediate(resolve))
+      const id = ids[i]
+      const c = this.table.get(id)
+      if (c === undefined || !this.dirty.delete(id)) continue
+      ops.push(this.putOp(this.complete(c)))
+    }
     await this.o.write(ops).catch(err => { this.log.warn({ err: (err as Error).message }, 'conversation write failed') })
   }
 
