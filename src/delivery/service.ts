@@ -138,7 +138,8 @@ const RUN_KEY = 'deliveryRun'
  * How long the rows that accept a message from a peer wait for its handler to return, so
  * that they and the handler's results are one batch (one LevelDB write instead of two, and
  * no inbox row), ms. The peer's ack waits for that batch: far below its ack timeout
- * (SPEC.md §4.3 of protocols/fipa: at least 10 ms).
+ * (`messages.ackTimeoutMs`, at least 100). With 2 ms, 9% of a one-way run's messages
+ * (sink agent, 30,000 at a window of 256) were handled within the hold; with 10 ms, 62-76%.
  */
 const EARLY_HOLD_MS = 10
 /** How long a failed lookup is remembered: messages to that agent are dead-lettered meanwhile, ms. */
