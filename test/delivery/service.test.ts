@@ -121,6 +121,16 @@ describe('delivery service', function () {
   describe('a message from a peer is handed to its agent while its rows are written (SPEC.md §3)', () => {
     const reply = (m: ReturnType<typeof msg>): ReturnType<typeof msg>[] => [msg('b-agent', [m.sender], { performative: 'INFORM', inReplyTo: m.replyWith, content: `re: ${String(m.content)}` })]
     const inboxRows = (batches: string[][]): string[] => batches.flat().filter(k => k.slice(1).startsWith('!inbox!'))
+    /** A pair; A sends `content` to b-agent, and B's batch holding its rows waits in the gate. */
+    async function sendWithRowsHeld (content: string): Promise<{ a: Peer, b: Peer, spy: ReturnType<typeof spyBatches>, held: ReturnType<typeof holdNextBatch> }> {
+      const [a, b] = await pair()
+      const spy = spyBatches(b)
+      const held = holdNextBatch(spy)
+      await a.delivery.accept([msg('a-agent', ['b-agent'], { content })])
+      await held.entered
+      return { a, b, spy, held }
+    }
+
     it('a handler that returns before the rows are written joins their batch: one write, no inbox row, the ack after it', async () => {
       const [a, b] = await pair()
       const spy = spyBatches(b)
@@ -138,11 +148,7 @@ describe('delivery service', function () {
     })
 
     it('a handler that returns while the rows are being written waits for them: its results go in the next batch', async () => {
-      const [a, b] = await pair()
-      const spy = spyBatches(b)
-      const held = holdNextBatch(spy)
-      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'slow' })])
-      await held.entered
+      const { a, b, spy, held } = await sendWithRowsHeld('slow')
       handle(b, 'b-agent', reply)
       assert.equal(a.runtime.queued('a-agent').length, 0, 'nothing leaves before the rows are on disk')
       held.release()
@@ -154,11 +160,7 @@ describe('delivery service', function () {
     })
 
     it('when the rows fail to be written, the peer is told, the handler\'s results are dropped, and the copy sent again is handled', async () => {
-      const [a, b] = await pair()
-      const spy = spyBatches(b)
-      const held = holdNextBatch(spy)
-      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'again' })])
-      await held.entered
+      const { a, b, spy, held } = await sendWithRowsHeld('again')
       held.release(new Error('disk full'))
       // The first copy is refused ('not-running'); the handler returns only after that.
       await waitFor('a second copy at b', () => b.runtime.queued('b-agent').length === 2 ? true : undefined)
@@ -173,11 +175,7 @@ describe('delivery service', function () {
     })
 
     it('an agent that fails before the rows are written: they are written, then dead-lettered, and the sender told', async () => {
-      const [a, b] = await pair()
-      const spy = spyBatches(b)
-      const held = holdNextBatch(spy)
-      await a.delivery.accept([msg('a-agent', ['b-agent'], { content: 'doomed' })])
-      await held.entered
+      const { a, b, held } = await sendWithRowsHeld('doomed')
       const tokens = (b.runtime.agents.get('b-agent')?.queue ?? []).map(q => q.token as string)
       const disposed = b.delivery.disposeInbox(tokens, 'agent-failed', 'agent b-agent failed: trap')
       held.release()
