@@ -29,14 +29,6 @@ const watch = new Int32Array((workerData as AgentWorkerData).watch)
 /** Results are posted back at the end of each batch, or sooner past these sizes. */
 const FLUSH_RECORDS = 256
 const FLUSH_BYTES = 256 * 1024
-/**
- * ... or before a message expected to end this long after the last results were posted,
- * ms: a message's results do not wait for the rest of its batch (up to ~2 ms of estimated
- * work, see `BATCH_MS`), e.g. echo's reply for the flood agent's messages batched after it.
- */
-const FLUSH_MS = 0.2
-/** Weight of the newest handler time in an instance's estimate (as the runtime's `COST_ALPHA`). */
-const COST_ALPHA = 0.2
 /** Longest `abort` message decoded, UTF-16 code units. */
 const MAX_ABORT_TEXT = 1024
 /**
@@ -86,8 +78,6 @@ interface AgentInstance {
   overBudget: number
   /** `performance.now()` when the current call began: the budget's clock. */
   callStart: number
-  /** Estimated handler time of one message, ms (0 until one was measured). */
-  costMs: number
   /** Its store and timers (ABI SPEC.md §6-§8). */
   state: AgentHostState
 }
@@ -298,7 +288,6 @@ function load (req: LoadRequest): void {
     maxPages: req.memory.maximum,
     budget: req.fuelPerMessage,
     memoryBytes: 0,
-    costMs: 0,
     sends: 0,
     logs: 0,
     limits: req,
@@ -336,8 +325,7 @@ function load (req: LoadRequest): void {
   }
 }
 
-/** Runs one message; returns when it finished (performance.now()). */
-function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: number, flags: number): number {
+function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: number, flags: number): void {
   beginCall(a, (flags & FRAME_FLAGS.fromSelf) !== 0 ? 0 : 1)
   const t0 = a.callStart
   let status = 0
@@ -354,17 +342,14 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
   } catch (err) {
     leave()
     fail(a, err)
-    return performance.now()
+    return
   }
-  const end = performance.now()
-  const ms = end - t0
-  a.costMs = a.costMs === 0 ? ms : a.costMs + (ms - a.costMs) * COST_ALPHA
+  const ms = performance.now() - t0
   leave()
   reportOverBudget(a)
   out.u8(RecordKind.Handled); out.u32(a.slot); out.i32(status | 0); out.f64(ms); out.u32(pages(a))
   a.state.writeChanges(out)
   records++
-  return end
 }
 
 /**
@@ -382,9 +367,6 @@ function runBatch (buf: ArrayBuffer, length: number): void {
   const view = new DataView(buf, 0, length)
   const bytes = new Uint8Array(buf, 0, length)
   let off = 0
-  /** When the last results were posted, and when the last message ended (performance.now()). */
-  let flushedAt = performance.now()
-  let done = flushedAt
   while (off + FRAME_HEADER_BYTES <= length) {
     const slot = view.getUint32(off, true)
     const flags = view.getUint32(off + 4, true)
@@ -393,18 +375,9 @@ function runBatch (buf: ArrayBuffer, length: number): void {
     const a = agents.get(slot)
     // Messages behind a fault are dropped: the runtime forgets the agent's mailbox when
     // it reads the `Failed` record.
-    if (a !== undefined) {
-      if (out.length > 0 && done + a.costMs - flushedAt >= FLUSH_MS) {
-        flush()
-        flushedAt = done
-      }
-      done = handleOne(a, bytes, off, len, flags)
-    }
+    if (a !== undefined) handleOne(a, bytes, off, len, flags)
     off += len
-    if (records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES || (out.length > 0 && done - flushedAt >= FLUSH_MS)) {
-      flush()
-      flushedAt = done
-    }
+    if (records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES) flush()
   }
   flush(true, buf)
 }

@@ -114,38 +114,6 @@ describe('agent runtime', function () {
     })
   })
 
-  describe('batches', () => {
-    it('reports a message handled without waiting for a slow message batched after it', async () => {
-      // 3·10^7 iterations: tens of ms, far past the worker's flush interval (0.2 ms).
-      const spin = '(local $n i32) (local.set $n (i32.const 30000000)) (loop $l (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n))) (i32.const 0)'
-      await runtime.deploy('slow', await wat(agentWat(spin, '')), { fuelPerMessage: MAX_FUEL_PER_MESSAGE })
-      const at = new Map<string, number>()
-      const record = host.onHandled
-      host.onHandled = (agentId, token, sends) => {
-        if (token !== undefined) at.set(token, performance.now())
-        record(agentId, token, sends)
-      }
-      try {
-        // The worker learns how long the slow agent's messages take.
-        const t0 = performance.now()
-        runtime.deliver('slow', message('slow', 'first'), 'slow-1')
-        await host.until(() => at.get('slow-1'), 'the first slow message')
-        const slowMs = (at.get('slow-1') ?? 0) - t0
-        assert.ok(slowMs >= 20, `the slow handler took ${slowMs} ms: too fast for this test`)
-        // Delivered in one turn: one batch, echo's message first.
-        runtime.deliver('echo', message('echo', 'quick'), 'echo-1')
-        runtime.deliver('slow', message('slow', 'second'), 'slow-2')
-        const slowAt = await host.until(() => at.get('slow-2'), 'the second slow message')
-        const echoAt = at.get('echo-1')
-        // In the batch's last results, it would come a few µs before.
-        assert.ok(echoAt !== undefined && slowAt - echoAt >= 5, `echo reported ${echoAt === undefined ? 'after' : `${slowAt - echoAt} ms before`} the slow message (the first took ${slowMs} ms)`)
-      } finally {
-        host.onHandled = record
-        await runtime.remove('slow')
-      }
-    })
-  })
-
   describe('counter agent', () => {
     async function ask (content: string, performative: Performative = 'REQUEST'): Promise<Record<string, unknown>> {
       const before = host.drafts('counter').length
