@@ -54,6 +54,12 @@ interface AgentInstance {
   slot: number
   id: string
   memory: WebAssembly.Memory
+  /**
+   * Bytes of `memory` when last read: a lower bound (linear memory never shrinks), so a
+   * send within it needs no read of `memory.buffer` (~20 ns each, about 40% of what a
+   * refused `env.send` cost: the flood agent's 1,000 calls per message).
+   */
+  memoryBytes: number
   maxPages: number
   alloc: (size: number) => number
   handle: (ptr: number, len: number) => number
@@ -179,13 +185,12 @@ function hostImports (a: AgentInstance): WebAssembly.ModuleImports {
         rejectSend(a, `message of ${len} bytes exceeds the limit of ${limits.maxSendBytes} bytes`)
         return SEND_RESULT.tooLarge
       }
-      const buffer = a.memory.buffer
-      if (ptr + len > buffer.byteLength) {
-        rejectSend(a, `send(ptr=${ptr}, len=${len}) is outside linear memory (${buffer.byteLength} bytes)`)
+      if (ptr + len > a.memoryBytes && ptr + len > (a.memoryBytes = a.memory.buffer.byteLength)) {
+        rejectSend(a, `send(ptr=${ptr}, len=${len}) is outside linear memory (${a.memoryBytes} bytes)`)
         return SEND_RESULT.malformed
       }
       if (!chargeSend(a, len)) return SEND_RESULT.overBudget
-      const bytes = new Uint8Array(buffer, ptr, len)
+      const bytes = new Uint8Array(a.memory.buffer, ptr, len)
       // Checked here to answer the agent synchronously; the main thread decodes the
       // forwarded bytes (cheaper than cloning a decoded object across threads).
       const malformed = checkFromAgent(bytes)
@@ -282,6 +287,7 @@ function load (req: LoadRequest): void {
     id: req.agentId,
     maxPages: req.memory.maximum,
     budget: req.fuelPerMessage,
+    memoryBytes: 0,
     sends: 0,
     logs: 0,
     limits: req,

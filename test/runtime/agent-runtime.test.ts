@@ -323,6 +323,30 @@ describe('agent runtime', function () {
       assert.equal(info.stats.sent, 1)
     })
 
+    it('forwards a send from linear memory grown during the call', async () => {
+      // Sends the INFORM to "x" from page 0, grows memory by a page, copies the 13 bytes
+      // to page 1 and sends them from there; returns 0 only if both were accepted.
+      await runtime.deploy('grown', await wat(agentWat(`
+        (local $ok i32)
+        (local.set $ok (i32.eqz (call $send (i32.const 16) (i32.const 13))))
+        (drop (memory.grow (i32.const 1)))
+        (i64.store (i32.const 65552) (i64.load (i32.const 16)))
+        (i32.store (i32.const 65560) (i32.load (i32.const 24)))
+        (i32.store8 (i32.const 65564) (i32.load8_u (i32.const 28)))
+        (if (result i32) (i32.and (local.get $ok) (i32.eqz (call $send (i32.const 65552) (i32.const 13))))
+          (then (i32.const 0)) (else (i32.const 1)))`,
+      `(import "env" "send" (func $send (param i32 i32) (result i32)))
+       (data (i32.const 16) "\\01\\01\\01\\00\\00\\00\\07\\03\\01\\00\\00\\00x")`)))
+      runtime.deliver('grown', message('grown', 'go'))
+      assert.deepEqual(await host.sent('grown', 2), [{ performative: 'INFORM', receivers: ['x'] }, { performative: 'INFORM', receivers: ['x'] }])
+      const info = await host.until(() => {
+        const i = runtime.get('grown')
+        return i !== undefined && i.stats.handled === 1 ? i : undefined
+      }, 'the message to be handled')
+      assert.equal(info.stats.errors, 0)
+      assert.equal(info.stats.memoryPages, 2)
+    })
+
     it('refuses sends over the size limit (-2) and past the per-message quota (-3)', async () => {
       // One send of 2 MB, then 1004 valid ones: every attempt counts towards the quota of
       // 1000, so 999 are accepted and 5 refused. Returns 0 only if the host answered so.
