@@ -4,7 +4,7 @@ import type { AclMessage, Performative } from '../../protocols/fipa/types.js'
 import { createMetricsRegistry } from '../../src/observability/metrics.js'
 import {
   AgentExistsError, AgentNotFoundError, InvalidAgentIdError, InvalidLimitsError, InvalidModuleError,
-  MAX_FUEL_PER_MESSAGE, RuntimeNotRunningError, createAgentRuntime, type AgentRuntime
+  MAX_FUEL_PER_MESSAGE, RuntimeNotRunningError, createAgentRuntime, type AgentInfo, type AgentRuntime
 } from '../../src/runtime/index.js'
 import { exampleAgent } from './helpers/agents.js'
 import { HostRecorder } from './helpers/host.js'
@@ -63,6 +63,14 @@ describe('agent runtime', function () {
     await runtime?.stop()
     await closeWat()
   })
+
+  /** The agent's info once it has handled `count` messages. */
+  async function handled (id: string, count: number, what: string): Promise<AgentInfo> {
+    return await host.until(() => {
+      const i = runtime.get(id)
+      return i !== undefined && i.stats.handled === count ? i : undefined
+    }, what)
+  }
 
   it('refuses to deploy before start()', async () => {
     const idle = createAgentRuntime({ host })
@@ -230,10 +238,7 @@ describe('agent runtime', function () {
       assert.deepEqual((await runtime.inspect(wasm)).imports, [])
       await runtime.deploy('own-memory', wasm)
       runtime.deliver('own-memory', message('own-memory', 'x'))
-      const info = await host.until(() => {
-        const i = runtime.get('own-memory')
-        return i !== undefined && i.stats.handled === 1 ? i : undefined
-      }, 'the message to be handled')
+      const info = await handled('own-memory', 1, 'the message to be handled')
       assert.equal(info.stats.errors, 0)
     })
   })
@@ -292,10 +297,7 @@ describe('agent runtime', function () {
       await runtime.deploy('grumpy', await wat(agentWat('(i32.const 7)')))
       runtime.deliver('grumpy', message('grumpy', 'x'))
       runtime.deliver('grumpy', message('grumpy', 'y'))
-      const info = await host.until(() => {
-        const i = runtime.get('grumpy')
-        return i !== undefined && i.stats.handled === 2 ? i : undefined
-      }, 'two messages handled')
+      const info = await handled('grumpy', 2, 'two messages handled')
       assert.equal(info.stats.errors, 2)
       assert.equal(info.state, 'running')
     })
@@ -315,10 +317,7 @@ describe('agent runtime', function () {
       const refused = await host.until(() => host.sends.find(s => s.agentId === 'sender' && !s.outbound.ok), 'a refused send')
       assert.deepEqual(refused.outbound, { ok: false, error: 'unsupported ABI version 9 (this host reads version 1)' })
       assert.deepEqual((await host.sent('sender', 1))[0], { performative: 'INFORM', receivers: ['x'] })
-      const info = await host.until(() => {
-        const i = runtime.get('sender')
-        return i !== undefined && i.stats.handled === 1 ? i : undefined
-      }, 'the message to be handled')
+      const info = await handled('sender', 1, 'the message to be handled')
       assert.equal(info.stats.errors, 0)
       assert.equal(info.stats.sent, 1)
     })
@@ -339,10 +338,7 @@ describe('agent runtime', function () {
        (data (i32.const 16) "\\01\\01\\01\\00\\00\\00\\07\\03\\01\\00\\00\\00x")`)))
       runtime.deliver('grown', message('grown', 'go'))
       assert.deepEqual(await host.sent('grown', 2), [{ performative: 'INFORM', receivers: ['x'] }, { performative: 'INFORM', receivers: ['x'] }])
-      const info = await host.until(() => {
-        const i = runtime.get('grown')
-        return i !== undefined && i.stats.handled === 1 ? i : undefined
-      }, 'the message to be handled')
+      const info = await handled('grown', 1, 'the message to be handled')
       assert.equal(info.stats.errors, 0)
       assert.equal(info.stats.memoryPages, 2)
     })
@@ -363,10 +359,7 @@ describe('agent runtime', function () {
       `(import "env" "send" (func $send (param i32 i32) (result i32)))
        (data (i32.const 16) "\\01\\01\\01\\00\\00\\00\\07\\03\\01\\00\\00\\00x")`)))
       runtime.deliver('flooder', message('flooder', 'go'))
-      const info = await host.until(() => {
-        const i = runtime.get('flooder')
-        return i !== undefined && i.stats.handled === 1 ? i : undefined
-      }, 'the message to be handled')
+      const info = await handled('flooder', 1, 'the message to be handled')
       assert.equal(info.stats.errors, 0)
       assert.equal(info.stats.sent, 999)
       const refusals = host.sends.filter(s => s.agentId === 'flooder' && !s.outbound.ok).map(s => (s.outbound as { error: string }).error)
