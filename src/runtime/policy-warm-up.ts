@@ -12,6 +12,7 @@
  * function entries.
  */
 import { ALLOWED_IMPORTS } from '../../protocols/agent-abi/index.js'
+import { mulberry32 } from '../../protocols/mulberry32.js'
 
 /** The module as WAT; {@link policyWarmUpModule} is it assembled by binaryen with the sandbox's features (a test checks that). */
 export const POLICY_WARM_UP_WAT = `(module
@@ -46,18 +47,6 @@ const SIGNATURES: Array<{ params: ValType[], results: ValType[] }> = [
   { params: [I32, I32, I32], results: [] },
   { params: [I64, I64], results: [I64] }
 ]
-
-/** mulberry32: a 32-bit PRNG, for a module that is the same for the same seed. */
-function prng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function uleb (out: number[], n: number): void {
   do {
@@ -239,7 +228,7 @@ class BodyWriter {
  * @param functions how many functions besides `alloc`, `handle_message` and the start function (~200 bytes each)
  */
 export function policyWarmUpAgent (seed: number, functions = 80): Uint8Array<ArrayBuffer> {
-  const random = prng(seed)
+  const random = mulberry32(seed)
   const types: FunctionType[] = []
   const typeKey = (t: FunctionType): string => `${t.params.join(',')}:${t.results.join(',')}`
   const typeIndex = (t: FunctionType): number => {

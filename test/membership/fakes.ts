@@ -6,6 +6,7 @@
  */
 import type { MemberStore, MembershipSnapshot, SwimTransport, SwimTransportHandlers, Timers } from '../../src/membership/index.js'
 import { SeedUnreachableError, SwimMembership, type LoadMonitor, type SwimMembershipOptions } from '../../src/membership/index.js'
+import { mulberry32 } from '../../protocols/mulberry32.js'
 
 interface Scheduled { at: number, seq: number, fn: () => void, cancelled: boolean }
 
@@ -166,17 +167,8 @@ export class FixedLoad implements LoadMonitor {
   sample (): number { return this.delayMs }
 }
 
-/** A seeded PRNG (mulberry32): runs replay. */
-export function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG: runs replay. */
+export const seeded = mulberry32
 
 /** A membership on the fake network and clock. */
 export function fakeMember (network: FakeNetwork, id: string, options: Partial<SwimMembershipOptions> & { seed?: number } = {}): SwimMembership {
