@@ -142,6 +142,12 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   private armedAt = NaN
   private readonly inflight = new Map<NodeId, Promise<SyncOutcome>>()
   private readonly background = new Set<Promise<unknown>>()
+  /**
+   * The location of each live view, built once: the registry replaces a view on every
+   * change (never edits one), and `lookup` runs several times per message on the delivery
+   * path, where a new object and version string each time were about 1 KB per message.
+   */
+  private readonly locations = new WeakMap<RegisteredAgent, AgentLocation>()
 
   private readonly onAlive = (evt: CustomEvent<string>): void => { this.memberChanged(evt.detail, true) }
   private readonly onGone = (evt: CustomEvent<string>): void => { this.memberChanged(evt.detail, false) }
@@ -242,12 +248,22 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
     return this.replicaOrUndefined?.registry.get(agentId)
   }
 
-  /** Where an agent is, or was (for resolution); undefined when never heard of or forgotten. */
-  lookup (agentId: AgentId): AgentLocation | undefined {
+  /**
+   * Where an agent is, or was (for resolution); undefined when never heard of or forgotten.
+   * The answer for a live agent is shared between calls until the agent changes: read it, never change it.
+   */
+  lookup (agentId: AgentId): Readonly<AgentLocation> | undefined {
     const registry = this.replicaOrUndefined?.registry
     if (registry === undefined) return undefined
     const view = registry.get(agentId)
-    if (view !== undefined) return { node: view.node, reachable: view.reachable, version: `${view.version.by}/${view.version.seq}` }
+    if (view !== undefined) {
+      let location = this.locations.get(view)
+      if (location === undefined) {
+        location = { node: view.node, reachable: view.reachable, version: `${view.version.by}/${view.version.seq}` }
+        this.locations.set(view, location)
+      }
+      return location
+    }
     const entry = registry.entry(agentId)
     return entry === undefined ? undefined : { removedBy: entry.versions[0].by }
   }
