@@ -32,6 +32,19 @@ describe('transport framing', () => {
     assert.deepEqual([...decoder.decode(list)].map(f => [...f]), [[1, 2], [3]])
   })
 
+  it('skips empty frames and reads a length prefix split across chunks', () => {
+    const decoder = createFrameDecoder(1024)
+    const bytes = encodeBatch([new Uint8Array(200), Uint8Array.of(7)])
+    // 200 needs a two-byte prefix: the first chunk ends inside it. The 0 in front is an empty frame.
+    assert.deepEqual([...decoder.decode(Uint8Array.of(0, bytes[0]))], [])
+    assert.deepEqual([...decoder.decode(bytes.subarray(1))].map(f => f.byteLength), [200, 1])
+  })
+
+  it('throws on a length prefix of more than 8 bytes instead of waiting for more', () => {
+    const decoder = createFrameDecoder(1024)
+    assert.throws(() => [...decoder.decode(new Uint8Array(8).fill(0x80))], /over the limit/)
+  })
+
   it('throws on a frame longer than the limit instead of buffering it', () => {
     const decoder = createFrameDecoder(16)
     assert.throws(() => [...decoder.decode(encodeBatch([new Uint8Array(17)]))])
