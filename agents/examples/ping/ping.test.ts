@@ -41,7 +41,7 @@ describe('example agent: ping', function () {
     ping.request('echo 2 2 0', { sender: 'bench' })
     answer('FAILURE', 'ams')
     assert.equal(answer().sent[0].content, '2 1')
-    assert.equal(ping.request('echo 1 1', { sender: 'bench' }).sent[0].content.length, 200, 'size defaults to 200 bytes')
+    assert.equal(ping.request('echo 1 1', { sender: 'bench' }).sent[0].content, 'x'.repeat(200), 'size defaults to 200 bytes')
   })
 
   it('refuses a malformed start, a window over 1000, and a start during a run', () => {
