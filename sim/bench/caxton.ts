@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
 import { loadConfig } from '../../src/config/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
+import type { AgentLimits } from '../../src/runtime/types.js'
 import { ROOT, apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
 import { summarize, type LatencySummary } from './stats.js'
 
@@ -109,8 +110,18 @@ export async function benchLocal (options: MessageBenchOptions): Promise<RoundTr
   }
 }
 
-/** Node B (a child process) with `agent` deployed, and node A (this process) joined to it. */
-async function twoNodes (agent: 'echo' | 'sink', durable: boolean): Promise<{ a: { node: CaxtonNode, cleanup: () => Promise<void> }, b: NodeProcess }> {
+/** Two bench nodes: A in this process, B a child process. */
+export interface TwoNodes {
+  a: { node: CaxtonNode, cleanup: () => Promise<void> }
+  b: NodeProcess
+}
+
+/**
+ * Node B (a child process) with `agent` deployed (with `limits` over the node's defaults),
+ * and node A (this process) joined to it, once A knows where `agent` runs.
+ * @throws Error when the deploy on node B is refused
+ */
+export async function twoNodes (agent: 'echo' | 'sink', durable: boolean, limits: Partial<AgentLimits> = {}): Promise<TwoNodes> {
   // CAXTON_BENCH_CPU_PROF=<dir>: node B writes a CPU profile there when it stops.
   const profileDir = process.env.CAXTON_BENCH_CPU_PROF
   const b = await startNodeProcess({
@@ -120,7 +131,8 @@ async function twoNodes (agent: 'echo' | 'sink', durable: boolean): Promise<{ a:
     env: { CAXTON_DELIVERY_DURABLE: String(durable), CAXTON_AGENTS_MAILBOX_CAPACITY: '65536' }
   })
   try {
-    const res = await apiFetch(b, `/agents?id=${agent}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(agent === 'echo' ? ECHO_WASM : SINK_WASM) })
+    const query = new URLSearchParams({ id: agent, ...Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, String(v)])) })
+    const res = await apiFetch(b, `/agents?${query.toString()}`, { method: 'POST', headers: { 'content-type': 'application/wasm' }, body: readFileSync(agent === 'echo' ? ECHO_WASM : SINK_WASM) })
     if (res.status !== 201) throw new Error(`deploy on node B failed: ${res.status} ${await res.text()}`)
     const a = await startBenchNode('bench-a', [b.multiaddrs[0]], durable)
     const nodeA = a.node

@@ -3,9 +3,10 @@
  *
  * - `messages`: Caxton's message rates and latencies (`local`: router → echo agent →
  *   router in one node; `remote`: node A → node B's echo agent → node A; `oneway`: node A
- *   → node B's sink agent), each with durable delivery on and off (`--durability`), beside
- *   a raw `node:net` baseline measured in the same run (`baseline`: that alone);
- *   sim/bench/caxton.ts, baseline.ts.
+ *   → node B's sink agent; `agents`: the ping agent on node A ↔ the echo agent on node B,
+ *   no API client in the loop), each with durable delivery on and off (`--durability`),
+ *   beside a raw `node:net` baseline measured in the same run (`baseline`: that alone);
+ *   sim/bench/caxton.ts, agents.ts, baseline.ts.
  * - `fipa`: FIPA-ACL codec throughput (sim/bench/fipa.ts).
  * - `registry`: registry apply/merge throughput, digest and anti-entropy costs, capability
  *   lookup at `--agents` agents (sim/bench/registry.ts).
@@ -22,12 +23,13 @@
  *   (sim/bench/rest.ts).
  * - `all` (the default): every one of them.
  *
- * `messages`, `local`, `remote`, `runtime`, `rest` and `deploy` need the build (`npm run build`) for the
+ * `messages`, `local`, `remote`, `oneway`, `agents`, `runtime`, `rest` and `deploy` need the build (`npm run build`) for the
  * example agents and the node binary. `--json` prints one JSON object, a key per suite.
  */
 import '../../src/polyfill.js'
 import { existsSync } from 'node:fs'
 import { Argument, Command, InvalidArgumentError, Option } from 'commander'
+import type { AgentsResult } from './agents.js'
 import type { AuthResult } from './auth.js'
 import type { BaselineResult } from './baseline.js'
 import type { OneWayResult, RoundTripResult } from './caxton.js'
@@ -61,8 +63,9 @@ interface Results {
   local?: RoundTripResult
   remote?: RoundTripResult
   oneway?: OneWayResult
+  agents?: AgentsResult
   /** The same with durable delivery off (`delivery.durable: false`). */
-  nonDurable?: { local?: RoundTripResult, remote?: RoundTripResult, oneway?: OneWayResult }
+  nonDurable?: MessageResults
   fipa?: FipaResult
   registry?: RegistryResult
   runtime?: RuntimeResult
@@ -75,15 +78,19 @@ interface Results {
   deploy?: DeployResult
 }
 
-type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'fipa' | 'registry' | 'runtime' | 'auth' | 'isolation' | 'rest' | 'deploy'
+/** The message suites' results of one durability mode. */
+type MessageResults = Pick<Results, 'local' | 'remote' | 'oneway' | 'agents'>
+
+type Suite = 'baseline' | 'local' | 'remote' | 'oneway' | 'agents' | 'fipa' | 'registry' | 'runtime' | 'auth' | 'isolation' | 'rest' | 'deploy'
 
 /** What each name on the command line runs. */
 const SELECTIONS: Record<string, Suite[]> = {
-  all: ['fipa', 'registry', 'runtime', 'auth', 'deploy', 'rest', 'baseline', 'local', 'remote', 'oneway'],
-  messages: ['baseline', 'local', 'remote', 'oneway'],
+  all: ['fipa', 'registry', 'runtime', 'auth', 'deploy', 'rest', 'baseline', 'local', 'remote', 'oneway', 'agents'],
+  messages: ['baseline', 'local', 'remote', 'oneway', 'agents'],
   local: ['baseline', 'local'],
   remote: ['baseline', 'remote'],
   oneway: ['baseline', 'oneway'],
+  agents: ['baseline', 'agents'],
   baseline: ['baseline'],
   fipa: ['fipa'],
   registry: ['registry'],
@@ -108,20 +115,21 @@ const program = new Command('bench')
   .addOption(new Option('--messages <n>', 'messages: round trips (one-way: messages) per measurement').default(20_000).argParser(positiveInteger))
   .addOption(new Option('--durability <mode>', 'messages, rest: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
   .addOption(new Option('--size <bytes>', 'messages, fipa, runtime, rest: message content size, bytes').default(200).argParser(positiveInteger))
-  .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime)`).argParser(positiveInteger))
+  .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime; agents: at most 1000)`).argParser(positiveInteger))
   .addOption(new Option('--iterations <n>', 'fipa, auth: calls per operation').default(300_000).argParser(positiveInteger))
   .addOption(new Option('--agents <n>', 'registry: agents registered').default(10_000).argParser(positiveInteger))
   .addOption(new Option('--seconds <n>', 'runtime, rest, isolation: length of each measured run (isolation: of each phase), s').default(5).argParser(positiveInteger))
   .addOption(new Option('--connections <n>', 'rest: concurrent HTTP connections').default(50).argParser(positiveInteger))
   .option('--json', 'print the results as one JSON object, a key per suite')
   .addHelpText('after', `
-"messages" is baseline + local + remote + oneway; each of those also measures the baseline.
-messages, local, remote, runtime, rest, deploy and isolation need "npm run build" first.
+"messages" is baseline + local + remote + oneway + agents; each of those also measures the baseline.
+messages, local, remote, oneway, agents, runtime, rest, deploy and isolation need "npm run build" first.
 
 Examples:
   npm run bench                                     # everything
   npm run bench -- messages --messages 50000 --window 512
   npm run bench -- remote oneway --durability on
+  npm run bench -- agents --messages 100000 --window 512
   npm run bench -- baseline --messages 2000
   npm run bench -- fipa --size 1000
   npm run bench -- registry --agents 100000
@@ -135,11 +143,13 @@ Examples:
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
     // Each suite's module is loaded only when it runs: no libp2p in the heap of the others.
     const caxton = suites.has('local') || suites.has('remote') || suites.has('oneway') ? await import('./caxton.js') : undefined
+    const agents = suites.has('agents') ? await import('./agents.js') : undefined
     const runtime = suites.has('runtime') ? await import('./runtime.js') : undefined
     const isolation = suites.has('isolation') ? await import('./isolation.js') : undefined
     const rest = suites.has('rest') || suites.has('deploy') ? await import('./rest.js') : undefined
     const missing = [
       ...(caxton !== undefined ? [caxton.ECHO_WASM, caxton.SINK_WASM] : []),
+      ...(agents !== undefined ? [agents.PING_WASM, CLI] : []),
       ...(runtime !== undefined ? Object.values(runtime.RUNTIME_AGENTS) : []),
       ...(isolation !== undefined ? Object.values(isolation.ISOLATION_AGENTS) : []),
       ...(rest !== undefined ? [...Object.values(rest.REST_AGENTS), CLI] : [])
@@ -148,6 +158,7 @@ Examples:
 
     const human = opts.json !== true
     const window = { messages: opts.window ?? DEFAULT_WINDOW.messages, runtime: opts.window ?? DEFAULT_WINDOW.runtime }
+    if (agents !== undefined && window.messages > agents.MAX_AGENTS_WINDOW) program.error(`agents: --window at most ${agents.MAX_AGENTS_WINDOW} (the node's sends per handled message)`)
     const results: Results = {
       config: { durability: opts.durability, messages: opts.messages, size: opts.size, window: window.messages, runtimeWindow: window.runtime, iterations: opts.iterations, agents: opts.agents, seconds: opts.seconds, connections: opts.connections }
     }
@@ -208,12 +219,13 @@ Examples:
       const { measureBaseline } = await import('./baseline.js')
       results.baseline = await measureBaseline(options)
       for (const durable of modes) {
-        const into: { local?: RoundTripResult, remote?: RoundTripResult, oneway?: OneWayResult } = durable ? results : (results.nonDurable = {})
+        const into: MessageResults = durable ? results : (results.nonDurable = {})
         const mode = durable ? 'durable' : 'not durable'
         const o = { ...options, durable }
         if (suites.has('local')) { progress(`measuring local routing, ${mode} (router → echo agent → router) ...`); into.local = await caxton?.benchLocal(o) }
         if (suites.has('remote')) { progress(`measuring remote delivery, ${mode} (node A → node B echo → node A) ...`); into.remote = await caxton?.benchRemote(o) }
         if (suites.has('oneway')) { progress(`measuring one-way delivery, ${mode} (node A → node B sink) ...`); into.oneway = await caxton?.benchOneWay(o) }
+        if (suites.has('agents')) { progress(`measuring agent to agent, ${mode} (ping on node A ↔ echo on node B) ...`); into.agents = await agents?.benchAgents(o) }
       }
       if (human) printTable(results)
     }
@@ -256,6 +268,12 @@ function printTable (r: Results): void {
     if (o != null) {
       rows.push([`caxton one-way A → B handled, ${mode}`, fmtRate(o.handled), '', ''])
       rows.push([`caxton one-way accepted on A, ${mode}`, fmtRate(o.accepted), '', ''])
+    }
+    const g = set.agents
+    if (g != null) {
+      rows.push([`caxton agents ping A ↔ echo B messages (2 per round trip), ${mode}`, fmtRate(g.messages), '', ''])
+      rows.push([`caxton agents ping A ↔ echo B round trips, ${mode}`, fmtRate(g.roundTrips), '', ''])
+      rows.push([`caxton agents CPU µs per message, A (ping) / B (echo), ${mode}`, `${g.cpuUsPerMessage.a.toFixed(1)} / ${g.cpuUsPerMessage.b.toFixed(1)}`, '', ''])
     }
   }
   printRows(rows)
