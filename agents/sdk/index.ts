@@ -22,6 +22,7 @@ import { Performative, LogLevel } from './performative'
 import { timerId } from './time'
 
 export { Message, Performative, LogLevel }
+export { parseUnsigned } from './text'
 export { kv, KV_OK, KV_NOT_FOUND, KV_BAD_KEY, KV_QUOTA, KV_READ_ONLY, KV_MAX_KEY_BYTES } from './kv'
 export {
   now, randomBytes, randomU32, randomFloat, schedule, cancel, timerId, TIMER_ONTOLOGY,

@@ -18,7 +18,7 @@
  * The run's state is in module globals, not in the store: a restart of the agent ends a
  * run (its starter then waits in vain), which a benchmark can afford.
  */
-import { Message, Performative, isReport, onMessage, reply, send } from '../../sdk'
+import { Message, Performative, isReport, onMessage, parseUnsigned, reply, send } from '../../sdk'
 export { alloc, handle_message } from '../../sdk'
 
 /** The node's cap on sends while handling one message (agent-runtime `maxSendsPerMessage`). */
@@ -33,18 +33,6 @@ let total: i32 = 0
 let sent: i32 = 0
 let answered: i32 = 0
 let failed: i32 = 0
-
-/** Parses a decimal integer of 1 to 9 digits; -1 when `s` is not one. */
-function parseCount (s: string): i32 {
-  if (s.length == 0 || s.length > 9) return -1
-  let value: i32 = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 48 || c > 57) return -1
-    value = value * 10 + (c - 48)
-  }
-  return value
-}
 
 function sendNext (): void {
   const out = Message.to(target, Performative.REQUEST)
@@ -65,9 +53,9 @@ function start (msg: Message): void {
     reply(msg, Performative.FAILURE, 'expected "<target> <total> <window> [<size>]"')
     return
   }
-  const n = parseCount(parts[1])
-  const window = parseCount(parts[2])
-  const size = parts.length == 4 ? parseCount(parts[3]) : DEFAULT_SIZE
+  const n = <i32>parseUnsigned(parts[1], 9)
+  const window = <i32>parseUnsigned(parts[2], 9)
+  const size = parts.length == 4 ? <i32>parseUnsigned(parts[3], 9) : DEFAULT_SIZE
   if (parts[0].length == 0 || n < 1 || window < 1 || window > MAX_WINDOW || size < 0 || size > MAX_SIZE) {
     reply(msg, Performative.FAILURE, 'expected a target, total ≥ 1, 1 ≤ window ≤ ' + MAX_WINDOW.toString() + ', 0 ≤ size ≤ ' + MAX_SIZE.toString())
     return

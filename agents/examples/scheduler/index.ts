@@ -11,7 +11,7 @@
  * gets no answer).
  */
 import {
-  Message, Performative, TIMER_QUOTA, cancel, isReport, kv, makeReply, onMessage, onTimer, reply, schedule, send
+  Message, Performative, TIMER_QUOTA, cancel, isReport, kv, makeReply, onMessage, onTimer, parseUnsigned, reply, schedule, send
 } from '../../sdk'
 export { alloc, handle_message } from '../../sdk'
 
@@ -19,18 +19,6 @@ function key (id: i32): string {
   let digits = id.toString()
   while (digits.length < 10) digits = '0' + digits
   return 'r/' + digits
-}
-
-/** Parses a non-negative decimal integer of at most 12 digits; -1 when it is not one. */
-function parseCount (s: string): i64 {
-  if (s.length == 0 || s.length > 12) return -1
-  let value: i64 = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 48 || c > 57) return -1
-    value = value * 10 + <i64>(c - 48)
-  }
-  return value
 }
 
 /** A stored reminder's four lines: receiver, conversation-id, in-reply-to, then the text (which may hold newlines). */
@@ -48,7 +36,7 @@ function fields (stored: string): string[] {
 
 function remind (msg: Message, rest: string): void {
   const space = rest.indexOf(' ')
-  const ms = parseCount(space < 0 ? rest : rest.substring(0, space))
+  const ms = parseUnsigned(space < 0 ? rest : rest.substring(0, space), 12)
   if (ms < 0 || space < 0) {
     reply(msg, Performative.FAILURE, 'expected in <ms> <text>')
     return
@@ -84,7 +72,7 @@ function handle (msg: Message): void {
   if (text.startsWith('in ')) {
     remind(msg, text.substring(3))
   } else if (text.startsWith('cancel ')) {
-    const id = parseCount(text.substring(7))
+    const id = parseUnsigned(text.substring(7), 12)
     if (id > 0 && id <= <i64>i32.MAX_VALUE && cancel(<i32>id) == 0) {
       kv.remove(key(<i32>id))
       reply(msg, Performative.INFORM, 'cancelled ' + id.toString())
@@ -97,7 +85,7 @@ function handle (msg: Message): void {
     for (let i = 0; i < keys.length; i++) {
       const stored = kv.getString(keys[i])
       if (stored === null) continue
-      lines.push(parseCount(keys[i].substring(2)).toString() + ' ' + fields(stored)[3])
+      lines.push(parseUnsigned(keys[i].substring(2), 12).toString() + ' ' + fields(stored)[3])
     }
     reply(msg, Performative.INFORM, lines.join('\n'))
   } else {
