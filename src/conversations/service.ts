@@ -6,9 +6,9 @@
  * Writes: a change to a conversation's awaited replies is written in the same batch as the
  * message that made it (so a crash never forgets a reply-by, nor resurrects a settled
  * one); the rest (participants, activity, counts) is written behind, at most `flushMs`
- * later, for all conversations changed meanwhile, handed to the group commit 256 rows at
- * a time. Writing every message's conversation at once cost a third of the message
- * path's throughput (measured on the in-process bench, 3.8k against 5.7k round trips/s).
+ * later, in one batch for all conversations changed meanwhile. Writing every message's
+ * conversation at once cost a third of the message path's throughput (measured on the
+ * in-process bench, 3.8k against 5.7k round trips/s).
  *
  * A conversation of a single message with no reply awaited (a one-off INFORM, or a
  * request received here) is held in memory only: it is written once a second message
@@ -52,7 +52,7 @@ const SWEEP_MS = 60_000
 const FLUSH_MS = 1000
 /** How long an overdue reply whose request is still in the outbox waits before it is checked again, ms. */
 const DEFER_MS = 1000
-/** Conversations a flush encodes, and hands to the group commit, in one turn of the event loop. */
+/** Conversations a flush encodes in one turn of the event loop. */
 const FLUSH_SLICE = 256
 /** Stored rows read in one `getMany` when the node stops. */
 const COMPLETE_BATCH = 1000
@@ -253,13 +253,9 @@ export class ConversationService {
 
   /**
    * Writes the conversations changed since the last flush. The stored rows of parts not
-   * written yet are read in one `getMany` (off the event loop), and the rows are made and
-   * written {@link FLUSH_SLICE} at a time, one turn of the event loop each, a slice's
-   * write awaited before the next is made: done in one go, with a `getSync` a part, it
-   * held the loop 8-100 ms once a second at ~10k messages/s. Written in one batch, the
-   * ~1,000 rows a second of one message in flight held each node's main thread (the
-   * group commit builds a batch in one loop) and LevelDB's writer for 1-5 ms, and the
-   * round trips whose rows waited behind them were among the slowest.
+   * written yet are read in one `getMany` (off the event loop), and the rows are made
+   * {@link FLUSH_SLICE} at a time, one turn of the event loop each: done in one go, with a
+   * `getSync` a part, it held the loop 8-100 ms once a second at ~10k messages/s.
    */
   private async flush (): Promise<void> {
     while (this.flushing !== undefined) await this.flushing
@@ -282,17 +278,15 @@ export class ConversationService {
       if (stored !== undefined) this.table.absorb(stored)
       this.whole.add(id)
     }
-    for (let i = 0; i < ids.length; i += FLUSH_SLICE) {
-      if (i > 0) await new Promise(resolve => setImmediate(resolve))
-      const ops: StorageOp[] = []
-      for (const id of ids.slice(i, i + FLUSH_SLICE)) {
-        const c = this.table.get(id)
-        if (c === undefined || !this.dirty.delete(id)) continue
-        ops.push(this.putOp(this.complete(c)))
-      }
-      if (ops.length === 0) continue
-      await this.o.write(ops).catch(err => { this.log.warn({ err: (err as Error).message }, 'conversation write failed') })
+    const ops: StorageOp[] = []
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0 && i % FLUSH_SLICE === 0) await new Promise(resolve => setImmediate(resolve))
+      const id = ids[i]
+      const c = this.table.get(id)
+      if (c === undefined || !this.dirty.delete(id)) continue
+      ops.push(this.putOp(this.complete(c)))
     }
+    await this.o.write(ops).catch(err => { this.log.warn({ err: (err as Error).message }, 'conversation write failed') })
   }
 
   /** Deletes stored conversations idle for longer than `idleMs` that are not in memory. */
