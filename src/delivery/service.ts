@@ -904,12 +904,14 @@ export class DeliveryService {
   }
 
   private setStatus (messageId: string, sender: AgentId, receiver: AgentId, s: Omit<ReceiverStatus, 'receiver' | 'at'>): void {
-    let entry = this.statuses.get(messageId)
-    if (entry === undefined) {
-      entry = { sender, receivers: [] }
-      this.statuses.set(messageId, entry)
-    }
     const status: ReceiverStatus = { receiver, at: this.clock(), ...s }
+    const entry = this.statuses.get(messageId)
+    if (entry === undefined) {
+      // Made with its one element: an empty array that is pushed to grows to 17 slots
+      // (~150 B of the ~480 B an entry held).
+      this.statuses.set(messageId, { sender, receivers: [status] })
+      return
+    }
     // Most messages have one receiver: a short array beats a Map per message.
     const i = entry.receivers.findIndex(r => r.receiver === receiver)
     if (i < 0) entry.receivers.push(status)
