@@ -145,7 +145,8 @@ export class ClusterRegistry extends TypedEventEmitter<ClusterRegistryEvents> {
   /**
    * The location of each live view, built once: the registry replaces a view on every
    * change (never edits one), and `lookup` runs several times per message on the delivery
-   * path, where a new object and version string each time were about 1 KB per message.
+   * path, where a new object and version string each time were about 0.5 KB a message on the
+   * sending node (sampling heap profiler, one-way durable messages: 13.25 → 12.72 KB).
    */
   private readonly locations = new WeakMap<RegisteredAgent, AgentLocation>()
 

@@ -90,6 +90,18 @@ describe('ClusterRegistry (service, in-memory collaborators)', function () {
     assert.deepEqual(b.reg.lookup('echo'), { node: 'node-a', reachable: true, version: 'node-a/1' })
   })
 
+  it('looks an agent up as it is now: one answer while it is unchanged, a new one after each change', async () => {
+    const a = await member('node-a')
+    await put(a, 'echo')
+    const first = a.reg.lookup('echo')
+    assert.deepEqual(first, { node: 'node-a', reachable: true, version: 'node-a/1' })
+    assert.equal(a.reg.lookup('echo'), first, 'the same answer while the agent is unchanged')
+    await a.reg.commit({ type: 'put', agentId: 'echo', node: 'node-a', state: 'draining', capabilities: [{ name: 'echo' }] })
+    assert.deepEqual(a.reg.lookup('echo'), { node: 'node-a', reachable: true, version: 'node-a/2' })
+    await a.reg.commit({ type: 'remove', agentId: 'echo' })
+    assert.deepEqual(a.reg.lookup('echo'), { removedBy: 'node-a' })
+  })
+
   it('converges two members after a cut through one anti-entropy exchange, both ways, and counts it', async () => {
     const metrics = new Metrics()
     const a = await member('node-a', { metrics })
