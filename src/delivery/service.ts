@@ -705,7 +705,7 @@ export class DeliveryService {
     if (via !== undefined && via !== this.options.self && record.via === undefined) record.via = via
     const key = orderKey(order)
     txn.ops.push({ type: 'put', sublevel: this.outboxRows, key, value: encodeOutboxRecord(record) })
-    this.track(order, key, record)
+    this.track(order, key, record, via)
     const item = { order, messageId: record.messageId, sender: record.sender, receiver: record.receiver, deadline: record.deadline }
     if (sendWhileWriting) {
       this.scheduler.add(item)
@@ -846,8 +846,9 @@ export class DeliveryService {
     return Math.max(1000, this.options.config.retryCapMs)
   }
 
-  private track (order: number, key: string, record: OutboxRecord): void {
-    const bound = this.options.runtime.has(record.receiver) ? this.options.self : (this.options.routes.lookup(record.receiver) ?? '')
+  /** Counts an outbox entry in the bounds; `via` is where the receiver's route points now, when the caller looked it up already. */
+  private track (order: number, key: string, record: OutboxRecord, via = this.options.routes.lookup(record.receiver)): void {
+    const bound = this.options.runtime.has(record.receiver) ? this.options.self : (via ?? '')
     const pair = pairKey(record.sender, record.receiver)
     this.outbox.set(order, { record, bound, key, pair, at: this.clock() })
     this.outboxBytes += record.message.byteLength
