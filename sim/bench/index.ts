@@ -28,6 +28,7 @@
  */
 import '../../src/polyfill.js'
 import { existsSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import { Argument, Command, InvalidArgumentError, Option } from 'commander'
 import type { AgentsResult } from './agents.js'
 import type { AuthResult } from './auth.js'
@@ -58,6 +59,11 @@ interface Options {
 interface Results {
   /** `window` is the messages suite's; `runtimeWindow` the runtime suite's. */
   config: Omit<Options, 'json'> & { window: number, runtimeWindow: number }
+  /**
+   * The machine the run shared: its cores and the 1-minute load average before and after
+   * (latency percentiles on 2 cores move with whatever else runs).
+   */
+  machine?: { cores: number, loadAverageBefore: number, loadAverageAfter: number }
   baseline?: BaselineResult
   /** Durable delivery on (the default). */
   local?: RoundTripResult
@@ -141,6 +147,7 @@ Examples:
   npm run -s bench -- fipa registry --json > bench.json`)
   .action(async (which: string[], opts: Options) => {
     const suites = new Set(which.flatMap(w => SELECTIONS[w]))
+    const loadBefore = loadavg()[0]
     // Each suite's module is loaded only when it runs: no libp2p in the heap of the others.
     const caxton = suites.has('local') || suites.has('remote') || suites.has('oneway') ? await import('./caxton.js') : undefined
     const agents = suites.has('agents') ? await import('./agents.js') : undefined
@@ -229,6 +236,8 @@ Examples:
       }
       if (human) printTable(results)
     }
+    results.machine = { cores: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] }
+    say(`\nmachine: ${results.machine.cores} cores; load average (1 min) ${loadBefore.toFixed(2)} before, ${results.machine.loadAverageAfter.toFixed(2)} after`)
     if (!human) process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   })
 
