@@ -26,4 +26,4 @@ export {
   type DeadLetterCause, type DeadLetterRecord, type InboxRecord, type OutboxRecord, type PairRecord
 } from './records.js'
 export { RecordDecodeError } from './errors.js'
-export { clientTag, clientTagIn, newClientId, senderProblem, type SenderFacts } from './senders.js'
+export { CLIENT_ID_RANDOM_CHARS, clientIdPrefix, clientTag, clientTagIn, newClientId, senderProblem, type SenderFacts } from './senders.js'

@@ -9,12 +9,20 @@ export function clientTag (peerId: string): string {
   return peerId.slice(-8)
 }
 
+/** Characters of an API client id's random part (lower-case hex). */
+export const CLIENT_ID_RANDOM_CHARS = 8
+
+/** What every API client id of the node with tag `tag` starts with: `client-<tag>-`. */
+export function clientIdPrefix (tag: string): string {
+  return `client-${tag}-`
+}
+
 /**
  * A new API client id of the node `peerId`: `client-<node tag>-<8 hex>`.
- * @param random8 8 random lower-case hex characters
+ * @param random8 {@link CLIENT_ID_RANDOM_CHARS} random lower-case hex characters
  */
 export function newClientId (peerId: string, random8: string): string {
-  return `client-${clientTag(peerId)}-${random8}`
+  return clientIdPrefix(clientTag(peerId)) + random8
 }
 
 /** The node tag inside an API client id, or undefined when `id` is not one. */

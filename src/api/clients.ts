@@ -7,6 +7,7 @@
  * Implements durable delivery's {@link LocalClients}: messages to clients are handed over
  * once the handler's write is done, never persisted (a client is a request in this process).
  */
+import { CLIENT_ID_RANDOM_CHARS, clientIdPrefix } from '../../protocols/delivery/index.js'
 import { CaxtonError } from '../../protocols/errors.js'
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { LocalClients } from '../delivery/index.js'
@@ -64,7 +65,7 @@ export class ClientSessions implements LocalClients {
   constructor (options: ClientSessionsOptions = {}) {
     this.ttlMs = options.ttlMs ?? 600_000
     this.clock = options.clock ?? Date.now
-    if (options.ownTag !== undefined) this.ownPrefix = `client-${options.ownTag}-`
+    if (options.ownTag !== undefined) this.ownPrefix = clientIdPrefix(options.ownTag)
   }
 
   has (id: AgentId): boolean {
@@ -80,7 +81,7 @@ export class ClientSessions implements LocalClients {
 
   /** `client-<own tag>-<8 hex>`: the hex is not checked (the router mints and checks these ids). */
   private isOwn (id: AgentId): boolean {
-    return this.ownPrefix !== undefined && id.length === this.ownPrefix.length + 8 && id.startsWith(this.ownPrefix)
+    return this.ownPrefix !== undefined && id.length === this.ownPrefix.length + CLIENT_ID_RANDOM_CHARS && id.startsWith(this.ownPrefix)
   }
 
   private open (id: AgentId): Session {
