@@ -9,6 +9,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { withCorkedWrites } from './fewer-writes.js'
+import { withQuietNoiseFrames } from './quiet-noise.js'
 
 /** The services every Caxton node runs. */
 export interface CaxtonServices {
@@ -56,6 +57,8 @@ export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
  * - gossipsub may publish with no subscribed peer (a lone node still announces).
  * - TCP sockets are corked for the rest of a turn at their first write (fewer-writes.ts):
  *   one `writev` per turn instead of one write per Noise length prefix and ciphertext.
+ * - Noise's splitter reads a length prefix without throwing at the end of every chunk
+ *   (quiet-noise.ts).
  */
 export async function createTransport (options: TransportOptions): Promise<CaxtonLibp2p> {
   return await createLibp2p<CaxtonServices>({
@@ -63,7 +66,7 @@ export async function createTransport (options: TransportOptions): Promise<Caxto
     privateKey: options.privateKey,
     addresses: { listen: options.listen },
     transports: [(components: Parameters<ReturnType<typeof tcp>>[0]) => withCorkedWrites(tcp()(components))],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [withQuietNoiseFrames(noise())],
     streamMuxers: [yamux()],
     connectionMonitor: { abortConnectionOnPingFailure: false },
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),

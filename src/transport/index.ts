@@ -1,7 +1,8 @@
 /**
  * The node's libp2p peer: TCP + Noise + yamux + identify + ping + kad-dht + gossipsub, and
  * cluster admission (a private network under the cluster key, an allow-list of peers);
- * fewer socket writes per message (corked sockets, fewer yamux window updates); and the
+ * fewer socket writes per message (corked sockets, fewer yamux window updates); Noise's
+ * splitter without an exception per chunk read; and the
  * length-prefixed framing every Caxton protocol's streams use.
  *
  * @example
@@ -18,5 +19,6 @@ export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmi
 export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
 export { allowListGater, composeGaters } from './gater.js'
 export { corkSocketWrites, fewerWindowUpdates, withCorkedWrites } from './fewer-writes.js'
+export { quietenNoiseSplitter, quietUint16Length, withQuietNoiseFrames } from './quiet-noise.js'
 export { createFrameDecoder, drained, encodeBatch, FrameInbox, FrameWriter, readFrames, type FrameWriterOptions } from './framing.js'
 export { AllowListError, ClusterKeyError } from './errors.js'
