@@ -8,6 +8,10 @@
  *    stays over its send budget; echo measured again for `seconds`, all within the grace
  *    period (`agents.overBudgetGraceMs` is set to `seconds` + {@link GRACE_MARGIN_S} s).
  * 3. `recovered`: once the node has suspended the flood, echo measured again.
+ * 4. `steady`: a reference, not a target: the bench's client sends INFORMs to a sink agent
+ *    on the same node, paced at the flood's send budget (messages/s), and echo is measured
+ *    beside that well-behaved traffic. The flood is held to its budget, so this phase shows
+ *    what the traffic the flood is allowed costs echo, apart from the flooding.
  * Target (issue 10): flood p99 ≤ 2 × baseline p99, and recovered p99 as baseline.
  * Run: `npm run bench -- isolation [--seconds N]` (needs `npm run build`).
  */
@@ -22,7 +26,8 @@ import { round, summarize, type LatencySummary } from './stats.js'
 /** The built modules this benchmark deploys. */
 export const ISOLATION_AGENTS = {
   echo: join(ROOT, 'dist', 'agents', 'echo.wasm'),
-  flood: join(ROOT, 'dist', 'agents', 'flood.wasm')
+  flood: join(ROOT, 'dist', 'agents', 'flood.wasm'),
+  sink: join(ROOT, 'dist', 'agents', 'sink.wasm')
 }
 
 /** How often the flood is fed a message, ms. */
@@ -46,9 +51,15 @@ export interface IsolationResult {
   baseline: PhaseResult
   flood: PhaseResult
   recovered: PhaseResult
+  /** Echo beside a client's INFORMs to a sink at {@link IsolationResult.steadyRate}. */
+  steady: PhaseResult
+  /** The steady phase's INFORMs a second: the flood's `sendsPerSecond`. */
+  steadyRate: number
   /** flood p99 / baseline p99: the target is ≤ 2. */
   floodP99Ratio: number
   recoveredP99Ratio: number
+  /** steady p99 / baseline p99 (a reference, not a target). */
+  steadyP99Ratio: number
   /** What the flood did before it was suspended. */
   floodSent: number
   floodRefused: number
@@ -110,26 +121,49 @@ export async function benchIsolation (options: IsolationOptions, say: (line: str
     const recovered = await echoFor(node, options.seconds, options.size)
     say(`recovered  ${fmt(recovered)}  (flood suspended ${suspendedAfterMs} ms after its deploy: ${suspended.reason ?? ''})`)
 
+    const steadyRate = suspended.limits.sendsPerSecond
+    await node.deployAgent({ id: 'sink', wasm: readFileSync(ISOLATION_AGENTS.sink) })
+    feeder = paced(steadyRate, () => {
+      void node.sendMessage({ to: 'sink', draft: { performative: 'INFORM', content: 'x'.repeat(options.size), sender: 'bench' } }).catch(() => {})
+    })
+    const steady = await echoFor(node, options.seconds, options.size)
+    clearInterval(feeder)
+    feeder = undefined
+    say(`steady     ${fmt(steady)}  (a client's INFORMs to a sink beside it, ${steadyRate}/s: the flood's budget)`)
+
     const result: IsolationResult = {
       graceMs,
       baseline,
       flood,
       recovered,
+      steady,
+      steadyRate,
       floodP99Ratio: round(flood.p99 / baseline.p99, 2),
       recoveredP99Ratio: round(recovered.p99 / baseline.p99, 2),
+      steadyP99Ratio: round(steady.p99 / baseline.p99, 2),
       floodSent: suspended.stats.sent,
       floodRefused: suspended.stats.overBudget ?? 0,
       floodHandled: suspended.stats.handled,
       suspendedAfterMs,
       reason: suspended.reason ?? ''
     }
-    say(`echo p99 with the flood / without: ${result.floodP99Ratio} (target ≤ 2: ${result.floodP99Ratio <= 2 ? 'met' : 'NOT met'}); after its suspension / without: ${result.recoveredP99Ratio}`)
+    say(`echo p99 with the flood / without: ${result.floodP99Ratio} (target ≤ 2: ${result.floodP99Ratio <= 2 ? 'met' : 'NOT met'}); after its suspension / without: ${result.recoveredP99Ratio}; beside well-behaved traffic at the flood's budget / without: ${result.steadyP99Ratio} (a reference)`)
     return result
   } finally {
     if (feeder !== undefined) clearInterval(feeder)
     await node.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
+}
+
+/** Calls `send` `perSecond` times a second, caught up every ms (a timer alone fires at most every ~1 ms). */
+function paced (perSecond: number, send: () => void): NodeJS.Timeout {
+  const start = performance.now()
+  let sent = 0
+  return setInterval(() => {
+    const due = Math.floor((performance.now() - start) * perSecond / 1000)
+    for (; sent < due; sent++) send()
+  }, 1)
 }
 
 function fmt (p: PhaseResult): string {
