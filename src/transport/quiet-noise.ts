@@ -6,9 +6,10 @@
  * a RangeError when fewer than 2 bytes are left. The splitter learns that a chunk is used
  * up by catching it, so every chunk read from a connection builds one exception and
  * captures its stack: the last frame of a chunk is always followed by a read of 0 bytes.
- * That was 6.8% of the sending node's main thread with one message in flight (CPU
- * profile of the remote echo round trip), the same cost Caxton's own frame splitter had
- * before it got its own loop (framing.ts).
+ * With one message in flight that was 1.02 exceptions a remote echo round trip on each
+ * node and 9.2% of the sending node's main thread (CPU profile; 0% after, and 5 of 7
+ * alternated runs lower in CPU a round trip: docs/performance.md, "Sixth round"), the same
+ * cost Caxton's own frame splitter had before it got its own loop (framing.ts).
  *
  * {@link withQuietNoiseFrames} gives the splitter of each connection Noise secures a length
  * decoder that answers "longer than there is" instead of throwing when the length prefix
