@@ -16,7 +16,7 @@
  * - `isolation`: echo's round-trip latency on a node without, then with issue 10's flood
  *   agent beside it, then after the node suspended the flood, then beside a client's
  *   well-behaved INFORMs at the flood's send budget (sim/bench/isolation.ts).
- *   Not in `all`: it runs for three times `--seconds` plus the grace period.
+ *   Not in `all`: it runs for four times `--seconds` plus the grace period.
  * - `rest`: the REST API under load (autocannon, `--connections`): `POST
  *   /agents/echo/messages` with an INFORM, durable delivery on and off, and `GET /health`,
  *   on a node process, then the POST against the API alone (sim/bench/rest.ts).

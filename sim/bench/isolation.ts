@@ -123,8 +123,9 @@ export async function benchIsolation (options: IsolationOptions, say: (line: str
 
     const steadyRate = suspended.limits.sendsPerSecond
     await node.deployAgent({ id: 'sink', wasm: readFileSync(ISOLATION_AGENTS.sink) })
+    const content = 'x'.repeat(options.size)
     feeder = paced(steadyRate, () => {
-      void node.sendMessage({ to: 'sink', draft: { performative: 'INFORM', content: 'x'.repeat(options.size), sender: 'bench' } }).catch(() => {})
+      void node.sendMessage({ to: 'sink', draft: { performative: 'INFORM', content, sender: 'bench' } }).catch(() => {})
     })
     const steady = await echoFor(node, options.seconds, options.size)
     clearInterval(feeder)
