@@ -9,6 +9,7 @@
  * copy; {@link mergeConversations} joins the two.
  */
 import { MinHeap } from '../min-heap.js'
+import { ownCopy, StringPool } from './kept-strings.js'
 import type { AclMessage, AgentId } from './types.js'
 
 /** A reply a message asked for with `reply-by`, not yet seen. */
@@ -105,33 +106,22 @@ export function mergeConversations (stored: Conversation, seen: Conversation): C
 }
 
 /**
- * `s` in storage of its own, for a string kept long after its message. A string that
- * msgpackr's native decoder read from a message is a slice of one string holding all the
- * message's text, its content included, so a conversation keeping only its id kept that
- * whole text alive: ~380 B for a UUID of a message with 200 B of content, ~90 B copied,
- * for ~0.2 µs a copy (node 20; a conversation of an echo round trip held 910-960 B on
- * each node, 415-470 B copied). V8 copies substrings shorter than 13 characters instead
- * of slicing them: those are returned as they are. (The slice of the concatenation is a
- * slice of a new flat string of its own.)
+ * A conversation's first message: its id copied ({@link ownCopy}), agent ids and the
+ * protocol shared through `names`.
  */
-export function ownCopy (s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1)
-}
-
-/** A conversation's first message (its strings copied: {@link ownCopy}). */
-function started (id: string, m: AclMessage, now: number): Conversation {
+function started (id: string, m: AclMessage, now: number, names: StringPool): Conversation {
   const r = m.receivers
-  const sender = ownCopy(m.sender)
+  const sender = names.get(m.sender)
   let participants: AgentId[]
   if (r.length === 1 && r[0] !== m.sender) {
-    participants = [sender, ownCopy(r[0])]
+    participants = [sender, names.get(r[0])]
   } else {
     participants = [sender]
-    for (const p of r) if (!participants.includes(p)) participants.push(ownCopy(p))
+    for (const p of r) if (!participants.includes(p)) participants.push(names.get(p))
   }
   // Key order as before: `protocol` last (stored records and JSON keep their order).
   const c: Conversation = { id: ownCopy(id), initiator: sender, participants, startedAt: now, lastActivity: now, messages: 1, awaiting: NO_AWAITING }
-  if (m.protocol !== undefined) c.protocol = ownCopy(m.protocol)
+  if (m.protocol !== undefined) c.protocol = names.get(m.protocol)
   return c
 }
 
@@ -144,6 +134,8 @@ export class ConversationTable {
   private readonly deadlines = new MinHeap<Deadline>((a, b) => a.at < b.at)
   /** Past `maxEntries`, this many more than needed are evicted at once (see {@link evict}). */
   private readonly evictBatch: number
+  /** Agent ids and protocols named by the conversations held, each kept once. */
+  private readonly names = new StringPool()
 
   /**
    * @param idleMs a conversation with no message for this long is forgotten, ms
@@ -210,17 +202,17 @@ export class ConversationTable {
     let c = this.conversations.get(id)
     let awaitingChanged = false
     if (c === undefined) {
-      c = started(id, m, now)
+      c = started(id, m, now, this.names)
       this.conversations.set(c.id, c)
     } else {
       c.messages++
       c.lastActivity = now
       this.conversations.delete(id)
       this.conversations.set(c.id, c)
-      if (c.protocol === undefined && m.protocol !== undefined) c.protocol = ownCopy(m.protocol)
+      if (c.protocol === undefined && m.protocol !== undefined) c.protocol = this.names.get(m.protocol)
       const participants = c.participants
-      if (!participants.includes(m.sender)) participants.push(ownCopy(m.sender))
-      for (const p of m.receivers) if (!participants.includes(p)) participants.push(ownCopy(p))
+      if (!participants.includes(m.sender)) participants.push(this.names.get(m.sender))
+      for (const p of m.receivers) if (!participants.includes(p)) participants.push(this.names.get(p))
       if (c.awaiting.length > 0) awaitingChanged = settle(c.awaiting, m)
     }
     if (enforceReplyBy && m.replyBy !== undefined && this.await(c, m, m.replyBy)) awaitingChanged = true
@@ -232,7 +224,7 @@ export class ConversationTable {
   private await (c: Conversation, m: AclMessage, replyBy: number): boolean {
     const key = m.replyWith ?? m.messageId
     if (c.awaiting.some(a => a.key === key)) return false
-    const a: AwaitedReply = { key: ownCopy(key), from: ownCopy(m.sender), to: m.receivers.map(ownCopy), replyBy, messageId: ownCopy(m.messageId), checkAt: replyBy }
+    const a: AwaitedReply = { key: ownCopy(key), from: this.names.get(m.sender), to: m.receivers.map(r => this.names.get(r)), replyBy, messageId: ownCopy(m.messageId), checkAt: replyBy }
     if (c.awaiting === NO_AWAITING) c.awaiting = [a]
     else c.awaiting.push(a)
     this.deadlines.push({ at: replyBy, conversationId: c.id, key })
