@@ -107,15 +107,17 @@ interface InboxMeta {
 }
 
 /**
- * The rows that accept a message from a peer, held while its agent handles it (see
- * `DeliveryService.receive`): they go to disk with the handler's results, or on their own
- * once held {@link EARLY_HOLD_MS}.
+ * The rows that accept a message from a peer, or an API client's message for an agent on
+ * this node, held while its agent handles it (see `DeliveryService.receive` and
+ * `acceptFromClient`): they go to disk with the handler's results, or on their own once
+ * held {@link EARLY_HOLD_MS}.
  */
 interface HeldReceipt {
-  /** The seen row and conversation rows; `after` answers the peer. */
+  /** The seen row and conversation rows; `after` answers the peer (or the API client). */
   txn: Txn
-  pair: string
-  order: number
+  /** The pair and order accepted, for a message from a peer (none for an API client's). */
+  pair?: string
+  order?: number
   at: number
   message: AclMessage
   receiver: AgentId
@@ -388,8 +390,50 @@ export class DeliveryService {
   async acceptFromClient (message: AclMessage): Promise<void> {
     this.checkBounds([message])
     const txn = new Txn()
+    const early = this.handOverEarly(message, txn)
+    if (early !== undefined) {
+      await early
+      return
+    }
     this.stage(message, txn, 0, true)
     await this.commit(txn)
+  }
+
+  /**
+   * An API client's message for one agent on this node is handed to the agent at once,
+   * and its rows held while the agent handles it, as a peer's message is (SPEC.md §1.1):
+   * a handler that returns within the hold takes them into its own batch, so the message
+   * costs one write and no inbox row instead of an inbox row written, then deleted by a
+   * second write. The client's accept waits for that batch (or for the rows written on
+   * their own once the hold is over). Returns undefined (nothing staged) when the message
+   * takes the usual path: several receivers, a client or the AMS, a pair with messages in
+   * the outbox, a full or stopped agent, or a deadline already past.
+   */
+  private handOverEarly (message: AclMessage, txn: Txn): Promise<void> | undefined {
+    if (message.receivers.length !== 1) return undefined
+    const r = message.receivers[0]
+    const now = this.clock()
+    const deadline = this.deadlineOf(message, now)
+    if (r === SYSTEM_AGENT || deadline <= now || this.options.clients.has(r) || !this.options.runtime.has(r) ||
+        (this.pendingPairs.get(pairKey(message.sender, r)) ?? 0) !== 0 ||
+        this.options.runtime.admit(r, this.reserved.get(r) ?? 0) !== 'queued') return undefined
+    const key = this.inboxKey(r)
+    if (this.options.runtime.deliver(r, message, key, true) !== 'queued') return undefined
+    this.metrics?.acceptedBy.inbox.inc()
+    this.options.observer?.observe(message, true, txn.ops)
+    this.inbox.set(key, metaOf(message, r, ''))
+    return new Promise<void>((resolve, reject) => {
+      txn.after.push(ok => {
+        if (!ok) {
+          reject(new Error(`message ${message.messageId} could not be written`))
+          return
+        }
+        this.setStatus(message.messageId, message.sender, r, { state: 'delivered' })
+        this.record('local', 'delivered', message)
+        resolve()
+      })
+      this.held.hold(key, { txn, at: now, message, receiver: r, from: '', deadline })
+    })
   }
 
   /**
@@ -407,7 +451,7 @@ export class DeliveryService {
       if (h !== undefined) {
         // Its rows join this batch, ahead of the results; its inbox row is never written.
         for (const op of h.txn.ops) txn.ops.push(op)
-        this.receiver.stageAccepted(h.pair, h.order, h.at, txn.ops)
+        if (h.pair !== undefined && h.order !== undefined) this.receiver.stageAccepted(h.pair, h.order, h.at, txn.ops)
         for (const f of h.txn.after) txn.after.push(f)
       } else {
         const receipt = this.receipts.get(token)
@@ -1208,7 +1252,7 @@ export class DeliveryService {
     const m = h.message
     const value = encodeInboxRecord({ receiver: h.receiver, sender: m.sender, messageId: m.messageId, from: h.from, deadline: h.deadline, message: h.bytes !== undefined ? Buffer.from(h.bytes) : encodeMessage(m) })
     h.txn.ops.unshift({ type: 'put', sublevel: this.inboxRows, key, value })
-    this.receiver.stageAccepted(h.pair, h.order, h.at, h.txn.ops)
+    if (h.pair !== undefined && h.order !== undefined) this.receiver.stageAccepted(h.pair, h.order, h.at, h.txn.ops)
     h.txn.after.push(ok => {
       if (ok || receipt.then !== undefined) this.receipts.delete(key)
       else receipt.failed = true

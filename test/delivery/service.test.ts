@@ -187,6 +187,89 @@ describe('delivery service', function () {
     })
   })
 
+  describe('an API client\'s message for an agent on this node is handed over at once, its rows held (SPEC.md §1.1)', () => {
+    const inboxRows = (batches: string[][]): string[] => batches.flat().filter(k => k.slice(1).startsWith('!inbox!'))
+    const answer = (m: ReturnType<typeof msg>): ReturnType<typeof msg>[] => [msg('echo', [m.sender], { performative: 'INFORM', content: `re: ${String(m.content)}` })]
+    async function local (): Promise<{ a: Peer, spy: ReturnType<typeof spyBatches> }> {
+      const a = await peer('A')
+      a.runtime.add('echo')
+      a.clients.touch('client-1')
+      return { a, spy: spyBatches(a) }
+    }
+
+    it('a handler that returns within the hold: one write with its results, no inbox row; accepted once that write is done', async () => {
+      const { a, spy } = await local()
+      let handledFirst = false
+      a.runtime.onDeliver = id => { queueMicrotask(() => { handle(a, id, answer); handledFirst = true }) }
+      const m = msg('client-1', ['echo'], { content: 'quick' })
+      await a.delivery.acceptFromClient(m)
+      assert.equal(handledFirst, true, 'handled before the accept resolved')
+      assert.equal(spy.batches.length, 1, 'one write')
+      assert.deepEqual(inboxRows(spy.batches), [], 'no inbox row written or deleted')
+      assert.deepEqual(a.clients.got.map(g => [g.id, g.message.content]), [['client-1', 're: quick']])
+      assert.equal((await a.delivery.status(m.messageId))?.receivers[0].state, 'handled')
+      assert.equal(a.delivery.summary().inbox, 0)
+    })
+
+    it('a handler slower than the hold: the inbox row is written and accepted first, the handling deletes it, and it survives a crash meanwhile', async () => {
+      const { a, spy } = await local()
+      const m = msg('client-1', ['echo'], { content: 'slow' })
+      await a.delivery.acceptFromClient(m)
+      assert.equal(a.runtime.queued('echo')[0]?.content, 'slow', 'the agent had it at once')
+      assert.ok(spy.batches[0].some(k => k.startsWith('+!inbox!')), 'accepted with its inbox row')
+      assert.equal(a.delivery.summary().inbox, 1)
+      await crash(a)
+      open.pop()
+      const runtime = new FakeRuntime()
+      runtime.add('echo')
+      const again = await peer('A', { dir: a.dir, runtime })
+      assert.deepEqual(runtime.queued('echo').map(q => q.content), ['slow'])
+      const spy2 = spyBatches(again)
+      handle(again, 'echo')
+      await again.delivery.flushed()
+      assert.ok(spy2.batches.flat().some(k => k.startsWith('-!inbox!')), 'the handling deletes it')
+      assert.equal(again.delivery.summary().inbox, 0)
+    })
+
+    it('when the write fails, the accept is refused and what the handler sent is dropped', async () => {
+      const { a, spy } = await local()
+      a.runtime.onDeliver = id => { queueMicrotask(() => handle(a, id, answer)) }
+      const held = holdNextBatch(spy)
+      const accepting = a.delivery.acceptFromClient(msg('client-1', ['echo'], { content: 'lost' }))
+      await held.entered
+      held.release(new Error('disk full'))
+      await assert.rejects(accepting, /could not be written/)
+      await a.delivery.flushed()
+      assert.deepEqual(a.clients.got, [], 'no answer left the node')
+      assert.equal(a.delivery.summary().outbox.messages, 0)
+    })
+
+    it('takes the usual path for several receivers: each copy written to its inbox first', async () => {
+      const { a, spy } = await local()
+      a.runtime.add('other')
+      await a.delivery.acceptFromClient(msg('client-1', ['echo', 'other'], { content: 'two' }))
+      assert.equal(inboxRows(spy.batches).filter(k => k.startsWith('+')).length, 2)
+      assert.equal(a.runtime.queued('echo').length, 1)
+      assert.equal(a.runtime.queued('other').length, 1)
+    })
+
+    it('keeps FIFO: once the agent was full and a message of the pair waits in the outbox, the next ones queue behind it', async () => {
+      const a = await peer('A')
+      a.runtime.add('tight', 2)
+      a.clients.touch('client-1')
+      const contents = Array.from({ length: 8 }, (_, i) => `n${i}`)
+      for (const c of contents) await a.delivery.acceptFromClient(msg('client-1', ['tight'], { content: c }))
+      assert.ok(a.delivery.summary().outbox.messages > 0, 'some waited in the outbox')
+      const got: string[] = []
+      await waitFor('all eight handled', () => {
+        let m
+        while ((m = handle(a, 'tight')) !== undefined) got.push(String(m.content))
+        return got.length === contents.length ? true : undefined
+      }, 10_000, 5)
+      assert.deepEqual(got, contents)
+    })
+  })
+
   it('a reply to an API client on another node finds its way after the replying node restarts', async () => {
     const a = await peer('A', { routes: new Map([['b-agent', 'B']]) })
     a.clients.touch('client-x')
