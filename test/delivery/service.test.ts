@@ -26,6 +26,15 @@ describe('delivery service', function () {
     return p
   }
 
+  /** Crashes `p` and opens it again on its folder with a new runtime hosting `agent`. */
+  async function crashAndReopen (p: Peer, agent: string): Promise<{ again: Peer, runtime: FakeRuntime }> {
+    await crash(p)
+    open.splice(open.indexOf(p), 1)
+    const runtime = new FakeRuntime()
+    runtime.add(agent)
+    return { again: await peer(p.id, { dir: p.dir, runtime, routes: p.routes }), runtime }
+  }
+
   async function pair (): Promise<[Peer, Peer]> {
     const routes = new Map([['b-agent', 'B'], ['a-agent', 'A']])
     const a = await peer('A', { routes })
@@ -55,11 +64,7 @@ describe('delivery service', function () {
     const a = await peer('A')
     a.runtime.add('echo')
     await a.delivery.accept([msg('client-1', ['echo'], { content: 'keep me' })])
-    await crash(a)
-    open.pop()
-    const runtime = new FakeRuntime()
-    runtime.add('echo')
-    const again = await peer('A', { dir: a.dir, runtime })
+    const { again, runtime } = await crashAndReopen(a, 'echo')
     assert.deepEqual(runtime.queued('echo').map(m => m.content), ['keep me'])
     handle(again, 'echo')
     await again.delivery.flushed()
@@ -218,11 +223,7 @@ describe('delivery service', function () {
       assert.equal(a.runtime.queued('echo')[0]?.content, 'slow', 'the agent had it at once')
       assert.ok(spy.batches[0].some(k => k.startsWith('+!inbox!')), 'accepted with its inbox row')
       assert.equal(a.delivery.summary().inbox, 1)
-      await crash(a)
-      open.pop()
-      const runtime = new FakeRuntime()
-      runtime.add('echo')
-      const again = await peer('A', { dir: a.dir, runtime })
+      const { again, runtime } = await crashAndReopen(a, 'echo')
       assert.deepEqual(runtime.queued('echo').map(q => q.content), ['slow'])
       const spy2 = spyBatches(again)
       handle(again, 'echo')
