@@ -52,6 +52,7 @@ export { MSGPACK_POSITIONS, decodeMessage, encodeMessage } from './codec-msgpack
 export { draftFieldsFromJson, draftFromJson, messageFromJson, messageToJson, type AclContentJson, type AclMessageJson } from './codec-json.js'
 export { DraftFields, stampDraft, stampFields } from './stamp.js'
 export { ConversationTable, mergeConversations, type AwaitedReply, type Conversation, type DueWork, type Observed } from './conversations.js'
+export { ownCopy, StringPool } from './kept-strings.js'
 export { MAX_REASON_CHARS, SYSTEM_AGENT, createReply, failure, notUnderstood, type MessageStamp, type ReplyFields } from './replies.js'
 export {
   NEW_TRACE_RANDOM_BYTES, TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, childTraceparent, formatTraceparent, newTraceparent,

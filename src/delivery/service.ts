@@ -414,9 +414,7 @@ export class DeliveryService {
     const r = message.receivers[0]
     const now = this.clock()
     const deadline = this.deadlineOf(message, now)
-    if (r === SYSTEM_AGENT || deadline <= now || this.options.clients.has(r) || !this.options.runtime.has(r) ||
-        (this.pendingPairs.get(pairKey(message.sender, r)) ?? 0) !== 0 ||
-        this.options.runtime.admit(r, this.reserved.get(r) ?? 0) !== 'queued') return undefined
+    if (r === SYSTEM_AGENT || deadline <= now || this.options.clients.has(r) || !this.inboxTakes(message.sender, r)) return undefined
     const key = this.inboxKey(r)
     if (this.options.runtime.deliver(r, message, key, true) !== 'queued') return undefined
     this.metrics?.acceptedBy.inbox.inc()
@@ -451,7 +449,7 @@ export class DeliveryService {
       if (h !== undefined) {
         // Its rows join this batch, ahead of the results; its inbox row is never written.
         for (const op of h.txn.ops) txn.ops.push(op)
-        if (h.pair !== undefined && h.order !== undefined) this.receiver.stageAccepted(h.pair, h.order, h.at, txn.ops)
+        this.stageHeldPair(h, txn.ops)
         for (const f of h.txn.after) txn.after.push(f)
       } else {
         const receipt = this.receipts.get(token)
@@ -730,9 +728,7 @@ export class DeliveryService {
         this.stageDeadLetter(copy, 'expired', `its reply-by (${new Date(deadline).toISOString()}) had passed when it was sent`, 0, undefined, txn)
         continue
       }
-      const pair = pairKey(message.sender, r)
-      if (flags === 0 && this.options.runtime.has(r) && (this.pendingPairs.get(pair) ?? 0) === 0 &&
-          this.options.runtime.admit(r, this.reserved.get(r) ?? 0) === 'queued') {
+      if (flags === 0 && this.inboxTakes(message.sender, r)) {
         this.metrics?.acceptedBy.inbox.inc()
         this.stageInbox(r, message, encoded, '', deadline, txn)
         continue
@@ -740,6 +736,15 @@ export class DeliveryService {
       this.metrics?.acceptedBy.outbox.inc()
       this.stageOutbox(copy, txn, sendWhileWriting)
     }
+  }
+
+  /**
+   * Whether a copy from `sender` goes straight into `receiver`'s inbox: an agent on this
+   * node with room, and no earlier copy of the pair still in the outbox (FIFO, SPEC.md §1.5).
+   */
+  private inboxTakes (sender: AgentId, receiver: AgentId): boolean {
+    return this.options.runtime.has(receiver) && (this.pendingPairs.get(pairKey(sender, receiver)) ?? 0) === 0 &&
+      this.options.runtime.admit(receiver, this.reserved.get(receiver) ?? 0) === 'queued'
   }
 
   private stageOutbox (record: OutboxRecord, txn: Txn, sendWhileWriting = false): void {
@@ -1241,6 +1246,11 @@ export class DeliveryService {
     this.held.hold(key, { txn, pair, order: frame.order, at: now, message: m, receiver: r, from, deadline: frame.deadline, bytes: messageBytes })
   }
 
+  /** The pair row of a held peer's message, into `ops` (an API client's message has none). */
+  private stageHeldPair (h: HeldReceipt, ops: StorageOp[]): void {
+    if (h.pair !== undefined && h.order !== undefined) this.receiver.stageAccepted(h.pair, h.order, h.at, ops)
+  }
+
   /** A held receipt's time is up (or something needs it on disk now): its rows are written on their own. */
   private releaseReceipt (key: string, h: HeldReceipt): void {
     const receipt: Receipt = {}
@@ -1252,7 +1262,7 @@ export class DeliveryService {
     const m = h.message
     const value = encodeInboxRecord({ receiver: h.receiver, sender: m.sender, messageId: m.messageId, from: h.from, deadline: h.deadline, message: h.bytes !== undefined ? Buffer.from(h.bytes) : encodeMessage(m) })
     h.txn.ops.unshift({ type: 'put', sublevel: this.inboxRows, key, value })
-    if (h.pair !== undefined && h.order !== undefined) this.receiver.stageAccepted(h.pair, h.order, h.at, h.txn.ops)
+    this.stageHeldPair(h, h.txn.ops)
     h.txn.after.push(ok => {
       if (ok || receipt.then !== undefined) this.receipts.delete(key)
       else receipt.failed = true

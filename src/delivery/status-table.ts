@@ -14,8 +14,7 @@
  * cause, a dead letter's id) or a second receiver is kept as objects beside them: those
  * are the rare cases (dead letters, multi-receiver messages).
  */
-import { ownCopy, StringPool } from '../../protocols/fipa/kept-strings.js'
-import type { AgentId } from '../../protocols/fipa/types.js'
+import { ownCopy, StringPool, type AgentId } from '../../protocols/fipa/index.js'
 import type { DeliveryState, ReceiverStatus } from './types.js'
 
 export interface KnownStatus {
