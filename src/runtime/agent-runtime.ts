@@ -61,6 +61,7 @@ import {
   type AgentWorkerData, type FailureKind, type FromWorker, type LoadRequest, type ToWorker
 } from './worker-protocol.js'
 import { spawnWorker } from './worker-spawn.js'
+import { planBatch } from './batch-plan.js'
 
 /** A worker that crashed this many times within `CRASH_WINDOW_MS` is not replaced again. */
 const MAX_CRASHES = 5
@@ -128,6 +129,11 @@ interface CompiledAgentModule {
   module: WebAssembly.Module
 }
 
+/** The estimated handler time of an agent's turn in the batch being built, ms. */
+function turnCost (a: AgentSlot): number {
+  return a.planned * a.costMs
+}
+
 /** An agent as the runtime holds it: limits, state, mailbox, stats, and the worker slot it runs in. */
 class AgentSlot {
   state: AgentState = 'loaded'
@@ -148,6 +154,8 @@ class AgentSlot {
   holding = false
   /** Estimated handler time of one message, ms. */
   costMs = INITIAL_COST_MS
+  /** Messages of its turn in the batch being built (0 outside `postBatch`). */
+  planned = 0
   readonly overBudget: OverBudgetWatch
   /** Woken on progress (a message handled, the agent unloaded or failed); each re-checks its condition. */
   waiters: Array<() => void> = []
@@ -238,6 +246,8 @@ export class WasmAgentRuntime implements AgentRuntime {
    * batches so that each starts at the size the last one needed instead of growing to it.
    */
   private readonly batch = new ByteWriter(16 * 1024)
+  /** The agents with a turn in the batch being built (`postBatch`), kept to be reused. */
+  private readonly turns: AgentSlot[] = []
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
@@ -742,29 +752,51 @@ export class WasmAgentRuntime implements AgentRuntime {
   /**
    * Builds one batch for `w`: the agents in its ready list take turns, each with up to its
    * quantum of messages, until the batch holds about {@link BATCH_MS} of estimated work; an
-   * agent with messages left goes to the back of the list.
+   * agent with messages left goes to the back of the list. The turns are then written
+   * cheapest first, and the worker posts the results of the cheap ones before it runs the
+   * rest (`planBatch`).
    */
   private postBatch (w: AgentWorker): void {
-    const out = this.batch
     const ready = w.ready
+    const turns = this.turns
     let estimatedMs = 0
     let messages = 0
     let i = 0
-    while (i < ready.length && estimatedMs < BATCH_MS && messages < MAX_BATCH_MESSAGES && out.length < MAX_BATCH_BYTES) {
+    while (i < ready.length && estimatedMs < BATCH_MS && messages < MAX_BATCH_MESSAGES) {
       const a = ready[i++]
       a.ready = false
       if (a.worker !== w || !a.posting) continue
+      const left = a.mailbox.size - a.mailbox.posted - a.planned
       const quantum = Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
-      // The mailbox holds the frames: one copy for the agent's turn.
-      const n = a.mailbox.takeUnposted(quantum, out)
+      const n = Math.min(quantum, left)
+      if (n <= 0) continue
+      if (a.planned === 0) turns.push(a)
+      a.planned += n
       messages += n
       estimatedMs += n * a.costMs
-      if (a.mailbox.hasUnposted) {
+      if (left > n) {
         a.ready = true
         ready.push(a)
       }
     }
     w.ready = ready.slice(i)
+    if (turns.length === 0) return
+    const flushAt = planBatch(turns, turnCost)
+    // The mailboxes hold the frames: one copy each for the agents' turns.
+    const out = this.batch
+    for (let k = 0; k < turns.length; k++) {
+      const a = turns[k]
+      const n = a.planned
+      a.planned = 0
+      if (out.length < MAX_BATCH_BYTES && a.mailbox.takeUnposted(n, out) > 0 && k === flushAt) {
+        out.orU32At(out.length - a.mailbox.lastTakenBytes + 4, FRAME_FLAGS.flushAfter)
+      }
+      if (a.mailbox.hasUnposted && !a.ready) {
+        a.ready = true
+        w.ready.push(a)
+      }
+    }
+    turns.length = 0
     if (out.length === 0) return
     const { buf, length } = out.take()
     w.inFlight++

@@ -377,7 +377,7 @@ function runBatch (buf: ArrayBuffer, length: number): void {
     // it reads the `Failed` record.
     if (a !== undefined) handleOne(a, bytes, off, len, flags)
     off += len
-    if (records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES) flush()
+    if ((flags & FRAME_FLAGS.flushAfter) !== 0 || records >= FLUSH_RECORDS || out.length >= FLUSH_BYTES) flush()
   }
   flush(true, buf)
 }

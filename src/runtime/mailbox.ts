@@ -42,6 +42,8 @@ export class Mailbox {
   size = 0
   /** Messages at the head already posted to the worker. */
   posted = 0
+  /** Bytes of the last frame `takeUnposted` appended (its header is at `out.length` minus this). */
+  lastTakenBytes = 0
 
   /** `slot` is written in each frame: the agent's slot in its worker. */
   constructor (public capacity: number, private readonly slot: number) {
@@ -97,10 +99,13 @@ export class Mailbox {
     const start = this.postedEnd
     let end = start
     let n = 0
+    let frame = 0
     while (n < max && end < this.tail) {
-      end += FRAME_HEADER_BYTES + this.view.getUint32(end + 8, true)
+      frame = FRAME_HEADER_BYTES + this.view.getUint32(end + 8, true)
+      end += frame
       n++
     }
+    if (n > 0) this.lastTakenBytes = frame
     if (n > 0) out.raw(this.bytes.subarray(start, end))
     this.postedEnd = end
     this.posted += n

@@ -84,7 +84,12 @@ export const RecordKind = {
 /** Bits of a batch frame's `flags`. */
 export const FRAME_FLAGS = {
   /** The agent sent this message itself: handling it earns no free send (see `sendsPerSecond`). */
-  fromSelf: 1
+  fromSelf: 1,
+  /**
+   * Post the results written so far once this message is handled, before the rest of the
+   * batch runs: the runtime sets it after the cheap turns it put first (see `planBatch`).
+   */
+  flushAfter: 2
 } as const
 
 /** Why an agent faulted, for metrics. */
@@ -152,6 +157,8 @@ export class ByteWriter {
   i32 (v: number): void { this.reserve(4); this.view.setInt32(this.length, v, true); this.length += 4 }
   f64 (v: number): void { this.reserve(8); this.view.setFloat64(this.length, v, true); this.length += 8 }
   raw (b: Uint8Array): void { this.reserve(b.length); this.bytes.set(b, this.length); this.length += b.length }
+  /** Sets `bits` in the `u32` already written at byte `at`. */
+  orU32At (at: number, bits: number): void { this.view.setUint32(at, this.view.getUint32(at, true) | bits, true) }
 
   /** A `u32` length then the UTF-8 bytes of `s`. */
   text (s: string): void {

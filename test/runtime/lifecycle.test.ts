@@ -304,6 +304,14 @@ describe('agent runtime send budgets', function () {
   })
 })
 
+/** About a millisecond of work per message. */
+const SPIN_AGENT = `(module (import "env" "memory" (memory 1))
+  (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "handle_message") (param i32 i32) (result i32) (local $i i32)
+    (local.set $i (i32.const 1000000))
+    (loop $spin (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $spin (local.get $i)))
+    (i32.const 0)))`
+
 describe('agent runtime fairness', function () {
   this.timeout(30_000)
 
@@ -312,13 +320,7 @@ describe('agent runtime fairness', function () {
     const runtime = createAgentRuntime({ host, workers: 1 })
     await runtime.start()
     try {
-      // About a millisecond of work per message.
-      await runtime.deploy('slow', await wat(`(module (import "env" "memory" (memory 1))
-        (func (export "alloc") (param i32) (result i32) (i32.const 1024))
-        (func (export "handle_message") (param i32 i32) (result i32) (local $i i32)
-          (local.set $i (i32.const 1000000))
-          (loop $spin (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $spin (local.get $i)))
-          (i32.const 0)))`), { mailboxCapacity: 5000, fuelPerMessage: 100_000_000 })
+      await runtime.deploy('slow', await wat(SPIN_AGENT), { mailboxCapacity: 5000, fuelPerMessage: 100_000_000 })
       await runtime.deploy('echo', await exampleAgent('echo'))
       for (let i = 0; i < 3000; i++) assert.equal(runtime.deliver('slow', request('slow', `${i}`)), 'queued')
       // Let the slow agent's backlog start running, so echo's message arrives behind it.
@@ -327,6 +329,33 @@ describe('agent runtime fairness', function () {
       await host.sent('echo', 1)
       const handled = runtime.get('slow')?.stats.handled ?? 0
       assert.ok(handled < 1000, `echo answered only after ${handled} of the backlog's 3000 messages`)
+    } finally {
+      await runtime.stop()
+      await closeWat()
+    }
+  })
+  it('runs a cheap turn first in a batch and posts its results before the rest of the batch runs', async () => {
+    // Echo's turn (one message) and the slow agent's (three) go in one batch: both were
+    // delivered in the same turn of the event loop, the slow agent first.
+    const host = new HostRecorder()
+    const runtime = createAgentRuntime({ host, workers: 1 })
+    await runtime.start()
+    try {
+      await runtime.deploy('slow', await wat(SPIN_AGENT), { fuelPerMessage: 100_000_000 })
+      await runtime.deploy('echo', await exampleAgent('echo'))
+      // Read in a microtask of echo's `onHandled`: after the rest of the results message
+      // that carried echo's record was read, before any later message from the worker.
+      let slowHandledThen = -1
+      const onHandled = host.onHandled
+      host.onHandled = (agentId, token, sends) => {
+        onHandled(agentId, token, sends)
+        if (agentId === 'echo') queueMicrotask(() => { slowHandledThen = host.handled.filter(h => h.agentId === 'slow').length })
+      }
+      for (let i = 0; i < 3; i++) assert.equal(runtime.deliver('slow', request('slow', `${i}`)), 'queued')
+      assert.equal(runtime.deliver('echo', request('echo', 'are you there?')), 'queued')
+      await host.until(() => host.handled.length === 4 ? true : undefined, 'the four messages to be handled')
+      assert.deepEqual(host.handled.map(h => h.agentId), ['echo', 'slow', 'slow', 'slow'])
+      assert.equal(slowHandledThen, 0, "echo's results came back with the slow agent's")
     } finally {
       await runtime.stop()
       await closeWat()

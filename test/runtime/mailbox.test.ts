@@ -113,6 +113,9 @@ describe('Mailbox', () => {
             off += FRAME_HEADER_BYTES + m.len
           }
           assert.equal(off, length)
+          const taken = model.slice(posted, posted + o.take)
+          // Where `postBatch` finds the header of the last frame taken, to flag it.
+          if (taken.length > 0) assert.equal(box.lastTakenBytes, FRAME_HEADER_BYTES + (taken.at(-1) as { len: number }).len)
           posted = Math.min(model.length, posted + o.take)
         } else if ('ack' in o) {
           if (posted === 0) continue
