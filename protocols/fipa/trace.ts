@@ -29,6 +29,7 @@ export type RandomBytes = (n: number) => Uint8Array
 
 const HEX_LC = /^[0-9a-f]*$/
 const LENGTH_00 = 55
+const ALL_ZEROS = /^0+$/
 
 /**
  * Why `value` is not a valid `traceparent`, or `undefined` when it is one of version 00.
@@ -68,17 +69,23 @@ function explainFields (value: string): string | undefined {
 export function parseTraceparent (value: string): TraceContext {
   const problem = explainParse(value)
   if (problem !== undefined) throw new TraceparentError(String(value), problem)
+  return contextOf(value)
+}
+
+/** {@link parseTraceparent} that returns `undefined` instead of throwing (W3C: restart the trace). */
+export function tryParseTraceparent (value: unknown): TraceContext | undefined {
+  // Checked once: this ran `explainParse` twice (here, then in `parseTraceparent`).
+  return typeof value === 'string' && explainParse(value) === undefined ? contextOf(value) : undefined
+}
+
+/** The fields of a value `explainParse` accepted. */
+function contextOf (value: string): TraceContext {
   return {
     version: value.slice(0, 2),
     traceId: value.slice(3, 35),
     parentId: value.slice(36, 52),
     flags: parseInt(value.slice(53, 55), 16)
   }
-}
-
-/** {@link parseTraceparent} that returns `undefined` instead of throwing (W3C: restart the trace). */
-export function tryParseTraceparent (value: unknown): TraceContext | undefined {
-  return typeof value === 'string' && explainParse(value) === undefined ? parseTraceparent(value) : undefined
 }
 
 function explainParse (value: unknown): string | undefined {
@@ -164,11 +171,19 @@ function writeHexId (bytes: Uint8Array, from: number, n: number, at: number): vo
  */
 export function childTraceparent (parent: string | TraceContext, randomBytes: RandomBytes): string {
   const p = typeof parent === 'string' ? parseTraceparent(parent) : parent
-  return formatTraceparent({
-    traceId: p.traceId,
-    parentId: randomHex(randomBytes, 8),
-    flags: p.flags & (TRACE_FLAG_SAMPLED | TRACE_FLAG_RANDOM)
-  })
+  const traceId = p.traceId
+  const flags = p.flags & (TRACE_FLAG_SAMPLED | TRACE_FLAG_RANDOM)
+  if (typeof traceId !== 'string' || traceId.length !== 32 || !HEX_LC.test(traceId) || ALL_ZEROS.test(traceId)) {
+    // Throws, naming what is wrong with the trace id.
+    return formatTraceparent({ traceId, parentId: randomHex(randomBytes, 8), flags })
+  }
+  // Written in place: the parent id is ours and the flags are 0-3, so only the trace id
+  // needed a check (formatting and checking the whole value again: the router's `traceFor`, parse and child, took 786-827 ns, 431-461 ns so; Node 20, this machine).
+  SCRATCH.write(traceId, 3, 'latin1')
+  writeHexId(randomBytesOf(randomBytes, 8), 0, 8, 36)
+  SCRATCH[53] = 0x30
+  SCRATCH[54] = 0x30 + flags
+  return SCRATCH.toString('latin1', 0, LENGTH_00)
 }
 
 /** A version-00 traceparent written in place, decoded as one string (see {@link newTraceparentFrom}). */

@@ -13,12 +13,12 @@
  * agent's estimate per message; ties keep their round-robin order), and the results of the
  * cheap turns at the front are posted as soon as they are done, before the rest of the
  * batch runs: one more `postMessage` (~12 µs on this machine) for a batch that mixes cheap
- * turns with at least {@link EARLY_RESULTS_MS} of other work, none for the others. Which
+ * turns with more than {@link EARLY_RESULTS_MS} of other work, none for the others. Which
  * agents get a turn, and how many messages each, is unchanged: this is fairness within a
  * batch, not across batches.
  */
 
-/** The cheap turns at the front of a batch are at most this much estimated work, and what follows them at least this much, for their results to go back early, ms. */
+/** For their results to go back early, the cheap turns at the front of a batch are at most this much estimated work, and what follows them more than this much, ms. */
 export const EARLY_RESULTS_MS = 0.05
 
 /**

@@ -105,6 +105,28 @@ describe('protocols/fipa W3C trace context', () => {
     assert.throws(() => childTraceparent('nope', counter()), TraceparentError)
   })
 
+  it('refuses a context whose trace id is malformed; an all-zero parent id from the source ends in 01', () => {
+    const ctx = parseTraceparent(TP)
+    for (const traceId of ['0'.repeat(32), ctx.traceId.toUpperCase(), ctx.traceId.slice(1), `${ctx.traceId}0`, 42 as unknown as string]) {
+      assert.throws(() => childTraceparent({ ...ctx, traceId }, counter()), TraceparentError, String(traceId))
+    }
+    const zeros = (n: number): Uint8Array => new Uint8Array(n)
+    assert.equal(childTraceparent(TP, zeros), `00-${ctx.traceId}-0000000000000001-01`)
+  })
+
+  it('a child of any valid traceparent keeps its trace id, takes the parent id from the source and known flags only (property)', () => {
+    const hex = (n: number): fc.Arbitrary<string> => fc.uint8Array({ minLength: n, maxLength: n }).map(b => Buffer.from(b).toString('hex'))
+    fc.assert(fc.property(hex(16), hex(8), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (traceId, parentId, flags, random) => {
+      fc.pre(!/^0+$/.test(traceId) && !/^0+$/.test(parentId))
+      const parent = `00-${traceId}-${parentId}-${flags.toString(16).padStart(2, '0')}`
+      const child = childTraceparent(parent, () => random)
+      const own = random.every(b => b === 0) ? '0'.repeat(15) + '1' : Buffer.from(random).toString('hex')
+      assert.equal(child, `00-${traceId}-${own}-0${flags & 3}`)
+      assert.equal(explainTraceparent(child), undefined)
+      assert.equal(childTraceparent(parseTraceparent(parent), () => random), child)
+    }), { numRuns: 500 })
+  })
+
   it('the fast version-00 check agrees with the explained parse (property)', () => {
     const hexish = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABx-'), minLength: 0, maxLength: 60 })
     const nearTp = fc.tuple(fc.constantFrom('00', '01', 'ff', '0A'), fc.string({ unit: fc.constantFrom(...'0000000123abcdefG'), minLength: 31, maxLength: 33 }),
