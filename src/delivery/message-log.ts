@@ -1,9 +1,13 @@
 import type { AclMessage, AgentId } from '../../protocols/fipa/types.js'
 import type { MessageRecord } from './types.js'
 
-/** A line whose message is kept in its msgpack form until a query reads it. */
-interface EncodedRecord extends Omit<MessageRecord, 'message'> {
-  message?: undefined
+/** A line whose message is kept in its msgpack form until a query reads it (one shape for all: see `addEncoded`). */
+interface EncodedRecord {
+  at: number
+  direction: MessageRecord['direction']
+  status: MessageRecord['status']
+  peer: string | undefined
+  message: undefined
   bytes: Uint8Array
   decode: (bytes: Uint8Array) => AclMessage
 }
@@ -29,8 +33,12 @@ export class MessageLog {
    * query reads it (most lines are overwritten unread; decoding each one cost ~2 µs a
    * delivered message on the sending node). A line that no longer decodes is left out of queries.
    */
-  addEncoded (record: Omit<MessageRecord, 'message'>, bytes: Uint8Array, decode: (bytes: Uint8Array) => AclMessage): void {
-    this.put({ ...record, bytes, decode })
+  addEncoded (at: number, direction: MessageRecord['direction'], status: MessageRecord['status'], peer: string | undefined,
+    bytes: Uint8Array, decode: (bytes: Uint8Array) => AclMessage): void {
+    // An object literal of one shape, not a spread of the caller's record: 2.85 µs → 0.13 µs
+    // a line (micro-benchmark, Node 20); the spread was 1.7% of node B's main thread in
+    // the agents bench (echo's replies are its remote deliveries).
+    this.put({ at, direction, status, peer, message: undefined, bytes, decode })
   }
 
   private put (record: MessageRecord | EncodedRecord): void {
@@ -43,14 +51,15 @@ export class MessageLog {
   private read (slot: number): MessageRecord | undefined {
     const r = this.ring[slot]
     if (r === undefined || r.message !== undefined) return r
-    const { bytes, decode, ...rest } = r
     let message: AclMessage
     try {
-      message = decode(bytes)
+      message = r.decode(r.bytes)
     } catch {
       return undefined
     }
-    const decoded: MessageRecord = { ...rest, message }
+    const decoded: MessageRecord = r.peer !== undefined
+      ? { at: r.at, direction: r.direction, status: r.status, peer: r.peer, message }
+      : { at: r.at, direction: r.direction, status: r.status, message }
     this.ring[slot] = decoded
     return decoded
   }

@@ -1089,7 +1089,7 @@ export class DeliveryService {
           const r = o.record
           this.setStatus(r.messageId, r.sender, r.receiver, peer !== undefined ? { state: 'delivered', peer, attempts: verdict.attempts } : { state: 'delivered', attempts: verdict.attempts })
           if (this.recentLog.capacity > 0) {
-            this.recentLog.addEncoded(peer !== undefined ? { at: now, direction: 'out', status: 'delivered', peer } : { at: now, direction: 'out', status: 'delivered' }, r.message, this.decodeForLog)
+            this.recentLog.addEncoded(now, 'out', 'delivered', peer, r.message, this.decodeForLog)
           }
         }
         break

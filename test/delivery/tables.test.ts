@@ -94,19 +94,22 @@ describe('delivery: recent-message log', () => {
     let decoded = 0
     const decode = (b: Uint8Array): AclMessage => { decoded++; return decodeMessage(b) }
     log.add({ at: 1, direction: 'local', status: 'delivered', message: m('m1') })
-    log.addEncoded({ at: 2, direction: 'out', status: 'delivered', peer: 'B' }, encodeMessage(m('m2', { conversationId: 'c2' })), decode)
+    log.addEncoded(2, 'out', 'delivered', 'B', encodeMessage(m('m2', { conversationId: 'c2' })), decode)
+    log.addEncoded(3, 'out', 'delivered', undefined, encodeMessage(m('m3')), decode)
     assert.equal(decoded, 0)
     const first = log.query({})
-    assert.deepEqual(first.map(r => r.message.messageId), ['m2', 'm1'])
-    assert.deepEqual({ ...first[0], message: undefined }, { direction: 'out', status: 'delivered', peer: 'B', at: 2, message: undefined })
+    assert.deepEqual(first.map(r => r.message.messageId), ['m3', 'm2', 'm1'])
+    assert.deepEqual({ ...first[1], message: undefined }, { direction: 'out', status: 'delivered', peer: 'B', at: 2, message: undefined })
+    // No peer: no `peer` key at all (the API's JSON leaves it out).
+    assert.deepEqual(Object.keys(first[0]).sort(), ['at', 'direction', 'message', 'status'])
     assert.deepEqual(log.query({ conversationId: 'c2' }).map(r => r.message.messageId), ['m2'])
-    assert.equal(decoded, 1)
+    assert.equal(decoded, 2)
   })
 
   it('leaves out a line whose bytes no longer decode', () => {
     const log = new MessageLog(4)
     log.add({ at: 1, direction: 'local', status: 'delivered', message: m('m1') })
-    log.addEncoded({ at: 2, direction: 'out', status: 'delivered' }, new Uint8Array([0xc1]), decodeMessage)
+    log.addEncoded(2, 'out', 'delivered', undefined, new Uint8Array([0xc1]), decodeMessage)
     assert.deepEqual(log.query({}).map(r => r.message.messageId), ['m1'])
   })
 })
