@@ -174,8 +174,8 @@ export function childTraceparent (parent: string | TraceContext, randomBytes: Ra
   const traceId = p.traceId
   const flags = p.flags & (TRACE_FLAG_SAMPLED | TRACE_FLAG_RANDOM)
   if (typeof traceId !== 'string' || traceId.length !== 32 || !HEX_LC.test(traceId) || ALL_ZEROS.test(traceId)) {
-    // Throws, naming what is wrong with the trace id.
-    return formatTraceparent({ traceId, parentId: randomHex(randomBytes, 8), flags })
+    // Throws, naming what is wrong with the trace id (no random bytes drawn for it).
+    return formatTraceparent({ traceId, parentId: '0000000000000001', flags })
   }
   // Written in place: the parent id is ours and the flags are 0-3, so only the trace id
   // needs a check. Formatting and checking the whole value again, the router's `traceFor`
@@ -200,16 +200,4 @@ function randomBytesOf (randomBytes: RandomBytes, n: number): Uint8Array {
     throw new TraceparentError('', `randomBytes(${n}) returned ${bytes instanceof Uint8Array ? bytes.length : 'no'} bytes`)
   }
   return bytes
-}
-
-function randomHex (randomBytes: RandomBytes, n: number): string {
-  const bytes = randomBytesOf(randomBytes, n)
-  let out = ''
-  let zero = true
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]
-    if (b !== 0) zero = false
-    out += HEX[b]
-  }
-  return zero ? out.slice(0, -2) + '01' : out
 }

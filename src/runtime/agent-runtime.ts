@@ -788,9 +788,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       const a = turns[k]
       const n = a.planned
       a.planned = 0
-      if (out.length < MAX_BATCH_BYTES && a.mailbox.takeUnposted(n, out) > 0 && k === flushAt) {
-        out.orU32At(out.length - a.mailbox.lastTakenBytes + 4, FRAME_FLAGS.flushAfter)
-      }
+      if (out.length < MAX_BATCH_BYTES) a.mailbox.takeUnposted(n, out, k === flushAt ? FRAME_FLAGS.flushAfter : 0)
       if (a.mailbox.hasUnposted && !a.ready) {
         a.ready = true
         w.ready.push(a)

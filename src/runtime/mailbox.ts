@@ -42,8 +42,6 @@ export class Mailbox {
   size = 0
   /** Messages at the head already posted to the worker. */
   posted = 0
-  /** Bytes of the last frame `takeUnposted` appended (its header is at `out.length` minus this). */
-  lastTakenBytes = 0
 
   /** `slot` is written in each frame: the agent's slot in its worker. */
   constructor (public capacity: number, private readonly slot: number) {
@@ -93,9 +91,10 @@ export class Mailbox {
 
   /**
    * Appends the frames of at most `max` messages not yet posted, oldest first, to `out`,
-   * and marks them posted. @returns how many
+   * and marks them posted; `lastFlags` (`FRAME_FLAGS` bits) are set in the copy of
+   * the last frame appended (the mailbox's own frame is left as it is). @returns how many
    */
-  takeUnposted (max: number, out: ByteWriter): number {
+  takeUnposted (max: number, out: ByteWriter, lastFlags = 0): number {
     const start = this.postedEnd
     let end = start
     let n = 0
@@ -105,8 +104,10 @@ export class Mailbox {
       end += frame
       n++
     }
-    if (n > 0) this.lastTakenBytes = frame
-    if (n > 0) out.raw(this.bytes.subarray(start, end))
+    if (n > 0) {
+      out.raw(this.bytes.subarray(start, end))
+      if (lastFlags !== 0) out.orU32At(out.length - frame + 4, lastFlags)
+    }
     this.postedEnd = end
     this.posted += n
     return n
