@@ -157,6 +157,13 @@ class AgentSlot {
   /** Messages of its turn in the batch being built (0 outside `postBatch`). */
   planned = 0
   readonly overBudget: OverBudgetWatch
+  /**
+   * Its last call had sends refused over its budget: it gets one message a turn, one turn
+   * a batch, and none while a message of its own is in its worker (`postBatch`).
+   */
+  throttled = false
+  /** An `OverBudget` record came for the call being read (its `Handled` record follows). */
+  refusedInCall = false
   /** Woken on progress (a message handled, the agent unloaded or failed); each re-checks its condition. */
   waiters: Array<() => void> = []
   removing: Promise<string[]> | undefined
@@ -180,6 +187,12 @@ class AgentSlot {
     this.moduleBytes = moduleBytes
     this.mailbox = new Mailbox(limits.mailboxCapacity, slot)
     this.overBudget = new OverBudgetWatch(graceMs)
+  }
+
+  /** Ends a spell over budget (the agent was started again or resumed). */
+  forgetOverBudget (): void {
+    this.overBudget.reset()
+    this.throttled = false
   }
 
   /** Whether its messages go to its worker now. */
@@ -248,6 +261,8 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly batch = new ByteWriter(16 * 1024)
   /** The agents with a turn in the batch being built (`postBatch`), kept to be reused. */
   private readonly turns: AgentSlot[] = []
+  /** Throttled agents left out of the batch being built (`postBatch`), kept to be reused. */
+  private readonly resting: AgentSlot[] = []
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
@@ -439,7 +454,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.lastError = undefined
       a.reason = undefined
       a.holding = false
-      a.overBudget.reset()
+      a.forgetOverBudget()
       this.transition(a, 'loaded')
       await this.instantiateOrFail(a)
       this.setRunning(a)
@@ -504,7 +519,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       return
     }
     a.reason = undefined
-    a.overBudget.reset()
+    a.forgetOverBudget()
     this.setRunning(a)
   }
 
@@ -525,7 +540,7 @@ export class WasmAgentRuntime implements AgentRuntime {
       throw new AgentStateError(id, a.state, 'resume', a.state === 'stopped' || a.state === 'failed' ? 'start it instead' : '')
     }
     a.reason = undefined
-    a.overBudget.reset()
+    a.forgetOverBudget()
     this.log.info({ agentId: id }, 'agent resumed')
     this.setRunning(a)
     return this.info(a)
@@ -745,7 +760,9 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly flush = (): void => {
     this.flushScheduled = false
     for (const w of this.workers) {
-      while (!w.closed && w.inFlight < MAX_BATCHES_IN_FLIGHT && w.ready.length > 0) this.postBatch(w)
+      while (!w.closed && w.inFlight < MAX_BATCHES_IN_FLIGHT && w.ready.length > 0) {
+        if (!this.postBatch(w)) break
+      }
     }
   }
 
@@ -756,9 +773,10 @@ export class WasmAgentRuntime implements AgentRuntime {
    * cheapest first, and the worker posts the results of the cheap ones before it runs the
    * rest (`planBatch`).
    */
-  private postBatch (w: AgentWorker): void {
+  private postBatch (w: AgentWorker): boolean {
     const ready = w.ready
     const turns = this.turns
+    const resting = this.resting
     let estimatedMs = 0
     let messages = 0
     let i = 0
@@ -767,7 +785,16 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.ready = false
       if (a.worker !== w || !a.posting) continue
       const left = a.mailbox.size - a.mailbox.posted - a.planned
-      const quantum = Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
+      if (a.throttled) {
+        // Over its send budget: a call now would only have its sends refused again, and
+        // its messages would hold up the others' in the worker (issue 10's flood agent:
+        // ~23 µs a message for 1,000 refused sends, five or six of them in a turn).
+        if (a.planned > 0 || a.mailbox.posted > 0) {
+          resting.push(a)
+          continue
+        }
+      }
+      const quantum = a.throttled ? 1 : Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
       const n = Math.min(quantum, left)
       if (n <= 0) continue
       if (a.planned === 0) turns.push(a)
@@ -780,7 +807,13 @@ export class WasmAgentRuntime implements AgentRuntime {
       }
     }
     w.ready = ready.slice(i)
-    if (turns.length === 0) return
+    // Their next turn comes in a later batch (flushed when a batch's results come back).
+    for (const a of resting) {
+      a.ready = true
+      w.ready.push(a)
+    }
+    resting.length = 0
+    if (turns.length === 0) return false
     const flushAt = planBatch(turns, turnCost)
     // The mailboxes hold the frames: one copy each for the agents' turns.
     const out = this.batch
@@ -795,12 +828,13 @@ export class WasmAgentRuntime implements AgentRuntime {
       }
     }
     turns.length = 0
-    if (out.length === 0) return
+    if (out.length === 0) return false
     const { buf, length } = out.take()
     w.inFlight++
     const spares = w.spares
     w.spares = []
     w.post({ t: 'batch', buf, length, spares }, [buf, ...spares])
+    return true
   }
 
   private onWorkerMessage (w: AgentWorker, msg: FromWorker): void {
@@ -862,6 +896,8 @@ export class WasmAgentRuntime implements AgentRuntime {
           if (a === undefined) break
           a.stats.handled++
           a.stats.memoryPages = pages
+          a.throttled = a.refusedInCall
+          a.refusedInCall = false
           a.costMs += (ms - a.costMs) * COST_ALPHA
           const token = a.mailbox.ack()
           const sends = a.sends
@@ -931,6 +967,8 @@ export class WasmAgentRuntime implements AgentRuntime {
           const refused = view.getUint32(off, true)
           off += 4
           if (a === undefined) break
+          // The start function's sends have no `Handled` record to follow.
+          if (!a.starting) a.refusedInCall = true
           this.overBudget(a, refused)
           break
         }

@@ -269,6 +269,25 @@ describe('agent runtime send budgets', function () {
     assert.ok(second.sends.length <= refilled, `${second.sends.length} sends, at most ${refilled} refilled`)
   })
 
+  it('gives an agent over its budget one message a batch, and none while one is in its worker', async () => {
+    await withFlood(60_000)
+    runtime.deliver('flood', request('flood', 'go'))
+    await host.until(() => host.handled.length >= 1 ? true : undefined, 'the first message')
+    // Its sends were refused: its next three messages, delivered in one turn of the event
+    // loop, are handled one at a time, each in a results message of its own (read here in
+    // a microtask of each `onHandled`, after the rest of its results message).
+    const seen: number[] = []
+    const onHandled = host.onHandled
+    host.onHandled = (agentId, token, sends) => {
+      onHandled(agentId, token, sends)
+      queueMicrotask(() => { seen.push(host.handled.length) })
+    }
+    for (let i = 0; i < 3; i++) assert.equal(runtime.deliver('flood', request('flood', `again ${i}`, 'flood')), 'queued')
+    await host.until(() => seen.length === 3 ? true : undefined, 'the three messages to be handled')
+    assert.deepEqual(seen, [2, 3, 4])
+    assert.equal(runtime.get('flood')?.state, 'running', 'within the grace period')
+  })
+
   it('answers env.send over the budget with SEND_RESULT.overBudget', async () => {
     await withFlood(60_000)
     // Sends what it received three times (a reply, then the burst of 1); its status is 0
