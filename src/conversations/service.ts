@@ -52,8 +52,12 @@ const SWEEP_MS = 60_000
 const FLUSH_MS = 1000
 /** How long an overdue reply whose request is still in the outbox waits before it is checked again, ms. */
 const DEFER_MS = 1000
-/** Conversations a flush encodes in one turn of the event loop. */
-const FLUSH_SLICE = 256
+/**
+ * Conversations a flush encodes in one turn of the event loop: ~40 µs of the main thread.
+ * At 256 each turn held it ~0.3 ms, 30-40 times a second at 8,000 echo round trips a
+ * second, and what came in meanwhile waited (docs/performance.md, isolation's seventh look).
+ */
+const FLUSH_SLICE = 32
 /** Stored rows read in one `getMany` when the node stops. */
 const COMPLETE_BATCH = 1000
 
