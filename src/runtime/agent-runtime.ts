@@ -771,7 +771,9 @@ export class WasmAgentRuntime implements AgentRuntime {
    * quantum of messages, until the batch holds about {@link BATCH_MS} of estimated work; an
    * agent with messages left goes to the back of the list. The turns are then written
    * cheapest first, and the worker posts the results of the cheap ones before it runs the
-   * rest (`planBatch`).
+   * rest (`planBatch`). A throttled agent (over its send budget) gets one message, and
+   * none while one of its messages is in the worker.
+   * @returns whether a batch was posted
    */
   private postBatch (w: AgentWorker): boolean {
     const ready = w.ready
