@@ -49,14 +49,20 @@ function explainFields (value: string): string | undefined {
   if (value[2] !== '-' || value[35] !== '-' || value[52] !== '-') {
     return 'fields must be separated by "-" at offsets 2, 35 and 52 (version-trace_id-parent_id-flags)'
   }
-  const traceId = value.slice(3, 35)
   const parentId = value.slice(36, 52)
   const flags = value.slice(53, 55)
-  if (!HEX_LC.test(traceId)) return 'trace-id must be 32 lower-case hex digits (§3.2.2.3)'
-  if (/^0+$/.test(traceId)) return 'trace-id must not be all zeros (§3.2.2.3)'
+  const traceIdProblem = explainTraceId(value.slice(3, 35))
+  if (traceIdProblem !== undefined) return traceIdProblem
   if (!HEX_LC.test(parentId)) return 'parent-id must be 16 lower-case hex digits (§3.2.2.4)'
-  if (/^0+$/.test(parentId)) return 'parent-id must not be all zeros (§3.2.2.4)'
+  if (ALL_ZEROS.test(parentId)) return 'parent-id must not be all zeros (§3.2.2.4)'
   if (!HEX_LC.test(flags)) return 'trace-flags must be 2 lower-case hex digits (§3.2.2.5)'
+  return undefined
+}
+
+/** Why `traceId` is not a valid trace-id (32 lower-case hex digits, not all zeros), or `undefined`. */
+function explainTraceId (traceId: unknown): string | undefined {
+  if (typeof traceId !== 'string' || traceId.length !== 32 || !HEX_LC.test(traceId)) return 'trace-id must be 32 lower-case hex digits (§3.2.2.3)'
+  if (ALL_ZEROS.test(traceId)) return 'trace-id must not be all zeros (§3.2.2.3)'
   return undefined
 }
 
@@ -173,7 +179,7 @@ export function childTraceparent (parent: string | TraceContext, randomBytes: Ra
   const p = typeof parent === 'string' ? parseTraceparent(parent) : parent
   const traceId = p.traceId
   const flags = p.flags & (TRACE_FLAG_SAMPLED | TRACE_FLAG_RANDOM)
-  if (typeof traceId !== 'string' || traceId.length !== 32 || !HEX_LC.test(traceId) || ALL_ZEROS.test(traceId)) {
+  if (explainTraceId(traceId) !== undefined) {
     // Throws, naming what is wrong with the trace id (no random bytes drawn for it).
     return formatTraceparent({ traceId, parentId: '0000000000000001', flags })
   }
