@@ -787,14 +787,12 @@ export class WasmAgentRuntime implements AgentRuntime {
       a.ready = false
       if (a.worker !== w || !a.posting) continue
       const left = a.mailbox.size - a.mailbox.posted - a.planned
-      if (a.throttled) {
-        // Over its send budget: a call now would only have its sends refused again, and
-        // its messages would hold up the others' in the worker (issue 10's flood agent:
-        // ~23 µs a message for 1,000 refused sends, five or six of them in a turn).
-        if (a.planned > 0 || a.mailbox.posted > 0) {
-          resting.push(a)
-          continue
-        }
+      // Over its send budget: a call now would only have its sends refused again, and its
+      // messages would hold up the others' in the worker (issue 10's flood agent: ~23 µs a
+      // message for 1,000 refused sends, five or six of them in a turn).
+      if (a.throttled && (a.planned > 0 || a.mailbox.posted > 0)) {
+        resting.push(a)
+        continue
       }
       const quantum = a.throttled ? 1 : Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
       const n = Math.min(quantum, left)
