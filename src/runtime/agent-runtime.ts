@@ -57,7 +57,7 @@ import type {
   AgentInfo, AgentLimits, AgentOutbound, AgentRuntime, AgentState, AgentStats, DeliverResult, DeployOptions, ModuleReport, RuntimeHost
 } from './types.js'
 import {
-  ByteWriter, FAILURE_KINDS, FRAME_FLAGS, RecordKind, Watch,
+  ByteWriter, COPY_MAX_BYTES, FAILURE_KINDS, FRAME_FLAGS, RecordKind, Watch,
   type AgentWorkerData, type FailureKind, type FromWorker, type LoadRequest, type ToWorker
 } from './worker-protocol.js'
 import { spawnWorker } from './worker-spawn.js'
@@ -829,11 +829,11 @@ export class WasmAgentRuntime implements AgentRuntime {
     }
     turns.length = 0
     if (out.length === 0) return false
-    const { buf, length } = out.take()
+    const { buf, length, transfer } = out.hand()
     w.inFlight++
     const spares = w.spares
     w.spares = []
-    w.post({ t: 'batch', buf, length, spares }, [buf, ...spares])
+    w.post({ t: 'batch', buf, length, spares }, transfer ? [buf, ...spares] : spares)
     return true
   }
 
@@ -843,7 +843,8 @@ export class WasmAgentRuntime implements AgentRuntime {
       case 'results':
         this.onResults(msg.buf, msg.length)
         // Nothing read from it is kept (decoding copies): the worker may write in it again.
-        if (w.spares.length < MAX_RESULT_SPARES) w.spares.push(msg.buf)
+        // A copy (small results) is not worth handing back: only transferred buffers are.
+        if (msg.buf.byteLength > COPY_MAX_BYTES && w.spares.length < MAX_RESULT_SPARES) w.spares.push(msg.buf)
         if (msg.spare !== undefined) this.batch.recycle(msg.spare)
         if (msg.done) {
           w.inFlight = Math.max(0, w.inFlight - 1)

@@ -18,7 +18,7 @@ import { FUEL_EXPORT, REFUEL_IMPORT } from './fuel.js'
 import { AgentHostState } from './host/state.js'
 import { START_EXPORT } from './policy.js'
 import {
-  ByteWriter, FAILURE_KINDS, FRAME_FLAGS, FRAME_HEADER_BYTES, RecordKind, Watch,
+  ByteWriter, COPY_MAX_BYTES, FAILURE_KINDS, FRAME_FLAGS, FRAME_HEADER_BYTES, RecordKind, Watch,
   type AgentWorkerData, type FailureKind, type LoadRequest, type ToWorker
 } from './worker-protocol.js'
 
@@ -358,9 +358,13 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
  */
 function flush (done = false, spare?: ArrayBuffer): void {
   if (out.length === 0 && !done) return
-  const { buf, length } = out.take()
+  const { buf, length, transfer } = out.hand()
   records = 0
-  port?.postMessage({ t: 'results', buf, length, done, spare }, spare === undefined ? [buf] : [buf, spare])
+  // The batch's buffer goes back only if it was transferred (a copy is not worth it).
+  const back = spare !== undefined && spare.byteLength > COPY_MAX_BYTES ? spare : undefined
+  const list: ArrayBuffer[] = transfer ? [buf] : []
+  if (back !== undefined) list.push(back)
+  port?.postMessage({ t: 'results', buf, length, done, spare: back }, list)
 }
 
 function runBatch (buf: ArrayBuffer, length: number): void {

@@ -2,14 +2,16 @@
  * What crosses the MessagePort between the runtime (main thread) and an agent worker.
  *
  * Messages travel in batches, one `postMessage` each (per-message ping-pong tops out near
- * 15k/s; pipelined batches reach ~190k/s): a batch is one transferred ArrayBuffer of
- * frames `slot u32 | flags u32 | length u32 | bytes`, where `bytes` is a message encoded
- * for the agent ABI and `flags` are {@link FRAME_FLAGS}. Results come back the same way,
- * as records (see `RecordKind`), in the order they happened, so an agent's sends precede
- * the record of the message that caused them; the last `results` of a batch says `done`
- * and hands the batch's buffer back, for the next batch to be written in; the runtime hands
- * the results buffers it has read back with a later batch (`spares`), for the worker's
- * next results. A buffer is allocated only when traffic grows, never per batch.
+ * 15k/s; pipelined batches reach ~190k/s): a batch is one ArrayBuffer of frames
+ * `slot u32 | flags u32 | length u32 | bytes`, where `bytes` is a message encoded for the
+ * agent ABI and `flags` are {@link FRAME_FLAGS}. Results come back the same way, as records
+ * (see `RecordKind`), in the order they happened, so an agent's sends precede the record of
+ * the message that caused them. A buffer of up to {@link COPY_MAX_BYTES} crosses as a copy
+ * (its writer keeps writing in its own buffer); a larger one is transferred, and handed
+ * back to be written again: the last `results` of a batch says `done` and hands a
+ * transferred batch buffer back (`spare`), and the runtime hands the transferred results
+ * buffers it has read back with a later batch (`spares`). A buffer is allocated only when
+ * traffic grows, never per batch (a copy is: one of the content's size).
  * All integers are little-endian.
  */
 
@@ -45,7 +47,7 @@ export interface LoadRequest {
 
 export type ToWorker =
   | LoadRequest
-  /** `spares`: results buffers the runtime has read, handed back to be written again. */
+  /** `spares`: transferred results buffers the runtime has read, handed back to be written again. */
   | { t: 'batch', buf: ArrayBuffer, length: number, spares: ArrayBuffer[] }
   | { t: 'unload', slot: number }
 
@@ -57,7 +59,7 @@ export type FromWorker =
   | { t: 'unloaded', slot: number }
   /**
    * `done`: the last results of a batch (the worker is ready for another); `spare` is then
-   * that batch's buffer, handed back to be written again.
+   * that batch's buffer if it was transferred, handed back to be written again.
    */
   | { t: 'results', buf: ArrayBuffer, length: number, done: boolean, spare?: ArrayBuffer }
 
@@ -116,6 +118,14 @@ export interface AgentWorkerData {
 
 /** Bytes before a batch frame's payload. */
 export const FRAME_HEADER_BYTES = 12
+
+/**
+ * Content up to this size crosses to and from a worker as a copy, not a transfer, bytes.
+ * Transferring costs ~4-5 µs per ArrayBuffer on this machine (a small batch went with its
+ * results' buffers handed back: two to five transfers, 10-20 µs of `postMessage` on the
+ * main thread), where copying 16 KiB costs ~2 µs; past ~16-32 KiB the copy costs more.
+ */
+export const COPY_MAX_BYTES = 16 * 1024
 
 /** Buffers a {@link ByteWriter} keeps to write in again (see `recycle`), and their largest size, bytes. */
 const MAX_SPARES = 4
@@ -177,6 +187,18 @@ export class ByteWriter {
    */
   recycle (buf: ArrayBuffer): void {
     if (this.spares.length < MAX_SPARES && buf.byteLength > 0 && buf.byteLength <= MAX_SPARE_BYTES) this.spares.push(buf)
+  }
+
+  /**
+   * The content, to post: up to {@link COPY_MAX_BYTES}, a copy of it (`transfer` false:
+   * the writer keeps its buffer and starts empty); past that, the buffer itself, to
+   * transfer (`take`).
+   */
+  hand (): { buf: ArrayBuffer, length: number, transfer: boolean } {
+    if (this.length > COPY_MAX_BYTES) return { ...this.take(), transfer: true }
+    const length = this.length
+    this.length = 0
+    return { buf: this.buf.slice(0, length), length, transfer: false }
   }
 
   /** Hands the buffer over (to transfer); the writer starts empty. */
