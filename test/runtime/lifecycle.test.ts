@@ -3,6 +3,7 @@
  * suspension of an agent over its budget, and fair scheduling between agents of a worker.
  */
 import assert from 'node:assert/strict'
+import { Worker } from 'node:worker_threads'
 import type { AclMessage } from '../../protocols/fipa/types.js'
 import { SEND_RESULT } from '../../protocols/agent-abi/index.js'
 import { createMetricsRegistry } from '../../src/observability/metrics.js'
@@ -286,6 +287,37 @@ describe('agent runtime send budgets', function () {
     await host.until(() => seen.length === 3 ? true : undefined, 'the three messages to be handled')
     assert.deepEqual(seen, [2, 3, 4])
     assert.equal(runtime.get('flood')?.state, 'running', 'within the grace period')
+  })
+
+  it('posts a message of an agent over its budget with another agent\'s turn, not in a batch of its own beside one in flight', async () => {
+    await withFlood(60_000)
+    runtime.deliver('flood', request('flood', 'go'))
+    await host.until(() => host.handled.length >= 1 ? true : undefined, 'the first message')
+    // About 30 ms a message: its batch is still in the worker while the next ticks run.
+    await runtime.deploy('slow', await wat(SPIN_AGENT.replace('1000000', '30000000')), { fuelPerMessage: 1_000_000_000 })
+    const batches: unknown[] = []
+    const post = Worker.prototype.postMessage
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      if ((args[0] as { t?: string }).t === 'batch') batches.push(args[0])
+      post.apply(this, args)
+    }
+    try {
+      const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+      runtime.deliver('slow', request('slow', 'one'))
+      await tick()
+      assert.equal(batches.length, 1, 'the slow agent\'s first message is in the worker')
+      runtime.deliver('flood', request('flood', 'again', 'flood'))
+      await tick()
+      assert.equal(batches.length, 1, 'the flood\'s message waits for company or an idle worker')
+      runtime.deliver('slow', request('slow', 'two'))
+      await tick()
+      assert.equal(batches.length, 2, 'it rides with the slow agent\'s next turn')
+      await host.until(() => host.handled.length >= 4 ? true : undefined, 'the three messages to be handled')
+      assert.equal(batches.length, 2)
+      assert.deepEqual(host.handled.slice(1).map(h => h.agentId).sort(), ['flood', 'slow', 'slow'])
+    } finally {
+      Worker.prototype.postMessage = post
+    }
   })
 
   it('answers env.send over the budget with SEND_RESULT.overBudget', async () => {
