@@ -18,7 +18,7 @@ import { FUEL_EXPORT, REFUEL_IMPORT } from './fuel.js'
 import { AgentHostState } from './host/state.js'
 import { START_EXPORT } from './policy.js'
 import {
-  ByteWriter, COPY_MAX_BYTES, FAILURE_KINDS, FRAME_FLAGS, FRAME_HEADER_BYTES, RecordKind, Watch,
+  ByteWriter, FAILURE_KINDS, FRAME_FLAGS, FRAME_HEADER_BYTES, RecordKind, Watch, wasTransferred,
   type AgentWorkerData, type FailureKind, type LoadRequest, type ToWorker
 } from './worker-protocol.js'
 
@@ -354,14 +354,13 @@ function handleOne (a: AgentInstance, batch: Uint8Array, off: number, len: numbe
 
 /**
  * Posts the records written so far; `done` ends a batch (posted even when empty) and hands
- * its buffer back to the runtime (`spare`), to be written again.
+ * its buffer back to the runtime (`spare`), to be written again, if it was transferred.
  */
 function flush (done = false, spare?: ArrayBuffer): void {
   if (out.length === 0 && !done) return
   const { buf, length, transfer } = out.hand()
   records = 0
-  // The batch's buffer goes back only if it was transferred (a copy is not worth it).
-  const back = spare !== undefined && spare.byteLength > COPY_MAX_BYTES ? spare : undefined
+  const back = spare !== undefined && wasTransferred(spare) ? spare : undefined
   const list: ArrayBuffer[] = transfer ? [buf] : []
   if (back !== undefined) list.push(back)
   port?.postMessage({ t: 'results', buf, length, done, spare: back }, list)

@@ -127,6 +127,14 @@ export const FRAME_HEADER_BYTES = 12
  */
 export const COPY_MAX_BYTES = 16 * 1024
 
+/**
+ * Whether a received batch or results buffer was transferred (larger than
+ * {@link COPY_MAX_BYTES}), and so is worth handing back to be written again; a copy is not.
+ */
+export function wasTransferred (buf: ArrayBuffer): boolean {
+  return buf.byteLength > COPY_MAX_BYTES
+}
+
 /** Buffers a {@link ByteWriter} keeps to write in again (see `recycle`), and their largest size, bytes. */
 const MAX_SPARES = 4
 const MAX_SPARE_BYTES = 1 << 20
