@@ -41,6 +41,16 @@ export interface TransportOptions {
   clusterKey?: Uint8Array
 }
 
+/**
+ * Inbound connections a node takes from one remote host (IP address) per second; libp2p
+ * refuses the ones over it. libp2p's default, 5, let a peer without the cluster key lock
+ * out a member on the same host: five failed handshakes from 127.0.0.1 in one second and
+ * the next member dialling from loopback was refused (measured in
+ * test/transport/admission.test.ts). Loopback clusters and nodes behind one NAT share a
+ * host, so the limit only has to stop a flood.
+ */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 100
+
 /** Protocol id of the private kad-dht (DESIGN.md: kad-dht with prefix `/caxton`). */
 export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
 
@@ -59,6 +69,8 @@ export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
  *   one `writev` per turn instead of one write per Noise length prefix and ciphertext.
  * - Noise's splitter reads a length prefix without throwing at the end of every chunk
  *   (quiet-noise.ts).
+ * - Up to `INBOUND_CONNECTIONS_PER_HOST_PER_SECOND` inbound connections per remote host
+ *   and second, not libp2p's 5.
  */
 export async function createTransport (options: TransportOptions): Promise<CaxtonLibp2p> {
   return await createLibp2p<CaxtonServices>({
@@ -69,6 +81,7 @@ export async function createTransport (options: TransportOptions): Promise<Caxto
     connectionEncrypters: [withQuietNoiseFrames(noise())],
     streamMuxers: [yamux()],
     connectionMonitor: { abortConnectionOnPingFailure: false },
+    connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
     ...(options.clusterKey !== undefined ? { connectionProtector: preSharedKey({ psk: options.clusterKey }) } : {}),
     nodeInfo: options.agentVersion != null ? { userAgent: options.agentVersion } : undefined,

@@ -14,7 +14,7 @@
  * await libp2p.start()
  * ```
  */
-export { createTransport, DHT_PROTOCOL, type CaxtonLibp2p, type CaxtonServices, type TransportOptions } from './create.js'
+export { createTransport, DHT_PROTOCOL, INBOUND_CONNECTIONS_PER_HOST_PER_SECOND, type CaxtonLibp2p, type CaxtonServices, type TransportOptions } from './create.js'
 export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmissionOptions } from './admission.js'
 export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
 export { allowListGater, composeGaters } from './gater.js'
