@@ -9,6 +9,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { withCorkedWrites } from './fewer-writes.js'
+import { withPendingLimit } from './pending-limit.js'
 import { withQuietNoiseFrames } from './quiet-noise.js'
 
 /** The services every Caxton node runs. */
@@ -51,6 +52,14 @@ export interface TransportOptions {
  */
 export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 100
 
+/**
+ * Inbound connections a node holds in their upgrade (handshakes) at a time, from all hosts
+ * together; libp2p refuses new ones past it. One host may hold
+ * `INBOUND_PENDING_PER_HOST` (pending-limit.ts), so that a host sending nothing cannot
+ * take them all, as it could take libp2p's default of 10.
+ */
+export const INBOUND_PENDING_TOTAL = 512
+
 /** Protocol id of the private kad-dht (DESIGN.md: kad-dht with prefix `/caxton`). */
 export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
 
@@ -71,17 +80,20 @@ export const DHT_PROTOCOL = '/caxton/kad/1.0.0'
  *   (quiet-noise.ts).
  * - Up to `INBOUND_CONNECTIONS_PER_HOST_PER_SECOND` inbound connections per remote host
  *   and second, not libp2p's 5.
+ * - Up to `INBOUND_PENDING_PER_HOST` inbound connections of one host in their handshake at
+ *   a time, and `INBOUND_PENDING_TOTAL` of all hosts, not 10 of anyone's
+ *   (pending-limit.ts).
  */
 export async function createTransport (options: TransportOptions): Promise<CaxtonLibp2p> {
   return await createLibp2p<CaxtonServices>({
     start: false,
     privateKey: options.privateKey,
     addresses: { listen: options.listen },
-    transports: [(components: Parameters<ReturnType<typeof tcp>>[0]) => withCorkedWrites(tcp()(components))],
+    transports: [(components: Parameters<ReturnType<typeof tcp>>[0]) => withPendingLimit(withCorkedWrites(tcp()(components)))],
     connectionEncrypters: [withQuietNoiseFrames(noise())],
     streamMuxers: [yamux()],
     connectionMonitor: { abortConnectionOnPingFailure: false },
-    connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
+    connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND, maxIncomingPendingConnections: INBOUND_PENDING_TOTAL },
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
     ...(options.clusterKey !== undefined ? { connectionProtector: preSharedKey({ psk: options.clusterKey }) } : {}),
     nodeInfo: options.agentVersion != null ? { userAgent: options.agentVersion } : undefined,

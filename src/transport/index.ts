@@ -14,11 +14,12 @@
  * await libp2p.start()
  * ```
  */
-export { createTransport, DHT_PROTOCOL, INBOUND_CONNECTIONS_PER_HOST_PER_SECOND, type CaxtonLibp2p, type CaxtonServices, type TransportOptions } from './create.js'
+export { createTransport, DHT_PROTOCOL, INBOUND_CONNECTIONS_PER_HOST_PER_SECOND, INBOUND_PENDING_TOTAL, type CaxtonLibp2p, type CaxtonServices, type TransportOptions } from './create.js'
 export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmissionOptions } from './admission.js'
 export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
 export { allowListGater, composeGaters } from './gater.js'
 export { corkSocketWrites, fewerWindowUpdates, withCorkedWrites } from './fewer-writes.js'
+export { INBOUND_PENDING_PER_HOST, PendingByHost, remoteHost, TooManyPendingError, withPendingLimit } from './pending-limit.js'
 export { quietenNoiseSplitter, quietUint16Length, withQuietNoiseFrames } from './quiet-noise.js'
 export { createFrameDecoder, drained, encodeBatch, FrameInbox, FrameWriter, readFrames, type FrameWriterOptions } from './framing.js'
 export { AllowListError, ClusterKeyError } from './errors.js'

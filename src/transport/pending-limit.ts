@@ -1,0 +1,103 @@
+/**
+ * A bound on the inbound connections one host may hold in their handshake at a time.
+ *
+ * libp2p refuses every new inbound connection while `maxIncomingPendingConnections` of
+ * them are being upgraded (its default: 10), and an upgrade waits for the other side up
+ * to `inboundUpgradeTimeout` (10 s). The private network's handshake (the cluster key) is
+ * part of the upgrade, so no key is needed to take those places: twelve TCP connections
+ * to a node's port that sent nothing kept out every member that dialled it (libp2p 3.3;
+ * test/transport/pending-limit.test.ts shows the bound holding). So each host (an IPv4
+ * address, an IPv6 address) may hold at most {@link INBOUND_PENDING_PER_HOST} connections
+ * in their upgrade; a connection over that is closed at once, before libp2p counts it; and
+ * the node-wide cap (`INBOUND_PENDING_TOTAL`, create.ts) is far above one host's share.
+ * Connections that finished their upgrade are not counted.
+ *
+ * What it does not stop: a peer with many addresses (an IPv6 prefix, many machines) can
+ * still fill the node-wide cap.
+ */
+import { getNetConfig } from '@libp2p/utils'
+import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+
+/** Inbound connections one host may hold in their upgrade (handshakes) at a time. */
+export const INBOUND_PENDING_PER_HOST = 32
+
+/** Counts the connections in their upgrade by host. */
+export class PendingByHost {
+  private readonly pending = new Map<string, number>()
+
+  /** @param perHost connections one host may have pending */
+  constructor (private readonly perHost: number) {}
+
+  /** Counts one more for `host`; false (and nothing counted) when it already has `perHost`. */
+  tryAcquire (host: string): boolean {
+    const n = this.pending.get(host) ?? 0
+    if (n >= this.perHost) return false
+    this.pending.set(host, n + 1)
+    return true
+  }
+
+  /** One of `host`'s ended its upgrade (upgraded, failed or timed out). */
+  release (host: string): void {
+    const n = (this.pending.get(host) ?? 0) - 1
+    if (n <= 0) this.pending.delete(host)
+    else this.pending.set(host, n)
+  }
+
+  /** Connections `host` has pending now. */
+  count (host: string): number {
+    return this.pending.get(host) ?? 0
+  }
+}
+
+/** The host a connection comes from (its IP address), or undefined for an address without one. */
+export function remoteHost (maConn: MultiaddrConnection): string | undefined {
+  try {
+    const net = getNetConfig(maConn.remoteAddr)
+    return net.type === 'ip4' || net.type === 'ip6' ? net.host : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Thrown into the upgrade (and logged by libp2p) for a connection over its host's bound. */
+export class TooManyPendingError extends Error {
+  constructor (host: string, perHost: number) {
+    super(`host ${host} already has ${perHost} connections in their handshake`)
+    this.name = 'TooManyPendingError'
+  }
+}
+
+/**
+ * Makes `transport`'s listeners close an inbound connection at once when its host already
+ * has `perHost` in their upgrade (see the module comment). Dials are left as they are.
+ * @returns the same transport
+ */
+export function withPendingLimit<T extends Transport> (transport: T, perHost = INBOUND_PENDING_PER_HOST): T {
+  const pending = new PendingByHost(perHost)
+  const createListener = transport.createListener.bind(transport)
+  transport.createListener = (options) => createListener({ ...options, upgrader: limitingUpgrader(options.upgrader, pending, perHost) })
+  return transport
+}
+
+function limitingUpgrader (upgrader: Upgrader, pending: PendingByHost, perHost: number): Upgrader {
+  return new Proxy(upgrader, {
+    get (target, property) {
+      if (property === 'upgradeInbound') {
+        const upgrade = target.upgradeInbound.bind(target)
+        return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) => {
+          const host = remoteHost(maConn)
+          if (host === undefined) return await upgrade(maConn, opts)
+          // The listener aborts the connection when this throws.
+          if (!pending.tryAcquire(host)) throw new TooManyPendingError(host, perHost)
+          try {
+            return await upgrade(maConn, opts)
+          } finally {
+            pending.release(host)
+          }
+        }
+      }
+      const value: unknown = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+}

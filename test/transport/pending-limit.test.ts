@@ -1,0 +1,77 @@
+/**
+ * The bound on one host's connections in their handshake (src/transport/pending-limit.ts):
+ * a host that opens many TCP connections to a node's port and sends nothing gets no more
+ * than its share, and a member dialling from another address still gets in.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { waitFor } from '../../sim/cluster/index.js'
+import { loadConfig } from '../../src/config/index.js'
+import { SWIM_PROTOCOL } from '../../src/membership/index.js'
+import { startNode, type CaxtonNode } from '../../src/node/index.js'
+import { writeSecretFile } from '../../src/storage/index.js'
+import { createTransport, generateClusterKey, INBOUND_PENDING_PER_HOST, INBOUND_PENDING_TOTAL, parseClusterKey, PendingByHost, type CaxtonLibp2p } from '../../src/transport/index.js'
+
+describe('transport: connections in their handshake, bounded per host', () => {
+  it('counts up to the bound per host, each host on its own, and frees a place on release', () => {
+    const p = new PendingByHost(2)
+    assert.equal(p.tryAcquire('10.0.0.1'), true)
+    assert.equal(p.tryAcquire('10.0.0.1'), true)
+    assert.equal(p.tryAcquire('10.0.0.1'), false)
+    assert.equal(p.count('10.0.0.1'), 2)
+    assert.equal(p.tryAcquire('10.0.0.2'), true)
+    p.release('10.0.0.1')
+    assert.equal(p.count('10.0.0.1'), 1)
+    assert.equal(p.tryAcquire('10.0.0.1'), true)
+    p.release('10.0.0.2')
+    p.release('10.0.0.2')
+    assert.equal(p.count('10.0.0.2'), 0)
+    assert.equal(p.tryAcquire('10.0.0.2'), true)
+  })
+
+  describe('on a node with the cluster key', function () {
+    this.timeout(60_000)
+    let node: CaxtonNode | undefined
+    let member: CaxtonLibp2p | undefined
+    const sockets: Socket[] = []
+    afterEach(async () => {
+      for (const s of sockets.splice(0)) s.destroy()
+      await member?.stop()
+      await node?.stop()
+      member = node = undefined
+    })
+
+    it('closes what one silent host opens past its share at once, and still lets a member from another address in', async () => {
+      assert.ok(INBOUND_PENDING_TOTAL > INBOUND_PENDING_PER_HOST + 10)
+      const dir = mkdtempSync(join(tmpdir(), 'caxton-pending-'))
+      const keyFile = join(dir, 'cluster.key')
+      await writeSecretFile(keyFile, generateClusterKey())
+      node = await startNode(loadConfig({ env: {}, flags: { preset: 'local', name: 'a', dataDir: join(dir, 'a'), listen: ['/ip4/127.0.0.1/tcp/0'], api: { port: 0 }, cluster: { keyFile } } }), { processMetrics: false, api: false })
+      const addr = node.info().multiaddrs[0]
+      const port = Number(/\/tcp\/(\d+)/.exec(addr)?.[1])
+
+      // A host (127.0.0.2: loopback too, another address) opens connections and sends nothing.
+      const opened = INBOUND_PENDING_PER_HOST + 8
+      let closed = 0
+      for (let i = 0; i < opened; i++) {
+        const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' })
+        s.on('error', () => {})
+        s.on('close', () => { closed++ })
+        sockets.push(s)
+      }
+      await waitFor('the node to close the connections over the host\'s share', () => closed >= opened - INBOUND_PENDING_PER_HOST ? true : undefined, 10_000)
+
+      // While the silent host holds its share, a member dials from 127.0.0.1 and gets in.
+      member = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], clusterKey: parseClusterKey(readFileSync(keyFile, 'utf8'), 'test').psk })
+      await member.start()
+      const stream = await member.dialProtocol(multiaddr(addr), SWIM_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+      assert.equal(stream.protocol, SWIM_PROTOCOL)
+      assert.equal(closed, opened - INBOUND_PENDING_PER_HOST, 'the silent host keeps its share pending, no more, no less')
+    })
+  })
+})
