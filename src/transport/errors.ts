@@ -26,3 +26,19 @@ export class AllowListError extends CaxtonError {
     this.peer = peer
   }
 }
+
+/**
+ * An inbound connection was closed before its handshake because its host already had as
+ * many in their handshake as one host may (src/transport/pending-limit.ts). Thrown into
+ * libp2p's upgrade, which logs it and closes the connection; the node goes on.
+ */
+export class TooManyPendingError extends CaxtonError {
+  /** The remote host (IP address). */
+  readonly host: string
+
+  constructor (host: string, perHost: number) {
+    super('TOO_MANY_PENDING', `host ${host} already has ${perHost} connections in their handshake`)
+    this.name = 'TooManyPendingError'
+    this.host = host
+  }
+}

@@ -17,6 +17,7 @@
  */
 import { getNetConfig } from '@libp2p/utils'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import { TooManyPendingError } from './errors.js'
 
 /** Inbound connections one host may hold in their upgrade (handshakes) at a time. */
 export const INBOUND_PENDING_PER_HOST = 32
@@ -56,14 +57,6 @@ export function remoteHost (maConn: MultiaddrConnection): string | undefined {
     return net.type === 'ip4' || net.type === 'ip6' ? net.host : undefined
   } catch {
     return undefined
-  }
-}
-
-/** Thrown into the upgrade (and logged by libp2p) for a connection over its host's bound. */
-export class TooManyPendingError extends Error {
-  constructor (host: string, perHost: number) {
-    super(`host ${host} already has ${perHost} connections in their handshake`)
-    this.name = 'TooManyPendingError'
   }
 }
 
