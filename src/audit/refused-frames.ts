@@ -1,6 +1,7 @@
 /**
  * Frames refused from peers, into the audit log: a forged sender, a frame that does not
- * decode, a claim membership will not obey, a registry write that fails its checks.
+ * decode, a claim membership will not obey, a registry write that fails its checks; and
+ * inbound connections closed before their handshake (their host had too many in theirs).
  *
  * A peer chooses how many frames it sends, so one audit entry per frame would let it
  * write to this node's disk at the rate of its choice. Refusals are instead counted in
@@ -15,7 +16,11 @@ import type { Logger } from 'pino'
 import { silentLogger } from '../observability/logger.js'
 import type { AuditInput } from './audit-log.js'
 
-/** Where modules report a refused frame. `peer` is the authenticated remote PeerId. */
+/**
+ * Where modules report a refused frame. `peer` is the authenticated remote PeerId; for a
+ * connection the transport closed before its handshake (protocol `tcp`), the remote IP
+ * address.
+ */
 export type RefusedFrameSink = (peer: string, protocol: string, kind: string, reason: string) => void
 
 export interface RefusedFramesOptions {

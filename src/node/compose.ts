@@ -87,7 +87,7 @@ export async function compose (config: CaxtonConfig, storage: NodeStorage, root:
  * The node's identity (its key in LevelDB, so its PeerId is stable) and its libp2p peer,
  * behind the cluster key and the allow-list when configured.
  */
-async function peer ({ config, storage, root, log }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, privateKey: PrivateKey, faultInjector?: FaultInjector }> {
+async function peer ({ config, storage, root, log, refusedFrames }: Shared, options: StartNodeOptions): Promise<{ libp2p: CaxtonLibp2p, privateKey: PrivateKey, faultInjector?: FaultInjector }> {
   const { privateKey, created } = await loadOrCreateIdentity(storage)
   const faultInjector = options.faults === true ? new FaultInjector({ logger: componentLogger(root, 'faults') }) : undefined
   const admission = await clusterAdmission({ ...config.cluster, listen: config.listen, logger: componentLogger(root, 'transport') })
@@ -96,7 +96,9 @@ async function peer ({ config, storage, root, log }: Shared, options: StartNodeO
     listen: config.listen,
     agentVersion: `caxton/${VERSION}`,
     clusterKey: admission.clusterKey,
-    connectionGater: composeGaters([admission.gater, faultInjector?.gater])
+    connectionGater: composeGaters([admission.gater, faultInjector?.gater]),
+    // Counted into the audit log as refused frames are; the source is the remote address.
+    onRefusedConnection: (host, reason) => { refusedFrames.note(host, 'tcp', 'handshakes-pending', reason) }
   })
   log.info({ peerId: libp2p.peerId.toString(), created }, created ? 'created node identity' : 'loaded node identity')
   if (faultInjector !== undefined) {

@@ -9,7 +9,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { withCorkedWrites } from './fewer-writes.js'
-import { withPendingLimit } from './pending-limit.js'
+import { INBOUND_PENDING_PER_HOST, withPendingLimit, type RefusedConnectionSink } from './pending-limit.js'
 import { withQuietNoiseFrames } from './quiet-noise.js'
 
 /** The services every Caxton node runs. */
@@ -40,6 +40,8 @@ export interface TransportOptions {
    * only peers holding the same key can connect. Absent: any peer can.
    */
   clusterKey?: Uint8Array
+  /** Told of each inbound connection closed before its handshake because its host had too many in theirs. */
+  onRefusedConnection?: RefusedConnectionSink
 }
 
 /**
@@ -89,7 +91,7 @@ export async function createTransport (options: TransportOptions): Promise<Caxto
     start: false,
     privateKey: options.privateKey,
     addresses: { listen: options.listen },
-    transports: [(components: Parameters<ReturnType<typeof tcp>>[0]) => withPendingLimit(withCorkedWrites(tcp()(components)))],
+    transports: [(components: Parameters<ReturnType<typeof tcp>>[0]) => withPendingLimit(withCorkedWrites(tcp()(components)), INBOUND_PENDING_PER_HOST, options.onRefusedConnection)],
     connectionEncrypters: [withQuietNoiseFrames(noise())],
     streamMuxers: [yamux()],
     connectionMonitor: { abortConnectionOnPingFailure: false },

@@ -60,19 +60,23 @@ export function remoteHost (maConn: MultiaddrConnection): string | undefined {
   }
 }
 
+/** Told of each connection closed over its host's bound: the host (IP address) and why. */
+export type RefusedConnectionSink = (host: string, reason: string) => void
+
 /**
  * Makes `transport`'s listeners close an inbound connection at once when its host already
- * has `perHost` in their upgrade (see the module comment). Dials are left as they are.
+ * has `perHost` in their upgrade (see the module comment), telling `onRefused`. Dials are
+ * left as they are.
  * @returns the same transport
  */
-export function withPendingLimit<T extends Transport> (transport: T, perHost = INBOUND_PENDING_PER_HOST): T {
+export function withPendingLimit<T extends Transport> (transport: T, perHost = INBOUND_PENDING_PER_HOST, onRefused?: RefusedConnectionSink): T {
   const pending = new PendingByHost(perHost)
   const createListener = transport.createListener.bind(transport)
-  transport.createListener = (options) => createListener({ ...options, upgrader: limitingUpgrader(options.upgrader, pending, perHost) })
+  transport.createListener = (options) => createListener({ ...options, upgrader: limitingUpgrader(options.upgrader, pending, perHost, onRefused) })
   return transport
 }
 
-function limitingUpgrader (upgrader: Upgrader, pending: PendingByHost, perHost: number): Upgrader {
+function limitingUpgrader (upgrader: Upgrader, pending: PendingByHost, perHost: number, onRefused?: RefusedConnectionSink): Upgrader {
   return new Proxy(upgrader, {
     get (target, property) {
       if (property === 'upgradeInbound') {
@@ -81,7 +85,11 @@ function limitingUpgrader (upgrader: Upgrader, pending: PendingByHost, perHost: 
           const host = remoteHost(maConn)
           if (host === undefined) return await upgrade(maConn, opts)
           // The listener aborts the connection when this throws.
-          if (!pending.tryAcquire(host)) throw new TooManyPendingError(host, perHost)
+          if (!pending.tryAcquire(host)) {
+            const err = new TooManyPendingError(host, perHost)
+            onRefused?.(host, err.message)
+            throw err
+          }
           try {
             return await upgrade(maConn, opts)
           } finally {

@@ -46,7 +46,7 @@ describe('transport: connections in their handshake, bounded per host', () => {
       member = node = undefined
     })
 
-    it('closes what one silent host opens past its share at once, and still lets a member from another address in', async () => {
+    it('closes what one silent host opens past its share at once, counting it in the audit log, and still lets a member from another address in', async () => {
       assert.ok(INBOUND_PENDING_TOTAL > INBOUND_PENDING_PER_HOST + 10)
       const dir = mkdtempSync(join(tmpdir(), 'caxton-pending-'))
       const keyFile = join(dir, 'cluster.key')
@@ -72,6 +72,13 @@ describe('transport: connections in their handshake, bounded per host', () => {
       const stream = await member.dialProtocol(multiaddr(addr), SWIM_PROTOCOL, { signal: AbortSignal.timeout(5000) })
       assert.equal(stream.protocol, SWIM_PROTOCOL)
       assert.equal(closed, opened - INBOUND_PENDING_PER_HOST, 'the silent host keeps its share pending, no more, no less')
+
+      // The refusals are counted into the audit log, one entry naming the host.
+      await node.refusedFrames.flush()
+      const refused = (await node.audit.list({ limit: 1000 })).filter(e => e.action === 'peer.frame' && e.target === 'tcp')
+      assert.equal(refused.length, 1, JSON.stringify(refused))
+      assert.equal(refused[0].source, '127.0.0.2')
+      assert.match(refused[0].detail ?? '', new RegExp(`^${opened - INBOUND_PENDING_PER_HOST} × handshakes-pending: host 127\\.0\\.0\\.2 already has ${INBOUND_PENDING_PER_HOST} connections in their handshake`))
     })
   })
 })
