@@ -18,8 +18,8 @@ import type { AuditInput } from './audit-log.js'
 
 /**
  * Where modules report a refused frame. `peer` is the authenticated remote PeerId; for a
- * connection the transport closed before its handshake (protocol `tcp`), the remote IP
- * address.
+ * connection the transport closed before its handshake (protocol `tcp`), the remote IPv4
+ * address or IPv6 /64 prefix.
  */
 export type RefusedFrameSink = (peer: string, protocol: string, kind: string, reason: string) => void
 

@@ -97,7 +97,7 @@ async function peer ({ config, storage, root, log, refusedFrames }: Shared, opti
     agentVersion: `caxton/${VERSION}`,
     clusterKey: admission.clusterKey,
     connectionGater: composeGaters([admission.gater, faultInjector?.gater]),
-    // Counted into the audit log as refused frames are; the source is the remote address.
+    // Counted into the audit log as refused frames are; the source is the remote host.
     onRefusedConnection: (host, reason) => { refusedFrames.note(host, 'tcp', 'handshakes-pending', reason) }
   })
   log.info({ peerId: libp2p.peerId.toString(), created }, created ? 'created node identity' : 'loaded node identity')

@@ -19,7 +19,7 @@ export { clusterAdmission, exposedAddrs, type ClusterAdmission, type ClusterAdmi
 export { generateClusterKey, parseClusterKey, readClusterKey, type ClusterKey } from './cluster-key.js'
 export { allowListGater, composeGaters } from './gater.js'
 export { corkSocketWrites, fewerWindowUpdates, withCorkedWrites } from './fewer-writes.js'
-export { INBOUND_PENDING_PER_HOST, PendingByHost, remoteHost, withPendingLimit, type RefusedConnectionSink } from './pending-limit.js'
+export { hostKey, INBOUND_PENDING_PER_HOST, PendingByHost, remoteHost, withPendingLimit, type RefusedConnectionSink } from './pending-limit.js'
 export { quietenNoiseSplitter, quietUint16Length, withQuietNoiseFrames } from './quiet-noise.js'
 export { createFrameDecoder, drained, encodeBatch, FrameInbox, FrameWriter, readFrames, type FrameWriterOptions } from './framing.js'
 export { AllowListError, ClusterKeyError, TooManyPendingError } from './errors.js'

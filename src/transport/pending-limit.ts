@@ -7,15 +7,16 @@
  * part of the upgrade, so no key is needed to take those places: twelve TCP connections
  * to a node's port that sent nothing kept out every member that dialled it (libp2p 3.3;
  * test/transport/pending-limit.test.ts shows the bound holding). So each host (an IPv4
- * address, an IPv6 address) may hold at most {@link INBOUND_PENDING_PER_HOST} connections
+ * address, an IPv6 /64 prefix) may hold at most {@link INBOUND_PENDING_PER_HOST} connections
  * in their upgrade; a connection over that is closed at once, before libp2p counts it; and
  * the node-wide cap (`INBOUND_PENDING_TOTAL`, create.ts) is far above one host's share.
  * Connections that finished their upgrade are not counted.
  *
- * What it does not stop: a peer with many addresses (an IPv6 prefix, many machines) can
- * still fill the node-wide cap.
+ * What it does not stop: a peer with many addresses (many machines, IPv4 addresses or IPv6
+ * /64 prefixes) can still fill the node-wide cap.
  */
 import { getNetConfig } from '@libp2p/utils'
+import ipaddr from 'ipaddr.js'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import { TooManyPendingError } from './errors.js'
 
@@ -50,14 +51,28 @@ export class PendingByHost {
   }
 }
 
-/** The host a connection comes from (its IP address), or undefined for an address without one. */
+/**
+ * Whom a connection is counted against: its IPv4 address, or the /64 prefix of its IPv6
+ * address (`2001:db8:0:1::/64`: one site, which can use any address in it); an IPv4 address
+ * mapped into IPv6 counts as the IPv4 address. Undefined for an address without an IP.
+ */
 export function remoteHost (maConn: MultiaddrConnection): string | undefined {
   try {
     const net = getNetConfig(maConn.remoteAddr)
-    return net.type === 'ip4' || net.type === 'ip6' ? net.host : undefined
+    return net.type === 'ip4' || net.type === 'ip6' ? hostKey(net.host) : undefined
   } catch {
     return undefined
   }
+}
+
+/**
+ * {@link remoteHost} for an address string: `1.2.3.4`, or an IPv6 address's /64 prefix.
+ * @throws Error when `address` is not an IP address
+ */
+export function hostKey (address: string): string {
+  const ip = ipaddr.process(address)
+  if (ip.kind() === 'ipv4') return ip.toString()
+  return `${(ip as ipaddr.IPv6).parts.slice(0, 4).map(p => p.toString(16)).join(':')}::/64`
 }
 
 /** Told of each connection closed over its host's bound: the host (IP address) and why. */

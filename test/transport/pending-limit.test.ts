@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config/index.js'
 import { SWIM_PROTOCOL } from '../../src/membership/index.js'
 import { startNode, type CaxtonNode } from '../../src/node/index.js'
 import { writeSecretFile } from '../../src/storage/index.js'
-import { createTransport, generateClusterKey, INBOUND_PENDING_PER_HOST, INBOUND_PENDING_TOTAL, parseClusterKey, PendingByHost, type CaxtonLibp2p } from '../../src/transport/index.js'
+import { createTransport, generateClusterKey, hostKey, INBOUND_PENDING_PER_HOST, INBOUND_PENDING_TOTAL, parseClusterKey, PendingByHost, type CaxtonLibp2p } from '../../src/transport/index.js'
 
 describe('transport: connections in their handshake, bounded per host', () => {
   it('counts up to the bound per host, each host on its own, and frees a place on release', () => {
@@ -32,6 +32,16 @@ describe('transport: connections in their handshake, bounded per host', () => {
     p.release('10.0.0.2')
     assert.equal(p.count('10.0.0.2'), 0)
     assert.equal(p.tryAcquire('10.0.0.2'), true)
+  })
+
+  it('counts an IPv4 address as itself, an IPv6 address by its /64 prefix, a mapped IPv4 address as IPv4', () => {
+    assert.equal(hostKey('192.0.2.7'), '192.0.2.7')
+    assert.equal(hostKey('2001:db8:0:1::5'), '2001:db8:0:1::/64')
+    assert.equal(hostKey('2001:db8:0:1:ffff:1:2:3'), hostKey('2001:0db8:0000:0001::9'))
+    assert.notEqual(hostKey('2001:db8:0:1::5'), hostKey('2001:db8:0:2::5'))
+    assert.equal(hostKey('::ffff:192.0.2.7'), '192.0.2.7')
+    assert.equal(hostKey('::1'), '0:0:0:0::/64')
+    assert.throws(() => hostKey('not an address'))
   })
 
   describe('on a node with the cluster key', function () {
