@@ -5,7 +5,7 @@
  * its Prometheus counters.
  */
 import type { MemberListJson } from '../../src/api/facade.js'
-import { apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../cluster/index.js'
+import { apiFetch, startNodeProcess, startNodeProcesses, waitFor, type NodeProcess } from '../cluster/index.js'
 
 export interface ClusterOptions {
   nodes: number
@@ -28,7 +28,7 @@ export async function startCluster (options: ClusterOptions): Promise<NodeProces
   const batch = options.batch ?? 4
   for (let i = 2; i <= options.nodes; i += batch) {
     const names = Array.from({ length: Math.min(batch, options.nodes - i + 1) }, (_, k) => `n${i + k}`)
-    const started = await Promise.all(names.map(async name => await startNodeProcess({ name, join: [seed.multiaddrs[0]], args, timeoutMs: 60_000 })))
+    const started = await startNodeProcesses(names.map(name => ({ name, join: [seed.multiaddrs[0]], args, timeoutMs: 60_000 })))
     for (const n of started) {
       nodes.push(n)
       options.onStarted?.(n, nodes.length)

@@ -39,8 +39,10 @@ export function tempDataDir (name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'caxton-e2e-')), name)
 }
 
+export interface StartNodeProcessOptions { name: string, dataDir?: string, join?: string[], args?: string[], timeoutMs?: number, env?: Record<string, string>, nodeArgs?: string[] }
+
 /** Starts a node on loopback (libp2p and API on free ports) and resolves when it prints its ready line. */
-export async function startNodeProcess (opts: { name: string, dataDir?: string, join?: string[], args?: string[], timeoutMs?: number, env?: Record<string, string>, nodeArgs?: string[] }): Promise<NodeProcess> {
+export async function startNodeProcess (opts: StartNodeProcessOptions): Promise<NodeProcess> {
   assertBuilt()
   const dataDir = opts.dataDir ?? tempDataDir(opts.name)
   const args = [...(opts.nodeArgs ?? []), CLI, 'node', 'start', '--json', '--preset', 'local', '--name', opts.name, '--data', dataDir,
@@ -88,6 +90,19 @@ export async function startNodeProcess (opts: { name: string, dataDir?: string, 
       }
     }
   }
+}
+
+/**
+ * Starts several nodes at once. If one does not become ready, the others that did are
+ * killed (none is left running outside the caller's reach) and the first failure is thrown.
+ */
+export async function startNodeProcesses (list: StartNodeProcessOptions[]): Promise<NodeProcess[]> {
+  const settled = await Promise.allSettled(list.map(async opts => await startNodeProcess(opts)))
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  const started = settled.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
+  if (failed === undefined) return started
+  await Promise.all(started.map(async n => await n.stop('SIGKILL')))
+  throw failed.reason
 }
 
 /** `fetch(node.api + path)` with the node's admin token. */

@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MemberListJson } from '../../src/api/facade.js'
-import { apiFetch, startNodeProcess, waitFor, type NodeProcess } from '../../sim/cluster/index.js'
+import { apiFetch, startNodeProcess, startNodeProcesses, waitFor, type NodeProcess } from '../../sim/cluster/index.js'
 
 const MEMBERSHIP = { probeIntervalMs: 500, probeTimeoutMs: 150, suspicionMult: 6 }
 const SUSPICION_MS = MEMBERSHIP.suspicionMult * MEMBERSHIP.probeIntervalMs
@@ -51,7 +51,10 @@ describe('e2e: membership across five node processes', function () {
     const args = ['--config', config]
     const n1 = await startNodeProcess({ name: 'n1', args })
     nodes.push(n1)
-    nodes.push(...await Promise.all(['n2', 'n3', 'n4', 'n5'].map(async name => await startNodeProcess({ name, join: [n1.multiaddrs[0]], args }))))
+    // Four cold starts at once on 2 cores took 10.4-13.6 s to be ready (three rounds), and
+    // over 15 s for one of them in a full test run: a longer wait, and none left running if
+    // one fails (they kept mocha from exiting).
+    nodes.push(...await startNodeProcesses(['n2', 'n3', 'n4', 'n5'].map(name => ({ name, join: [n1.multiaddrs[0]], args, timeoutMs: 60_000 }))))
     const ids = nodes.map(n => n.peerId)
     await waitFor('every node to hold all five alive', async () => {
       for (const n of nodes) {
