@@ -17,8 +17,9 @@
  */
 import { getNetConfig } from '@libp2p/utils'
 import ipaddr from 'ipaddr.js'
-import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import type { MultiaddrConnection, Transport } from '@libp2p/interface'
 import { TooManyPendingError } from './errors.js'
+import { withUpgraderHooks, type Upgrade } from './upgrader-hooks.js'
 
 /** Inbound connections one host may hold in their upgrade (handshakes) at a time. */
 export const INBOUND_PENDING_PER_HOST = 32
@@ -86,34 +87,21 @@ export type RefusedConnectionSink = (host: string, reason: string) => void
  */
 export function withPendingLimit<T extends Transport> (transport: T, perHost = INBOUND_PENDING_PER_HOST, onRefused?: RefusedConnectionSink): T {
   const pending = new PendingByHost(perHost)
-  const createListener = transport.createListener.bind(transport)
-  transport.createListener = (options) => createListener({ ...options, upgrader: limitingUpgrader(options.upgrader, pending, perHost, onRefused) })
-  return transport
-}
-
-function limitingUpgrader (upgrader: Upgrader, pending: PendingByHost, perHost: number, onRefused?: RefusedConnectionSink): Upgrader {
-  return new Proxy(upgrader, {
-    get (target, property) {
-      if (property === 'upgradeInbound') {
-        const upgrade = target.upgradeInbound.bind(target)
-        return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) => {
-          const host = remoteHost(maConn)
-          if (host === undefined) return await upgrade(maConn, opts)
-          // The listener aborts the connection when this throws.
-          if (!pending.tryAcquire(host)) {
-            const err = new TooManyPendingError(host, perHost)
-            onRefused?.(host, err.message)
-            throw err
-          }
-          try {
-            return await upgrade(maConn, opts)
-          } finally {
-            pending.release(host)
-          }
-        }
+  return withUpgraderHooks(transport, {
+    inbound: (upgrade: Upgrade): Upgrade => async (maConn, opts) => {
+      const host = remoteHost(maConn)
+      if (host === undefined) return await upgrade(maConn, opts)
+      // The listener aborts the connection when this throws.
+      if (!pending.tryAcquire(host)) {
+        const err = new TooManyPendingError(host, perHost)
+        onRefused?.(host, err.message)
+        throw err
       }
-      const value: unknown = Reflect.get(target, property)
-      return typeof value === 'function' ? value.bind(target) : value
+      try {
+        return await upgrade(maConn, opts)
+      } finally {
+        pending.release(host)
+      }
     }
   })
 }
