@@ -24,8 +24,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config/index.js'
 import type { AgentLimits } from '../../src/runtime/types.js'
-import { ROOT, apiFetch, type NodeProcess } from '../cluster/index.js'
-import { twoNodes, type MessageBenchOptions } from './caxton.js'
+import { ROOT } from '../cluster/index.js'
+import { cpuSecondsOf, twoNodes, type MessageBenchOptions } from './caxton.js'
 
 export const PING_WASM = join(ROOT, 'dist', 'agents', 'ping.wasm')
 
@@ -49,13 +49,6 @@ export interface AgentsResult {
 function unboundedSendBudget (): Partial<AgentLimits> {
   const { quota } = loadConfig({ env: {}, flags: { preset: 'local' } })
   return { sendsPerSecond: quota.maxSendsPerSecond, sendBurst: quota.maxSendBurst, sendBytesPerSecond: quota.maxSendBytesPerSecond }
-}
-
-async function cpuSecondsOf (b: NodeProcess): Promise<number> {
-  const text = await (await apiFetch(b, '/metrics', { signal: AbortSignal.timeout(5000) })).text()
-  const match = /^caxton_process_cpu_seconds_total (\S+)/m.exec(text)
-  if (match === null) throw new Error('node B\'s /metrics has no caxton_process_cpu_seconds_total')
-  return Number(match[1])
 }
 
 /**

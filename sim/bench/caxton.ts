@@ -160,6 +160,20 @@ export interface OneWayResult {
   /** Messages/s node A accepted (each durable before its send resolved). */
   accepted: number
   messages: number
+  /**
+   * CPU per message over the measured run (first send to the last handled), µs, all
+   * threads: node A's (this process: the client's sends, the router, delivery, the
+   * transport) and node B's.
+   */
+  cpuUsPerMessage: { a: number, b: number }
+}
+
+/** A node process's CPU time so far (main thread and workers), s, from its `/metrics`. */
+export async function cpuSecondsOf (b: NodeProcess): Promise<number> {
+  const text = await (await apiFetch(b, '/metrics', { signal: AbortSignal.timeout(5000) })).text()
+  const match = /^caxton_process_cpu_seconds_total (\S+)/m.exec(text)
+  if (match === null) throw new Error(`node ${b.name}'s /metrics has no caxton_process_cpu_seconds_total`)
+  return Number(match[1])
 }
 
 /**
@@ -190,8 +204,17 @@ export async function benchOneWay (options: MessageBenchOptions): Promise<OneWay
       return { acceptedMs, handledMs: performance.now() - t0 }
     }
     await send(Math.min(2000, options.messages)) // warm-up
+    const cpuA0 = process.cpuUsage()
+    const cpuB0 = await cpuSecondsOf(b)
     const { acceptedMs, handledMs } = await send(options.messages)
-    return { handled: options.messages / (handledMs / 1000), accepted: options.messages / (acceptedMs / 1000), messages: options.messages }
+    const cpuA = process.cpuUsage(cpuA0)
+    const cpuB = await cpuSecondsOf(b) - cpuB0
+    return {
+      handled: options.messages / (handledMs / 1000),
+      accepted: options.messages / (acceptedMs / 1000),
+      messages: options.messages,
+      cpuUsPerMessage: { a: (cpuA.user + cpuA.system) / options.messages, b: cpuB * 1e6 / options.messages }
+    }
   } finally {
     await a.cleanup()
     await b.stop()

@@ -278,6 +278,7 @@ function printTable (r: Results): void {
     if (o != null) {
       rows.push([`caxton one-way A → B handled, ${mode}`, fmtRate(o.handled), '', ''])
       rows.push([`caxton one-way accepted on A, ${mode}`, fmtRate(o.accepted), '', ''])
+      rows.push([`caxton one-way CPU µs per message, A / B, ${mode}`, `${o.cpuUsPerMessage.a.toFixed(1)} / ${o.cpuUsPerMessage.b.toFixed(1)}`, '', ''])
     }
     const g = set.agents
     if (g != null) {
