@@ -226,11 +226,12 @@ export class AgentManager {
   }
 
   /**
-   * Redeploys the agents persisted before a restart (one that no longer loads is logged
-   * and published as `failed`; one stopped or suspended comes back so), and brings the
-   * registry in line with them: entries of
-   * this node's agents are (re)written where they differ, and an entry naming this node
-   * for an agent it no longer stores is removed.
+   * Redeploys the agents persisted before a restart (their modules compiled from the metered
+   * form the runtime kept, when this build metered them; one that no longer loads is logged
+   * and published as `failed`; one stopped or suspended comes back so), deletes metered
+   * modules no agent keeps, and brings the registry in line with them: entries of this
+   * node's agents are (re)written where they differ, and an entry naming this node for an
+   * agent it no longer stores is removed.
    */
   async restore (): Promise<void> {
     const { runtime, registry, self, logger } = this.o
@@ -248,6 +249,9 @@ export class AgentManager {
       }
       await this.publishHosted({ ...s, capabilities: this.o.state?.declared(s.id) ?? s.capabilities }, state).catch(err => { logger.error({ agentId: s.id, err: (err as Error).message }, 'could not register a restored agent') })
     }
+    await this.o.store.pruneMeteredModules().then(n => {
+      if (n > 0) logger.info({ pruned: n }, 'metered modules of modules no agent keeps deleted')
+    }, (err: Error) => { logger.warn({ err: err.message }, 'could not prune metered modules') })
     const kept = new Set(stored.map(s => s.id))
     for (const a of registry.list({ node: self })) {
       if (kept.has(a.agentId)) continue

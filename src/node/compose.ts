@@ -28,7 +28,7 @@ import { MessageRouter, RandomPool } from '../router/index.js'
 import { ProviderRecords, RegistryLocator } from '../routing/index.js'
 import { createAgentRuntime, pickLimits } from '../runtime/index.js'
 import type { AgentRuntime, RuntimeHost } from '../runtime/types.js'
-import { AgentStore, loadOrCreateIdentity, type NodeStorage } from '../storage/index.js'
+import { AgentStore, MeteredModuleRows, loadOrCreateIdentity, type NodeStorage } from '../storage/index.js'
 import { TimerService } from '../timers/index.js'
 import { clusterAdmission, composeGaters, createTransport, type CaxtonLibp2p } from '../transport/index.js'
 import { AgentManager } from './agents.js'
@@ -194,7 +194,9 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     workers: config.agents.workers,
     workerResourceLimits: { maxOldGenerationSizeMb: config.agents.workerHeapMb },
     drainTimeoutMs: config.agents.drainTimeoutMs,
-    overBudgetGraceMs: config.agents.overBudgetGraceMs
+    overBudgetGraceMs: config.agents.overBudgetGraceMs,
+    // A restart compiles the metered modules it kept instead of checking them again.
+    meteredModules: new MeteredModuleRows(storage)
   })
   cluster.localAgents.ids = () => runtime.list().map(a => a.id)
   const limits: AclLimits = { ...DEFAULT_ACL_LIMITS, maxContentBytes: config.messages.maxContentBytes }

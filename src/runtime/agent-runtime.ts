@@ -54,8 +54,9 @@ import { Mailbox } from './mailbox.js'
 import { AGENT_STATES, RuntimeMetrics } from './metrics.js'
 import { PolicyClient } from './policy-client.js'
 import type {
-  AgentInfo, AgentLimits, AgentOutbound, AgentRuntime, AgentState, AgentStats, DeliverResult, DeployOptions, ModuleReport, RuntimeHost
+  AgentInfo, AgentLimits, AgentOutbound, AgentRuntime, AgentState, AgentStats, DeliverResult, DeployOptions, MeteredModuleStore, ModuleReport, RuntimeHost
 } from './types.js'
+import { meteringFingerprint } from './metering-fingerprint.js'
 import {
   ByteWriter, FAILURE_KINDS, FRAME_FLAGS, RecordKind, Watch, wasTransferred,
   type AgentWorkerData, type FailureKind, type FromWorker, type LoadRequest, type ToWorker
@@ -120,6 +121,11 @@ export interface AgentRuntimeOptions {
   moduleCacheSize?: number
   /** The policy worker (binaryen) is stopped after this long unused, ms. @default 60000 */
   policyIdleMs?: number
+  /**
+   * Keeps the modules the policy worker metered, across restarts: a module found there
+   * (metered by this build) is compiled without the policy worker. @default none
+   */
+  meteredModules?: MeteredModuleStore
   /** Wall clock for `deployedAt`, ms since the epoch. @default Date.now */
   now?: () => number
 }
@@ -245,6 +251,7 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly sandbox: Pick<LoadRequest, 'maxSendBytes' | 'maxSendsPerMessage' | 'maxLogsPerMessage' | 'maxLogBytes'>
   private readonly now: () => number
   private readonly policy: PolicyClient
+  private readonly meteredModules: MeteredModuleStore | undefined
   private readonly agents = new Map<AgentId, AgentSlot>()
   private readonly slots = new Map<number, AgentSlot>()
   /** Compiled modules by sha256, least recently used dropped first. */
@@ -290,6 +297,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.modules = new LRUCache({ max: options.moduleCacheSize ?? 64 })
     this.now = options.now ?? Date.now
     this.policy = new PolicyClient({ logger: this.log.child({ component: 'caxton:runtime:policy' }), idleMs: options.policyIdleMs })
+    this.meteredModules = options.meteredModules
     this.metrics = options.metrics === undefined ? undefined : new RuntimeMetrics(options.metrics, () => this.countByState())
   }
 
@@ -662,12 +670,18 @@ export class WasmAgentRuntime implements AgentRuntime {
 
   // --- deploy internals ---
 
-  /** Policy check + fuel pass (policy worker), then compile; cached by sha256. */
+  /**
+   * Policy check + fuel pass (policy worker), then compile; cached by sha256, in memory and
+   * in `meteredModules` when given (a module metered by this build is read back from there
+   * and compiled without the policy worker).
+   */
   private async compile (bytes: Uint8Array): Promise<CompiledAgentModule> {
     const hash = sha256(bytes)
     let entry = this.modules.get(hash)
     if (entry !== undefined) return await entry
     entry = (async () => {
+      const kept = await this.keptModule(hash)
+      if (kept !== undefined) return kept
       const result = await this.policy.check(bytes, true)
       const instrumented = result.instrumented
       if (instrumented === undefined) throw new Error('policy worker returned no instrumented module')
@@ -678,11 +692,36 @@ export class WasmAgentRuntime implements AgentRuntime {
         throw new InvalidModuleError(`cannot compile the instrumented module: ${(err as Error).message}`, { cause: err })
       }
       this.log.debug({ hash, ...result.timings }, 'module checked and metered')
+      this.metrics?.metered.inc({ source: 'policy' })
+      if (this.meteredModules !== undefined) {
+        this.meteredModules.put(hash, { fingerprint: meteringFingerprint(), report: result.report, instrumented }).catch((err: Error) => {
+          this.log.warn({ hash, err: err.message }, 'could not keep a metered module (it is metered again after a restart)')
+        })
+      }
       return { report: { hash, ...result.report }, module }
     })()
     this.modules.set(hash, entry)
     entry.catch(() => { if (this.modules.peek(hash) === entry) this.modules.delete(hash) })
     return await entry
+  }
+
+  /**
+   * The metered form of the module `hash` kept in `meteredModules` by this build, compiled;
+   * undefined when there is none, it was metered by another build, or it cannot be read or
+   * compiled (the module is then checked and metered again, and kept anew).
+   */
+  private async keptModule (hash: string): Promise<CompiledAgentModule | undefined> {
+    if (this.meteredModules === undefined) return undefined
+    try {
+      const kept = await this.meteredModules.get(hash)
+      if (kept === undefined || kept.fingerprint !== meteringFingerprint()) return undefined
+      const module = await WebAssembly.compile(kept.instrumented as Uint8Array<ArrayBuffer>)
+      this.metrics?.metered.inc({ source: 'kept' })
+      return { report: { hash, ...kept.report }, module }
+    } catch (err) {
+      this.log.warn({ hash, err: (err as Error).message }, 'a kept metered module could not be used; checking the module again')
+      return undefined
+    }
   }
 
   private async load (w: AgentWorker, a: AgentSlot): Promise<number> {

@@ -15,6 +15,7 @@ export class RuntimeMetrics {
   readonly handlerSeconds: Histogram.Internal<string>
   readonly restarts: Counter
   readonly deploys: Histogram<'result'>
+  readonly metered: Counter<'source'>
   readonly sendsRejected: Counter
   readonly sendsOverBudget: Counter
   readonly suspensions: Counter<'by'>
@@ -50,6 +51,12 @@ export class RuntimeMetrics {
       help: 'Time to deploy an agent (policy check, fuel pass, compile, instantiate), seconds, by result',
       labelNames: ['result'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers
+    })
+    this.metered = new Counter({
+      name: 'caxton_runtime_modules_metered_total',
+      help: 'Modules made ready to run, by where their metered form came from (policy: checked and metered by the policy worker; kept: read back from the node\'s database, metered by this build before)',
+      labelNames: ['source'],
       registers
     })
     this.sendsRejected = new Counter({

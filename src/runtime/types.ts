@@ -229,3 +229,29 @@ export interface ModuleReport {
   /** Initial / maximum memory the module declares, pages (before the host caps it). */
   memory: { initial: number, maximum?: number }
 }
+
+/**
+ * A module as the policy worker checked and metered it, kept across restarts by a
+ * {@link MeteredModuleStore}.
+ */
+export interface MeteredModule {
+  /** `meteringFingerprint()` of the build that metered it. */
+  fingerprint: string
+  /** What the policy check found (the module's hash is the store's key). */
+  report: Omit<ModuleReport, 'hash'>
+  /** The module rewritten for the sandbox (what the agent worker instantiates). */
+  instrumented: Uint8Array
+}
+
+/**
+ * Where the runtime keeps the modules it has checked and metered, by the sha256 of the
+ * module as deployed (hex), so that a restart compiles the metered form it kept instead of
+ * loading binaryen in the policy worker and checking every agent's module again (~1.5 s
+ * before the first agent was back, at a node's start on a 2-core machine). The runtime
+ * uses a kept module only when its fingerprint is this build's. Neither call may be
+ * relied on: a failed `get` is a miss, a failed `put` is logged.
+ */
+export interface MeteredModuleStore {
+  get: (hash: string) => Promise<MeteredModule | undefined>
+  put: (hash: string, module: MeteredModule) => Promise<void>
+}

@@ -3,6 +3,7 @@ import { pack, unpack } from 'msgpackr'
 import type { Capability } from '../../protocols/registry/types.js'
 import type { AgentLimits } from '../runtime/types.js'
 import { StorageCorruptError } from './errors.js'
+import { MeteredModuleRows, meteredModulesOf } from './metered-modules.js'
 import type { NodeStorage, Sublevel } from './storage.js'
 
 /** A deployed agent as persisted: enough to bring it back on restart. */
@@ -57,9 +58,16 @@ export type StorageOp =
   | { type: 'put', sublevel: Sublevel, key: string, value: Uint8Array }
   | { type: 'del', sublevel: Sublevel, key: string }
 
-/** Deployed agents and their modules, persisted in the node's LevelDB. */
+/**
+ * Deployed agents and their modules, persisted in the node's LevelDB. A module's row in
+ * `metered-modules` (the runtime's metered form of it) is deleted with the module.
+ */
 export class AgentStore {
-  constructor (private readonly storage: NodeStorage) {}
+  private readonly metered: Sublevel
+
+  constructor (private readonly storage: NodeStorage) {
+    this.metered = meteredModulesOf(storage)
+  }
 
   /** Stores the agent and its module in one atomic batch. */
   async put (agent: NewAgent, wasm: Uint8Array): Promise<StoredAgent> {
@@ -106,7 +114,7 @@ export class AgentStore {
     ]
     const used = modulesOf([record, ...others.filter(a => a.id !== current.id)])
     for (const hash of new Set([current.moduleHash, ...current.versions.map(v => v.moduleHash)])) {
-      if (!used.has(hash)) ops.push({ type: 'del', sublevel: this.storage.modules, key: hash })
+      if (!used.has(hash)) ops.push(...this.moduleDeleteOps(hash))
     }
     return { record, ops }
   }
@@ -137,9 +145,23 @@ export class AgentStore {
     const ops: StorageOp[] = [{ type: 'del', sublevel: this.storage.agents, key: id }]
     const used = modulesOf(all.filter(a => a.id !== id))
     for (const hash of modulesOf([target])) {
-      if (!used.has(hash)) ops.push({ type: 'del', sublevel: this.storage.modules, key: hash })
+      if (!used.has(hash)) ops.push(...this.moduleDeleteOps(hash))
     }
     return ops
+  }
+
+  /**
+   * Deletes the metered modules (see `MeteredModuleRows`) of modules no stored agent keeps:
+   * those of a deploy that failed after its module was metered, or written before their
+   * module's rows were deleted together. Returns how many.
+   */
+  async pruneMeteredModules (): Promise<number> {
+    return await new MeteredModuleRows(this.storage).prune(modulesOf(await this.list()))
+  }
+
+  /** A module's row and its metered form's, deleted. */
+  private moduleDeleteOps (hash: string): StorageOp[] {
+    return [{ type: 'del', sublevel: this.storage.modules, key: hash }, { type: 'del', sublevel: this.metered, key: hash }]
   }
 
   /** Every stored agent, in id order. @throws StorageCorruptError */

@@ -1,6 +1,7 @@
 /**
  * The node's embedded storage: one LevelDB per node, split into sublevels
- * (`identity`, `agents`, `modules`, `meta`, and those components open by name).
+ * (`identity`, `agents`, `modules`, `meta`, and those components open by name, e.g.
+ * `metered-modules`).
  *
  * @example
  * ```ts
@@ -13,5 +14,6 @@
 export { openStorage, SCHEMA_VERSION, DATA_DIR_MODE, type NodeStorage, type Sublevel } from './storage.js'
 export { loadOrCreateIdentity } from './identity.js'
 export { AgentStore, type AgentVersion, type NextVersion, type StoredAgent, type StorageOp } from './agent-store.js'
+export { MeteredModuleRows, METERED_MODULES_SUBLEVEL } from './metered-modules.js'
 export { StorageOpenError, StorageCorruptError } from './errors.js'
 export { writeSecretFile, SECRET_FILE_MODE } from './secret-file.js'

@@ -1,0 +1,57 @@
+/**
+ * What a module's metered form (policy check and fuel pass, `policy.ts` and `fuel.ts`)
+ * depends on in this build, as one sha256: the sources of those files, of the binaryen
+ * wrapper and of the worker that runs them (as this build runs them: `.ts` under tsx,
+ * `.js` compiled), the agent ABI's import and export tables, and binaryen's version. A
+ * metered module kept by a build
+ * with another fingerprint is checked and metered again (see `MeteredModuleStore`), so
+ * that a change to the policy or the fuel pass reaches every agent at the next restart,
+ * with nothing to bump by hand. A change to a comment in those files costs one re-check
+ * per module, no more.
+ */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, extname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ALLOWED_IMPORTS, IMPORT_MODULE, REQUIRED_EXPORTS, RESERVED_EXPORT_PREFIX } from '../../protocols/agent-abi/index.js'
+
+/** The files, next to this one, whose sources the metered form depends on. */
+const SOURCES = ['policy', 'policy-worker', 'fuel', 'binaryen']
+
+let fingerprint: string | undefined
+
+/** This build's metering fingerprint (computed once: four small file reads). */
+export function meteringFingerprint (): string {
+  fingerprint ??= compute()
+  return fingerprint
+}
+
+function compute (): string {
+  const here = fileURLToPath(import.meta.url)
+  const ext = extname(here)
+  const h = createHash('sha256')
+  for (const name of SOURCES) {
+    h.update(name).update('\0').update(readFileSync(join(dirname(here), name + ext))).update('\0')
+  }
+  h.update(JSON.stringify({ ALLOWED_IMPORTS, IMPORT_MODULE, REQUIRED_EXPORTS, RESERVED_EXPORT_PREFIX }))
+  h.update('\0').update(binaryenVersion())
+  return h.digest('hex')
+}
+
+/** binaryen's version from its package.json, found from where Node resolves the package. */
+function binaryenVersion (): string {
+  const require = createRequire(import.meta.url)
+  let dir = dirname(require.resolve('binaryen'))
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown, version?: unknown }
+      if (pkg.name === 'binaryen' && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // no package.json here: keep walking up
+    }
+    const parent = dirname(dir)
+    if (parent === dir) return 'unknown'
+    dir = parent
+  }
+}
