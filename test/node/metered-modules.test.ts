@@ -30,24 +30,19 @@ async function metered (node: CaxtonNode): Promise<{ policy: number, kept: numbe
   return { policy: count('policy'), kept: count('kept') }
 }
 
-/** The rows of the `metered-modules` sublevel, read with the node stopped. */
-async function rowsIn (dataDir: string, hashes: string[]): Promise<Array<string | undefined>> {
+/** Runs `f` on the `metered-modules` rows of a stopped node's data folder. */
+async function withRows<T> (dataDir: string, f: (rows: MeteredModuleRows) => Promise<T>): Promise<T> {
   const storage = await openStorage(dataDir)
   try {
-    const rows = new MeteredModuleRows(storage)
-    return await Promise.all(hashes.map(async h => (await rows.get(h))?.fingerprint))
+    return await f(new MeteredModuleRows(storage))
   } finally {
     await storage.close()
   }
 }
 
-async function withStorage (dataDir: string, f: (rows: MeteredModuleRows) => Promise<void>): Promise<void> {
-  const storage = await openStorage(dataDir)
-  try {
-    await f(new MeteredModuleRows(storage))
-  } finally {
-    await storage.close()
-  }
+/** The fingerprints of the rows kept for `hashes` (undefined: no row). */
+async function rowsIn (dataDir: string, hashes: string[]): Promise<Array<string | undefined>> {
+  return await withRows(dataDir, async rows => await Promise.all(hashes.map(async h => (await rows.get(h))?.fingerprint)))
 }
 
 describe('metered modules kept across restarts', function () {
@@ -81,7 +76,7 @@ describe('metered modules kept across restarts', function () {
     await node.deployAgent({ id: 'counter', wasm: COUNTER })
     await node.stop()
     node = undefined
-    await withStorage(dataDir, async rows => {
+    await withRows(dataDir, async rows => {
       const echo = await rows.get(sha256(ECHO))
       const counter = await rows.get(sha256(COUNTER))
       assert.ok(echo !== undefined && counter !== undefined)
@@ -111,7 +106,7 @@ describe('metered modules kept across restarts', function () {
     assert.deepEqual(await rowsIn(dataDir, [sha256(ECHO), sha256(COUNTER)]), [meteringFingerprint(), undefined])
 
     // A row no agent's module needs (e.g. of a deploy that failed after the check).
-    await withStorage(dataDir, async rows => {
+    await withRows(dataDir, async rows => {
       const echo = await rows.get(sha256(ECHO))
       assert.ok(echo !== undefined)
       await rows.put('0'.repeat(64), echo)
