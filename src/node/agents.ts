@@ -249,7 +249,7 @@ export class AgentManager {
       }
       await this.publishHosted({ ...s, capabilities: this.o.state?.declared(s.id) ?? s.capabilities }, state).catch(err => { logger.error({ agentId: s.id, err: (err as Error).message }, 'could not register a restored agent') })
     }
-    await this.o.store.pruneMeteredModules().then(n => {
+    await this.o.store.pruneMeteredModules(stored).then(n => {
       if (n > 0) logger.info({ pruned: n }, 'metered modules of modules no agent keeps deleted')
     }, (err: Error) => { logger.warn({ err: err.message }, 'could not prune metered modules') })
     const kept = new Set(stored.map(s => s.id))

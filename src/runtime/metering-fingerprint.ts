@@ -49,19 +49,8 @@ function compute (): string {
   return h.digest('hex')
 }
 
-/** binaryen's version from its package.json, found from where Node resolves the package. */
+/** binaryen's version, from the package.json Node resolves for it (binaryen has no `exports` map). */
 function binaryenVersion (): string {
-  const require = createRequire(import.meta.url)
-  let dir = dirname(require.resolve('binaryen'))
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown, version?: unknown }
-      if (pkg.name === 'binaryen' && typeof pkg.version === 'string') return pkg.version
-    } catch {
-      // no package.json here: keep walking up
-    }
-    const parent = dirname(dir)
-    if (parent === dir) return 'unknown'
-    dir = parent
-  }
+  const pkg = createRequire(import.meta.url)('binaryen/package.json') as { version?: unknown }
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown'
 }

@@ -3,7 +3,7 @@ import { pack, unpack } from 'msgpackr'
 import type { Capability } from '../../protocols/registry/types.js'
 import type { AgentLimits } from '../runtime/types.js'
 import { StorageCorruptError } from './errors.js'
-import { MeteredModuleRows, meteredModulesOf } from './metered-modules.js'
+import { MeteredModuleRows } from './metered-modules.js'
 import type { NodeStorage, Sublevel } from './storage.js'
 
 /** A deployed agent as persisted: enough to bring it back on restart. */
@@ -63,10 +63,10 @@ export type StorageOp =
  * `metered-modules` (the runtime's metered form of it) is deleted with the module.
  */
 export class AgentStore {
-  private readonly metered: Sublevel
+  private readonly metered: MeteredModuleRows
 
   constructor (private readonly storage: NodeStorage) {
-    this.metered = meteredModulesOf(storage)
+    this.metered = new MeteredModuleRows(storage)
   }
 
   /** Stores the agent and its module in one atomic batch. */
@@ -151,17 +151,17 @@ export class AgentStore {
   }
 
   /**
-   * Deletes the metered modules (see `MeteredModuleRows`) of modules no stored agent keeps:
-   * those of a deploy that failed after its module was metered, or written before their
-   * module's rows were deleted together. Returns how many.
+   * Deletes the metered modules (see `MeteredModuleRows`) of modules none of `agents` (the
+   * stored agents, from {@link list}) keeps: those of a deploy that failed after its module
+   * was metered. Returns how many.
    */
-  async pruneMeteredModules (): Promise<number> {
-    return await new MeteredModuleRows(this.storage).prune(modulesOf(await this.list()))
+  async pruneMeteredModules (agents: readonly StoredAgent[]): Promise<number> {
+    return await this.metered.prune(modulesOf(agents))
   }
 
   /** A module's row and its metered form's, deleted. */
   private moduleDeleteOps (hash: string): StorageOp[] {
-    return [{ type: 'del', sublevel: this.storage.modules, key: hash }, { type: 'del', sublevel: this.metered, key: hash }]
+    return [{ type: 'del', sublevel: this.storage.modules, key: hash }, this.metered.deleteOp(hash)]
   }
 
   /** Every stored agent, in id order. @throws StorageCorruptError */

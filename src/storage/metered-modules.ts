@@ -10,6 +10,7 @@
  */
 import { pack, unpack } from 'msgpackr'
 import type { MeteredModule, MeteredModuleStore } from '../runtime/types.js'
+import type { StorageOp } from './agent-store.js'
 import type { NodeStorage, Sublevel } from './storage.js'
 
 /** Name of the sublevel the rows live in. */
@@ -17,16 +18,11 @@ export const METERED_MODULES_SUBLEVEL = 'metered-modules'
 
 const ROW_FORMAT = 1
 
-/** The sublevel of metered modules in `storage`. */
-export function meteredModulesOf (storage: Pick<NodeStorage, 'sublevel'>): Sublevel {
-  return storage.sublevel(METERED_MODULES_SUBLEVEL)
-}
-
 export class MeteredModuleRows implements MeteredModuleStore {
   private readonly rows: Sublevel
 
   constructor (storage: Pick<NodeStorage, 'sublevel'>) {
-    this.rows = meteredModulesOf(storage)
+    this.rows = storage.sublevel(METERED_MODULES_SUBLEVEL)
   }
 
   /** The row kept for `hash`; undefined when there is none or it is not a row this code wrote (it is then replaced by the next `put`). */
@@ -38,6 +34,11 @@ export class MeteredModuleRows implements MeteredModuleStore {
   async put (hash: string, m: MeteredModule): Promise<void> {
     const r = m.report
     await this.rows.put(hash, pack([ROW_FORMAT, m.fingerprint, r.bytes, r.imports, r.exports, r.memory.initial, r.memory.maximum ?? null, m.instrumented]))
+  }
+
+  /** The row of `hash` deleted, for a batch that deletes its module too. */
+  deleteOp (hash: string): StorageOp {
+    return { type: 'del', sublevel: this.rows, key: hash }
   }
 
   /** Deletes the rows of modules not in `keep` (module hashes); returns how many. */
