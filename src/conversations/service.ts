@@ -58,8 +58,23 @@ const DEFER_MS = 1000
  * second, and what came in meanwhile waited (docs/performance.md, isolation's seventh look).
  */
 const FLUSH_SLICE = 32
+/**
+ * Rows a flush writes in one batch, and stored rows it reads in one `getMany`. Building a
+ * batch holds the main thread ~2.5 µs a row (src/delivery/commit.ts), and a `getMany` ~1 µs
+ * a key: one batch for a second's conversations held it ~75 ms at 30,000 round trips a
+ * second. Smaller batches, more of them: at 512 or 1,024 the round trips with one in
+ * flight that ran beside a flush had twice the p99 (docs/performance.md, "Conversations
+ * written behind").
+ */
+const FLUSH_BATCH = 4096
 /** Stored rows read in one `getMany` when the node stops. */
 const COMPLETE_BATCH = 1000
+/**
+ * Conversation ids this node made up ({@link ConversationService.minted}) remembered in one
+ * generation; two generations are kept. An id older than that (a one-off conversation, or
+ * a reply later than 4,096 to 8,192 newer conversations of this node) is read as any other.
+ */
+export const MINTED_GENERATION = 4096
 
 export interface ConversationServiceOptions {
   rows: Sublevel
@@ -98,6 +113,14 @@ export class ConversationService {
    * held are parts: what this run saw since, with or without a row on disk.
    */
   private readonly whole = new Set<string>()
+  /**
+   * Ids this node made up for a conversation not written yet: no stored row can hold one,
+   * so its first write reads nothing (the flush's `getMany` read every new conversation's
+   * id: ~1 µs of the main thread a key, 17-41 ms once a second at 30,000 round trips a
+   * second). The older generation is dropped when the newer one is full.
+   */
+  private mintedNow = new Set<string>()
+  private mintedBefore = new Set<string>()
   private running = false
 
   constructor (private readonly o: ConversationServiceOptions) {
@@ -181,6 +204,25 @@ export class ConversationService {
   }
 
   /**
+   * Notes that this node made up conversation id `id` just now (for a message that had
+   * none), so that no stored row is looked for when its conversation is first written.
+   * @returns `id`
+   */
+  minted (id: string): string {
+    if (this.mintedNow.size >= MINTED_GENERATION) {
+      this.mintedBefore = this.mintedNow
+      this.mintedNow = new Set()
+    }
+    this.mintedNow.add(id)
+    return id
+  }
+
+  /** A conversation about to be written whose id this node made up is whole: nothing stored to merge. */
+  private wholeIfMinted (id: string): void {
+    if ((this.mintedNow.size > 0 && this.mintedNow.delete(id)) || (this.mintedBefore.size > 0 && this.mintedBefore.delete(id))) this.whole.add(id)
+  }
+
+  /**
    * A message this node accepted: its conversation is updated, and written with `ops`
    * when its awaited replies changed. `outgoing`: sent from this node (only those await
    * replies here, so that one FAILURE, from the asker's node, reports a missing reply).
@@ -193,12 +235,14 @@ export class ConversationService {
     if (seen === undefined) return
     const c = seen.conversation
     if (seen.awaitingChanged) {
+      this.wholeIfMinted(c.id)
       ops.push(this.putOp(this.complete(c)))
       this.dirty.delete(c.id)
     } else if (c.messages > 1) {
       // A whole one has more than one message by now (its row had one): no Set probe here
       // for the common one-off conversation.
       this.dirty.add(c.id)
+      this.wholeIfMinted(c.id)
     }
     for (const old of seen.evicted) {
       const changed = this.dirty.delete(old.id)
@@ -237,7 +281,7 @@ export class ConversationService {
    */
   private async completeParts (): Promise<void> {
     const parts: Conversation[] = []
-    for (const c of this.table.all()) if (!this.whole.has(c.id) && !this.dirty.has(c.id)) parts.push(c)
+    for (const c of this.table.all()) if (!this.whole.has(c.id) && !this.dirty.has(c.id) && !this.mintedNow.has(c.id) && !this.mintedBefore.has(c.id)) parts.push(c)
     for (let i = 0; i < parts.length; i += COMPLETE_BATCH) {
       const batch = parts.slice(i, i + COMPLETE_BATCH)
       const rows = await this.o.rows.getMany(batch.map(c => c.id))
@@ -257,9 +301,11 @@ export class ConversationService {
 
   /**
    * Writes the conversations changed since the last flush. The stored rows of parts not
-   * written yet are read in one `getMany` (off the event loop), and the rows are made
-   * {@link FLUSH_SLICE} at a time, one turn of the event loop each: done in one go, with a
-   * `getSync` a part, it held the loop 8-100 ms once a second at ~10k messages/s.
+   * written yet (ids this node did not make up) are read by `getMany`s of
+   * {@link FLUSH_BATCH} (off the event loop), the rows are made {@link FLUSH_SLICE} at a
+   * time, one turn of the event loop each, and written {@link FLUSH_BATCH} a batch, one
+   * batch after the other: done in one go, with a `getSync` a part, it held the loop
+   * 8-100 ms once a second at ~10k messages/s.
    */
   private async flush (): Promise<void> {
     while (this.flushing !== undefined) await this.flushing
@@ -272,24 +318,39 @@ export class ConversationService {
     // Each id leaves `dirty` when its row is made: one evicted meanwhile is written by the eviction.
     const ids = [...this.dirty]
     const unread = ids.filter(id => !this.whole.has(id))
-    const rows = unread.length > 0 ? await this.o.rows.getMany(unread) : []
-    for (let i = 0; i < unread.length; i++) {
-      const id = unread[i]
-      // Made whole meanwhile (a reply awaited in it was written), or gone: nothing to merge.
-      if (this.whole.has(id) || this.table.get(id) === undefined) continue
-      const bytes = rows[i]
-      const stored = bytes === undefined ? undefined : this.decode(id, bytes)
-      if (stored !== undefined) this.table.absorb(stored)
-      this.whole.add(id)
+    for (let from = 0; from < unread.length; from += FLUSH_BATCH) {
+      const part = unread.slice(from, from + FLUSH_BATCH)
+      const rows = await this.o.rows.getMany(part)
+      for (let i = 0; i < part.length; i++) {
+        const id = part[i]
+        // Made whole meanwhile (a reply awaited in it was written), or gone: nothing to merge.
+        if (this.whole.has(id) || this.table.get(id) === undefined) continue
+        const bytes = rows[i]
+        const stored = bytes === undefined ? undefined : this.decode(id, bytes)
+        if (stored !== undefined) this.table.absorb(stored)
+        this.whole.add(id)
+      }
     }
-    const ops: StorageOp[] = []
+    let ops: StorageOp[] = []
     for (let i = 0; i < ids.length; i++) {
-      if (i > 0 && i % FLUSH_SLICE === 0) await new Promise(resolve => setImmediate(resolve))
+      if (i > 0 && i % FLUSH_SLICE === 0) {
+        if (ops.length >= FLUSH_BATCH) {
+          await this.writeRows(ops)
+          ops = []
+        } else {
+          await new Promise(resolve => setImmediate(resolve))
+        }
+      }
       const id = ids[i]
       const c = this.table.get(id)
       if (c === undefined || !this.dirty.delete(id)) continue
       ops.push(this.putOp(this.complete(c)))
     }
+    await this.writeRows(ops)
+  }
+
+  private async writeRows (ops: StorageOp[]): Promise<void> {
+    if (ops.length === 0) return
     await this.o.write(ops).catch(err => { this.log.warn({ err: (err as Error).message }, 'conversation write failed') })
   }
 

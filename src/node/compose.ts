@@ -253,7 +253,7 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
   })
   // Message and conversation ids: random UUIDs from a pool, cheaper than randomUUID (see RandomPool.uuid).
   const ids = new RandomPool()
-  const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, newId: () => ids.uuid(), logger: componentLogger(root, 'router'), metrics })
+  const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, newId: () => ids.uuid(), newConversationId: () => conversations.minted(ids.uuid()), logger: componentLogger(root, 'router'), metrics })
   const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, keepVersions: config.agents.keepVersions, logger: log })
   Object.assign(wired, { router, delivery, agents, conversations, agentState })
   // A member back from the dead gets its waiting messages now; a newly registered agent

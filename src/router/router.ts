@@ -62,6 +62,8 @@ export interface RouterOptions {
   clock?: () => number
   /** Unique ids for messages and conversations (client ids are drawn from a random pool). @default crypto.randomUUID */
   newId?: () => string
+  /** A new conversation id, for a client's message without one. @default newId */
+  newConversationId?: () => string
   logger?: Logger
   metrics?: MetricsRegistry
 }
@@ -71,6 +73,7 @@ export class MessageRouter {
   private readonly limits: AclLimits
   private readonly clock: () => number
   private readonly newId: () => string
+  private readonly newConversationId: () => string
   private readonly metrics?: RouterMetrics
 
   constructor (private readonly options: RouterOptions) {
@@ -79,6 +82,7 @@ export class MessageRouter {
     this.limits = resolveAclLimits(options.limits)
     this.clock = options.clock ?? Date.now
     this.newId = options.newId ?? randomUUID
+    this.newConversationId = options.newConversationId ?? this.newId
     if (options.metrics != null) this.metrics = new RouterMetrics(options.metrics)
   }
 
@@ -141,7 +145,7 @@ export class MessageRouter {
       sender: typeof draft.sender === 'string' && draft.sender !== '' ? draft.sender : newClientId(this.options.localPeer, clientRandom.hex(4)),
       // `to` first unless the client named it; a receivers value that is not a list is replaced.
       receivers: !Array.isArray(given) || given.length === 0 ? [to] : given.includes(to) ? given : [to, ...given],
-      conversationId: draft.conversationId ?? this.newId(),
+      conversationId: draft.conversationId ?? this.newConversationId(),
       replyWith: draft.replyWith ?? messageId,
       traceparent: draft.traceparent ?? newTraceparentFrom(clientRandom.bytes, clientRandom.take(NEW_TRACE_RANDOM_BYTES))
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { DEFAULT_ACL_LIMITS, type AclMessage } from '../../protocols/fipa/index.js'
-import { ConversationService } from '../../src/conversations/index.js'
+import { ConversationService, MINTED_GENERATION } from '../../src/conversations/index.js'
 import type { StorageOp, Sublevel } from '../../src/storage/index.js'
 import { memoryRows } from '../api/auth-fixture.js'
 
@@ -98,6 +98,47 @@ describe('conversation service: what it writes', () => {
     await s.stop()
     assert.deepEqual(written.flat().map(o => [o.type, o.key]), [['del', 'asks']])
     assert.deepEqual(await keys(), [])
+  })
+
+  it('looks for no stored row of a conversation whose id it made up, in the flush or with the message', async () => {
+    const s = service()
+    const reads: string[] = []
+    const getMany = rows.getMany.bind(rows)
+    rows.getMany = (async (keys: string[]) => { reads.push(...keys); return await getMany(keys) }) as typeof rows.getMany
+    const ours = s.minted('ours')
+    s.observe(msg('q1', ours, 'REQUEST', 'a', 'b'), true, [])
+    s.observe(msg('r1', ours, 'INFORM', 'b', 'a'), false, [])
+    s.observe(msg('q2', 'theirs', 'REQUEST', 'a', 'b'), false, [])
+    s.observe(msg('r2', 'theirs', 'INFORM', 'b', 'a'), false, [])
+    // A reply awaited is written with its message: for an id made up here, with no read.
+    const ops: StorageOp[] = []
+    s.observe({ ...msg('q3', s.minted('asked'), 'REQUEST', 'a', 'b'), replyBy: now + 5000 }, true, ops)
+    s.observe({ ...msg('q4', 'asking', 'REQUEST', 'a', 'b'), replyBy: now + 5000 }, true, ops)
+    assert.deepEqual(probes, ['asking'])
+    await write(ops)
+    // A one-off conversation of an id made up here: not read at stop either.
+    s.observe(msg('m', s.minted('lone'), 'INFORM', 'a', 'b'), true, [])
+    await s.stop()
+    assert.deepEqual(reads, ['theirs'])
+    assert.deepEqual(await keys(), ['asked', 'asking', 'ours', 'theirs'])
+    assert.equal((await s.get('ours'))?.messages, 2)
+  })
+
+  it('remembers the ids it made up for two generations only: an older one is read as any other', async () => {
+    const s = service()
+    const reads: string[] = []
+    const getMany = rows.getMany.bind(rows)
+    rows.getMany = (async (keys: string[]) => { reads.push(...keys); return await getMany(keys) }) as typeof rows.getMany
+    s.minted('old')
+    for (let i = 0; i < 2 * MINTED_GENERATION; i++) s.minted(`new${i}`)
+    s.observe(msg('q', 'old', 'REQUEST', 'a', 'b'), true, [])
+    s.observe(msg('r', 'old', 'INFORM', 'b', 'a'), false, [])
+    const last = `new${2 * MINTED_GENERATION - 1}`
+    s.observe(msg('q', last, 'REQUEST', 'a', 'b'), true, [])
+    s.observe(msg('r', last, 'INFORM', 'b', 'a'), false, [])
+    await s.stop()
+    assert.deepEqual(reads, ['old'])
+    assert.deepEqual(await keys(), [last, 'old'])
   })
 
   it('continues a stored conversation after a restart without reading the disk for its messages; get and stop merge it', async () => {

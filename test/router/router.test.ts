@@ -65,6 +65,22 @@ describe('router', () => {
     assert.equal(m.replyWith, 'r9')
   })
 
+  it('takes a new conversation id from newConversationId when the client gave none', async () => {
+    const minted: string[] = []
+    const router = new MessageRouter({
+      localPeer: '12D3KooWAbcdefghTag5SeXz',
+      runtime: { has: id => id === 'echo' },
+      locator: { lookup: () => undefined, resolve: async () => undefined, registeredOn: () => undefined },
+      sink: new FakeSink(),
+      clients: { has: () => false },
+      newId: () => 'message-id',
+      newConversationId: () => { minted.push('conv-1'); return 'conv-1' }
+    })
+    assert.equal((await router.prepareFromClient('echo', { performative: 'REQUEST', content: 'hi' })).conversationId, 'conv-1')
+    assert.equal((await router.prepareFromClient('echo', { performative: 'REQUEST', content: 'hi', conversationId: 'given' })).conversationId, 'given')
+    assert.deepEqual(minted, ['conv-1'], 'asked only for the draft without one')
+  })
+
   it('rejects a malformed draft, or a sender that is an agent of this node or the AMS', async () => {
     const { router } = setup({ local: ['echo'] })
     await assert.rejects(router.prepareFromClient('echo', { performative: 'SHOUT' }), AclValidationError)
