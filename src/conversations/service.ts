@@ -18,7 +18,9 @@
  * Reads: a conversation not in memory starts afresh with what this run sees of it (a
  * part); its stored row, if any (written before a restart, or before it left memory), is
  * read and merged in ({@link mergeConversations}: participants joined, counts summed, first
- * start, last activity, awaited replies joined) when the part is first written, when `get`
+ * start, last activity, awaited replies joined) when the part is first written (not for an
+ * id this node made up for a client's message, {@link ConversationService.minted}: no row
+ * can hold one), when `get`
  * asks for it (a merged copy), and when the node stops (a part of one message that
  * continues a stored row is written then). So a message reads the disk only when it makes a
  * part be written at once (a reply awaited in a conversation not read this run; a changed
@@ -62,9 +64,9 @@ const FLUSH_SLICE = 32
  * Rows a flush writes in one batch, and stored rows it reads in one `getMany`. Building a
  * batch holds the main thread ~2.5 µs a row (src/delivery/commit.ts), and a `getMany` ~1 µs
  * a key: one batch for a second's conversations held it ~75 ms at 30,000 round trips a
- * second. Smaller batches, more of them: at 512 or 1,024 the round trips with one in
- * flight that ran beside a flush had twice the p99 (docs/performance.md, "Conversations
- * written behind").
+ * second. Smaller batches, more of them: at 512 the round trips with one in flight that
+ * ran beside a flush had two to three times the p99, at 1,024 up to twice
+ * (docs/performance.md, "Conversations written behind").
  */
 const FLUSH_BATCH = 4096
 /** Stored rows read in one `getMany` when the node stops. */
@@ -109,8 +111,9 @@ export class ConversationService {
   private readonly dirty = new Set<string>()
   /**
    * Conversations in memory that are whole: their stored row (if they had one) was read
-   * and merged in, and they have a row now (written this run, or read back). The others
-   * held are parts: what this run saw since, with or without a row on disk.
+   * and merged in, or they cannot have one (an id this node made up), and they have a row
+   * now or are about to (written this run, or read back). The others held are parts: what
+   * this run saw since, with or without a row on disk.
    */
   private readonly whole = new Set<string>()
   /**
