@@ -10,5 +10,5 @@
  * conversations.get('c-1')   // { id, initiator, participants, protocol, startedAt, lastActivity, messages, awaiting }
  * ```
  */
-export { ConversationService, MINTED_GENERATION, type ConversationServiceOptions } from './service.js'
+export { ConversationService, FLUSH_BATCH, MINTED_GENERATION, type ConversationServiceOptions } from './service.js'
 export { ConversationNotFoundError } from './errors.js'

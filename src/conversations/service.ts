@@ -68,7 +68,7 @@ const FLUSH_SLICE = 32
  * ran beside a flush had two to three times the p99, at 1,024 up to twice
  * (docs/performance.md, "Conversations written behind").
  */
-const FLUSH_BATCH = 4096
+export const FLUSH_BATCH = 4096
 /** Stored rows read in one `getMany` when the node stops. */
 const COMPLETE_BATCH = 1000
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { DEFAULT_ACL_LIMITS, type AclMessage } from '../../protocols/fipa/index.js'
-import { ConversationService, MINTED_GENERATION } from '../../src/conversations/index.js'
+import { ConversationService, FLUSH_BATCH, MINTED_GENERATION } from '../../src/conversations/index.js'
 import type { StorageOp, Sublevel } from '../../src/storage/index.js'
 import { memoryRows } from '../api/auth-fixture.js'
 
@@ -184,6 +184,20 @@ describe('conversation service: what it writes', () => {
     assert.ok(turns >= 7, `the rows were made in ${turns} turns`)
     assert.equal((await keys()).length, 2000)
     assert.equal((await s.get('c1999'))?.messages, 2)
+  })
+
+  it('writes a flush in batches of at most FLUSH_BATCH rows, one after the other', async () => {
+    const s = service(3 * FLUSH_BATCH)
+    const n = 2 * FLUSH_BATCH + 10
+    for (let i = 0; i < n; i++) {
+      s.observe(msg(`q${i}`, `c${i}`, 'REQUEST', 'a', 'b'), false, [])
+      s.observe(msg(`r${i}`, `c${i}`, 'INFORM', 'b', 'a'), false, [])
+    }
+    await s.stop()
+    assert.ok(written.length >= 3, `${written.length} batches`)
+    assert.ok(written.every(ops => ops.length <= FLUSH_BATCH), `batches of ${written.map(ops => ops.length).join(', ')} rows`)
+    assert.equal(written.flat().length, n)
+    assert.equal((await keys()).length, n)
   })
 
   it('writes a reply awaited in a stored conversation with the message, merged with its row', async () => {
