@@ -84,8 +84,11 @@ export interface IsolationResult {
   reason: string
 }
 
-/** Echo round trips, one in flight, for `seconds`; throws on a missing or wrong reply. */
-async function echoFor (node: CaxtonNode, seconds: number, size: number): Promise<PhaseResult & { parts: SplitPhase }> {
+/**
+ * Echo round trips, one in flight, for `seconds`: all of them, and split at
+ * {@link FIRST_PART_MS}; throws on a missing or wrong reply.
+ */
+async function echoFor (node: CaxtonNode, seconds: number, size: number): Promise<{ all: PhaseResult, parts: SplitPhase }> {
   const content = 'x'.repeat(size)
   const samples: number[] = []
   const first: number[] = []
@@ -101,11 +104,11 @@ async function echoFor (node: CaxtonNode, seconds: number, size: number): Promis
     if (t0 - start < FIRST_PART_MS) first.push(ms)
     else rest.push(ms)
   }
-  return {
-    roundTrips: samples.length,
-    ...summarize(samples),
-    parts: { first: { roundTrips: first.length, ...summarize(first) }, rest: { roundTrips: rest.length, ...summarize(rest) } }
-  }
+  return { all: phaseOf(samples), parts: { first: phaseOf(first), rest: phaseOf(rest) } }
+}
+
+function phaseOf (samples: number[]): PhaseResult {
+  return { roundTrips: samples.length, ...summarize(samples) }
 }
 
 export async function benchIsolation (options: IsolationOptions, say: (line: string) => void = () => {}): Promise<IsolationResult> {
@@ -120,7 +123,7 @@ export async function benchIsolation (options: IsolationOptions, say: (line: str
   try {
     await node.deployAgent({ id: 'echo', wasm: readFileSync(ISOLATION_AGENTS.echo) })
     await echoFor(node, 1, options.size) // warm-up: JIT, the durable stores
-    const baseline = await echoFor(node, options.seconds, options.size)
+    const baseline = (await echoFor(node, options.seconds, options.size)).all
     say(`baseline   ${fmt(baseline)}`)
 
     const deployedAt = Date.now()
@@ -131,12 +134,12 @@ export async function benchIsolation (options: IsolationOptions, say: (line: str
     }
     feed()
     feeder = setInterval(feed, FEED_MS)
-    const flood = await echoFor(node, options.seconds, options.size)
+    const { all: flood, parts: floodParts } = await echoFor(node, options.seconds, options.size)
     const during = node.getAgent('flood')
     if (during.state !== 'running') throw new Error(`the flood was ${during.state} before the flood phase ended: raise the grace margin`)
     say(`flood      ${fmt(flood)}  (flood sent ${during.stats.sent}, refused ${during.stats.overBudget ?? 0} over budget)`)
-    say(`  its first ${FIRST_PART_MS / 1000} s: ${fmt(flood.parts.first)}`)
-    say(`  the rest:     ${fmt(flood.parts.rest)}`)
+    say(`  its first ${FIRST_PART_MS / 1000} s: ${fmt(floodParts.first)}`)
+    say(`  the rest:     ${fmt(floodParts.rest)}`)
 
     const suspended = await waitFor('the flood to be suspended', () => {
       const a = node.getAgent('flood')
@@ -145,7 +148,7 @@ export async function benchIsolation (options: IsolationOptions, say: (line: str
     const suspendedAfterMs = Date.now() - deployedAt
     clearInterval(feeder)
     feeder = undefined
-    const recovered = await echoFor(node, options.seconds, options.size)
+    const recovered = (await echoFor(node, options.seconds, options.size)).all
     say(`recovered  ${fmt(recovered)}  (flood suspended ${suspendedAfterMs} ms after its deploy: ${suspended.reason ?? ''})`)
 
     const steadyRate = suspended.limits.sendsPerSecond
@@ -154,21 +157,21 @@ export async function benchIsolation (options: IsolationOptions, say: (line: str
     feeder = paced(steadyRate, () => {
       void node.sendMessage({ to: 'sink', draft: { performative: 'INFORM', content, sender: 'bench' } }).catch(() => {})
     })
-    const steady = await echoFor(node, options.seconds, options.size)
+    const steady = (await echoFor(node, options.seconds, options.size)).all
     clearInterval(feeder)
     feeder = undefined
     say(`steady     ${fmt(steady)}  (a client's INFORMs to a sink beside it, ${steadyRate}/s: the flood's budget)`)
 
     const result: IsolationResult = {
       graceMs,
-      baseline: phase(baseline),
-      flood: phase(flood),
-      floodParts: flood.parts,
-      recovered: phase(recovered),
-      steady: phase(steady),
+      baseline,
+      flood,
+      floodParts,
+      recovered,
+      steady,
       steadyRate,
       floodP99Ratio: round(flood.p99 / baseline.p99, 2),
-      floodRestP99Ratio: round(flood.parts.rest.p99 / baseline.p99, 2),
+      floodRestP99Ratio: round(floodParts.rest.p99 / baseline.p99, 2),
       recoveredP99Ratio: round(recovered.p99 / baseline.p99, 2),
       steadyP99Ratio: round(steady.p99 / baseline.p99, 2),
       floodSent: suspended.stats.sent,
@@ -194,11 +197,6 @@ function paced (perSecond: number, send: () => void): NodeJS.Timeout {
     const due = Math.floor((performance.now() - start) * perSecond / 1000)
     for (; sent < due; sent++) send()
   }, 1)
-}
-
-/** The summary alone (no parts). */
-function phase (p: PhaseResult): PhaseResult {
-  return { roundTrips: p.roundTrips, p50: p.p50, p99: p.p99, max: p.max }
 }
 
 function fmt (p: PhaseResult): string {

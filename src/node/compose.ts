@@ -186,6 +186,8 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     },
     onStateChanged: (agentId, state, reason) => { wired.agents?.stateChanged(agentId, state, reason) }
   }
+  // The runtime's metered modules, deleted with their modules by the agent store.
+  const meteredModules = new MeteredModuleRows(storage)
   const runtime = createAgentRuntime({
     host,
     logger: componentLogger(root, 'runtime'),
@@ -196,7 +198,7 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
     drainTimeoutMs: config.agents.drainTimeoutMs,
     overBudgetGraceMs: config.agents.overBudgetGraceMs,
     // A restart compiles the metered modules it kept instead of checking them again.
-    meteredModules: new MeteredModuleRows(storage)
+    meteredModules
   })
   cluster.localAgents.ids = () => runtime.list().map(a => a.id)
   const limits: AclLimits = { ...DEFAULT_ACL_LIMITS, maxContentBytes: config.messages.maxContentBytes }
@@ -254,7 +256,7 @@ function messagingOf ({ config, storage, root, log, metrics, refusedFrames }: Sh
   // Message and conversation ids: random UUIDs from a pool, cheaper than randomUUID (see RandomPool.uuid).
   const ids = new RandomPool()
   const router = new MessageRouter({ localPeer: self, runtime, locator, sink: delivery, clients: sessions, limits, newId: () => ids.uuid(), newConversationId: () => conversations.minted(ids.uuid()), logger: componentLogger(root, 'router'), metrics })
-  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage), registry, providers, locator, delivery, state: agentState, keepVersions: config.agents.keepVersions, logger: log })
+  const agents = new AgentManager({ self, runtime, store: new AgentStore(storage, meteredModules), registry, providers, locator, delivery, state: agentState, keepVersions: config.agents.keepVersions, logger: log })
   Object.assign(wired, { router, delivery, agents, conversations, agentState })
   // A member back from the dead gets its waiting messages now; a newly registered agent
   // releases messages that waited for its route.

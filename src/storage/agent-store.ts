@@ -63,11 +63,11 @@ export type StorageOp =
  * `metered-modules` (the runtime's metered form of it) is deleted with the module.
  */
 export class AgentStore {
-  private readonly metered: MeteredModuleRows
-
-  constructor (private readonly storage: NodeStorage) {
-    this.metered = new MeteredModuleRows(storage)
-  }
+  /**
+   * @param metered the runtime's metered modules (the same rows the runtime keeps them in);
+   *   by default opened on `storage`
+   */
+  constructor (private readonly storage: NodeStorage, private readonly metered = new MeteredModuleRows(storage)) {}
 
   /** Stores the agent and its module in one atomic batch. */
   async put (agent: NewAgent, wasm: Uint8Array): Promise<StoredAgent> {

@@ -14,6 +14,6 @@
 export { openStorage, SCHEMA_VERSION, DATA_DIR_MODE, type NodeStorage, type Sublevel } from './storage.js'
 export { loadOrCreateIdentity } from './identity.js'
 export { AgentStore, type AgentVersion, type NextVersion, type StoredAgent, type StorageOp } from './agent-store.js'
-export { MeteredModuleRows, METERED_MODULES_SUBLEVEL } from './metered-modules.js'
+export { MeteredModuleRows } from './metered-modules.js'
 export { StorageOpenError, StorageCorruptError } from './errors.js'
 export { writeSecretFile, SECRET_FILE_MODE } from './secret-file.js'

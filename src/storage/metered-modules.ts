@@ -14,7 +14,7 @@ import type { StorageOp } from './agent-store.js'
 import type { NodeStorage, Sublevel } from './storage.js'
 
 /** Name of the sublevel the rows live in. */
-export const METERED_MODULES_SUBLEVEL = 'metered-modules'
+const METERED_MODULES_SUBLEVEL = 'metered-modules'
 
 const ROW_FORMAT = 1
 
