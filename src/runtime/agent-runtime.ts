@@ -14,8 +14,9 @@
  * {@link BATCH_MS} of work: deficit round robin with estimated costs (Shreedhar and
  * Varghese, "Efficient fair queuing using deficit round robin", SIGCOMM 1995). One agent's
  * backlog thus delays another's next message by a few ms at most. Sends are metered per
- * agent (`budget.ts`); an agent over its send budget for longer than `overBudgetGraceMs` is
- * suspended.
+ * agent (`budget.ts`); while an agent's last call had sends refused over its budget, its
+ * messages go in turns at most every `throttledTurnMs` (200 ms), and one over its budget
+ * for longer than `overBudgetGraceMs` is suspended.
  *
  * Lifecycle: loaded → running ⇄ suspended; running → draining → stopped; stopped or
  * failed → loaded (started again from the module). A stopped or suspended agent keeps its
@@ -73,6 +74,11 @@ export const MAX_BATCHES_IN_FLIGHT = 2
 export const BATCH_MS = 2
 /** Estimated handler time an agent gets per round of a batch, ms. */
 export const QUANTUM_MS = 0.5
+/**
+ * An agent over its send budget gets a turn at most this often, ms (see `postBatch`): the
+ * default of the runtime's `throttledTurnMs`.
+ */
+export const THROTTLED_TURN_MS = 200
 /** Most messages of one agent per round. */
 const MAX_QUANTUM = 256
 /** Most messages of one batch. */
@@ -109,6 +115,11 @@ export interface AgentRuntimeOptions {
   drainTimeoutMs?: number
   /** An agent over its send budget for this long is suspended, ms (see `OverBudgetWatch`). @default 5000 */
   overBudgetGraceMs?: number
+  /**
+   * While its last call had sends refused over its budget, an agent gets a turn (its waiting
+   * messages, up to 256) at most this often, ms. @default {@link THROTTLED_TURN_MS}
+   */
+  throttledTurnMs?: number
   /** Longest message an agent may pass to `env.send`, bytes. @default 1048576 */
   maxSendBytes?: number
   /** Most `env.send` calls accepted while handling one message. @default 1000 */
@@ -164,13 +175,14 @@ class AgentSlot {
   planned = 0
   readonly overBudget: OverBudgetWatch
   /**
-   * Its last call had sends refused over its budget: it gets one message a batch, none
-   * while a message of its own is in its worker, and only in a batch another agent's turn
-   * makes or to an idle worker (`postBatch`).
+   * Its last call had sends refused over its budget: it gets a turn at most every
+   * `throttledTurnMs`, none while a message of its own is in its worker (`postBatch`).
    */
   throttled = false
   /** An `OverBudget` record came for the call being read (its `Handled` record follows). */
   refusedInCall = false
+  /** While throttled: when its next turn may be posted (`performance.now()`, ms). */
+  turnAt = -Infinity
   /** Woken on progress (a message handled, the agent unloaded or failed); each re-checks its condition. */
   waiters: Array<() => void> = []
   removing: Promise<string[]> | undefined
@@ -271,8 +283,13 @@ export class WasmAgentRuntime implements AgentRuntime {
   private readonly turns: AgentSlot[] = []
   /** Throttled agents left out of the batch being built (`postBatch`), kept to be reused. */
   private readonly resting: AgentSlot[] = []
-  /** Throttled agents that may ride in the batch being built (`postBatch`), kept to be reused. */
-  private readonly riders: AgentSlot[] = []
+  /** Throttled agents whose turn is due in the batch being built (`postBatch`), kept to be reused. */
+  private readonly due: AgentSlot[] = []
+  private readonly throttledTurnMs: number
+  /** Throttled agents waiting for their next turn (`turnAt`), and the timer that wakes them (at `paceAt`). */
+  private paced: AgentSlot[] = []
+  private paceTimer: NodeJS.Timeout | undefined
+  private paceAt = Infinity
   private watchdog: NodeJS.Timeout | undefined
   private watchdogTickMs = 0
   private crashes: number[] = []
@@ -288,6 +305,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.resourceLimits = options.workerResourceLimits
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000
     this.graceMs = options.overBudgetGraceMs ?? 5000
+    this.throttledTurnMs = options.throttledTurnMs ?? THROTTLED_TURN_MS
     this.sandbox = {
       maxSendBytes: options.maxSendBytes ?? 1024 * 1024,
       maxSendsPerMessage: options.maxSendsPerMessage ?? 1000,
@@ -342,6 +360,10 @@ export class WasmAgentRuntime implements AgentRuntime {
       if (a.state !== 'failed') a.state = 'stopped'
     }
     if (this.watchdog !== undefined) clearInterval(this.watchdog)
+    clearTimeout(this.paceTimer)
+    this.paceTimer = undefined
+    this.paceAt = Infinity
+    this.paced = []
     this.watchdog = undefined
     const workers = this.workers
     this.workers = []
@@ -813,30 +835,35 @@ export class WasmAgentRuntime implements AgentRuntime {
    * quantum of messages, until the batch holds about {@link BATCH_MS} of estimated work; an
    * agent with messages left goes to the back of the list. The turns are then written
    * cheapest first, and the worker posts the results of the cheap ones before it runs the
-   * rest (`planBatch`). A throttled agent (over its send budget) gets one message, none
-   * while one of its messages is in the worker, and only in a batch that another agent's
-   * turn makes or to an idle worker.
+   * rest (`planBatch`). A throttled agent (its last call had sends refused over its
+   * budget) gets a turn of its waiting messages, up to {@link MAX_QUANTUM}, at most every
+   * `throttledTurnMs`, and none while one of its messages is in the worker.
    * @returns whether a batch was posted
    */
   private postBatch (w: AgentWorker): boolean {
     const ready = w.ready
     const turns = this.turns
     const resting = this.resting
-    const riders = this.riders
+    const due = this.due
     let estimatedMs = 0
     let messages = 0
     let i = 0
+    let now: number | undefined
     while (i < ready.length && estimatedMs < BATCH_MS && messages < MAX_BATCH_MESSAGES) {
       const a = ready[i++]
       a.ready = false
       if (a.worker !== w || !a.posting) continue
       const left = a.mailbox.size - a.mailbox.posted - a.planned
-      // Over its send budget: a call now would only have its sends refused again, and its
-      // messages would hold up the others' in the worker (issue 10's flood agent: ~23 µs a
-      // message for 1,000 refused sends, five or six of them in a turn).
+      // Over its send budget: a call now would mostly have its sends refused again (issue
+      // 10's flood agent: ~23 µs a message for 1,000 refused sends), so its messages wait
+      // for its next turn. The timer's wake may come a little before `turnAt` by this clock.
       if (a.throttled) {
         if (a.mailbox.posted > 0) resting.push(a)
-        else if (left > 0) riders.push(a)
+        else if (left > 0) {
+          now ??= performance.now()
+          if (now >= a.turnAt - 1) due.push(a)
+          else this.pace(a)
+        }
         continue
       }
       const quantum = Math.min(MAX_BATCH_MESSAGES - messages, Math.max(1, Math.min(MAX_QUANTUM, Math.floor(QUANTUM_MS / a.costMs))))
@@ -852,21 +879,24 @@ export class WasmAgentRuntime implements AgentRuntime {
       }
     }
     w.ready = ready.slice(i)
-    // A throttled agent's message rides in a batch the others' turns make, or goes to an
-    // idle worker: a batch of its own beside one in flight costs a post, a wake of the
-    // worker and a results message more per message (echo made 5-7% more round trips
-    // beside the flood agent with this, interleaved runs; its p99 did not move).
-    const ride = turns.length > 0 || w.inFlight === 0
-    for (const a of riders) {
-      if (ride && messages < MAX_BATCH_MESSAGES) {
-        turns.push(a)
-        a.planned = 1
-        messages++
-      } else {
+    // A throttled agent's turn: what waits, up to MAX_QUANTUM, at most every
+    // throttledTurnMs. Its handling and the main thread's work on its results (a post, a
+    // results message, a commit) come a few times a second in one piece instead of once
+    // for each message: issue 10's flood agent alone on a node cost 137-170 µs of the main
+    // thread a message handled as one message a batch, 57-61 µs in turns every 200 ms
+    // (docs/performance.md, isolation's eleventh look).
+    for (const a of due) {
+      const n = Math.min(MAX_QUANTUM, MAX_BATCH_MESSAGES - messages, a.mailbox.size - a.mailbox.posted)
+      if (n <= 0) {
         resting.push(a)
+        continue
       }
+      turns.push(a)
+      a.planned = n
+      messages += n
+      a.turnAt = (now ?? performance.now()) + this.throttledTurnMs
     }
-    riders.length = 0
+    due.length = 0
     // Their next turn comes in a later batch (flushed when a batch's results come back).
     for (const a of resting) {
       a.ready = true
@@ -895,6 +925,24 @@ export class WasmAgentRuntime implements AgentRuntime {
     w.spares = []
     w.post({ t: 'batch', buf, length, spares }, transfer ? [buf, ...spares] : spares)
     return true
+  }
+
+  /** Keeps a throttled agent out of the ready lists until its `turnAt` (one timer for all). */
+  private pace (a: AgentSlot): void {
+    this.paced.push(a)
+    if (a.turnAt >= this.paceAt) return
+    clearTimeout(this.paceTimer)
+    this.paceAt = a.turnAt
+    this.paceTimer = setTimeout(this.wakePaced, Math.max(0, a.turnAt - performance.now()))
+    this.paceTimer.unref()
+  }
+
+  private readonly wakePaced = (): void => {
+    this.paceTimer = undefined
+    this.paceAt = Infinity
+    const paced = this.paced
+    this.paced = []
+    for (const a of paced) this.markReady(a)
   }
 
   private onWorkerMessage (w: AgentWorker, msg: FromWorker): void {

@@ -243,10 +243,10 @@ describe('agent runtime send budgets', function () {
 
   afterEach(async () => { await runtime.stop() })
 
-  async function withFlood (overBudgetGraceMs: number): Promise<void> {
+  async function withFlood (overBudgetGraceMs: number, throttledTurnMs?: number): Promise<void> {
     host = new HostRecorder()
     metrics = createMetricsRegistry()
-    runtime = createAgentRuntime({ host, workers: 1, overBudgetGraceMs, metrics })
+    runtime = createAgentRuntime({ host, workers: 1, overBudgetGraceMs, metrics, throttledTurnMs })
     await runtime.start()
     // The flood tries 1,000 sends of what it received for every message.
     await runtime.deploy('flood', await exampleAgent('flood'), { sendsPerSecond: 10, sendBurst: 5 })
@@ -270,51 +270,35 @@ describe('agent runtime send budgets', function () {
     assert.ok(second.sends.length <= refilled, `${second.sends.length} sends, at most ${refilled} refilled`)
   })
 
-  it('gives an agent over its budget one message a batch, and none while one is in its worker', async () => {
-    await withFlood(60_000)
+  it('gives an agent over its budget its waiting messages in one turn, at most every throttledTurnMs, while the others\' go at once', async () => {
+    await withFlood(60_000, 300)
+    await runtime.deploy('echo', await exampleAgent('echo'))
     runtime.deliver('flood', request('flood', 'go'))
     await host.until(() => host.handled.length >= 1 ? true : undefined, 'the first message')
-    // Its sends were refused: its next three messages, delivered in one turn of the event
-    // loop, are handled one at a time, each in a results message of its own (read here in
-    // a microtask of each `onHandled`, after the rest of its results message).
-    const seen: number[] = []
-    const onHandled = host.onHandled
-    host.onHandled = (agentId, token, sends) => {
-      onHandled(agentId, token, sends)
-      queueMicrotask(() => { seen.push(host.handled.length) })
-    }
-    for (let i = 0; i < 3; i++) assert.equal(runtime.deliver('flood', request('flood', `again ${i}`, 'flood')), 'queued')
-    await host.until(() => seen.length === 3 ? true : undefined, 'the three messages to be handled')
-    assert.deepEqual(seen, [2, 3, 4])
-    assert.equal(runtime.get('flood')?.state, 'running', 'within the grace period')
-  })
-
-  it('posts a message of an agent over its budget with another agent\'s turn, not in a batch of its own beside one in flight', async () => {
-    await withFlood(60_000)
-    runtime.deliver('flood', request('flood', 'go'))
-    await host.until(() => host.handled.length >= 1 ? true : undefined, 'the first message')
-    // About 30 ms a message: its batch is still in the worker while the next ticks run.
-    await runtime.deploy('slow', await wat(SPIN_AGENT.replace('1000000', '30000000')), { fuelPerMessage: 1_000_000_000 })
-    const batches: unknown[] = []
+    // Its sends were refused: from now on it gets turns.
+    const batches: number[] = []
     const post = Worker.prototype.postMessage
     Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
-      if ((args[0] as { t?: string }).t === 'batch') batches.push(args[0])
+      if ((args[0] as { t?: string }).t === 'batch') batches.push(performance.now())
       post.apply(this, args)
     }
     try {
-      const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
-      runtime.deliver('slow', request('slow', 'one'))
-      await tick()
-      assert.equal(batches.length, 1, 'the slow agent\'s first message is in the worker')
-      runtime.deliver('flood', request('flood', 'again', 'flood'))
-      await tick()
-      assert.equal(batches.length, 1, 'the flood\'s message waits for company or an idle worker')
-      runtime.deliver('slow', request('slow', 'two'))
-      await tick()
-      assert.equal(batches.length, 2, 'it rides with the slow agent\'s next turn')
-      await host.until(() => host.handled.length >= 4 ? true : undefined, 'the three messages to be handled')
-      assert.equal(batches.length, 2)
-      assert.deepEqual(host.handled.slice(1).map(h => h.agentId).sort(), ['flood', 'slow', 'slow'])
+      const handledBy = (id: string): number => host.handled.filter(h => h.agentId === id).length
+      // Three messages to itself, delivered in one turn of the event loop: one batch (its first turn is due).
+      for (let i = 0; i < 3; i++) assert.equal(runtime.deliver('flood', request('flood', `again ${i}`, 'flood')), 'queued')
+      await host.until(() => handledBy('flood') === 4 ? true : undefined, 'the three messages to be handled')
+      assert.equal(batches.length, 1, 'the three went in one batch')
+      const turn = batches[0]
+      // Two more wait for its next turn; a message to echo meanwhile is handled at once.
+      for (let i = 0; i < 2; i++) runtime.deliver('flood', request('flood', `later ${i}`, 'flood'))
+      runtime.deliver('echo', request('echo', 'hello'))
+      await host.until(() => handledBy('echo') === 1 ? true : undefined, 'echo\'s message')
+      assert.equal(handledBy('flood'), 4, 'the flood\'s two wait for its turn')
+      await host.until(() => handledBy('flood') === 6 ? true : undefined, 'the two to be handled')
+      assert.equal(batches.length, 3, 'echo\'s batch, then one batch for the two')
+      // A timer may fire up to 1 ms early by this clock.
+      assert.ok(batches[2] - turn >= 299, `next turn ${(batches[2] - turn).toFixed(1)} ms after the last`)
+      assert.equal(runtime.get('flood')?.state, 'running', 'within the grace period')
     } finally {
       Worker.prototype.postMessage = post
     }
