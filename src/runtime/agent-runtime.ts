@@ -117,7 +117,8 @@ export interface AgentRuntimeOptions {
   overBudgetGraceMs?: number
   /**
    * While its last call had sends refused over its budget, an agent gets a turn (its waiting
-   * messages, up to 256) at most this often, ms. @default {@link THROTTLED_TURN_MS}
+   * messages, up to 256 or 1.25 × what its budget lets it send in this time, if more) at most
+   * this often, ms. @default {@link THROTTLED_TURN_MS}
    */
   throttledTurnMs?: number
   /** Longest message an agent may pass to `env.send`, bytes. @default 1048576 */
@@ -836,7 +837,7 @@ export class WasmAgentRuntime implements AgentRuntime {
    * agent with messages left goes to the back of the list. The turns are then written
    * cheapest first, and the worker posts the results of the cheap ones before it runs the
    * rest (`planBatch`). A throttled agent (its last call had sends refused over its
-   * budget) gets a turn of its waiting messages, up to {@link MAX_QUANTUM}, at most every
+   * budget) gets a turn of its waiting messages (`throttledTurnOf`) at most every
    * `throttledTurnMs`, and none while one of its messages is in the worker.
    * @returns whether a batch was posted
    */
@@ -879,14 +880,14 @@ export class WasmAgentRuntime implements AgentRuntime {
       }
     }
     w.ready = ready.slice(i)
-    // A throttled agent's turn: what waits, up to MAX_QUANTUM, at most every
+    // A throttled agent's turn: what waits (up to `throttledTurnOf`), at most every
     // throttledTurnMs. Its handling and the main thread's work on its results (a post, a
     // results message, a commit) come a few times a second in one piece instead of once
     // for each message: issue 10's flood agent alone on a node cost 137-170 µs of the main
     // thread a message handled as one message a batch, 57-61 µs in turns every 200 ms
     // (docs/performance.md, isolation's eleventh look).
     for (const a of due) {
-      const n = Math.min(MAX_QUANTUM, MAX_BATCH_MESSAGES - messages, a.mailbox.size - a.mailbox.posted)
+      const n = Math.min(this.throttledTurnOf(a), MAX_BATCH_MESSAGES - messages, a.mailbox.size - a.mailbox.posted)
       if (n <= 0) {
         resting.push(a)
         continue
@@ -925,6 +926,11 @@ export class WasmAgentRuntime implements AgentRuntime {
     w.spares = []
     w.post({ t: 'batch', buf, length, spares }, transfer ? [buf, ...spares] : spares)
     return true
+  }
+
+  /** Most messages of a throttled agent's turn: 1.25 × its sends per `throttledTurnMs`, at least {@link MAX_QUANTUM}. */
+  private throttledTurnOf (a: AgentSlot): number {
+    return Math.max(MAX_QUANTUM, Math.ceil(a.limits.sendsPerSecond * this.throttledTurnMs / 800))
   }
 
   /** Keeps a throttled agent out of the ready lists until its `turnAt` (one timer for all). */

@@ -304,6 +304,30 @@ describe('agent runtime send budgets', function () {
     }
   })
 
+  it('sizes the turn of an agent over its budget by that budget: 1.25 × its sends per throttledTurnMs, at least 256', async () => {
+    host = new HostRecorder()
+    metrics = createMetricsRegistry()
+    runtime = createAgentRuntime({ host, workers: 1, overBudgetGraceMs: 60_000, metrics, throttledTurnMs: 400 })
+    await runtime.start()
+    // 2,000 sends a second: 1,000 a turn of 400 ms. Each message still tries 1,000 sends.
+    await runtime.deploy('flood', await exampleAgent('flood'), { sendsPerSecond: 2000, sendBurst: 5 })
+    runtime.deliver('flood', request('flood', 'go'))
+    await host.until(() => host.handled.length >= 1 ? true : undefined, 'the first message')
+    let batches = 0
+    const post = Worker.prototype.postMessage
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      if ((args[0] as { t?: string }).t === 'batch') batches++
+      post.apply(this, args)
+    }
+    try {
+      for (let i = 0; i < 600; i++) assert.equal(runtime.deliver('flood', request('flood', `again ${i}`, 'flood')), 'queued')
+      await host.until(() => host.handled.length === 601 ? true : undefined, 'the 600 messages to be handled', 20_000)
+      assert.equal(batches, 1, 'all 600 in one turn (256 a turn would take three)')
+    } finally {
+      Worker.prototype.postMessage = post
+    }
+  })
+
   it('answers env.send over the budget with SEND_RESULT.overBudget', async () => {
     await withFlood(60_000)
     // Sends what it received three times (a reply, then the burst of 1); its status is 0
