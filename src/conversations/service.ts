@@ -225,6 +225,11 @@ export class ConversationService {
     if ((this.mintedNow.size > 0 && this.mintedNow.delete(id)) || (this.mintedBefore.size > 0 && this.mintedBefore.delete(id))) this.whole.add(id)
   }
 
+  /** Whether this node made up `id` and its conversation was not written yet. */
+  private isMinted (id: string): boolean {
+    return this.mintedNow.has(id) || this.mintedBefore.has(id)
+  }
+
   /**
    * A message this node accepted: its conversation is updated, and written with `ops`
    * when its awaited replies changed. `outgoing`: sent from this node (only those await
@@ -284,7 +289,7 @@ export class ConversationService {
    */
   private async completeParts (): Promise<void> {
     const parts: Conversation[] = []
-    for (const c of this.table.all()) if (!this.whole.has(c.id) && !this.dirty.has(c.id) && !this.mintedNow.has(c.id) && !this.mintedBefore.has(c.id)) parts.push(c)
+    for (const c of this.table.all()) if (!this.whole.has(c.id) && !this.dirty.has(c.id) && !this.isMinted(c.id)) parts.push(c)
     for (let i = 0; i < parts.length; i += COMPLETE_BATCH) {
       const batch = parts.slice(i, i + COMPLETE_BATCH)
       const rows = await this.o.rows.getMany(batch.map(c => c.id))

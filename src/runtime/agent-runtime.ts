@@ -184,6 +184,8 @@ class AgentSlot {
   refusedInCall = false
   /** While throttled: when its next turn may be posted (`performance.now()`, ms). */
   turnAt = -Infinity
+  /** Throttled, with messages waiting for `turnAt`: the runtime's pace timer marks it ready (`pace`). */
+  waitingTurn = false
   /** Woken on progress (a message handled, the agent unloaded or failed); each re-checks its condition. */
   waiters: Array<() => void> = []
   removing: Promise<string[]> | undefined
@@ -364,6 +366,7 @@ export class WasmAgentRuntime implements AgentRuntime {
     clearTimeout(this.paceTimer)
     this.paceTimer = undefined
     this.paceAt = Infinity
+    for (const a of this.paced) a.waitingTurn = false
     this.paced = []
     this.watchdog = undefined
     const workers = this.workers
@@ -809,7 +812,7 @@ export class WasmAgentRuntime implements AgentRuntime {
   /** Puts the agent in its worker's turn when it has messages to post, and schedules a flush. */
   private markReady (a: AgentSlot): void {
     const w = a.worker
-    if (a.ready || w === undefined || !a.posting || !a.mailbox.hasUnposted) return
+    if (a.ready || a.waitingTurn || w === undefined || !a.posting || !a.mailbox.hasUnposted) return
     a.ready = true
     w.ready.push(a)
     if (w.inFlight < MAX_BATCHES_IN_FLIGHT) this.scheduleFlush()
@@ -933,8 +936,12 @@ export class WasmAgentRuntime implements AgentRuntime {
     return Math.max(MAX_QUANTUM, Math.ceil(a.limits.sendsPerSecond * this.throttledTurnMs / 800))
   }
 
-  /** Keeps a throttled agent out of the ready lists until its `turnAt` (one timer for all). */
+  /**
+   * Keeps a throttled agent out of the ready lists until its `turnAt` (one timer for all):
+   * messages delivered to it meanwhile do not make it ready (`markReady`).
+   */
   private pace (a: AgentSlot): void {
+    a.waitingTurn = true
     this.paced.push(a)
     if (a.turnAt >= this.paceAt) return
     clearTimeout(this.paceTimer)
@@ -948,7 +955,10 @@ export class WasmAgentRuntime implements AgentRuntime {
     this.paceAt = Infinity
     const paced = this.paced
     this.paced = []
-    for (const a of paced) this.markReady(a)
+    for (const a of paced) {
+      a.waitingTurn = false
+      this.markReady(a)
+    }
   }
 
   private onWorkerMessage (w: AgentWorker, msg: FromWorker): void {
