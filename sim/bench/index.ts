@@ -6,7 +6,10 @@
  *   → node B's sink agent; `agents`: the ping agent on node A ↔ the echo agent on node B,
  *   no API client in the loop), each with durable delivery on and off (`--durability`),
  *   beside a raw `node:net` baseline measured in the same run (`baseline`: that alone);
- *   sim/bench/caxton.ts, agents.ts, baseline.ts.
+ *   sim/bench/caxton.ts, agents.ts, baseline.ts. `oneway` with durable delivery on also
+ *   measures the durable floor beside it: the same one-way traffic on the project's libp2p
+ *   transport and LevelDB with no Caxton logic, a row and an ack a message and a batch
+ *   (sim/bench/floor.ts).
  * - `fipa`: FIPA-ACL codec throughput (sim/bench/fipa.ts).
  * - `registry`: registry apply/merge throughput, digest and anti-entropy costs, capability
  *   lookup at `--agents` agents (sim/bench/registry.ts).
@@ -34,6 +37,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander'
 import type { AgentsResult } from './agents.js'
 import type { AuthResult } from './auth.js'
 import type { BaselineResult } from './baseline.js'
+import type { DurableFloorResult } from './floor.js'
 import type { OneWayResult, RoundTripResult } from './caxton.js'
 import type { FipaResult } from './fipa.js'
 import type { IsolationResult } from './isolation.js'
@@ -66,6 +70,8 @@ interface Results {
    */
   machine?: { cores: number, loadAverageBefore: number, loadAverageAfter: number }
   baseline?: BaselineResult
+  /** Durable one-way delivery on libp2p + LevelDB without Caxton (`oneway` with durable delivery on). */
+  durableFloor?: DurableFloorResult
   /** Durable delivery on (the default). */
   local?: RoundTripResult
   remote?: RoundTripResult
@@ -109,6 +115,11 @@ const SELECTIONS: Record<string, Suite[]> = {
 }
 
 const DEFAULT_WINDOW = { messages: 256, runtime: 1000 }
+/**
+ * The durable floor's run: at least `minMessages` per variant (so that it runs long enough),
+ * at most `window` messages unacked (its own, not `--window`).
+ */
+const FLOOR = { minMessages: 100_000, window: 4096 }
 
 function positiveInteger (value: string): number {
   const n = Number(value)
@@ -119,7 +130,7 @@ function positiveInteger (value: string): number {
 const program = new Command('bench')
   .description('Caxton benchmarks: message round trips beside a raw node:net baseline, FIPA-ACL codecs, the registry, the WASM runtime')
   .addArgument(new Argument('[which...]', 'what to run').choices(Object.keys(SELECTIONS)).default(['all']))
-  .addOption(new Option('--messages <n>', 'messages: round trips (one-way: messages) per measurement').default(20_000).argParser(positiveInteger))
+  .addOption(new Option('--messages <n>', `messages: round trips (one-way: messages) per measurement (the durable floor: at least ${FLOOR.minMessages})`).default(20_000).argParser(positiveInteger))
   .addOption(new Option('--durability <mode>', 'messages, rest: durable delivery on, off, or both (each measured)').choices(['on', 'off', 'both']).default('both'))
   .addOption(new Option('--size <bytes>', 'messages, fipa, runtime, rest: message content size, bytes').default(200).argParser(positiveInteger))
   .addOption(new Option('--window <n>', `messages, runtime: requests in flight (default: ${DEFAULT_WINDOW.messages} for messages, ${DEFAULT_WINDOW.runtime} for runtime; agents: at most 1000)`).argParser(positiveInteger))
@@ -130,6 +141,8 @@ const program = new Command('bench')
   .option('--json', 'print the results as one JSON object, a key per suite')
   .addHelpText('after', `
 "messages" is baseline + local + remote + oneway + agents; each of those also measures the baseline.
+oneway (so messages and all too) with --durability on or both also measures the durable floor:
+libp2p + LevelDB, no Caxton, ${FLOOR.window} messages unacked (not --window).
 messages, local, remote, oneway, agents, runtime, rest, deploy and isolation need "npm run build" first.
 
 Examples:
@@ -226,6 +239,11 @@ Examples:
       progress('measuring raw node:net baseline ...')
       const { measureBaseline } = await import('./baseline.js')
       results.baseline = await measureBaseline(options)
+      if (suites.has('oneway') && modes.includes(true)) {
+        progress('measuring the durable floor (libp2p + LevelDB, no Caxton) ...')
+        const { measureDurableFloor } = await import('./floor.js')
+        results.durableFloor = await measureDurableFloor({ messages: Math.max(opts.messages, FLOOR.minMessages), size: opts.size, window: FLOOR.window })
+      }
       for (const durable of modes) {
         const into: MessageResults = durable ? results : (results.nonDurable = {})
         const mode = durable ? 'durable' : 'not durable'
@@ -236,6 +254,8 @@ Examples:
         if (suites.has('agents')) { progress(`measuring agent to agent, ${mode} (ping on node A ↔ echo on node B) ...`); into.agents = await agents?.benchAgents(o) }
       }
       if (human) printTable(results)
+      const f = results.durableFloor
+      if (f != null) say(`floor: ${f.messages} messages measured per variant after ${f.warmUp} to warm up, at most ${f.window} unacked, content ${f.size} B; A this process, B a child process`)
     }
     results.machine = { cores: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] }
     say(`\nmachine: ${results.machine.cores} cores; load average (1 min) ${loadBefore.toFixed(2)} before, ${results.machine.loadAverageAfter.toFixed(2)} after`)
@@ -264,6 +284,13 @@ function printTable (r: Results): void {
     rows.push(['node:net one-way, 64 frames/write', fmtRate(b.batched64), '', ''])
     rows.push(['node:net round trips (window)', fmtRate(b.roundTrips), '', ''])
     rows.push(['node:net round trip, 1 in flight', '', b.latency.p50.toFixed(3), b.latency.p99.toFixed(3)])
+  }
+  const f = r.durableFloor
+  if (f != null) {
+    for (const [what, x] of [['a message', f.perMessage], ['a batch', f.perBatch]] as const) {
+      rows.push([`floor: libp2p + LevelDB one-way, a row and an ack ${what}`, fmtRate(x.rate), '', ''])
+      rows.push([`floor: CPU µs per message, A / B, a row and an ack ${what}`, `${x.cpuUsPerMessage.a.toFixed(1)} / ${x.cpuUsPerMessage.b.toFixed(1)}`, '', ''])
+    }
   }
   const runs = [['durable', r], ['not durable', r.nonDurable]] as const
   for (const [mode, set] of runs) {
