@@ -20,7 +20,7 @@
  *   message, writes a seen row per message, then acks each message; A deletes each acked
  *   message's row.
  * - `perBatch`: A writes one outbox row per batch of up to {@link BATCH} messages; B one
- *   seen row per commit (the ids of the messages in it) and one cumulative ack per commit;
+ *   seen row per turn of its event loop (the ids received in it) and one cumulative ack per row;
  *   A deletes a batch's row once all of its messages are acked.
  * At most `window` messages are unacked. After a warm-up of {@link WARM_UP} messages, the
  * rate is messages acked per second from the first send until the last ack.
@@ -61,7 +61,7 @@ export interface FloorFigures {
 export interface DurableFloorResult {
   /** An outbox row, a frame, a seen row and an ack per message (Caxton's rows and acks). */
   perMessage: FloorFigures
-  /** An outbox row per batch of up to 256 messages; a seen row and a cumulative ack per B commit. */
+  /** An outbox row per batch of up to 256 messages; a seen row and a cumulative ack per turn of B's event loop. */
   perBatch: FloorFigures
   /** Messages measured per variant (after the warm-up). */
   messages: number
@@ -163,7 +163,10 @@ async function serveNodeB (variant: Variant, dir: string): Promise<void> {
     readFrames(stream, MAX_FRAME_BYTES, bytes => {
       const [seq, message] = packr.unpack(bytes) as [number, Uint8Array]
       const id = (packr.unpack(message) as unknown[])[5]
-      if (!(id instanceof Uint8Array) || id.byteLength !== 16) throw new Error('a message without its 16-byte id')
+      if (!(id instanceof Uint8Array) || id.byteLength !== 16) {
+        fail(new Error('a message without its 16-byte id'))
+        return
+      }
       if (variant === 'perMessage') {
         node.commit.stage([{ type: 'put', sublevel: node.rows, key: Buffer.from(id).toString('hex'), value: SEEN }], ack(seq))
         return
@@ -260,7 +263,7 @@ class Sender {
     this.content = 'x'.repeat(size)
   }
 
-  /** An ack frame from B: a sequence number (`perMessage`), or the last one of a B commit (`perBatch`: all before it too). */
+  /** An ack frame from B: a sequence number (`perMessage`), or the last one of a row B wrote (`perBatch`: all before it too). */
   onAck (bytes: Uint8Array): void {
     const seq = packr.unpack(bytes) as number
     if (this.variant === 'perMessage') {
