@@ -43,7 +43,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Level } from 'level'
 import { Packr } from 'msgpackr'
 import { orderKey } from '../../protocols/delivery/index.js'
-import { GroupCommit } from '../../src/delivery/commit.js'
+import { GroupCommit } from '../../src/delivery/index.js'
 import type { StorageOp, Sublevel } from '../../src/storage/index.js'
 import { createTransport, fewerWindowUpdates, FrameWriter, readFrames, type CaxtonLibp2p } from '../../src/transport/index.js'
 
@@ -78,8 +78,8 @@ export interface DurableFloorOptions {
   messages: number
   /** Content per message, bytes. */
   size: number
-  /** Most messages unacked at a time. @default 4096 */
-  window?: number
+  /** Most messages unacked at a time. */
+  window: number
 }
 
 type Variant = 'perMessage' | 'perBatch'
@@ -89,7 +89,6 @@ const PROTOCOL = '/caxton-bench/durable-floor/1.0.0'
 /** Most messages A sends (and, in `perBatch`, puts in one outbox row) per turn. */
 const BATCH = 256
 const WARM_UP = 20_000
-const DEFAULT_WINDOW = 4096
 /** The run fails when no ack arrives for this long, ms. */
 const STALL_MS = 30_000
 /** Argument that makes this module node B (see the bottom). */
@@ -349,7 +348,7 @@ class Sender {
 }
 
 /** One variant on a fresh pair of nodes: warm-up, then the measured run. */
-async function measureVariant (variant: Variant, options: Required<DurableFloorOptions>): Promise<FloorFigures> {
+async function measureVariant (variant: Variant, options: DurableFloorOptions): Promise<FloorFigures> {
   const dirA = mkdtempSync(join(tmpdir(), 'caxton-floor-a-'))
   const dirB = mkdtempSync(join(tmpdir(), 'caxton-floor-b-'))
   let child: ChildProcess | undefined
@@ -410,8 +409,7 @@ async function measureVariant (variant: Variant, options: Required<DurableFloorO
  * pair of nodes and databases (see the module comment).
  */
 export async function measureDurableFloor (options: DurableFloorOptions): Promise<DurableFloorResult> {
-  const o = { window: DEFAULT_WINDOW, ...options }
-  const perMessage = await measureVariant('perMessage', o)
-  const perBatch = await measureVariant('perBatch', o)
-  return { perMessage, perBatch, messages: o.messages, warmUp: WARM_UP, window: o.window, size: o.size }
+  const perMessage = await measureVariant('perMessage', options)
+  const perBatch = await measureVariant('perBatch', options)
+  return { perMessage, perBatch, messages: options.messages, warmUp: WARM_UP, window: options.window, size: options.size }
 }
